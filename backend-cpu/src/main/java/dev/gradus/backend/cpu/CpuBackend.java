@@ -1,0 +1,530 @@
+package dev.gradus.backend.cpu;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+import dev.gradus.DType;
+import dev.gradus.Device;
+import dev.gradus.spi.AdamStep;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.Layout;
+import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.ReduceOp;
+import dev.gradus.spi.SgdStep;
+import dev.gradus.spi.Storage;
+import dev.gradus.spi.UnaryOp;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * The CPU backend: GEMM through OpenBLAS on native memory, every other kernel in Java split over a fixed thread
+ * pool.
+ *
+ * <p>Freed storages go to a per-size cache, so a training loop in steady state makes no native allocations.
+ * Results are bit-identical run to run for a given thread count: each output element is computed by one thread
+ * in a fixed order.
+ */
+public final class CpuBackend implements Backend {
+    private final Parallel parallel;
+    private final OpenBlasInfo blas;
+    private final Map<Long, ArrayDeque<CpuStorage>> cache = new HashMap<>();
+    private long liveBytes;
+    private long reservedBytes;
+    private long allocations;
+
+    CpuBackend(int threads, OpenBlasInfo blas) {
+        this.parallel = new Parallel(threads);
+        this.blas = blas;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Device device() {
+        return new Device("cpu", 0);
+    }
+
+    /** Java kernel threads. */
+    public int threads() {
+        return parallel.threads();
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    private static long key(DType dtype, int numel) {
+        return ((long) numel << 1) | dtype.ordinal();
+    }
+
+    @Override
+    public synchronized Storage allocate(DType dtype, int numel) {
+        ArrayDeque<CpuStorage> q = cache.get(key(dtype, numel));
+        CpuStorage s = q == null ? null : q.poll();
+        if (s == null) {
+            s = new CpuStorage(dtype, numel);
+            allocations++;
+        } else {
+            reservedBytes -= s.bytes();
+        }
+        s.inUse = true;
+        liveBytes += s.bytes();
+        return s;
+    }
+
+    @Override
+    public synchronized void free(Storage storage) {
+        CpuStorage s = cpu(storage);
+        if (!s.inUse) {
+            throw new IllegalStateException("cpu backend: storage of " + s.numel + " " + s.dtype + " freed twice");
+        }
+        s.inUse = false;
+        liveBytes -= s.bytes();
+        reservedBytes += s.bytes();
+        cache.computeIfAbsent(key(s.dtype, s.numel), k -> new ArrayDeque<>()).push(s);
+    }
+
+    /** Returns cached (freed) native memory to the operating system. */
+    public synchronized void trim() {
+        for (ArrayDeque<CpuStorage> q : cache.values()) {
+            for (CpuStorage s : q) {
+                s.deallocate();
+            }
+        }
+        cache.clear();
+        reservedBytes = 0;
+    }
+
+    @Override
+    public synchronized MemoryStats memory() {
+        return new MemoryStats(liveBytes, reservedBytes, allocations);
+    }
+
+    private static CpuStorage cpu(Storage s) {
+        if (s instanceof CpuStorage c) {
+            if (!c.inUse) {
+                throw new IllegalStateException("cpu backend: storage used after it was freed");
+            }
+            return c;
+        }
+        throw new IllegalArgumentException("cpu backend: storage " + s + " belongs to another backend");
+    }
+
+    @Override
+    public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
+        cpu(dst).f.put(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
+        cpu(src).f.get(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
+        cpu(dst).i.put(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
+        cpu(src).i.get(offset, dst, dstOffset, length);
+    }
+
+    // ------------------------------------------------------------------ strided iteration
+
+    /** Visits the rows (last axis) of up to three equally shaped layouts. */
+    @FunctionalInterface
+    private interface RowBody {
+        void row(int o0, int o1, int o2, int len);
+    }
+
+    /**
+     * Calls {@code body} once per innermost row with each layout's starting offset; contiguous layouts collapse
+     * to one long row, split over threads.
+     */
+    private void forEachRow(Layout l0, Layout l1, Layout l2, RowBody body) {
+        int n = l0.numel();
+        if (n == 0) {
+            return;
+        }
+        boolean contiguous = l0.isContiguous() && (l1 == null || l1.isContiguous()) && (l2 == null || l2.isContiguous());
+        if (contiguous) {
+            int b0 = l0.offset();
+            int b1 = l1 == null ? 0 : l1.offset();
+            int b2 = l2 == null ? 0 : l2.offset();
+            parallel.forRange(n, 1, (from, to) -> body.row(b0 + from, b1 + from, b2 + from, to - from));
+            return;
+        }
+        int[] shape = l0.shape();
+        int r = shape.length;
+        int len = shape[r - 1];
+        int rows = n / len;
+        int[] s0 = l0.strides();
+        int[] s1 = l1 == null ? new int[r] : l1.strides();
+        int[] s2 = l2 == null ? new int[r] : l2.strides();
+        int o0 = l0.offset();
+        int o1 = l1 == null ? 0 : l1.offset();
+        int o2 = l2 == null ? 0 : l2.offset();
+        parallel.forRange(rows, len, (from, to) -> {
+            int[] idx = new int[r - 1];
+            int rem = from;
+            for (int d = r - 2; d >= 0; d--) {
+                idx[d] = rem % shape[d];
+                rem /= shape[d];
+            }
+            int a = o0;
+            int b = o1;
+            int c = o2;
+            for (int d = 0; d < r - 1; d++) {
+                a += idx[d] * s0[d];
+                b += idx[d] * s1[d];
+                c += idx[d] * s2[d];
+            }
+            for (int row = from; row < to; row++) {
+                body.row(a, b, c, len);
+                for (int d = r - 2; d >= 0; d--) {
+                    idx[d]++;
+                    a += s0[d];
+                    b += s1[d];
+                    c += s2[d];
+                    if (idx[d] < shape[d]) {
+                        break;
+                    }
+                    a -= s0[d] * shape[d];
+                    b -= s1[d] * shape[d];
+                    c -= s2[d] * shape[d];
+                    idx[d] = 0;
+                }
+            }
+        });
+    }
+
+    private static int lastStride(Layout l) {
+        return l.rank() == 0 || l.isContiguous() ? 1 : l.strides()[l.rank() - 1];
+    }
+
+    private static Layout atLeast1d(Layout l) {
+        return l.rank() > 0 ? l : new Layout(new int[] {1}, new int[] {1}, l.offset());
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public void fill(Storage dst, Layout layout, float value) {
+        CpuStorage d = cpu(dst);
+        Layout l = atLeast1d(layout);
+        int st = lastStride(l);
+        if (d.dtype == DType.INT32) {
+            IntBuffer o = d.i;
+            int v = (int) value;
+            forEachRow(l, null, null, (a, b, c, len) -> {
+                for (int k = 0; k < len; k++) {
+                    o.put(a + k * st, v);
+                }
+            });
+            return;
+        }
+        FloatBuffer o = d.f;
+        forEachRow(l, null, null, (a, b, c, len) -> {
+            for (int k = 0; k < len; k++) {
+                o.put(a + k * st, value);
+            }
+        });
+    }
+
+    @Override
+    public void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout) {
+        CpuStorage xs = cpu(x);
+        CpuStorage os = cpu(out);
+        Layout xl = atLeast1d(xLayout);
+        Layout ol = atLeast1d(outLayout);
+        int sx = lastStride(xl);
+        int so = lastStride(ol);
+        if (xs.dtype == DType.INT32 || os.dtype == DType.INT32) {
+            if (op != UnaryOp.IDENTITY) {
+                throw new IllegalArgumentException("cpu backend: " + op + " is only defined on FLOAT32");
+            }
+            convert(xs, xl, sx, os, ol, so);
+            return;
+        }
+        FloatBuffer in = xs.f;
+        FloatBuffer o = os.f;
+        forEachRow(xl, ol, null, (a, b, c, len) -> Kernels.unary(op, s, in, a, sx, o, b, so, len));
+    }
+
+    private void convert(CpuStorage xs, Layout xl, int sx, CpuStorage os, Layout ol, int so) {
+        forEachRow(xl, ol, null, (a, b, c, len) -> {
+            for (int k = 0; k < len; k++) {
+                int ia = a + k * sx;
+                int ib = b + k * so;
+                if (xs.dtype == DType.INT32 && os.dtype == DType.INT32) {
+                    os.i.put(ib, xs.i.get(ia));
+                } else if (xs.dtype == DType.INT32) {
+                    os.f.put(ib, xs.i.get(ia));
+                } else {
+                    os.i.put(ib, (int) xs.f.get(ia));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out,
+                       Layout outLayout) {
+        FloatBuffer fa = cpu(a).f;
+        FloatBuffer fb = cpu(b).f;
+        FloatBuffer fo = cpu(out).f;
+        Layout al = atLeast1d(aLayout);
+        Layout bl = atLeast1d(bLayout);
+        Layout ol = atLeast1d(outLayout);
+        int sa = lastStride(al);
+        int sb = lastStride(bl);
+        int so = lastStride(ol);
+        forEachRow(al, bl, ol, (oa, ob, oo, len) -> Kernels.binary(op, fa, oa, sa, fb, ob, sb, fo, oo, so, len));
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset) {
+        CpuStorage xs = cpu(x);
+        CpuStorage os = cpu(out);
+        int[] shape = xLayout.shape();
+        int outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= shape[d];
+        }
+        int len = shape[axis];
+        int inner = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        final int innerF = inner;
+        FloatBuffer in = xs.f;
+        int base = xLayout.offset();
+        if (inner == 1) {
+            parallel.forRange(outer, len, (from, to) -> {
+                for (int o = from; o < to; o++) {
+                    Kernels.reduceRow(op, in, base + o * len, len, os, outOffset + o);
+                }
+            });
+            return;
+        }
+        parallel.forRange(outer, (long) len * inner, (from, to) -> {
+            for (int o = from; o < to; o++) {
+                Kernels.reduceColumns(op, in, base + o * len * innerF, len, innerF, os, outOffset + o * innerF);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    /** How one matrix operand is handed to BLAS: transposed or not, and its leading dimension. */
+    private record Operand(boolean trans, int ld) {
+    }
+
+    /** BLAS view of a {@code rows x cols} matrix with strides {@code rs, cs}, or null if it needs a copy. */
+    private static Operand operand(int rows, int cols, int rs, int cs) {
+        if ((cols == 1 || cs == 1) && (rows == 1 || rs >= Math.max(1, cols))) {
+            return new Operand(false, rows == 1 ? Math.max(1, cols) : rs);
+        }
+        if ((rows == 1 || rs == 1) && (cols == 1 || cs >= Math.max(1, rows))) {
+            return new Operand(true, cols == 1 ? Math.max(1, rows) : cs);
+        }
+        return null;
+    }
+
+    @Override
+    public void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
+        CpuStorage as = cpu(a);
+        CpuStorage bs = cpu(b);
+        CpuStorage os = cpu(out);
+        int r = aLayout.rank();
+        int m = aLayout.shape()[r - 2];
+        int k = aLayout.shape()[r - 1];
+        int n = bLayout.shape()[r - 1];
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) {
+            batch *= aLayout.shape()[d];
+        }
+        Operand oa = operand(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
+        Operand ob = operand(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
+        CpuStorage tmpA = null;
+        CpuStorage tmpB = null;
+        Layout al = aLayout;
+        Layout bl = bLayout;
+        try {
+            if (oa == null) {
+                tmpA = (CpuStorage) allocate(DType.FLOAT32, batch * m * k);
+                al = copyContiguous(as, aLayout, tmpA);
+                as = tmpA;
+                oa = new Operand(false, Math.max(1, k));
+            }
+            if (ob == null) {
+                tmpB = (CpuStorage) allocate(DType.FLOAT32, batch * k * n);
+                bl = copyContiguous(bs, bLayout, tmpB);
+                bs = tmpB;
+                ob = new Operand(false, Math.max(1, n));
+            }
+            int outBase = outLayout.offset();
+            FloatPointer pa = new FloatPointer(as.floats);
+            FloatPointer pb = new FloatPointer(bs.floats);
+            FloatPointer pc = new FloatPointer(os.floats);
+            int[] idx = new int[Math.max(0, r - 2)];
+            for (int bi = 0; bi < batch; bi++) {
+                int offA = al.offset();
+                int offB = bl.offset();
+                for (int d = 0; d < r - 2; d++) {
+                    offA += idx[d] * al.strides()[d];
+                    offB += idx[d] * bl.strides()[d];
+                }
+                int offC = outBase + bi * m * n;
+                if (k == 0) {
+                    for (int i = 0; i < m * n; i++) {
+                        os.f.put(offC + i, 0f);
+                    }
+                } else if (m > 0 && n > 0) {
+                    cblas_sgemm(CblasRowMajor, oa.trans ? CblasTrans : CblasNoTrans,
+                            ob.trans ? CblasTrans : CblasNoTrans, m, n, k, 1f, pa.position(offA), oa.ld,
+                            pb.position(offB), ob.ld, 0f, pc.position(offC), Math.max(1, n));
+                }
+                for (int d = r - 3; d >= 0; d--) {
+                    if (++idx[d] < al.shape()[d]) {
+                        break;
+                    }
+                    idx[d] = 0;
+                }
+            }
+        } finally {
+            if (tmpA != null) {
+                free(tmpA);
+            }
+            if (tmpB != null) {
+                free(tmpB);
+            }
+        }
+    }
+
+    private Layout copyContiguous(CpuStorage src, Layout l, CpuStorage dst) {
+        Layout c = Layout.contiguous(l.shape());
+        unary(UnaryOp.IDENTITY, 0f, src, l, dst, c);
+        return c;
+    }
+
+    /** Raw {@code C = A x B} on row-major buffers with no checks: the baseline benchmarks compare against. */
+    public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1f, cpu(a).floats, k, cpu(b).floats, n, 0f,
+                cpu(c).floats, n);
+    }
+
+    // ------------------------------------------------------------------ softmax, one-hot, optimizers
+
+    @Override
+    public void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset) {
+        FloatBuffer in = cpu(x).f;
+        FloatBuffer o = cpu(out).f;
+        parallel.forRange(rows, cols * 3L, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                Kernels.logSoftmaxRow(in, xOffset + row * cols, o, outOffset + row * cols, cols);
+            }
+        });
+    }
+
+    @Override
+    public void oneHot(Storage labels, int offset, int n, int classes, Storage out) {
+        IntBuffer lab = cpu(labels).i;
+        FloatBuffer o = cpu(out).f;
+        for (int r = 0; r < n; r++) {
+            int y = lab.get(offset + r);
+            if (y < 0 || y >= classes) {
+                throw new IllegalArgumentException("label " + y + " at index " + r + " is outside [0, " + classes
+                        + ")");
+            }
+        }
+        for (int r = 0; r < n; r++) {
+            int y = lab.get(offset + r);
+            int base = r * classes;
+            for (int c = 0; c < classes; c++) {
+                o.put(base + c, c == y ? 1f : 0f);
+            }
+        }
+    }
+
+    @Override
+    public void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep h) {
+        FloatBuffer p = cpu(param).f;
+        FloatBuffer g = cpu(grad).f;
+        FloatBuffer fm = cpu(m).f;
+        FloatBuffer fv = cpu(v).f;
+        double bc1 = 1 - Math.pow(h.beta1(), h.step());
+        double bc2 = 1 - Math.pow(h.beta2(), h.step());
+        float stepSize = (float) (h.lr() / bc1);
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        float b1 = h.beta1();
+        float b2 = h.beta2();
+        float eps = h.eps();
+        float wd = h.weightDecay();
+        float decay = h.decoupled() ? 1f - h.lr() * wd : 1f;
+        float l2 = h.decoupled() ? 0f : wd;
+        parallel.forRange(n, 8, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float pi = p.get(i) * decay;
+                float gi = g.get(i) + l2 * pi;
+                float mi = b1 * fm.get(i) + (1f - b1) * gi;
+                float vi = b2 * fv.get(i) + (1f - b2) * gi * gi;
+                fm.put(i, mi);
+                fv.put(i, vi);
+                p.put(i, pi - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + eps));
+            }
+        });
+    }
+
+    @Override
+    public void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep h) {
+        FloatBuffer p = cpu(param).f;
+        FloatBuffer g = cpu(grad).f;
+        FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf).f;
+        float lr = h.lr();
+        float mu = h.momentum();
+        float damp = 1f - h.dampening();
+        float wd = h.weightDecay();
+        boolean first = h.firstStep();
+        boolean nesterov = h.nesterov();
+        parallel.forRange(n, 6, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float pi = p.get(i);
+                float gi = g.get(i) + wd * pi;
+                if (buf != null) {
+                    float bi = first ? gi : mu * buf.get(i) + damp * gi;
+                    buf.put(i, bi);
+                    gi = nesterov ? gi + mu * bi : bi;
+                }
+                p.put(i, pi - lr * gi);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ diagnostics
+
+    @Override
+    public Map<String, String> describe() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("java kernel threads", Integer.toString(parallel.threads()));
+        m.putAll(blas.describe());
+        return m;
+    }
+
+    /** What OpenBLAS reported when it loaded. */
+    public OpenBlasInfo openBlas() {
+        return blas;
+    }
+}

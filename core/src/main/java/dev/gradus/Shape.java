@@ -1,0 +1,127 @@
+package dev.gradus;
+
+import java.util.Arrays;
+
+/**
+ * An immutable list of dimension sizes, outermost first (NumPy/PyTorch order).
+ *
+ * <p>{@code Shape.of(32, 784)} is a batch of 32 rows of 784 features; {@code Shape.of()} is a scalar.
+ */
+public final class Shape {
+    private final int[] dims;
+    private final long numel;
+
+    private Shape(int[] dims) {
+        long n = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] < 0) {
+                throw new IllegalArgumentException("shape: negative dimension " + dims[i] + " at axis " + i
+                        + " in " + Arrays.toString(dims));
+            }
+            n *= dims[i];
+        }
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shape: " + Arrays.toString(dims) + " has " + n
+                    + " elements, more than the 2^31-1 a tensor may hold");
+        }
+        this.dims = dims;
+        this.numel = n;
+    }
+
+    /** A shape with the given dimensions, e.g. {@code Shape.of(2, 3)}. */
+    public static Shape of(int... dims) {
+        return new Shape(dims.clone());
+    }
+
+    /** Number of dimensions. */
+    public int rank() {
+        return dims.length;
+    }
+
+    /** Size of axis {@code axis}; negative axes count from the end. */
+    public int dim(int axis) {
+        return dims[normalizeAxis(axis, "dim")];
+    }
+
+    /** Total number of elements. */
+    public int numel() {
+        return (int) numel;
+    }
+
+    /** A copy of the dimension sizes. */
+    public int[] dims() {
+        return dims.clone();
+    }
+
+    /** Maps a possibly negative axis to {@code [0, rank)}, naming {@code op} on failure. */
+    public int normalizeAxis(int axis, String op) {
+        int a = axis < 0 ? axis + dims.length : axis;
+        if (a < 0 || a >= dims.length) {
+            throw new IllegalArgumentException(op + ": axis " + axis + " out of range for shape " + this);
+        }
+        return a;
+    }
+
+    /** Row-major (C order) strides in elements. */
+    public int[] contiguousStrides() {
+        int[] s = new int[dims.length];
+        int acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    /** This shape with axis {@code axis} removed ({@code keepDim=false}) or set to 1. */
+    public Shape reduce(int axis, boolean keepDim) {
+        int a = normalizeAxis(axis, "reduce");
+        if (keepDim) {
+            int[] d = dims.clone();
+            d[a] = 1;
+            return new Shape(d);
+        }
+        int[] d = new int[dims.length - 1];
+        for (int i = 0, j = 0; i < dims.length; i++) {
+            if (i != a) {
+                d[j++] = dims[i];
+            }
+        }
+        return new Shape(d);
+    }
+
+    /**
+     * The NumPy broadcast of two shapes: dimensions are aligned from the right and must be equal or 1.
+     *
+     * <p>{@code [32, 1, 5]} and {@code [4, 5]} broadcast to {@code [32, 4, 5]}.
+     */
+    public static Shape broadcast(String op, Shape a, Shape b) {
+        int r = Math.max(a.rank(), b.rank());
+        int[] out = new int[r];
+        for (int i = 0; i < r; i++) {
+            int da = i < r - a.rank() ? 1 : a.dims[i - (r - a.rank())];
+            int db = i < r - b.rank() ? 1 : b.dims[i - (r - b.rank())];
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b
+                        + " do not broadcast (axis " + i + ": " + da + " vs " + db + ")");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return new Shape(out);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Shape s && Arrays.equals(dims, s.dims);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(dims);
+    }
+
+    @Override
+    public String toString() {
+        return Arrays.toString(dims);
+    }
+}

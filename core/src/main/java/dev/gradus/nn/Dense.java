@@ -1,0 +1,76 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Rng;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+
+/**
+ * A fully connected layer {@code y = x W^T + b}, PyTorch's {@code nn.Linear}.
+ *
+ * <p>Shapes: {@code x [..., in]}, {@code weight [out, in]}, {@code bias [out]}, {@code y [..., out]}.
+ *
+ * <pre>{@code Dense d = new Dense(784, 48);   // PyTorch init, seed 0}</pre>
+ */
+public class Dense extends Module {
+    private final int in;
+    private final int out;
+    private final Parameter weight;
+    private final Parameter bias;
+
+    /** PyTorch initialisation from a generator seeded with 0. */
+    public Dense(int in, int out) {
+        this(in, out, true, Init.PYTORCH, new Rng(0));
+    }
+
+    /** A layer with the given initialisation drawn from {@code rng}. */
+    public Dense(int in, int out, boolean bias, Init init, Rng rng) {
+        this(Backends.defaultBackend(), in, out, bias, init, rng);
+    }
+
+    /** A layer on {@code backend}. */
+    public Dense(Backend backend, int in, int out, boolean bias, Init init, Rng rng) {
+        if (in <= 0 || out <= 0) {
+            throw new IllegalArgumentException("Dense: sizes must be positive, got " + in + " -> " + out);
+        }
+        this.in = in;
+        this.out = out;
+        this.weight = registerParameter("weight", init.weight(backend, rng, in, out, out, in));
+        this.bias = bias ? registerParameter("bias", init.bias(backend, rng, in, out)) : null;
+    }
+
+    /** Weight {@code [out, in]}. */
+    public Parameter weight() {
+        return weight;
+    }
+
+    /** Bias {@code [out]}, or null. */
+    public Parameter bias() {
+        return bias;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.shape().rank() == 0 || x.shape().dim(-1) != in) {
+            throw new IllegalArgumentException(describe() + ": expected input [..., " + in + "], got " + x.shape());
+        }
+        Tensor y = x.matmul(weight.t());
+        return bias == null ? y : y.add(bias);
+    }
+
+    @Override
+    public Shape outputShape(Shape input) {
+        int[] d = input.dims();
+        if (d.length == 0 || d[d.length - 1] != in) {
+            throw new IllegalArgumentException(describe() + ": expected input [..., " + in + "], got " + input);
+        }
+        d[d.length - 1] = out;
+        return Shape.of(d);
+    }
+
+    @Override
+    public String describe() {
+        return "Dense(" + in + " -> " + out + ")";
+    }
+}

@@ -1,0 +1,155 @@
+package dev.gradus.nn;
+
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A layer or a model: parameters, buffers, child modules and a forward pass, as PyTorch's {@code nn.Module}.
+ *
+ * <p>Parameter names follow PyTorch ({@code 0.weight}, {@code 1.running_mean}) so weights can be exchanged.
+ *
+ * <pre>{@code
+ * Module model = new Sequential(new Dense(784, 48), new ReLU(), new Dense(48, 10));
+ * Tensor logits = model.forward(x);   // [N, 784] -> [N, 10]
+ * }</pre>
+ */
+public abstract class Module implements AutoCloseable {
+    private final Map<String, Parameter> params = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+    private boolean closed;
+
+    /** Computes this module's output. */
+    public abstract Tensor forward(Tensor x);
+
+    /** The output shape for an input shape, without computing anything (for summaries and checks). */
+    public Shape outputShape(Shape input) {
+        return input;
+    }
+
+    /** Registers a trainable parameter under {@code name}; takes ownership of {@code init}'s memory. */
+    protected Parameter registerParameter(String name, Tensor init) {
+        Parameter p = init instanceof Parameter q ? q : new Parameter(init);
+        if (p != init) {
+            init.close();
+        }
+        params.put(name, p);
+        return p;
+    }
+
+    /** Registers a non-trainable state tensor (running statistics) under {@code name}. */
+    protected Tensor registerBuffer(String name, Tensor value) {
+        buffers.put(name, value);
+        return value;
+    }
+
+    /** Registers a child module under {@code name}. */
+    protected <M extends Module> M registerModule(String name, M module) {
+        children.put(name, module);
+        return module;
+    }
+
+    /** Direct children by name. */
+    public Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** Every parameter of this module and its descendants, with dotted PyTorch-style names. */
+    public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out, true);
+        return out;
+    }
+
+    /** Every buffer of this module and its descendants, with dotted names. */
+    public Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectBuffers("", out);
+        return out;
+    }
+
+    private void collect(String prefix, Map<String, Parameter> out, boolean recurse) {
+        params.forEach((k, v) -> out.put(prefix + k, v));
+        if (recurse) {
+            children.forEach((k, m) -> m.collect(prefix + k + ".", out, true));
+        }
+    }
+
+    private void collectBuffers(String prefix, Map<String, Tensor> out) {
+        buffers.forEach((k, v) -> out.put(prefix + k, v));
+        children.forEach((k, m) -> m.collectBuffers(prefix + k + ".", out));
+    }
+
+    /** Every parameter, in registration order. */
+    public List<Parameter> parameters() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /** Number of scalar parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters()) {
+            n += p.numel();
+        }
+        return n;
+    }
+
+    /** Switches this module and its children to training mode (dropout active, batch statistics). */
+    public Module train() {
+        setTraining(true);
+        return this;
+    }
+
+    /** Switches this module and its children to evaluation mode. */
+    public Module eval() {
+        setTraining(false);
+        return this;
+    }
+
+    private void setTraining(boolean value) {
+        training = value;
+        children.values().forEach(m -> m.setTraining(value));
+    }
+
+    /** True in training mode. */
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Zeroes every parameter's gradient. */
+    public void zeroGrad() {
+        parameters().forEach(Tensor::zeroGrad);
+    }
+
+    /** Display name for summaries, e.g. {@code Dense(784 -> 48)}. */
+    public String describe() {
+        return getClass().getSimpleName();
+    }
+
+    /**
+     * Releases parameters and buffers of this module and its children.
+     *
+     * @throws IllegalStateException when closed twice
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            throw new IllegalStateException(describe() + ": module already closed");
+        }
+        closed = true;
+        params.values().forEach(Tensor::close);
+        buffers.values().forEach(Tensor::close);
+        children.values().forEach(Module::close);
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.gradus.nn;
+
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs modules one after another; children are named {@code "0"}, {@code "1"}, ... as in PyTorch.
+ *
+ * <pre>{@code new Sequential(new Dense(784, 48), new ReLU(), new Dense(48, 10))}</pre>
+ */
+public class Sequential extends Module {
+    private final List<Module> layers = new ArrayList<>();
+
+    /** A model of {@code layers} in order. */
+    public Sequential(Module... layers) {
+        for (Module m : layers) {
+            add(m);
+        }
+    }
+
+    /** Appends a layer. */
+    public Sequential add(Module m) {
+        registerModule(Integer.toString(layers.size()), m);
+        layers.add(m);
+        return this;
+    }
+
+    /** The layers in order. */
+    public List<Module> layers() {
+        return List.copyOf(layers);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Tensor h = x;
+        for (int i = 0; i < layers.size(); i++) {
+            try {
+                h = layers.get(i).forward(h);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("layer ")) {
+                    throw e;
+                }
+                throw new IllegalArgumentException("layer " + i + " (" + layers.get(i).describe() + "): "
+                        + e.getMessage(), e);
+            }
+        }
+        return h;
+    }
+
+    @Override
+    public Shape outputShape(Shape input) {
+        Shape s = input;
+        for (Module m : layers) {
+            s = m.outputShape(s);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.gradus.optim;
+
+import dev.gradus.Tensor;
+import dev.gradus.nn.Parameter;
+import dev.gradus.spi.AdamStep;
+import java.util.List;
+
+/**
+ * Adam with PyTorch semantics, bias correction included; {@code decoupled} gives AdamW.
+ *
+ * <pre>{@code new Adam(model.parameters(), Adam.Config.lr(0.001f))}</pre>
+ */
+public final class Adam extends Optimizer {
+    /**
+     * Adam hyper-parameters; defaults as {@code torch.optim.Adam}.
+     *
+     * @param weightDecay L2 penalty added to the gradient, or decoupled weight decay when {@code decoupled}
+     */
+    public record Config(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
+        public Config {
+            if (!(lr > 0) || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || !(eps > 0) || weightDecay < 0) {
+                throw new IllegalArgumentException("Adam: invalid config " + this);
+            }
+        }
+
+        /** PyTorch's defaults with learning rate {@code lr}: betas (0.9, 0.999), eps 1e-8, no decay. */
+        public static Config lr(float lr) {
+            return new Config(lr, 0.9f, 0.999f, 1e-8f, 0f, false);
+        }
+
+        /** This config with other betas. */
+        public Config withBetas(float b1, float b2) {
+            return new Config(lr, b1, b2, eps, weightDecay, decoupled);
+        }
+
+        /** This config with {@code eps}. */
+        public Config withEps(float e) {
+            return new Config(lr, beta1, beta2, e, weightDecay, decoupled);
+        }
+
+        /** This config with L2 weight decay (Adam) or, if {@code decoupled}, AdamW's decay. */
+        public Config withWeightDecay(float wd, boolean decoupledDecay) {
+            return new Config(lr, beta1, beta2, eps, wd, decoupledDecay);
+        }
+    }
+
+    private final Config config;
+    private final StateBuffers m;
+    private final StateBuffers v;
+    private float lr;
+
+    /** An optimizer over {@code params}. */
+    public Adam(List<Parameter> params, Config config) {
+        super(params);
+        this.config = config;
+        this.lr = config.lr();
+        this.m = new StateBuffers(params.size());
+        this.v = new StateBuffers(params.size());
+    }
+
+    /** Current learning rate (schedules change it). */
+    public float lr() {
+        return lr;
+    }
+
+    /** Sets the learning rate for the following steps. */
+    public void setLr(float lr) {
+        this.lr = lr;
+    }
+
+    @Override
+    protected void update(int i, Parameter p, Tensor grad) {
+        Tensor mi = m.get(i, p);
+        Tensor vi = v.get(i, p);
+        p.backend().adamStep(p.storage(), grad.storage(), mi.storage(), vi.storage(), p.numel(),
+                new AdamStep(lr, config.beta1(), config.beta2(), config.eps(), config.weightDecay(),
+                        config.decoupled(), step));
+    }
+
+    @Override
+    public void close() {
+        m.close();
+        v.close();
+    }
+}

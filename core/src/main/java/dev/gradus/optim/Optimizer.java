@@ -1,0 +1,58 @@
+package dev.gradus.optim;
+
+import dev.gradus.Tensor;
+import dev.gradus.nn.Parameter;
+import java.util.List;
+
+/**
+ * Updates parameters from their gradients; state (moments, momentum) lives in the backend's memory until
+ * {@link #close()}.
+ *
+ * <pre>{@code
+ * Optimizer opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ * }</pre>
+ */
+public abstract class Optimizer implements AutoCloseable {
+    protected final List<Parameter> params;
+    protected long step;
+
+    protected Optimizer(List<Parameter> params) {
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimise");
+        }
+        this.params = List.copyOf(params);
+    }
+
+    /** Applies one update to every parameter that has a gradient. */
+    public final void step() {
+        step++;
+        for (int i = 0; i < params.size(); i++) {
+            Parameter p = params.get(i);
+            if (p.isClosed()) {
+                throw new IllegalStateException(getClass().getSimpleName() + ".step: parameter " + i + " "
+                        + p.shape() + " was released (its model was closed)");
+            }
+            if (p.grad() != null) {
+                update(i, p, p.grad());
+            }
+        }
+    }
+
+    /** Updates parameter {@code index}. */
+    protected abstract void update(int index, Parameter p, Tensor grad);
+
+    /** Zeroes every parameter's gradient. */
+    public void zeroGrad() {
+        params.forEach(Tensor::zeroGrad);
+    }
+
+    /** Number of steps taken. */
+    public long steps() {
+        return step;
+    }
+
+    /** Releases optimizer state. */
+    @Override
+    public abstract void close();
+}

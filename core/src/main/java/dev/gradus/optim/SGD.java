@@ -1,0 +1,79 @@
+package dev.gradus.optim;
+
+import dev.gradus.Tensor;
+import dev.gradus.nn.Parameter;
+import dev.gradus.spi.SgdStep;
+import java.util.List;
+
+/**
+ * Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, PyTorch semantics.
+ *
+ * <pre>{@code new SGD(model.parameters(), SGD.Config.lr(0.1f).withMomentum(0.9f, true))}</pre>
+ */
+public final class SGD extends Optimizer {
+    /** SGD hyper-parameters; defaults as {@code torch.optim.SGD}. */
+    public record Config(float lr, float momentum, float dampening, float weightDecay, boolean nesterov) {
+        public Config {
+            if (!(lr > 0) || momentum < 0 || weightDecay < 0) {
+                throw new IllegalArgumentException("SGD: invalid config " + this);
+            }
+            if (nesterov && (momentum <= 0 || dampening != 0)) {
+                throw new IllegalArgumentException("SGD: Nesterov needs momentum > 0 and zero dampening: " + this);
+            }
+        }
+
+        /** Plain SGD with learning rate {@code lr}. */
+        public static Config lr(float lr) {
+            return new Config(lr, 0f, 0f, 0f, false);
+        }
+
+        /** This config with momentum, optionally Nesterov. */
+        public Config withMomentum(float momentum, boolean nesterov) {
+            return new Config(lr, momentum, dampening, weightDecay, nesterov);
+        }
+
+        /** This config with momentum dampening. */
+        public Config withDampening(float d) {
+            return new Config(lr, momentum, d, weightDecay, nesterov);
+        }
+
+        /** This config with L2 weight decay. */
+        public Config withWeightDecay(float wd) {
+            return new Config(lr, momentum, dampening, wd, nesterov);
+        }
+    }
+
+    private final Config config;
+    private final StateBuffers momentum;
+    private final boolean[] started;
+    private float lr;
+
+    /** An optimizer over {@code params}. */
+    public SGD(List<Parameter> params, Config config) {
+        super(params);
+        this.config = config;
+        this.lr = config.lr();
+        this.momentum = new StateBuffers(params.size());
+        this.started = new boolean[params.size()];
+    }
+
+    /** Sets the learning rate for the following steps. */
+    public void setLr(float lr) {
+        this.lr = lr;
+    }
+
+    @Override
+    protected void update(int i, Parameter p, Tensor grad) {
+        Tensor buf = config.momentum() > 0 ? momentum.get(i, p) : null;
+        boolean first = !started[i];
+        started[i] = true;
+        p.backend().sgdStep(p.storage(), grad.storage(), buf == null ? null : buf.storage(), p.numel(),
+                new SgdStep(lr, config.momentum(), config.dampening(), config.weightDecay(), config.nesterov(),
+                        first));
+    }
+
+    @Override
+    public void close() {
+        momentum.close();
+    }
+}

@@ -1,0 +1,16 @@
+/**
+ * Gradus core: tensors and reverse-mode autodiff.
+ *
+ * <ul>
+ *   <li>{@link dev.gradus.Tensor}: n-d arrays, elementwise ops with broadcasting, matmul, reductions, views,
+ *       softmax and the fused cross-entropy; {@code backward()}.</li>
+ *   <li>{@link dev.gradus.Shape}, {@link dev.gradus.DType}, {@link dev.gradus.Device}.</li>
+ *   <li>{@link dev.gradus.Scope}: releases a step's intermediates; {@link dev.gradus.GradMode}: no-grad
+ *       inference.</li>
+ *   <li>{@link dev.gradus.Backends}: finds backends with {@code ServiceLoader}; {@link dev.gradus.Rng}: seeded
+ *       random numbers.</li>
+ * </ul>
+ * Layers are in {@link dev.gradus.nn}, optimizers in {@link dev.gradus.optim}, the backend SPI in
+ * {@link dev.gradus.spi}.
+ */
+package dev.gradus;

@@ -1,0 +1,24 @@
+package dev.gradus.spi;
+
+/**
+ * Elementwise ops of two inputs; {@code out[i] = f(a[i], b[i])} after broadcasting.
+ *
+ * <p>The {@code *_GRAD} ops fuse an activation's backward pass: {@code a} is the incoming gradient and
+ * {@code b} the saved forward value.
+ */
+public enum BinaryOp {
+    ADD,
+    SUB,
+    MUL,
+    DIV,
+    MAXIMUM,
+    MINIMUM,
+    /** {@code a == b ? 1 : 0}. */
+    EQ,
+    /** {@code a * (b > 0)}, with {@code b} the ReLU input or output. */
+    RELU_GRAD,
+    /** {@code a * b * (1 - b)}, with {@code b} the sigmoid output. */
+    SIGMOID_GRAD,
+    /** {@code a * (1 - b * b)}, with {@code b} the tanh output. */
+    TANH_GRAD
+}

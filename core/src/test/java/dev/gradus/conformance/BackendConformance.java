@@ -1,0 +1,766 @@
+package dev.gradus.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Backends;
+import dev.gradus.DType;
+import dev.gradus.GradMode;
+import dev.gradus.Rng;
+import dev.gradus.Scope;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.nn.Dense;
+import dev.gradus.nn.Init;
+import dev.gradus.nn.Parameter;
+import dev.gradus.nn.ReLU;
+import dev.gradus.nn.Sequential;
+import dev.gradus.optim.Adam;
+import dev.gradus.optim.SGD;
+import dev.gradus.spi.Backend;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The suite every backend runs: each op against a plain Java reference, each gradient against central finite
+ * differences, on odd and round shapes and broadcasting edge cases.
+ *
+ * <p>A backend's test extends this class and returns its backend from {@link #backend()}. Tolerances: forward
+ * ops 1e-5 relative (GEMM 1e-4, it reorders sums), gradients 2e-2 (float32 finite differences).
+ */
+public abstract class BackendConformance {
+    /** The backend under test. */
+    protected abstract Backend backend();
+
+    private Scope scope;
+    protected final Rng rng = new Rng(1234);
+
+    @BeforeEach
+    void openScope() {
+        Backends.setDefault(backend());
+        scope = Scope.open();
+    }
+
+    @AfterEach
+    void closeScope() {
+        scope.close();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    protected Tensor t(float[] data, int... shape) {
+        return Tensor.of(backend(), data, shape);
+    }
+
+    protected float[] random(int n, float lo, float hi) {
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = lo + (hi - lo) * rng.nextFloat();
+        }
+        return d;
+    }
+
+    protected Tensor rand(float lo, float hi, int... shape) {
+        return t(random(Shape.of(shape).numel(), lo, hi), shape);
+    }
+
+    static void assertClose(float[] expected, float[] actual, double tol, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i];
+            double a = actual[i];
+            double err = Math.abs(e - a) / Math.max(1.0, Math.abs(e));
+            if (!(err <= tol) && !(Double.isNaN(e) && Double.isNaN(a))) {
+                throw new AssertionError(what + ": element " + i + " expected " + e + " got " + a + " (rel err "
+                        + err + ")\nexpected " + Arrays.toString(expected) + "\nactual   " + Arrays.toString(actual));
+            }
+        }
+    }
+
+    /** Reference broadcast: the element of {@code src} (shape {@code s}) that output index {@code flat} reads. */
+    static int broadcastIndex(int flat, int[] out, int[] s) {
+        int idx = 0;
+        int stride = 1;
+        int rem = flat;
+        int[] coords = new int[out.length];
+        for (int d = out.length - 1; d >= 0; d--) {
+            coords[d] = rem % out[d];
+            rem /= out[d];
+        }
+        for (int d = s.length - 1; d >= 0; d--) {
+            int od = d + out.length - s.length;
+            int c = s[d] == 1 ? 0 : coords[od];
+            idx += c * stride;
+            stride *= s[d];
+        }
+        return idx;
+    }
+
+    /**
+     * Checks d(sum(f(x) * w))/dx of every input against central differences, with a fixed random {@code w}.
+     */
+    protected void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs) {
+        for (Tensor in : inputs) {
+            in.requiresGrad(true);
+        }
+        Tensor out = f.apply(inputs);
+        float[] w = random(out.numel(), -1f, 1f);
+        Tensor wt = t(w, out.shape().dims());
+        Tensor loss = out.mul(wt).sum();
+        loss.backward();
+        for (int k = 0; k < inputs.length; k++) {
+            Tensor in = inputs[k];
+            assertNotNull(in.grad(), what + ": input " + k + " got no gradient");
+            float[] analytic = in.grad().toFloatArray();
+            float[] x = in.toFloatArray();
+            float[] numeric = new float[x.length];
+            for (int i = 0; i < x.length; i++) {
+                double h = 1e-2 * Math.max(1.0, Math.abs(x[i]));
+                numeric[i] = (float) ((evalAt(f, inputs, k, x, i, x[i] + h, wt)
+                        - evalAt(f, inputs, k, x, i, x[i] - h, wt)) / (2 * h));
+            }
+            assertClose(numeric, analytic, 2e-2, what + ": gradient of input " + k);
+        }
+    }
+
+    private double evalAt(Function<Tensor[], Tensor> f, Tensor[] inputs, int k, float[] x, int i, double v, Tensor w) {
+        try (Scope s = Scope.open(); GradMode ng = GradMode.noGrad()) {
+            float[] xv = x.clone();
+            xv[i] = (float) v;
+            Tensor[] args = inputs.clone();
+            args[k] = t(xv, inputs[k].shape().dims());
+            double acc = 0;
+            float[] o = f.apply(args).toFloatArray();
+            float[] wv = w.toFloatArray();
+            for (int j = 0; j < o.length; j++) {
+                acc += (double) o[j] * wv[j];
+            }
+            return acc;
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise forward
+
+    private void checkUnary(String name, Function<Tensor, Tensor> op, DoubleUnaryOperator ref, float lo, float hi) {
+        for (int[] shape : new int[][] {{3, 5, 7}, {4, 8}, {1}, {}}) {
+            Tensor x = rand(lo, hi, shape);
+            float[] xv = x.toFloatArray();
+            float[] expected = new float[xv.length];
+            for (int i = 0; i < xv.length; i++) {
+                expected[i] = (float) ref.applyAsDouble(xv[i]);
+            }
+            Tensor y = op.apply(x);
+            assertEquals(x.shape(), y.shape(), name + " shape");
+            assertClose(expected, y.toFloatArray(), 1e-5, name + " on " + Arrays.toString(shape));
+        }
+        // strided input: a transposed view
+        Tensor x = rand(lo, hi, 5, 3);
+        Tensor xt = x.t();
+        float[] xv = xt.contiguous().toFloatArray();
+        float[] expected = new float[xv.length];
+        for (int i = 0; i < xv.length; i++) {
+            expected[i] = (float) ref.applyAsDouble(xv[i]);
+        }
+        assertClose(expected, op.apply(xt).toFloatArray(), 1e-5, name + " on a transposed view");
+    }
+
+    @Test
+    void unaryOpsMatchReference() {
+        checkUnary("neg", Tensor::neg, v -> -v, -3, 3);
+        checkUnary("exp", Tensor::exp, Math::exp, -3, 3);
+        checkUnary("log", Tensor::log, Math::log, 0.1f, 5);
+        checkUnary("sqrt", Tensor::sqrt, Math::sqrt, 0.1f, 5);
+        checkUnary("abs", Tensor::abs, Math::abs, -3, 3);
+        checkUnary("relu", Tensor::relu, v -> Math.max(v, 0), -3, 3);
+        checkUnary("sigmoid", Tensor::sigmoid, v -> 1 / (1 + Math.exp(-v)), -8, 8);
+        checkUnary("tanh", Tensor::tanh, Math::tanh, -3, 3);
+        checkUnary("add scalar", x -> x.add(2.5f), v -> v + 2.5, -3, 3);
+        checkUnary("mul scalar", x -> x.mul(-1.5f), v -> v * -1.5, -3, 3);
+        checkUnary("pow", x -> x.pow(3f), v -> v * v * v, -2, 2);
+        checkUnary("rsub", x -> x.rsub(1f), v -> 1 - v, -2, 2);
+    }
+
+    @Test
+    void sigmoidIsStableForLargeInputs() {
+        float[] y = t(new float[] {-1000f, 1000f, 0f}, 3).sigmoid().toFloatArray();
+        assertArrayEquals(new float[] {0f, 1f, 0.5f}, y, 1e-7f);
+    }
+
+    private void checkBinary(String name, java.util.function.BiFunction<Tensor, Tensor, Tensor> op,
+                             DoubleBinaryOperator ref, int[] sa, int[] sb, float lo, float hi) {
+        Tensor a = rand(lo, hi, sa);
+        Tensor b = rand(lo, hi, sb);
+        Tensor y = op.apply(a, b);
+        int[] out = y.shape().dims();
+        assertEquals(Shape.broadcast(name, Shape.of(sa), Shape.of(sb)), y.shape(), name + " shape");
+        float[] av = a.toFloatArray();
+        float[] bv = b.toFloatArray();
+        float[] expected = new float[y.numel()];
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = (float) ref.applyAsDouble(av[broadcastIndex(i, out, sa)], bv[broadcastIndex(i, out, sb)]);
+        }
+        assertClose(expected, y.toFloatArray(), 1e-5,
+                name + " " + Arrays.toString(sa) + " with " + Arrays.toString(sb));
+    }
+
+    static final int[][][] BROADCAST_CASES = {
+        {{3, 5}, {3, 5}},
+        {{4, 8}, {8}},
+        {{3, 1, 5}, {4, 5}},
+        {{5, 1}, {1, 6}},
+        {{2, 3}, {}},
+        {{}, {2, 3}},
+        {{1}, {7}},
+        {{2, 1, 3, 1}, {1, 4, 1, 5}},
+        {{1, 1}, {1, 1}},
+    };
+
+    @Test
+    void binaryOpsBroadcastLikeNumpy() {
+        for (int[][] c : BROADCAST_CASES) {
+            checkBinary("add", Tensor::add, Double::sum, c[0], c[1], -3, 3);
+            checkBinary("sub", Tensor::sub, (x, y) -> x - y, c[0], c[1], -3, 3);
+            checkBinary("mul", Tensor::mul, (x, y) -> x * y, c[0], c[1], -3, 3);
+            checkBinary("div", Tensor::div, (x, y) -> x / y, c[0], c[1], 0.5f, 3);
+            checkBinary("maximum", Tensor::maximum, Math::max, c[0], c[1], -3, 3);
+        }
+    }
+
+    @Test
+    void binaryOpsOnTransposedViews() {
+        Tensor a = rand(-1, 1, 4, 6);
+        Tensor b = rand(-1, 1, 6, 4);
+        float[] expected = a.t().contiguous().add(b).toFloatArray();
+        assertClose(expected, a.t().add(b).toFloatArray(), 0, "add on a transposed view");
+    }
+
+    @Test
+    void incompatibleShapesNameTheOpAndShapes() {
+        Tensor a = rand(0, 1, 3, 4);
+        Tensor b = rand(0, 1, 5);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
+        assertTrue(e.getMessage().contains("add") && e.getMessage().contains("[3, 4]")
+                && e.getMessage().contains("[5]"), e.getMessage());
+        IllegalArgumentException m = assertThrows(IllegalArgumentException.class,
+                () -> rand(0, 1, 32, 784).matmul(rand(0, 1, 48, 784)));
+        assertTrue(m.getMessage().contains("matmul: [32, 784] x [48, 784]"), m.getMessage());
+    }
+
+    // ------------------------------------------------------------------ matmul
+
+    static float[] refMatmul(float[] a, float[] b, int batch, int m, int k, int n, boolean bBroadcast) {
+        float[] out = new float[batch * m * n];
+        for (int p = 0; p < batch; p++) {
+            int bo = bBroadcast ? 0 : p * k * n;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double acc = 0;
+                    for (int q = 0; q < k; q++) {
+                        acc += (double) a[p * m * k + i * k + q] * b[bo + q * n + j];
+                    }
+                    out[p * m * n + i * n + j] = (float) acc;
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void matmulMatchesReference() {
+        int[][] sizes = {{7, 13, 5}, {64, 64, 64}, {1, 9, 1}, {3, 1, 4}, {128, 784, 48}, {33, 17, 65}};
+        for (int[] s : sizes) {
+            Tensor a = rand(-1, 1, s[0], s[1]);
+            Tensor b = rand(-1, 1, s[1], s[2]);
+            assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    a.matmul(b).toFloatArray(), 1e-4, "matmul " + Arrays.toString(s));
+            // the same product through transposed views (BLAS trans flags)
+            Tensor at = a.t().contiguous().t();
+            Tensor bt = b.t().contiguous().t();
+            assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    at.matmul(bt).toFloatArray(), 1e-4, "matmul of transposed views " + Arrays.toString(s));
+        }
+    }
+
+    @Test
+    void matmulBatchedAndVectors() {
+        Tensor a = rand(-1, 1, 2, 3, 4);
+        Tensor b = rand(-1, 1, 2, 4, 5);
+        assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 2, 3, 4, 5, false), a.matmul(b).toFloatArray(),
+                1e-4, "batched matmul");
+        Tensor b2 = rand(-1, 1, 4, 5);
+        Tensor y = a.matmul(b2);
+        assertEquals(Shape.of(2, 3, 5), y.shape());
+        assertClose(refMatmul(a.toFloatArray(), b2.toFloatArray(), 2, 3, 4, 5, true), y.toFloatArray(), 1e-4,
+                "matmul with broadcast batch");
+        Tensor v = rand(-1, 1, 4);
+        Tensor mv = b2.t().matmul(v);
+        assertEquals(Shape.of(5), mv.shape());
+        assertClose(refMatmul(b2.t().contiguous().toFloatArray(), v.toFloatArray(), 1, 5, 4, 1, false),
+                mv.toFloatArray(), 1e-4, "matrix-vector");
+        Tensor vm = v.matmul(b2);
+        assertEquals(Shape.of(5), vm.shape());
+        assertClose(refMatmul(v.toFloatArray(), b2.toFloatArray(), 1, 1, 4, 5, false), vm.toFloatArray(), 1e-4,
+                "vector-matrix");
+    }
+
+    @Test
+    void matmulOfNonBlasLayoutCopies() {
+        // a narrowed column block of a transposed tensor has neither unit stride
+        Tensor base = rand(-1, 1, 6, 8, 2);
+        Tensor odd = base.transpose(0, 2).narrow(0, 1, 1).reshape(8, 6).t();
+        Tensor b = rand(-1, 1, 8, 3);
+        assertClose(refMatmul(odd.contiguous().toFloatArray(), b.toFloatArray(), 1, 6, 8, 3, false),
+                odd.matmul(b).toFloatArray(), 1e-4, "matmul of a strided view");
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Test
+    void reductionsAlongEachAxis() {
+        int[] shape = {3, 5, 7};
+        Tensor x = rand(-2, 2, shape);
+        float[] xv = x.toFloatArray();
+        for (int axis = 0; axis < 3; axis++) {
+            int[] outShape = Shape.of(shape).reduce(axis, false).dims();
+            int n = Shape.of(outShape).numel();
+            float[] sum = new float[n];
+            float[] max = new float[n];
+            int[] arg = new int[n];
+            Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            int[] c = new int[3];
+            for (c[0] = 0; c[0] < 3; c[0]++) {
+                for (c[1] = 0; c[1] < 5; c[1]++) {
+                    for (c[2] = 0; c[2] < 7; c[2]++) {
+                        float v = xv[(c[0] * 5 + c[1]) * 7 + c[2]];
+                        int o = 0;
+                        for (int d = 0; d < 3; d++) {
+                            if (d != axis) {
+                                o = o * shape[d] + c[d];
+                            }
+                        }
+                        sum[o] += v;
+                        if (v > max[o]) {
+                            max[o] = v;
+                            arg[o] = c[axis];
+                        }
+                    }
+                }
+            }
+            assertClose(sum, x.sum(axis, false).toFloatArray(), 1e-5, "sum axis " + axis);
+            float[] mean = sum.clone();
+            for (int i = 0; i < n; i++) {
+                mean[i] /= shape[axis];
+            }
+            assertClose(mean, x.mean(axis, false).toFloatArray(), 1e-5, "mean axis " + axis);
+            assertClose(max, x.max(axis, false).toFloatArray(), 0, "max axis " + axis);
+            assertArrayEquals(arg, x.argmax(axis).toIntArray(), "argmax axis " + axis);
+            assertEquals(Shape.of(Shape.of(shape).reduce(axis, true).dims()), x.sum(axis, true).shape());
+        }
+        double total = 0;
+        for (float v : xv) {
+            total += v;
+        }
+        assertEquals(total, x.sum().item(), 1e-4);
+        assertEquals(0, x.sum().shape().rank());
+        assertEquals(total / xv.length, x.mean().item(), 1e-5);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    @Test
+    void viewsShareStorageAndCopyCorrectly() {
+        Tensor x = t(new float[] {0, 1, 2, 3, 4, 5}, 2, 3);
+        assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, x.t().toFloatArray());
+        assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5}, x.reshape(3, 2).toFloatArray());
+        assertEquals(Shape.of(3, 2), x.reshape(-1, 2).shape());
+        assertArrayEquals(new float[] {3, 4, 5}, x.slice(1, 2).toFloatArray());
+        assertArrayEquals(new float[] {1, 2, 4, 5}, x.narrow(1, 1, 2).toFloatArray());
+        assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5, 0, 1, 2}, Tensor.cat(List.of(x, x.slice(0, 1)), 0)
+                .toFloatArray());
+        assertArrayEquals(new float[] {0, 1, 2, 0, 3, 4, 5, 3}, Tensor.cat(List.of(x, x.narrow(1, 0, 1)), 1)
+                .toFloatArray());
+        assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, x.t().reshape(6).toFloatArray());
+        assertEquals(Shape.of(2, 1, 3), x.unsqueeze(1).shape());
+        assertEquals(Shape.of(2, 3), x.unsqueeze(1).squeeze(1).shape());
+        assertThrows(IllegalArgumentException.class, () -> x.reshape(4, 2));
+        assertThrows(IllegalArgumentException.class, () -> x.slice(1, 3));
+    }
+
+    @Test
+    void intTensorsAndDtypeConversion() {
+        Tensor labels = Tensor.ofInts(backend(), new int[] {3, 0, 2, 1}, 4);
+        assertEquals(DType.INT32, labels.dtype());
+        assertArrayEquals(new int[] {0, 2}, labels.slice(1, 3).toIntArray());
+        assertArrayEquals(new float[] {3, 0, 2, 1}, labels.toFloat().toFloatArray());
+        Tensor pred = t(new float[] {0, 0, 0, 9, 5, 0, 0, 0, 0, 1, 7, 0, 0, 8, 0, 0}, 4, 4).argmax(1);
+        assertArrayEquals(new int[] {3, 0, 2, 1}, pred.toIntArray());
+        assertEquals(4f, pred.eq(labels).sum().item());
+        assertThrows(IllegalArgumentException.class, () -> labels.requiresGrad(true));
+    }
+
+    // ------------------------------------------------------------------ softmax and loss
+
+    @Test
+    void logSoftmaxAndSoftmaxMatchReferenceAndStayStable() {
+        for (int[] shape : new int[][] {{4, 10}, {3, 7}, {1, 1}}) {
+            Tensor x = rand(-5, 5, shape);
+            float[] xv = x.toFloatArray();
+            int cols = shape[1];
+            float[] expected = new float[xv.length];
+            for (int r = 0; r < shape[0]; r++) {
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int c = 0; c < cols; c++) {
+                    mx = Math.max(mx, xv[r * cols + c]);
+                }
+                double s = 0;
+                for (int c = 0; c < cols; c++) {
+                    s += Math.exp(xv[r * cols + c] - mx);
+                }
+                for (int c = 0; c < cols; c++) {
+                    expected[r * cols + c] = (float) (xv[r * cols + c] - mx - Math.log(s));
+                }
+            }
+            assertClose(expected, x.logSoftmax(-1).toFloatArray(), 1e-5, "logSoftmax");
+            float[] sm = x.softmax(1).toFloatArray();
+            for (int i = 0; i < sm.length; i++) {
+                assertEquals(Math.exp(expected[i]), sm[i], 1e-6);
+            }
+        }
+        float[] big = t(new float[] {1000f, 1000f, -1000f}, 1, 3).logSoftmax(1).toFloatArray();
+        assertClose(new float[] {(float) -Math.log(2), (float) -Math.log(2), -2000f - (float) Math.log(2)}, big, 1e-5,
+                "logSoftmax of large logits");
+        // axis 0 goes through a transpose
+        Tensor x = rand(-1, 1, 3, 4);
+        assertClose(x.t().logSoftmax(1).t().contiguous().toFloatArray(), x.logSoftmax(0).toFloatArray(), 1e-6,
+                "logSoftmax on axis 0");
+    }
+
+    @Test
+    void crossEntropyWithLabelsAndOneHot() {
+        Tensor logits = rand(-3, 3, 5, 4);
+        int[] y = {0, 3, 1, 1, 2};
+        float[] lv = logits.toFloatArray();
+        double expected = 0;
+        float[] onehot = new float[20];
+        for (int r = 0; r < 5; r++) {
+            double mx = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < 4; c++) {
+                mx = Math.max(mx, lv[r * 4 + c]);
+            }
+            double s = 0;
+            for (int c = 0; c < 4; c++) {
+                s += Math.exp(lv[r * 4 + c] - mx);
+            }
+            expected -= lv[r * 4 + y[r]] - mx - Math.log(s);
+            onehot[r * 4 + y[r]] = 1;
+        }
+        expected /= 5;
+        assertEquals(expected, logits.crossEntropy(Tensor.ofInts(backend(), y, 5)).item(), 1e-5);
+        assertEquals(expected, logits.crossEntropy(t(onehot, 5, 4)).item(), 1e-5);
+        float huge = t(new float[] {1e4f, -1e4f}, 1, 2).crossEntropy(Tensor.ofInts(backend(), new int[] {1}, 1)).item();
+        assertEquals(2e4f, huge, 1f);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> logits.crossEntropy(Tensor.ofInts(backend(), new int[] {0, 3, 4, 1, 2}, 5)));
+        assertTrue(e.getMessage().contains("label 4 at index 2"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> logits.crossEntropy(Tensor.ofInts(backend(), new int[] {0, 1}, 2)));
+    }
+
+    // ------------------------------------------------------------------ gradients
+
+    @Test
+    void elementwiseGradients() {
+        gradCheck("neg", a -> a[0].neg(), rand(-1, 1, 3, 4));
+        gradCheck("exp", a -> a[0].exp(), rand(-1, 1, 3, 4));
+        gradCheck("log", a -> a[0].log(), rand(0.5f, 2, 3, 4));
+        gradCheck("sqrt", a -> a[0].sqrt(), rand(0.5f, 2, 5));
+        gradCheck("pow", a -> a[0].pow(3f), rand(0.5f, 2, 5));
+        gradCheck("sigmoid", a -> a[0].sigmoid(), rand(-3, 3, 2, 7));
+        gradCheck("tanh", a -> a[0].tanh(), rand(-2, 2, 2, 7));
+        gradCheck("relu", a -> a[0].relu(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f, 3f, -1.2f}, 2, 3));
+        gradCheck("abs", a -> a[0].abs(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f}, 4));
+        gradCheck("scalar ops", a -> a[0].mul(3f).add(1f).div(2f).sub(0.5f), rand(-1, 1, 3));
+    }
+
+    @Test
+    void broadcastingBinaryGradients() {
+        for (int[][] c : BROADCAST_CASES) {
+            String s = Arrays.toString(c[0]) + " with " + Arrays.toString(c[1]);
+            gradCheck("add " + s, a -> a[0].add(a[1]), rand(-1, 1, c[0]), rand(-1, 1, c[1]));
+            gradCheck("sub " + s, a -> a[0].sub(a[1]), rand(-1, 1, c[0]), rand(-1, 1, c[1]));
+            gradCheck("mul " + s, a -> a[0].mul(a[1]), rand(-1, 1, c[0]), rand(-1, 1, c[1]));
+            gradCheck("div " + s, a -> a[0].div(a[1]), rand(-1, 1, c[0]), rand(1, 2, c[1]));
+        }
+        gradCheck("maximum", a -> a[0].maximum(a[1]), t(new float[] {1, 5, 3}, 3), t(new float[] {2, 4, 6}, 3));
+    }
+
+    @Test
+    void matmulGradients() {
+        gradCheck("matmul 2d", a -> a[0].matmul(a[1]), rand(-1, 1, 3, 5), rand(-1, 1, 5, 4));
+        gradCheck("matmul transposed", a -> a[0].matmul(a[1].t()), rand(-1, 1, 3, 5), rand(-1, 1, 4, 5));
+        gradCheck("matmul batched", a -> a[0].matmul(a[1]), rand(-1, 1, 2, 3, 4), rand(-1, 1, 2, 4, 2));
+        gradCheck("matmul broadcast batch", a -> a[0].matmul(a[1]), rand(-1, 1, 2, 3, 4), rand(-1, 1, 4, 2));
+        gradCheck("matmul vector", a -> a[0].matmul(a[1]), rand(-1, 1, 3, 4), rand(-1, 1, 4));
+        gradCheck("matmul batch 1", a -> a[0].matmul(a[1]), rand(-1, 1, 1, 7), rand(-1, 1, 7, 1));
+    }
+
+    @Test
+    void reductionAndViewGradients() {
+        gradCheck("sum all", a -> a[0].sum(), rand(-1, 1, 3, 4));
+        gradCheck("sum axis 0", a -> a[0].sum(0, false), rand(-1, 1, 3, 4, 2));
+        gradCheck("sum axis 1 keep", a -> a[0].sum(1, true), rand(-1, 1, 3, 4, 2));
+        gradCheck("mean axis -1", a -> a[0].mean(-1, false), rand(-1, 1, 3, 5));
+        gradCheck("max axis 1", a -> a[0].max(1, false), t(new float[] {1, 7, 3, 9, 2, 4}, 2, 3));
+        gradCheck("reshape", a -> a[0].reshape(6, 2).mul(a[0].reshape(6, 2)), rand(-1, 1, 3, 4));
+        gradCheck("transpose", a -> a[0].transpose(0, 2).contiguous(), rand(-1, 1, 2, 3, 4));
+        gradCheck("narrow", a -> a[0].narrow(1, 1, 2), rand(-1, 1, 3, 4));
+        gradCheck("slice", a -> a[0].slice(1, 3).exp(), rand(-1, 1, 4, 2));
+        gradCheck("cat", a -> Tensor.cat(List.of(a[0], a[1]), 1), rand(-1, 1, 2, 3), rand(-1, 1, 2, 2));
+        gradCheck("broadcastTo", a -> a[0].broadcastTo(Shape.of(4, 3)), rand(-1, 1, 1, 3));
+    }
+
+    @Test
+    void softmaxAndLossGradients() {
+        gradCheck("logSoftmax", a -> a[0].logSoftmax(-1), rand(-2, 2, 3, 5));
+        gradCheck("softmax", a -> a[0].softmax(-1), rand(-2, 2, 3, 5));
+        gradCheck("logSoftmax axis 0", a -> a[0].logSoftmax(0), rand(-2, 2, 4, 3));
+        Tensor labels = Tensor.ofInts(backend(), new int[] {2, 0, 4}, 3);
+        gradCheck("crossEntropy labels", a -> a[0].crossEntropy(labels), rand(-2, 2, 3, 5));
+        Tensor soft = t(new float[] {0.2f, 0.8f, 0, 0.5f, 0.5f, 0}, 2, 3);
+        gradCheck("crossEntropy soft targets", a -> a[0].crossEntropy(soft), rand(-2, 2, 2, 3));
+    }
+
+    @Test
+    void denseLayerGradients() {
+        Dense d = new Dense(backend(), 5, 3, true, Init.PYTORCH, new Rng(3));
+        Tensor x = rand(-1, 1, 4, 5).requiresGrad(true);
+        Tensor w = t(random(12, -1, 1), 4, 3);
+        d.forward(x).mul(w).sum().backward();
+        float[] dWeight = d.weight().grad().toFloatArray();
+        float[] dBias = d.bias().grad().toFloatArray();
+        // reference: dW = w^T x, db = sum_rows(w)
+        float[] xv = x.toFloatArray();
+        float[] wv = w.toFloatArray();
+        float[] expW = new float[15];
+        float[] expB = new float[3];
+        for (int n = 0; n < 4; n++) {
+            for (int o = 0; o < 3; o++) {
+                expB[o] += wv[n * 3 + o];
+                for (int i = 0; i < 5; i++) {
+                    expW[o * 5 + i] += wv[n * 3 + o] * xv[n * 5 + i];
+                }
+            }
+        }
+        assertClose(expW, dWeight, 1e-5, "dWeight");
+        assertClose(expB, dBias, 1e-5, "dBias");
+        gradCheck("dense input", a -> d.forward(a[0]), rand(-1, 1, 2, 5));
+        d.close();
+    }
+
+    // ------------------------------------------------------------------ autodiff semantics
+
+    @Test
+    void gradientsAccumulateUntilZeroed() {
+        Tensor x = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        x.mul(x).sum().backward();
+        x.mul(x).sum().backward();
+        assertArrayEquals(new float[] {4, 8, 12}, x.grad().toFloatArray());
+        x.zeroGrad();
+        assertArrayEquals(new float[] {0, 0, 0}, x.grad().toFloatArray());
+        x.mul(3f).sum().backward();
+        assertArrayEquals(new float[] {3, 3, 3}, x.grad().toFloatArray());
+    }
+
+    @Test
+    void sharedSubexpressionsSumTheirGradients() {
+        Tensor x = t(new float[] {2}, 1).requiresGrad(true);
+        Tensor y = x.mul(x);
+        y.add(y).mul(y).sum().backward(); // 2 x^4 -> 8 x^3
+        assertEquals(64f, x.grad().item(), 1e-4);
+    }
+
+    @Test
+    void backwardTwiceOnAFreedGraphFails() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor loss = x.exp().sum();
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("already freed"), e.getMessage());
+        Tensor kept = x.exp().sum();
+        kept.backward(Tensor.full(backend(), 1f), true);
+        kept.backward(Tensor.full(backend(), 1f), true);
+    }
+
+    @Test
+    void nonScalarBackwardNeedsASeed() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y = x.mul(2f);
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("seed"), e.getMessage());
+        y.backward(t(new float[] {1, 10}, 2));
+        assertArrayEquals(new float[] {2, 20}, x.grad().toFloatArray());
+    }
+
+    @Test
+    void noGradRecordsNothing() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y;
+        try (GradMode ng = GradMode.noGrad()) {
+            y = x.mul(2f).sum();
+        }
+        assertTrue(!y.requiresGrad());
+        assertNull(y.op());
+        assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(GradMode.isEnabled());
+    }
+
+    @Test
+    void detachStopsGradients() {
+        Tensor x = t(new float[] {3}, 1).requiresGrad(true);
+        x.mul(x.detach()).sum().backward();
+        assertEquals(3f, x.grad().item());
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Test
+    void scopeReleasesIntermediatesAndUseAfterReleaseFails() {
+        long before = backend().memory().liveBytes();
+        Tensor escaped;
+        Tensor kept;
+        try (Scope s = Scope.open()) {
+            Tensor a = rand(0, 1, 100, 10);
+            escaped = a.mul(2f).relu();
+            kept = s.keep(a.sum());
+        }
+        assertTrue(escaped.isClosed());
+        IllegalStateException e = assertThrows(IllegalStateException.class, escaped::toFloatArray);
+        assertTrue(e.getMessage().contains("released"), e.getMessage());
+        assertTrue(kept.item() > 0);
+        kept.close();
+        kept.close(); // idempotent
+        assertEquals(before, backend().memory().liveBytes(), "live bytes after the scope closed");
+        Scope s = Scope.open();
+        s.close();
+        assertThrows(IllegalStateException.class, s::close);
+    }
+
+    @Test
+    void steadyStateTrainingMakesNoNewAllocations() {
+        Sequential model = new Sequential(new Dense(backend(), 20, 16, true, Init.PYTORCH, new Rng(1)), new ReLU(),
+                new Dense(backend(), 16, 4, true, Init.PYTORCH, new Rng(2)));
+        Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
+        Tensor x = rand(-1, 1, 8, 20);
+        Tensor y = Tensor.ofInts(backend(), new int[] {0, 1, 2, 3, 0, 1, 2, 3}, 8);
+        long allocsAfterWarmup = 0;
+        long liveAfterWarmup = 0;
+        float first = 0;
+        float last = 0;
+        for (int step = 0; step < 60; step++) {
+            try (Scope s = Scope.open()) {
+                opt.zeroGrad();
+                Tensor loss = model.forward(x).crossEntropy(y);
+                loss.backward();
+                opt.step();
+                last = loss.item();
+                if (step == 0) {
+                    first = last;
+                }
+            }
+            if (step == 2) {
+                allocsAfterWarmup = backend().memory().allocations();
+                liveAfterWarmup = backend().memory().liveBytes();
+            }
+        }
+        assertEquals(allocsAfterWarmup, backend().memory().allocations(), "native allocations after warm-up");
+        assertEquals(liveAfterWarmup, backend().memory().liveBytes(), "live bytes after warm-up");
+        assertTrue(last < first * 0.5f, "loss fell from " + first + " to " + last);
+        opt.close();
+        model.close();
+        assertThrows(IllegalStateException.class, model::close);
+    }
+
+    // ------------------------------------------------------------------ optimizers
+
+    @Test
+    void sgdMatchesPytorchSemantics() {
+        float[][] grads = {{0.5f, -1f}, {0.25f, 2f}, {-1f, 0.5f}};
+        for (boolean nesterov : new boolean[] {false, true}) {
+            Parameter p = new Parameter(t(new float[] {1f, -2f}, 2));
+            SGD opt = new SGD(List.of(p), SGD.Config.lr(0.1f).withMomentum(0.9f, nesterov).withWeightDecay(0.01f));
+            double[] ref = {1, -2};
+            double[] buf = new double[2];
+            for (int step = 0; step < grads.length; step++) {
+                p.zeroGrad();
+                p.mul(t(grads[step], 2)).sum().backward();
+                opt.step();
+                for (int i = 0; i < 2; i++) {
+                    double g = grads[step][i] + 0.01 * ref[i];
+                    buf[i] = step == 0 ? g : 0.9 * buf[i] + g;
+                    g = nesterov ? g + 0.9 * buf[i] : buf[i];
+                    ref[i] -= 0.1 * g;
+                }
+            }
+            float[] pv = p.toFloatArray();
+            assertEquals(ref[0], pv[0], 1e-6, "sgd nesterov=" + nesterov);
+            assertEquals(ref[1], pv[1], 1e-6, "sgd nesterov=" + nesterov);
+            opt.close();
+            p.close();
+        }
+    }
+
+    @Test
+    void adamMatchesPytorchSemantics() {
+        float[][] grads = {{0.5f, -1f}, {0.25f, 2f}, {-1f, 0.5f}, {0.1f, 0.1f}};
+        for (boolean decoupled : new boolean[] {false, true}) {
+            Parameter p = new Parameter(t(new float[] {1f, -2f}, 2));
+            Adam opt = new Adam(List.of(p), Adam.Config.lr(0.01f).withWeightDecay(0.1f, decoupled));
+            double[] ref = {1, -2};
+            double[] m = new double[2];
+            double[] v = new double[2];
+            for (int step = 1; step <= grads.length; step++) {
+                p.zeroGrad();
+                p.mul(t(grads[step - 1], 2)).sum().backward();
+                opt.step();
+                for (int i = 0; i < 2; i++) {
+                    double g = grads[step - 1][i];
+                    if (decoupled) {
+                        ref[i] *= 1 - 0.01 * 0.1;
+                    } else {
+                        g += 0.1 * ref[i];
+                    }
+                    m[i] = 0.9 * m[i] + 0.1 * g;
+                    v[i] = 0.999 * v[i] + 0.001 * g * g;
+                    double mhat = m[i] / (1 - Math.pow(0.9, step));
+                    double vhat = v[i] / (1 - Math.pow(0.999, step));
+                    ref[i] -= 0.01 * mhat / (Math.sqrt(vhat) + 1e-8);
+                }
+            }
+            float[] pv = p.toFloatArray();
+            assertEquals(ref[0], pv[0], 1e-5, "adam decoupled=" + decoupled);
+            assertEquals(ref[1], pv[1], 1e-5, "adam decoupled=" + decoupled);
+            opt.close();
+            p.close();
+        }
+    }
+
+    @Test
+    void denseRejectsWrongInputWidth() {
+        Sequential model = new Sequential(new Dense(backend(), 784, 48, true, Init.PYTORCH, new Rng(1)), new ReLU());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> model.forward(rand(0, 1, 2, 785)));
+        assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("784")
+                && e.getMessage().contains("[2, 785]"), e.getMessage());
+        model.close();
+    }
+}
