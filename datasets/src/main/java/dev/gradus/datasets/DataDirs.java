@@ -1,0 +1,66 @@
+package dev.gradus.datasets;
+
+import java.io.FileNotFoundException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where data sets are looked for: an explicit directory (and nothing else when one is given), else {@code $GRADUS_DATA/<name>}, else
+ * {@code ~/.gradus/datasets/<name>}.
+ *
+ * <pre>{@code Path dir = DataDirs.locate("mnist", null, "train-images-idx3-ubyte");}</pre>
+ */
+public final class DataDirs {
+    private DataDirs() {
+    }
+
+    /** The candidate directories in search order; an explicit directory is the only candidate. */
+    public static List<Path> candidates(String name, Path explicit) {
+        List<Path> out = new ArrayList<>();
+        if (explicit != null) {
+            out.add(explicit);
+            return out;
+        }
+        String env = System.getenv("GRADUS_DATA");
+        if (env != null && !env.isBlank()) {
+            out.add(Path.of(env, name));
+        }
+        out.add(cacheDir().resolve(name));
+        return out;
+    }
+
+    /** The per-user cache, {@code ~/.gradus/datasets}. */
+    public static Path cacheDir() {
+        return Path.of(System.getProperty("user.home"), ".gradus", "datasets");
+    }
+
+    /**
+     * The first candidate holding {@code probe} (with or without {@code .gz}).
+     *
+     * @throws FileNotFoundException listing every place looked and how to provide the data
+     */
+    public static Path locate(String name, Path explicit, String probe) throws FileNotFoundException {
+        List<Path> looked = candidates(name, explicit);
+        for (Path dir : looked) {
+            if (Files.isRegularFile(dir.resolve(probe)) || Files.isRegularFile(dir.resolve(probe + ".gz"))) {
+                return dir;
+            }
+        }
+        StringBuilder sb = new StringBuilder("The " + name + " data set was not found. Looked for " + probe
+                + "[.gz] in:");
+        for (Path p : looked) {
+            sb.append("\n  ").append(p.toAbsolutePath());
+        }
+        sb.append("\nProvide it with --data DIR, or set GRADUS_DATA to a folder holding ").append(name)
+                .append("/, or put the files in ").append(cacheDir().resolve(name));
+        throw new FileNotFoundException(sb.toString());
+    }
+
+    /** {@code dir/file.gz} if present, else {@code dir/file}. */
+    static Path resolve(Path dir, String file) {
+        Path gz = dir.resolve(file + ".gz");
+        return Files.isRegularFile(gz) ? gz : dir.resolve(file);
+    }
+}

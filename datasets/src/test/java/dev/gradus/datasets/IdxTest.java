@@ -1,0 +1,125 @@
+package dev.gradus.datasets;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IdxTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void roundTripsEveryTypeRawAndGzip() throws IOException {
+        for (Idx.Type type : Idx.Type.values()) {
+            for (String suffix : new String[] {"", ".gz"}) {
+                int[] dims = {3, 2, 5};
+                byte[] data = new byte[30 * type.size()];
+                ByteBuffer b = ByteBuffer.wrap(data);
+                for (int i = 0; i < 30; i++) {
+                    switch (type) {
+                        case UBYTE, BYTE -> b.put((byte) (i * 7 - 50));
+                        case SHORT -> b.putShort((short) (i * 1000 - 9000));
+                        case INT -> b.putInt(i * 100000 - 7);
+                        case FLOAT -> b.putFloat(i * 0.5f - 3f);
+                        case DOUBLE -> b.putDouble(i * 0.25 - 1);
+                    }
+                }
+                Path f = tmp.resolve("a-" + type + suffix);
+                Idx.write(f, type, dims, data);
+                Idx.Array a = Idx.read(f);
+                assertEquals(type, a.type());
+                assertArrayEquals(dims, a.dims());
+                assertArrayEquals(data, a.data(), type + suffix);
+            }
+        }
+        Idx.Array a = Idx.read(tmp.resolve("a-FLOAT"));
+        assertEquals(-3.0, a.get(0));
+        assertEquals(1.5f, a.toFloats(1f)[9]);
+    }
+
+    private Path file(String name, byte[] content) throws IOException {
+        Path p = tmp.resolve(name);
+        Files.write(p, content);
+        return p;
+    }
+
+    private static byte[] header(int type, int... dims) {
+        ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length);
+        b.put((byte) 0).put((byte) 0).put((byte) type).put((byte) dims.length);
+        for (int d : dims) {
+            b.putInt(d);
+        }
+        return b.array();
+    }
+
+    @Test
+    void wrongMagicIsNamed() throws IOException {
+        Path f = file("bad-magic", new byte[] {1, 2, 8, 1, 0, 0, 0, 0});
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(f));
+        assertTrue(e.getMessage().contains("bad-magic") && e.getMessage().contains("wrong magic"), e.getMessage());
+        assertEquals(0, e.offset());
+        Path t = file("bad-type", new byte[] {0, 0, 0x42, 1, 0, 0, 0, 0});
+        IdxFormatException e2 = assertThrows(IdxFormatException.class, () -> Idx.read(t));
+        assertTrue(e2.getMessage().contains("type code 0x42"), e2.getMessage());
+    }
+
+    @Test
+    void truncatedDataNamesTheOffset() throws IOException {
+        byte[] h = header(0x08, 10);
+        byte[] content = Arrays.copyOf(h, h.length + 6);
+        Path f = file("short", content);
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(f));
+        assertTrue(e.getMessage().contains("truncated") && e.getMessage().contains("at byte 14"), e.getMessage());
+        Path g = file("short-header", new byte[] {0, 0, 8, 2, 0, 0});
+        assertThrows(IdxFormatException.class, () -> Idx.read(g));
+    }
+
+    @Test
+    void trailingBytesAreRejected() throws IOException {
+        byte[] h = header(0x08, 2);
+        Path f = file("long", Arrays.copyOf(h, h.length + 3));
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(f));
+        assertTrue(e.getMessage().contains("trailing"), e.getMessage());
+    }
+
+    @Test
+    void corruptGzipIsAnIdxError() throws IOException {
+        Path good = tmp.resolve("x-idx1-ubyte.gz");
+        byte[] labels = new byte[5000];
+        new java.util.Random(1).nextBytes(labels);
+        Idx.writeUbyte(good, new int[] {5000}, labels);
+        byte[] gz = Files.readAllBytes(good);
+        // cut the stream in half
+        Path cut = file("cut.gz", Arrays.copyOf(gz, gz.length / 2));
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(cut));
+        assertTrue(e.getMessage().contains("cut.gz"), e.getMessage());
+        // flip bytes inside the deflate data
+        byte[] bad = gz.clone();
+        for (int i = 20; i < 60; i++) {
+            bad[i] ^= 0x5A;
+        }
+        Path flipped = file("flipped.gz", bad);
+        IOException e2 = assertThrows(IOException.class, () -> Idx.read(flipped));
+        assertTrue(e2.getMessage().contains("flipped.gz"), e2.getMessage());
+    }
+
+    @Test
+    void writeIsAtomicAndRejectsMismatchedData() throws IOException {
+        Path f = tmp.resolve("keep-idx1-ubyte");
+        Idx.writeUbyte(f, new int[] {3}, new byte[] {1, 2, 3});
+        assertThrows(IllegalArgumentException.class, () -> Idx.writeUbyte(f, new int[] {4}, new byte[] {1, 2, 3}));
+        assertArrayEquals(new byte[] {1, 2, 3}, Idx.read(f).data(), "the earlier file is intact");
+        try (var s = Files.list(tmp)) {
+            assertEquals(1, s.count(), "no temporary files left behind");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.gradus.datasets;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Scope;
+import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.spi.Backend;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MnistTest {
+    /** Published MNIST label counts. */
+    static final int[] TRAIN_COUNTS = {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
+    static final int[] TEST_COUNTS = {980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009};
+
+    @Test
+    void loadsTheRealFiles() throws IOException {
+        Mnist.Splits m = Mnist.load(RealData.dir("mnist"));
+        assertEquals(60000, m.train().size());
+        assertEquals(10000, m.test().size());
+        assertArrayEquals(new int[] {1, 28, 28}, m.train().itemShape());
+        assertArrayEquals(TRAIN_COUNTS, m.train().labelHistogram());
+        assertArrayEquals(TEST_COUNTS, m.test().labelHistogram());
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (float v : m.train().features()) {
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        assertEquals(0f, min);
+        assertEquals(1f, max);
+    }
+
+    @Test
+    void mismatchedCountsAreReported(@TempDir Path dir) throws IOException {
+        Idx.writeUbyte(dir.resolve("train-images-idx3-ubyte"), new int[] {3, 2, 2}, new byte[12]);
+        Idx.writeUbyte(dir.resolve("train-labels-idx1-ubyte"), new int[] {2}, new byte[2]);
+        Idx.writeUbyte(dir.resolve("t10k-images-idx3-ubyte"), new int[] {1, 2, 2}, new byte[4]);
+        Idx.writeUbyte(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {1}, new byte[] {12});
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Mnist.load(dir));
+        assertTrue(e.getMessage().contains("2 labels for 3 images"), e.getMessage());
+        Idx.writeUbyte(dir.resolve("train-labels-idx1-ubyte"), new int[] {3}, new byte[] {1, 2, 3});
+        IdxFormatException e2 = assertThrows(IdxFormatException.class, () -> Mnist.load(dir));
+        assertTrue(e2.getMessage().contains("label 12 of item 0"), e2.getMessage());
+    }
+
+    @Test
+    void missingDataSaysWhereItLooked(@TempDir Path dir) {
+        FileNotFoundException e = assertThrows(FileNotFoundException.class, () -> Mnist.load(dir.resolve("nope")));
+        assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("--data"), e.getMessage());
+    }
+
+    private static String order(DataLoader loader, Backend cpu) {
+        StringBuilder sb = new StringBuilder();
+        for (DataLoader.Batch batch : loader.epoch(cpu)) {
+            float[] xv = batch.x().toFloatArray();
+            for (int i = 0; i < batch.size(); i++) {
+                sb.append((int) xv[2 * i]).append(',');
+            }
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void loaderShufflesReproduciblyAndCoversEveryItem() {
+        Backend cpu = CpuBackendProvider.get();
+        int n = 103;
+        float[] x = new float[n * 2];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            x[2 * i] = i;
+            x[2 * i + 1] = -i;
+            y[i] = i % 10;
+        }
+        Dataset d = new Dataset("toy", x, y, new int[] {2}, 10);
+        DataLoader a = new DataLoader(d, 10).shuffle(7);
+        DataLoader b = new DataLoader(d, 10).shuffle(7);
+        try (Scope s = Scope.open()) {
+            Set<Integer> seen = new HashSet<>();
+            StringBuilder first = new StringBuilder();
+            int batches = 0;
+            for (DataLoader.Batch batch : a.epoch(cpu)) {
+                float[] xv = batch.x().toFloatArray();
+                int[] yv = batch.y().toIntArray();
+                for (int i = 0; i < batch.size(); i++) {
+                    int item = (int) xv[2 * i];
+                    assertEquals(-item, xv[2 * i + 1]);
+                    assertEquals(item % 10, yv[i]);
+                    seen.add(item);
+                    first.append(item).append(',');
+                }
+                batches++;
+            }
+            assertEquals(11, batches);
+            assertEquals(n, seen.size());
+            assertEquals(first.toString(), order(b, cpu), "the same seed gives the same order");
+            String second = order(a, cpu);
+            assertTrue(!first.toString().equals(second), "a new permutation every epoch");
+            assertEquals(second, order(b, cpu), "and the same sequence of permutations");
+            int dropped = 0;
+            for (DataLoader.Batch batch : new DataLoader(d, 10).dropLast(true).epoch(cpu)) {
+                assertEquals(10, batch.size());
+                dropped++;
+            }
+            assertEquals(10, dropped);
+        }
+    }
+}

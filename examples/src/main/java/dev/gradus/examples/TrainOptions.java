@@ -1,0 +1,36 @@
+package dev.gradus.examples;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The flags every training example takes. */
+public final class TrainOptions {
+    @Option(names = "--epochs", description = "passes over the training set (default: ${DEFAULT-VALUE})")
+    public int epochs;
+
+    @Option(names = "--batch", description = "batch size (default: ${DEFAULT-VALUE})")
+    public int batch;
+
+    @Option(names = "--lr", description = "learning rate (default: ${DEFAULT-VALUE})")
+    public float lr;
+
+    @Option(names = "--seed", description = "random seed for initialisation and shuffling (default: ${DEFAULT-VALUE})")
+    public long seed = 42;
+
+    @Option(names = "--data", description = "folder holding the data set files (default: $GRADUS_DATA/<name>, then"
+            + " ~/.gradus/datasets/<name>)")
+    public Path data;
+
+    @Option(names = "--out", description = "folder for metrics.json and other outputs (default: ${DEFAULT-VALUE})")
+    public Path out;
+
+    /** Options with the given defaults. */
+    public static TrainOptions defaults(int epochs, int batch, float lr, Path out) {
+        TrainOptions o = new TrainOptions();
+        o.epochs = epochs;
+        o.batch = batch;
+        o.lr = lr;
+        o.out = out;
+        return o;
+    }
+}

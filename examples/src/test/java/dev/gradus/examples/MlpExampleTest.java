@@ -1,0 +1,56 @@
+package dev.gradus.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MlpExampleTest {
+    static Path mnistDir() {
+        String env = System.getenv("GRADUS_DATA");
+        Path dir = env == null || env.isBlank() ? null : Path.of(env, "mnist");
+        if (dir == null || !Files.isDirectory(dir)) {
+            if (System.getenv("CI") != null) {
+                fail("MNIST not found under GRADUS_DATA=" + env + " (CI is set, so this is a failure)");
+            }
+            assumeTrue(false, "MNIST not found under GRADUS_DATA=" + env);
+        }
+        return dir;
+    }
+
+    @Test
+    void twoEpochsOnFullMnistReach95Percent(@TempDir Path out) throws Exception {
+        TrainOptions o = TrainOptions.defaults(2, 128, 0.01f, out);
+        o.data = mnistDir();
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        MlpCommand.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
+        String log = buf.toString();
+        System.out.print(log);
+        assertTrue(r.testAccuracy() >= 0.95, "test accuracy " + r.testAccuracy());
+        JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        assertEquals(r.testAccuracy(), m.get("test_accuracy").asDouble(), 1e-12);
+        assertEquals(2, m.get("epoch_seconds").size());
+        assertEquals(2, m.get("native_bytes").size());
+        assertEquals(m.get("native_bytes").get(0).asLong(), m.get("native_bytes").get(1).asLong(),
+                "live native bytes stay flat between epochs");
+        assertTrue(log.contains("epoch  train_loss  test_acc  seconds"), log);
+    }
+
+    @Test
+    void missingDataSaysWhereItLookedAndHowToFixIt(@TempDir Path dir) {
+        TrainOptions o = TrainOptions.defaults(1, 128, 0.01f, dir.resolve("out"));
+        o.data = dir.resolve("no-such-folder");
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.FileNotFoundException.class,
+                () -> MlpCommand.train(o, 48, new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("no-such-folder") && e.getMessage().contains("GRADUS_DATA"), e.getMessage());
+    }
+}
