@@ -39,6 +39,8 @@ public class Tensor implements AutoCloseable {
     boolean requiresGrad;
     Node gradFn;
     Tensor grad;
+    /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
+    private boolean gradStale;
     private volatile boolean closed;
 
     Tensor(StorageRef ref, Layout layout, DType dtype, boolean track) {
@@ -180,9 +182,18 @@ public class Tensor implements AutoCloseable {
         return layout;
     }
 
-    /** The accumulated gradient of a leaf after {@link #backward()}, or null. */
+    /** The accumulated gradient of a leaf after {@link #backward()} (zeros after {@link #zeroGrad()}), or null. */
     public Tensor grad() {
+        if (grad != null && gradStale) {
+            backend.fill(grad.ref.storage, grad.layout, 0f);
+            gradStale = false;
+        }
         return grad;
+    }
+
+    /** True when a backward pass has written a gradient since the last {@link #zeroGrad()}. */
+    public boolean hasGrad() {
+        return grad != null && !gradStale;
     }
 
     /** Whether gradients flow to this tensor. */
@@ -555,8 +566,19 @@ public class Tensor implements AutoCloseable {
         backend.matmul(ref.storage, broadcastLayout(Shape.of(aFull)), other.ref.storage,
                 other.broadcastLayout(Shape.of(bFull)), out.ref.storage, out.layout);
         return record(out, "matmul", d -> new Tensor[] {
-            requiresGrad ? d.matmul(other.transpose(-1, -2)).sumTo(shape) : null,
-            other.requiresGrad ? transpose(-1, -2).matmul(d).sumTo(other.shape) : null}, this, other);
+            requiresGrad ? (isColumnMajor() ? other.matmul(d.transpose(-1, -2)).transpose(-1, -2)
+                    : d.matmul(other.transpose(-1, -2))).sumTo(shape) : null,
+            other.requiresGrad ? (other.isColumnMajor() ? d.transpose(-1, -2).matmul(this).transpose(-1, -2)
+                    : transpose(-1, -2).matmul(d)).sumTo(other.shape) : null}, this, other);
+    }
+
+    /**
+     * True for a transposed matrix view ({@code w.t()}): its gradient is then computed transposed, so it lands
+     * in the memory order of the tensor it views.
+     */
+    private boolean isColumnMajor() {
+        int r = layout.rank();
+        return r >= 2 && layout.strides()[r - 2] == 1 && layout.shape()[r - 1] > 1 && layout.shape()[r - 2] > 1;
     }
 
     // ---------------------------------------------------------------- reductions
@@ -1009,20 +1031,26 @@ public class Tensor implements AutoCloseable {
     }
 
     private void accumulateGrad(Tensor g) {
-        if (grad == null) {
-            Storage s = backend.allocate(DType.FLOAT32, numel());
-            grad = new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), DType.FLOAT32, false);
-            backend.unary(UnaryOp.IDENTITY, 0f, g.ref.storage, g.layout, s, grad.layout);
+        if (grad == null || gradStale) {
+            if (grad == null) {
+                Storage s = backend.allocate(DType.FLOAT32, numel());
+                grad = new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), DType.FLOAT32, false);
+            }
+            gradStale = false;
+            backend.unary(UnaryOp.IDENTITY, 0f, g.ref.storage, g.layout, grad.ref.storage, grad.layout);
         } else {
             backend.binary(BinaryOp.ADD, grad.ref.storage, grad.layout, g.ref.storage, g.layout, grad.ref.storage,
                     grad.layout);
         }
     }
 
-    /** Sets the accumulated gradient to zero, keeping its memory. */
+    /**
+     * Sets the accumulated gradient to zero, keeping its memory; the zeros are written lazily, so the next
+     * backward simply overwrites the gradient.
+     */
     public void zeroGrad() {
         if (grad != null) {
-            backend.fill(grad.ref.storage, grad.layout, 0f);
+            gradStale = true;
         }
     }
 

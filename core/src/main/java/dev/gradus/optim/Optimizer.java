@@ -33,7 +33,7 @@ public abstract class Optimizer implements AutoCloseable {
                 throw new IllegalStateException(getClass().getSimpleName() + ".step: parameter " + i + " "
                         + p.shape() + " was released (its model was closed)");
             }
-            if (p.grad() != null) {
+            if (p.hasGrad()) {
                 update(i, p, p.grad());
             }
         }

@@ -139,12 +139,50 @@ public final class CpuBackend implements Backend {
         cpu(src).i.get(offset, dst, dstOffset, length);
     }
 
-    // ------------------------------------------------------------------ strided iteration
+    // ------------------------------------------------------------------ tiles and strided iteration
+
+    /** Elements per heap tile: four tiles per thread stay in L1/L2. */
+    static final int TILE = 2048;
+
+    /** Per-thread heap tiles that kernels run on. */
+    static final class Scratch {
+        final float[] a = new float[TILE];
+        final float[] b = new float[TILE];
+        final float[] c = new float[TILE];
+        final float[] d = new float[TILE];
+        final int[] idx = new int[TILE];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Copies {@code n} elements at {@code off + k * stride} into {@code dst}. */
+    static void load(FloatBuffer src, int off, int stride, float[] dst, int n) {
+        if (stride == 1) {
+            src.get(off, dst, 0, n);
+        } else if (stride == 0) {
+            java.util.Arrays.fill(dst, 0, n, src.get(off));
+        } else {
+            for (int k = 0; k < n; k++) {
+                dst[k] = src.get(off + k * stride);
+            }
+        }
+    }
+
+    /** Copies {@code n} elements of {@code src} to {@code off + k * stride}. */
+    static void store(float[] src, FloatBuffer dst, int off, int stride, int n) {
+        if (stride == 1) {
+            dst.put(off, src, 0, n);
+        } else {
+            for (int k = 0; k < n; k++) {
+                dst.put(off + k * stride, src[k]);
+            }
+        }
+    }
 
     /** Visits the rows (last axis) of up to three equally shaped layouts. */
     @FunctionalInterface
     private interface RowBody {
-        void row(int o0, int o1, int o2, int len);
+        void row(Scratch sc, int o0, int o1, int o2, int len);
     }
 
     /**
@@ -161,7 +199,7 @@ public final class CpuBackend implements Backend {
             int b0 = l0.offset();
             int b1 = l1 == null ? 0 : l1.offset();
             int b2 = l2 == null ? 0 : l2.offset();
-            parallel.forRange(n, 1, (from, to) -> body.row(b0 + from, b1 + from, b2 + from, to - from));
+            parallel.forRange(n, 1, (from, to) -> body.row(SCRATCH.get(), b0 + from, b1 + from, b2 + from, to - from));
             return;
         }
         int[] shape = l0.shape();
@@ -175,6 +213,7 @@ public final class CpuBackend implements Backend {
         int o1 = l1 == null ? 0 : l1.offset();
         int o2 = l2 == null ? 0 : l2.offset();
         parallel.forRange(rows, len, (from, to) -> {
+            Scratch sc = SCRATCH.get();
             int[] idx = new int[r - 1];
             int rem = from;
             for (int d = r - 2; d >= 0; d--) {
@@ -190,7 +229,7 @@ public final class CpuBackend implements Backend {
                 c += idx[d] * s2[d];
             }
             for (int row = from; row < to; row++) {
-                body.row(a, b, c, len);
+                body.row(sc, a, b, c, len);
                 for (int d = r - 2; d >= 0; d--) {
                     idx[d]++;
                     a += s0[d];
@@ -226,7 +265,7 @@ public final class CpuBackend implements Backend {
         if (d.dtype == DType.INT32) {
             IntBuffer o = d.i;
             int v = (int) value;
-            forEachRow(l, null, null, (a, b, c, len) -> {
+            forEachRow(l, null, null, (sc, a, b, c, len) -> {
                 for (int k = 0; k < len; k++) {
                     o.put(a + k * st, v);
                 }
@@ -234,9 +273,10 @@ public final class CpuBackend implements Backend {
             return;
         }
         FloatBuffer o = d.f;
-        forEachRow(l, null, null, (a, b, c, len) -> {
-            for (int k = 0; k < len; k++) {
-                o.put(a + k * st, value);
+        forEachRow(l, null, null, (sc, a, b, c, len) -> {
+            java.util.Arrays.fill(sc.a, value);
+            for (int t = 0; t < len; t += TILE) {
+                store(sc.a, o, a + t * st, st, Math.min(TILE, len - t));
             }
         });
     }
@@ -258,11 +298,18 @@ public final class CpuBackend implements Backend {
         }
         FloatBuffer in = xs.f;
         FloatBuffer o = os.f;
-        forEachRow(xl, ol, null, (a, b, c, len) -> Kernels.unary(op, s, in, a, sx, o, b, so, len));
+        forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
+            for (int t = 0; t < len; t += TILE) {
+                int m = Math.min(TILE, len - t);
+                load(in, a + t * sx, sx, sc.a, m);
+                Kernels.unary(op, s, sc.a, sc.b, m);
+                store(sc.b, o, b + t * so, so, m);
+            }
+        });
     }
 
     private void convert(CpuStorage xs, Layout xl, int sx, CpuStorage os, Layout ol, int so) {
-        forEachRow(xl, ol, null, (a, b, c, len) -> {
+        forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
             for (int k = 0; k < len; k++) {
                 int ia = a + k * sx;
                 int ib = b + k * so;
@@ -289,7 +336,15 @@ public final class CpuBackend implements Backend {
         int sa = lastStride(al);
         int sb = lastStride(bl);
         int so = lastStride(ol);
-        forEachRow(al, bl, ol, (oa, ob, oo, len) -> Kernels.binary(op, fa, oa, sa, fb, ob, sb, fo, oo, so, len));
+        forEachRow(al, bl, ol, (sc, oa, ob, oo, len) -> {
+            for (int t = 0; t < len; t += TILE) {
+                int m = Math.min(TILE, len - t);
+                load(fa, oa + t * sa, sa, sc.a, m);
+                load(fb, ob + t * sb, sb, sc.b, m);
+                Kernels.binary(op, sc.a, sc.b, sc.c, m);
+                store(sc.c, fo, oo + t * so, so, m);
+            }
+        });
     }
 
     // ------------------------------------------------------------------ reductions
@@ -313,17 +368,99 @@ public final class CpuBackend implements Backend {
         int base = xLayout.offset();
         if (inner == 1) {
             parallel.forRange(outer, len, (from, to) -> {
+                Scratch sc = SCRATCH.get();
                 for (int o = from; o < to; o++) {
-                    Kernels.reduceRow(op, in, base + o * len, len, os, outOffset + o);
+                    reduceRow(op, in, base + o * len, len, os, outOffset + o, sc);
                 }
             });
             return;
         }
         parallel.forRange(outer, (long) len * inner, (from, to) -> {
+            Scratch sc = SCRATCH.get();
             for (int o = from; o < to; o++) {
-                Kernels.reduceColumns(op, in, base + o * len * innerF, len, innerF, os, outOffset + o * innerF);
+                for (int j = 0; j < innerF; j += TILE) {
+                    int m = Math.min(TILE, innerF - j);
+                    reduceColumns(op, in, base + o * len * innerF + j, len, innerF, m, os, outOffset + o * innerF + j,
+                            sc);
+                }
             }
         });
+    }
+
+    /** Reduces {@code n} contiguous elements into {@code out[oo]}. */
+    private static void reduceRow(ReduceOp op, FloatBuffer x, int xo, int n, CpuStorage out, int oo, Scratch sc) {
+        float acc = op == ReduceOp.SUM ? 0f : x.get(xo);
+        int best = 0;
+        for (int t = 0; t < n; t += TILE) {
+            int m = Math.min(TILE, n - t);
+            x.get(xo + t, sc.a, 0, m);
+            float[] a = sc.a;
+            switch (op) {
+                case SUM -> {
+                    for (int k = 0; k < m; k++) {
+                        acc += a[k];
+                    }
+                }
+                case MAX, ARGMAX -> {
+                    for (int k = 0; k < m; k++) {
+                        if (a[k] > acc) {
+                            acc = a[k];
+                            best = t + k;
+                        }
+                    }
+                }
+                case MIN -> {
+                    for (int k = 0; k < m; k++) {
+                        acc = Math.min(acc, a[k]);
+                    }
+                }
+                default -> throw new IllegalArgumentException("cpu backend: reduce op " + op + " not implemented");
+            }
+        }
+        if (op == ReduceOp.ARGMAX) {
+            out.i.put(oo, best);
+        } else {
+            out.f.put(oo, acc);
+        }
+    }
+
+    /** Reduces the rows of a {@code [n, stride]} block, columns {@code [0, m)}, into {@code m} outputs. */
+    private static void reduceColumns(ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, CpuStorage out,
+                                      int oo, Scratch sc) {
+        float[] acc = sc.b;
+        int[] best = sc.idx;
+        x.get(xo, acc, 0, m);
+        java.util.Arrays.fill(best, 0, m, 0);
+        for (int k = 1; k < n; k++) {
+            float[] row = sc.a;
+            x.get(xo + k * stride, row, 0, m);
+            switch (op) {
+                case SUM -> {
+                    for (int j = 0; j < m; j++) {
+                        acc[j] += row[j];
+                    }
+                }
+                case MAX, ARGMAX -> {
+                    for (int j = 0; j < m; j++) {
+                        if (row[j] > acc[j]) {
+                            acc[j] = row[j];
+                            best[j] = k;
+                        }
+                    }
+                }
+                case MIN -> {
+                    for (int j = 0; j < m; j++) {
+                        acc[j] = Math.min(acc[j], row[j]);
+                    }
+                }
+                default -> throw new IllegalArgumentException("cpu backend: reduce op " + op + " not implemented");
+            }
+        }
+        if (op == ReduceOp.ARGMAX) {
+            out.i.put(oo, best, 0, m);
+        } else {
+            out.f.put(oo, acc, 0, m);
+        }
     }
 
     // ------------------------------------------------------------------ GEMM
@@ -432,9 +569,22 @@ public final class CpuBackend implements Backend {
     public void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset) {
         FloatBuffer in = cpu(x).f;
         FloatBuffer o = cpu(out).f;
+        if (cols > TILE) {
+            float[] row = new float[cols];
+            float[] res = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                in.get(xOffset + r * cols, row, 0, cols);
+                Kernels.logSoftmaxRow(row, res, cols);
+                o.put(outOffset + r * cols, res, 0, cols);
+            }
+            return;
+        }
         parallel.forRange(rows, cols * 3L, (from, to) -> {
-            for (int row = from; row < to; row++) {
-                Kernels.logSoftmaxRow(in, xOffset + row * cols, o, outOffset + row * cols, cols);
+            Scratch sc = SCRATCH.get();
+            for (int r = from; r < to; r++) {
+                in.get(xOffset + r * cols, sc.a, 0, cols);
+                Kernels.logSoftmaxRow(sc.a, sc.b, cols);
+                o.put(outOffset + r * cols, sc.b, 0, cols);
             }
         });
     }
@@ -468,22 +618,21 @@ public final class CpuBackend implements Backend {
         double bc1 = 1 - Math.pow(h.beta1(), h.step());
         double bc2 = 1 - Math.pow(h.beta2(), h.step());
         float stepSize = (float) (h.lr() / bc1);
-        float sqrtBc2 = (float) Math.sqrt(bc2);
-        float b1 = h.beta1();
-        float b2 = h.beta2();
-        float eps = h.eps();
-        float wd = h.weightDecay();
-        float decay = h.decoupled() ? 1f - h.lr() * wd : 1f;
-        float l2 = h.decoupled() ? 0f : wd;
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        float decay = h.decoupled() ? 1f - h.lr() * h.weightDecay() : 1f;
+        float l2 = h.decoupled() ? 0f : h.weightDecay();
         parallel.forRange(n, 8, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float pi = p.get(i) * decay;
-                float gi = g.get(i) + l2 * pi;
-                float mi = b1 * fm.get(i) + (1f - b1) * gi;
-                float vi = b2 * fv.get(i) + (1f - b2) * gi * gi;
-                fm.put(i, mi);
-                fv.put(i, vi);
-                p.put(i, pi - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + eps));
+            Scratch sc = SCRATCH.get();
+            for (int t = from; t < to; t += TILE) {
+                int k = Math.min(TILE, to - t);
+                p.get(t, sc.a, 0, k);
+                g.get(t, sc.b, 0, k);
+                fm.get(t, sc.c, 0, k);
+                fv.get(t, sc.d, 0, k);
+                Kernels.adam(sc.a, sc.b, sc.c, sc.d, k, decay, l2, h.beta1(), h.beta2(), stepSize, invSqrtBc2, h.eps());
+                p.put(t, sc.a, 0, k);
+                fm.put(t, sc.c, 0, k);
+                fv.put(t, sc.d, 0, k);
             }
         });
     }
@@ -500,15 +649,30 @@ public final class CpuBackend implements Backend {
         boolean first = h.firstStep();
         boolean nesterov = h.nesterov();
         parallel.forRange(n, 6, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float pi = p.get(i);
-                float gi = g.get(i) + wd * pi;
+            Scratch sc = SCRATCH.get();
+            float[] pa = sc.a;
+            float[] ga = sc.b;
+            float[] ba = sc.c;
+            for (int t = from; t < to; t += TILE) {
+                int k = Math.min(TILE, to - t);
+                p.get(t, pa, 0, k);
+                g.get(t, ga, 0, k);
                 if (buf != null) {
-                    float bi = first ? gi : mu * buf.get(i) + damp * gi;
-                    buf.put(i, bi);
-                    gi = nesterov ? gi + mu * bi : bi;
+                    buf.get(t, ba, 0, k);
                 }
-                p.put(i, pi - lr * gi);
+                for (int i = 0; i < k; i++) {
+                    float gi = ga[i] + wd * pa[i];
+                    if (buf != null) {
+                        float bi = first ? gi : mu * ba[i] + damp * gi;
+                        ba[i] = bi;
+                        gi = nesterov ? gi + mu * bi : bi;
+                    }
+                    pa[i] -= lr * gi;
+                }
+                p.put(t, pa, 0, k);
+                if (buf != null) {
+                    buf.put(t, ba, 0, k);
+                }
             }
         });
     }

@@ -6,7 +6,7 @@ import java.util.concurrent.RecursiveAction;
 /** Splits index ranges over a fixed pool when the work is large enough to pay for the hand-off. */
 final class Parallel {
     /** Elements below which a loop runs on the calling thread. */
-    static final int GRAIN = 1 << 15;
+    static final int GRAIN = Integer.getInteger("gradus.grain", 1 << 18);
 
     @FunctionalInterface
     interface RangeBody {

@@ -1,0 +1,81 @@
+package dev.gradus.benchmarks;
+
+import dev.gradus.Rng;
+import dev.gradus.Scope;
+import dev.gradus.Tensor;
+import dev.gradus.backend.cpu.CpuBackend;
+import dev.gradus.backend.cpu.CpuBackendProvider;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * {@code a.matmul(b)} through the Tensor API against a raw {@code cblas_sgemm} on the same native buffers.
+ *
+ * <p>GFLOP/s = 2*M*N*K / (seconds per op) / 1e9. Run: {@code java -jar benchmarks/target/gradus-benchmarks.jar
+ * MatmulBenchmark}.
+ */
+@State(org.openjdk.jmh.annotations.Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+public class MatmulBenchmark {
+    /** M x K x N. */
+    @Param({"128x784x48", "1024x1024x1024"})
+    public String size;
+
+    private CpuBackend cpu;
+    private Tensor a;
+    private Tensor b;
+    private Tensor c;
+    private int m;
+    private int k;
+    private int n;
+
+    @Setup
+    public void setup() {
+        String[] p = size.split("x");
+        m = Integer.parseInt(p[0]);
+        k = Integer.parseInt(p[1]);
+        n = Integer.parseInt(p[2]);
+        cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(1);
+        a = Tensor.uniform(rng, -1, 1, m, k);
+        b = Tensor.uniform(rng, -1, 1, k, n);
+        c = Tensor.full(cpu, 0f, m, n);
+    }
+
+    @TearDown
+    public void tearDown() {
+        a.close();
+        b.close();
+        c.close();
+    }
+
+    /** Through the Tensor API: shape checks, a pooled output tensor, autodiff bookkeeping off. */
+    @Benchmark
+    public float api() {
+        try (Scope s = Scope.open()) {
+            Tensor out = a.matmul(b);
+            return out.numel();
+        }
+    }
+
+    /** Raw OpenBLAS on the same buffers: the ceiling. */
+    @Benchmark
+    public int raw() {
+        cpu.rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+        return m;
+    }
+}
