@@ -5,18 +5,28 @@ import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Batches of a {@link Dataset} as tensors: optional shuffling with a seed (a new permutation every epoch,
- * reproducible), optional dropping of the last short batch.
+ * reproducible), optional dropping of the last short batch, host-side transforms (normalisation, augmentation) and
+ * background preparation of the next batches.
  *
  * <p>Shapes: {@code x [batch, ...itemShape]} (or {@code [batch, itemSize]} when flattened), {@code y [batch]}
- * INT32. Tensors are created in the caller's current {@link dev.gradus.Scope}.
+ * INT32. Tensors are created on the consuming thread, in its current {@link dev.gradus.Scope}; a batch closes both.
  *
  * <pre>{@code
- * DataLoader loader = new DataLoader(train, 128).shuffle(42).flatten(true);
- * for (DataLoader.Batch b : loader.epoch(backend)) { ... }
+ * DataLoader loader = new DataLoader(train, 128).shuffle(42).transform(Normalize.of(0.1307f, 0.3081f)).prefetch(2);
+ * for (DataLoader.Batch b : loader.epoch(backend)) {
+ *     try (b) { ... }
+ * }
  * }</pre>
+ *
+ * <p>Determinism: the permutation and every transform's random numbers come from streams seeded by
+ * {@link #shuffle(long)} and {@link #transform(Transform, long)}, drawn in batch order whether or not batches are
+ * prepared in the background.
  */
 public final class DataLoader {
     /** One batch: inputs and INT32 labels; closing it releases both (use it in try-with-resources). */
@@ -30,12 +40,15 @@ public final class DataLoader {
 
     private final Dataset data;
     private final int batchSize;
-    private boolean shuffle;
-    private Rng rng;
+    private Rng shuffleRng;
     private boolean dropLast;
     private boolean flatten;
+    private Transform transform;
+    private Rng transformRng;
+    private int prefetch;
+    private Producer running;
 
-    /** A loader over {@code data} in order, keeping the last short batch. */
+    /** A loader over {@code data} in order, keeping the last short batch, preparing batches on the caller's thread. */
     public DataLoader(Dataset data, int batchSize) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("DataLoader: batch size must be positive, got " + batchSize);
@@ -46,8 +59,7 @@ public final class DataLoader {
 
     /** Shuffles every epoch with a stream seeded by {@code seed}. */
     public DataLoader shuffle(long seed) {
-        this.shuffle = true;
-        this.rng = new Rng(seed);
+        this.shuffleRng = new Rng(seed);
         return this;
     }
 
@@ -63,27 +75,71 @@ public final class DataLoader {
         return this;
     }
 
+    /** Applies {@code t} to every item as it is batched (deterministic transforms need no seed). */
+    public DataLoader transform(Transform t) {
+        return transform(t, 0);
+    }
+
+    /** Applies {@code t} to every item, drawing its random numbers from a stream seeded by {@code seed}. */
+    public DataLoader transform(Transform t, long seed) {
+        this.transform = t;
+        this.transformRng = new Rng(seed);
+        return this;
+    }
+
+    /** Prepares up to {@code batches} batches ahead on a background thread (0: on the caller's thread). */
+    public DataLoader prefetch(int batches) {
+        if (batches < 0) {
+            throw new IllegalArgumentException("DataLoader: prefetch must be >= 0, got " + batches);
+        }
+        this.prefetch = batches;
+        return this;
+    }
+
+    /** The data set this loader reads. */
+    public Dataset dataset() {
+        return data;
+    }
+
     /** Batches per epoch. */
     public int batches() {
         int n = data.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
-    /** One pass over the data; each call draws a new permutation when shuffling. */
+    /** A batch on the host, before it becomes tensors. */
+    private static final class HostBatch {
+        final float[] x;
+        final int[] y;
+        int size;
+        RuntimeException error;
+
+        HostBatch(int batch, int per) {
+            x = new float[batch * per];
+            y = new int[batch];
+        }
+    }
+
+    /** One pass over the data; each call draws a new permutation and new transform randomness. */
     public Iterable<Batch> epoch(Backend backend) {
         int n = data.size();
-        int[] order = shuffle ? rng.permutation(n) : null;
+        int[] order = shuffleRng != null ? shuffleRng.permutation(n) : null;
+        Rng epochRng = transformRng != null ? transformRng.split() : null;
+        int count = batches();
         int per = data.itemSize();
-        int[] item = data.itemShape();
+        if (running != null) {
+            running.cancel();
+            running = null;
+        }
+        Producer producer = prefetch > 0 ? new Producer(order, epochRng, count, per) : null;
+        running = producer;
         return () -> new Iterator<>() {
             int next = 0;
-            final float[] xBuf = new float[batchSize * per];
-            final int[] yBuf = new int[batchSize];
+            final HostBatch single = producer == null ? new HostBatch(batchSize, per) : null;
 
             @Override
             public boolean hasNext() {
-                int left = n - next;
-                return left > 0 && (!dropLast || left >= batchSize);
+                return next < count;
             }
 
             @Override
@@ -91,27 +147,135 @@ public final class DataLoader {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                int b = Math.min(batchSize, n - next);
-                float[] feats = data.features();
-                int[] labels = data.labels();
-                for (int i = 0; i < b; i++) {
-                    int src = order == null ? next + i : order[next + i];
-                    System.arraycopy(feats, src * per, xBuf, i * per, per);
-                    yBuf[i] = labels[src];
-                }
-                next += b;
-                int[] shape;
-                if (flatten) {
-                    shape = new int[] {b, per};
+                HostBatch hb;
+                if (producer == null) {
+                    hb = single;
+                    fill(hb, next, order, epochRng, per);
                 } else {
-                    shape = new int[item.length + 1];
-                    shape[0] = b;
-                    System.arraycopy(item, 0, shape, 1, item.length);
+                    hb = producer.take();
                 }
-                float[] xs = b == batchSize ? xBuf : java.util.Arrays.copyOf(xBuf, b * per);
-                int[] ys = b == batchSize ? yBuf : java.util.Arrays.copyOf(yBuf, b);
-                return new Batch(Tensor.of(backend, xs, shape), Tensor.ofInts(backend, ys, b), b);
+                next++;
+                try {
+                    return toTensors(hb, backend, per);
+                } finally {
+                    if (producer != null) {
+                        producer.recycle(hb);
+                    }
+                }
             }
         };
+    }
+
+    private void fill(HostBatch hb, int batchIndex, int[] order, Rng rng, int per) {
+        int start = batchIndex * batchSize;
+        int b = Math.min(batchSize, data.size() - start);
+        float[] feats = data.features();
+        int[] labels = data.labels();
+        int[] item = data.itemShape();
+        for (int i = 0; i < b; i++) {
+            int src = order == null ? start + i : order[start + i];
+            System.arraycopy(feats, src * per, hb.x, i * per, per);
+            hb.y[i] = labels[src];
+            if (transform != null) {
+                transform.apply(hb.x, i * per, item, rng);
+            }
+        }
+        hb.size = b;
+    }
+
+    private Batch toTensors(HostBatch hb, Backend backend, int per) {
+        int b = hb.size;
+        int[] shape;
+        if (flatten) {
+            shape = new int[] {b, per};
+        } else {
+            int[] item = data.itemShape();
+            shape = new int[item.length + 1];
+            shape[0] = b;
+            System.arraycopy(item, 0, shape, 1, item.length);
+        }
+        float[] xs = b == batchSize ? hb.x : java.util.Arrays.copyOf(hb.x, b * per);
+        int[] ys = b == batchSize ? hb.y : java.util.Arrays.copyOf(hb.y, b);
+        Tensor x = Tensor.of(backend, xs, shape);
+        try {
+            return new Batch(x, Tensor.ofInts(backend, ys, b), b);
+        } catch (RuntimeException e) {
+            x.close();
+            throw e;
+        }
+    }
+
+    /** Fills host batches on a daemon thread, in order, a bounded number ahead of the consumer. */
+    private final class Producer implements Runnable {
+        private final int[] order;
+        private final Rng rng;
+        private final int count;
+        private final int per;
+        private final BlockingQueue<HostBatch> ready;
+        private final BlockingQueue<HostBatch> free;
+        private volatile boolean cancelled;
+
+        Producer(int[] order, Rng rng, int count, int per) {
+            this.order = order;
+            this.rng = rng;
+            this.count = count;
+            this.per = per;
+            this.ready = new ArrayBlockingQueue<>(prefetch + 1);
+            this.free = new ArrayBlockingQueue<>(prefetch + 2);
+            for (int i = 0; i < prefetch + 2; i++) {
+                free.add(new HostBatch(batchSize, per));
+            }
+            Thread t = new Thread(this, "gradus-dataloader");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void run() {
+            try {
+                for (int i = 0; i < count && !cancelled; i++) {
+                    HostBatch hb = null;
+                    while (hb == null && !cancelled) {
+                        hb = free.poll(100, TimeUnit.MILLISECONDS);
+                    }
+                    if (hb == null) {
+                        return;
+                    }
+                    try {
+                        fill(hb, i, order, rng, per);
+                        hb.error = null;
+                    } catch (RuntimeException e) {
+                        hb.error = e;
+                        ready.put(hb);
+                        return;
+                    }
+                    ready.put(hb);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        HostBatch take() {
+            try {
+                HostBatch hb = ready.take();
+                if (hb.error != null) {
+                    throw new IllegalStateException("DataLoader: preparing a batch failed: " + hb.error.getMessage(),
+                            hb.error);
+                }
+                return hb;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("DataLoader: interrupted while waiting for a batch", e);
+            }
+        }
+
+        void recycle(HostBatch hb) {
+            free.offer(hb);
+        }
+
+        void cancel() {
+            cancelled = true;
+        }
     }
 }

@@ -3,12 +3,26 @@ package dev.gradus.datasets;
 import java.util.Arrays;
 
 /**
- * Labelled examples held on the Java heap: features as floats, one row per example, and integer labels.
+ * Examples held on the Java heap: features as floats, one row per example, and integer labels.
  *
  * <p>Shapes: {@code features [n * prod(itemShape)]}, {@code labels [n]}. {@code mnist.train().itemShape()} is
- * {@code [1, 28, 28]}.
+ * {@code [1, 28, 28]}. An unlabelled set (a Kaggle {@code test.csv}) has {@code labeled == false} and zero labels.
  */
-public record Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes) {
+public record Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes, boolean labeled) {
+    /** A labelled data set. */
+    public Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes) {
+        this(name, features, labels, itemShape, classes, true);
+    }
+
+    /** An unlabelled data set of {@code features.length / prod(itemShape)} items. */
+    public static Dataset unlabeled(String name, float[] features, int[] itemShape, int classes) {
+        int per = 1;
+        for (int d : itemShape) {
+            per *= d;
+        }
+        return new Dataset(name, features, new int[features.length / Math.max(1, per)], itemShape, classes, false);
+    }
+
     public Dataset {
         int per = 1;
         for (int d : itemShape) {
@@ -52,7 +66,37 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
         }
         int per = itemSize();
         return new Dataset(name, Arrays.copyOfRange(features, from * per, to * per), Arrays.copyOfRange(labels, from, to),
-                itemShape, classes);
+                itemShape, classes, labeled);
+    }
+
+    /** The items at {@code indices}, in that order. */
+    public Dataset select(String newName, int[] indices) {
+        int per = itemSize();
+        float[] f = new float[indices.length * per];
+        int[] y = new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            System.arraycopy(features, indices[i] * per, f, i * per, per);
+            y[i] = labels[indices[i]];
+        }
+        return new Dataset(newName, f, y, itemShape, classes, labeled);
+    }
+
+    /** A train/validation pair. */
+    public record Split(Dataset train, Dataset valid) {
+    }
+
+    /**
+     * A seeded random split, as fastai's {@code RandomSplitter(valid_pct)}: {@code validFraction} of the items,
+     * drawn by a permutation from {@code seed}, form the validation set.
+     */
+    public Split randomSplit(double validFraction, long seed) {
+        if (!(validFraction >= 0 && validFraction < 1)) {
+            throw new IllegalArgumentException(name + ": validation fraction must be in [0, 1), got " + validFraction);
+        }
+        int[] perm = new dev.gradus.Rng(seed).permutation(size());
+        int nValid = (int) Math.round(size() * validFraction);
+        return new Split(select(name + "/train", Arrays.copyOfRange(perm, nValid, perm.length)),
+                select(name + "/valid", Arrays.copyOfRange(perm, 0, nValid)));
     }
 
     /** Labels as one-hot rows {@code [n * classes]}. */

@@ -22,13 +22,35 @@ public final class Mnist {
     public record Splits(Dataset train, Dataset test) {
     }
 
-    /** Loads MNIST from {@code dir}, or from the default places when null. */
+    /** The digit names. */
+    public static final java.util.List<String> CLASS_NAMES =
+            java.util.List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
+
+    /** Loads MNIST from {@code dir}, or from the default places when null; never downloads. */
     public static Splits load(Path dir) throws IOException {
-        return loadIdxPair("mnist", dir, 10);
+        return loadIdxPair("mnist", dir, 10, null);
     }
 
-    static Splits loadIdxPair(String name, Path explicit, int classes) throws IOException {
-        Path dir = DataDirs.locate(name, explicit, "train-images-idx3-ubyte");
+    /**
+     * As {@link #load(Path)}, but when the files are nowhere to be found and {@code download} is true, fetches them
+     * (SHA-256 checked) into {@code ~/.gradus/datasets/mnist} first.
+     */
+    public static Splits load(Path dir, boolean download) throws IOException {
+        return loadIdxPair("mnist", dir, 10, download ? Download.MNIST : null);
+    }
+
+    static Splits loadIdxPair(String name, Path explicit, int classes, java.util.List<Download.Resource> download)
+            throws IOException {
+        Path dir;
+        try {
+            dir = DataDirs.locate(name, explicit, "train-images-idx3-ubyte");
+        } catch (java.io.FileNotFoundException e) {
+            if (download == null) {
+                throw e;
+            }
+            dir = explicit != null ? explicit : DataDirs.cacheDir().resolve(name);
+            Download.fetchAll(download, dir, System.err);
+        }
         return new Splits(split(name + "/train", dir, "train", classes), split(name + "/test", dir, "t10k", classes));
     }
 

@@ -1,0 +1,336 @@
+package dev.gradus.datasets;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+
+/**
+ * Kaggle's digit-recognizer CSV files: {@code train.csv} ({@code label,pixel0..pixel783}), {@code test.csv}
+ * ({@code pixel0..pixel783}) and {@code submission.csv} ({@code ImageId,Label}, ImageId from 1).
+ *
+ * <p>Reading streams bytes and parses integers by hand (a 42,000-row train.csv parses in a fraction of a second);
+ * every error names the file, line and column. Pixels are scaled to [0, 1]; items have shape {@code [1, 28, 28]}.
+ *
+ * <pre>{@code
+ * Dataset train = KaggleDigits.readTrain(Path.of("train.csv"));
+ * KaggleDigits.writeSubmission(Path.of("submission.csv"), predictions);
+ * }</pre>
+ */
+public final class KaggleDigits {
+    private static final int PIXELS = 784;
+    private static final int[] ITEM = {1, 28, 28};
+
+    private KaggleDigits() {
+    }
+
+    /** Reads a labelled {@code train.csv}. */
+    public static Dataset readTrain(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    /** Reads an unlabelled {@code test.csv}. */
+    public static Dataset readTest(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    private static Dataset read(Path file, boolean labeled) throws IOException {
+        String name = file.toString();
+        int cols = labeled ? PIXELS + 1 : PIXELS;
+        try (InputStream in = Files.newInputStream(file)) {
+            Parser p = new Parser(name, in);
+            checkHeader(p, name, labeled, cols);
+            float[] feats = new float[PIXELS * 1024];
+            int[] labels = new int[1024];
+            int n = 0;
+            int[] row = new int[cols];
+            while (p.readRow(row, cols)) {
+                if (n == labels.length) {
+                    labels = Arrays.copyOf(labels, n * 2);
+                    feats = Arrays.copyOf(feats, n * 2 * PIXELS);
+                }
+                int first = 0;
+                if (labeled) {
+                    if (row[0] > 9) {
+                        throw new CsvFormatException(name, p.line, 1, "label " + row[0] + " is outside 0..9");
+                    }
+                    labels[n] = row[0];
+                    first = 1;
+                }
+                int base = n * PIXELS;
+                for (int c = 0; c < PIXELS; c++) {
+                    int v = row[first + c];
+                    if (v > 255) {
+                        throw new CsvFormatException(name, p.line, first + c + 1, "pixel value " + v
+                                + " is outside 0..255");
+                    }
+                    feats[base + c] = v * (1f / 255f);
+                }
+                n++;
+            }
+            float[] f = Arrays.copyOf(feats, n * PIXELS);
+            return labeled ? new Dataset("kaggle/" + file.getFileName(), f, Arrays.copyOf(labels, n), ITEM, 10)
+                    : Dataset.unlabeled("kaggle/" + file.getFileName(), f, ITEM, 10);
+        }
+    }
+
+    private static void checkHeader(Parser p, String name, boolean labeled, int cols) throws IOException {
+        String header = p.readLine();
+        if (header == null) {
+            throw new CsvFormatException(name, 1, 0, "empty file: missing the header line");
+        }
+        String[] cells = header.split(",", -1);
+        if (!cells[0].isEmpty() && Character.isDigit(cells[0].charAt(0))) {
+            throw new CsvFormatException(name, 1, 1, "missing header: the first line holds numbers; expected "
+                    + (labeled ? "label,pixel0,...,pixel783" : "pixel0,...,pixel783"));
+        }
+        if (cells.length != cols) {
+            throw new CsvFormatException(name, 1, 0, "header has " + cells.length + " columns, expected " + cols
+                    + (labeled ? " (label,pixel0..pixel783)" : " (pixel0..pixel783)")
+                    + (cells.length == cols - 1 && labeled ? "; is this test.csv?" : "")
+                    + (cells.length == cols + 1 && !labeled ? "; is this train.csv?" : ""));
+        }
+        for (int c = 0; c < cols; c++) {
+            String want = labeled ? (c == 0 ? "label" : "pixel" + (c - 1)) : "pixel" + c;
+            if (!cells[c].trim().equals(want)) {
+                throw new CsvFormatException(name, 1, c + 1, "header column is '" + cells[c] + "', expected '" + want
+                        + "'");
+            }
+        }
+    }
+
+    /** Streams non-negative integer cells, tracking line and column for errors. */
+    private static final class Parser {
+        final String name;
+        final InputStream in;
+        final byte[] buf = new byte[1 << 16];
+        int pos;
+        int len;
+        long line;
+
+        Parser(String name, InputStream in) {
+            this.name = name;
+            this.in = in;
+        }
+
+        int next() throws IOException {
+            if (pos == len) {
+                len = in.read(buf, 0, buf.length);
+                pos = 0;
+                if (len <= 0) {
+                    len = 0;
+                    return -1;
+                }
+            }
+            return buf[pos++];
+        }
+
+        String readLine() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            int b = next();
+            if (b < 0) {
+                return null;
+            }
+            line++;
+            while (b >= 0 && b != '\n') {
+                if (b != '\r') {
+                    sb.append((char) (b & 0xFF));
+                }
+                b = next();
+            }
+            // Tolerate a UTF-8 byte-order mark.
+            if (sb.length() >= 3 && sb.charAt(0) == 0xEF && sb.charAt(1) == 0xBB && sb.charAt(2) == 0xBF) {
+                sb.delete(0, 3);
+            }
+            return sb.toString();
+        }
+
+        /** Reads one data row of exactly {@code cols} cells; false at the end of the file. */
+        boolean readRow(int[] row, int cols) throws IOException {
+            int b = next();
+            while (b == '\r' || b == '\n') {
+                if (b == '\n') {
+                    line++;
+                }
+                b = next();
+            }
+            if (b < 0) {
+                return false;
+            }
+            line++;
+            int col = 0;
+            while (true) {
+                int v = 0;
+                int digits = 0;
+                StringBuilder bad = null;
+                while (b >= 0 && b != ',' && b != '\n' && b != '\r') {
+                    if (b >= '0' && b <= '9' && bad == null) {
+                        v = v * 10 + (b - '0');
+                        if (++digits > 9) {
+                            bad = new StringBuilder("a number too long");
+                        }
+                    } else {
+                        if (bad == null) {
+                            bad = new StringBuilder();
+                        }
+                        if (bad.length() < 20) {
+                            bad.append((char) (b & 0xFF));
+                        }
+                    }
+                    b = next();
+                }
+                if (col >= cols) {
+                    throw new CsvFormatException(name, line, col + 1, "row has more than the " + cols
+                            + " columns of the header");
+                }
+                if (bad != null || digits == 0) {
+                    throw new CsvFormatException(name, line, col + 1, digits == 0 && bad == null ? "empty cell"
+                            : "cell is not a non-negative integer (" + bad + ")");
+                }
+                row[col++] = v;
+                if (b == ',') {
+                    b = next();
+                    continue;
+                }
+                if (b == '\r') {
+                    b = next();
+                }
+                if (col != cols) {
+                    throw new CsvFormatException(name, line, 0, "row has " + col + " columns, the header has " + cols);
+                }
+                return true;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /** Writes a labelled data set as {@code train.csv} (pixels rounded back to 0..255). */
+    public static void writeTrain(Path file, Dataset data) throws IOException {
+        write(file, data, true);
+    }
+
+    /** Writes images as {@code test.csv}. */
+    public static void writeTest(Path file, Dataset data) throws IOException {
+        write(file, data, false);
+    }
+
+    private static void write(Path file, Dataset data, boolean labeled) throws IOException {
+        if (data.itemSize() != PIXELS) {
+            throw new IllegalArgumentException("KaggleDigits: items must have 784 pixels, got " + data.itemSize());
+        }
+        atomically(file, out -> {
+            StringBuilder sb = new StringBuilder(labeled ? "label," : "");
+            for (int c = 0; c < PIXELS; c++) {
+                sb.append("pixel").append(c).append(c + 1 < PIXELS ? "," : "\n");
+            }
+            out.write(sb.toString().getBytes(StandardCharsets.US_ASCII));
+            float[] f = data.features();
+            byte[] line = new byte[4 * (PIXELS + 1) + 1];
+            for (int i = 0; i < data.size(); i++) {
+                int k = 0;
+                if (labeled) {
+                    k = putInt(line, k, data.labels()[i]);
+                    line[k++] = ',';
+                }
+                for (int c = 0; c < PIXELS; c++) {
+                    k = putInt(line, k, Math.round(f[i * PIXELS + c] * 255f));
+                    line[k++] = (byte) (c + 1 < PIXELS ? ',' : '\n');
+                }
+                out.write(line, 0, k);
+            }
+        });
+    }
+
+    /**
+     * Writes Kaggle's {@code submission.csv}: header {@code ImageId,Label}, ImageId counting from 1.
+     *
+     * @throws IllegalArgumentException naming the first prediction outside 0..9 (nothing is written then)
+     */
+    public static void writeSubmission(Path file, int[] predictions) throws IOException {
+        for (int i = 0; i < predictions.length; i++) {
+            if (predictions[i] < 0 || predictions[i] > 9) {
+                throw new IllegalArgumentException("writeSubmission: prediction " + predictions[i] + " for ImageId "
+                        + (i + 1) + " is outside 0..9");
+            }
+        }
+        atomically(file, out -> {
+            StringBuilder sb = new StringBuilder("ImageId,Label\n");
+            for (int i = 0; i < predictions.length; i++) {
+                sb.append(i + 1).append(',').append(predictions[i]).append('\n');
+            }
+            out.write(sb.toString().getBytes(StandardCharsets.US_ASCII));
+        });
+    }
+
+    /** Reads a {@code submission.csv} back: the labels in ImageId order. */
+    public static int[] readSubmission(Path file) throws IOException {
+        String name = file.toString();
+        java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+        if (lines.isEmpty() || !lines.get(0).trim().equals("ImageId,Label")) {
+            throw new CsvFormatException(name, 1, 0, "expected the header 'ImageId,Label'");
+        }
+        int[] out = new int[lines.size() - 1];
+        int n = 0;
+        for (int i = 1; i < lines.size(); i++) {
+            String l = lines.get(i).trim();
+            if (l.isEmpty()) {
+                continue;
+            }
+            String[] c = l.split(",");
+            if (c.length != 2) {
+                throw new CsvFormatException(name, i + 1, 0, "expected 2 columns, found " + c.length);
+            }
+            try {
+                if (Integer.parseInt(c[0].trim()) != n + 1) {
+                    throw new CsvFormatException(name, i + 1, 1, "ImageId " + c[0] + " out of order, expected " + (n + 1));
+                }
+                out[n++] = Integer.parseInt(c[1].trim());
+            } catch (NumberFormatException e) {
+                throw new CsvFormatException(name, i + 1, 0, "not an integer: " + l);
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    private static int putInt(byte[] b, int k, int v) {
+        if (v >= 100) {
+            b[k++] = (byte) ('0' + v / 100);
+        }
+        if (v >= 10) {
+            b[k++] = (byte) ('0' + (v / 10) % 10);
+        }
+        b[k++] = (byte) ('0' + v % 10);
+        return k;
+    }
+
+    @FunctionalInterface
+    private interface Writer {
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** Writes to a temporary file, then renames it over {@code file}: a failure leaves the old file intact. */
+    static void atomically(Path file, Writer w) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                w.write(out);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package dev.gradus.datasets;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Scope;
+import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.spi.Backend;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class LoaderTest {
+    static Dataset toy(int n) {
+        float[] x = new float[n * 2];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            x[2 * i] = i;
+            x[2 * i + 1] = -i;
+            y[i] = i % 10;
+        }
+        return new Dataset("toy", x, y, new int[] {2}, 10);
+    }
+
+    static List<Integer> order(DataLoader loader, Backend cpu) {
+        List<Integer> out = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            for (DataLoader.Batch b : loader.epoch(cpu)) {
+                float[] xv = b.x().toFloatArray();
+                int[] yv = b.y().toIntArray();
+                for (int i = 0; i < b.size(); i++) {
+                    assertEquals(-xv[2 * i], xv[2 * i + 1], 0f);
+                    assertEquals(((int) xv[2 * i]) % 10, yv[i]);
+                    out.add((int) xv[2 * i]);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void prefetchDeliversTheSameBatchesInTheSameOrder() {
+        Backend cpu = CpuBackendProvider.get();
+        Dataset d = toy(1001);
+        DataLoader plain = new DataLoader(d, 64).shuffle(3);
+        DataLoader ahead = new DataLoader(d, 64).shuffle(3).prefetch(3);
+        for (int epoch = 0; epoch < 3; epoch++) {
+            List<Integer> a = order(plain, cpu);
+            assertEquals(a, order(ahead, cpu), "epoch " + epoch);
+            assertEquals(1001, new HashSet<>(a).size());
+        }
+    }
+
+    @Test
+    void abandoningAnEpochHalfWayIsSafe() {
+        Backend cpu = CpuBackendProvider.get();
+        DataLoader ahead = new DataLoader(toy(500), 10).shuffle(1).prefetch(2);
+        try (Scope s = Scope.open()) {
+            for (DataLoader.Batch b : ahead.epoch(cpu)) {
+                break;
+            }
+        }
+        assertEquals(500, order(ahead, cpu).size());
+    }
+
+    @Test
+    void randomSplitIsSeededDisjointAndComplete() {
+        Dataset d = toy(1000);
+        Dataset.Split s = d.randomSplit(0.2, 42);
+        assertEquals(800, s.train().size());
+        assertEquals(200, s.valid().size());
+        Set<Float> all = new HashSet<>();
+        for (Dataset part : List.of(s.train(), s.valid())) {
+            for (int i = 0; i < part.size(); i++) {
+                all.add(part.features()[2 * i]);
+            }
+        }
+        assertEquals(1000, all.size());
+        assertArrayEquals(s.valid().labels(), d.randomSplit(0.2, 42).valid().labels());
+        assertThrows(IllegalArgumentException.class, () -> d.randomSplit(1.0, 1));
+    }
+
+    @Test
+    void aFailingTransformSurfacesOnTheConsumingThread() {
+        Backend cpu = CpuBackendProvider.get();
+        DataLoader bad = new DataLoader(toy(50), 10).transform((data, off, shape, rng) -> {
+            throw new IllegalArgumentException("boom at " + off);
+        }).prefetch(1);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> order(bad, cpu));
+        assertTrue(e.getMessage().contains("boom"), e.getMessage());
+    }
+
+    @Test
+    void fashionMnistHasItsPublishedShape() throws IOException {
+        Mnist.Splits f = FashionMnist.load(RealData.dir("fashion-mnist"));
+        assertEquals(60000, f.train().size());
+        assertEquals(10000, f.test().size());
+        for (int count : f.train().labelHistogram()) {
+            assertEquals(6000, count);
+        }
+        for (int count : f.test().labelHistogram()) {
+            assertEquals(1000, count);
+        }
+        assertEquals("Ankle boot", FashionMnist.CLASS_NAMES.get(9));
+        float[] oneHot = f.test().subset(0, 2).oneHot();
+        assertEquals(1f, oneHot[f.test().labels()[0]]);
+        assertEquals(20, oneHot.length);
+    }
+}
