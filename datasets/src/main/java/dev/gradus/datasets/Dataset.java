@@ -99,6 +99,24 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
                 select(name + "/valid", Arrays.copyOfRange(perm, 0, nValid)));
     }
 
+    /** All features as one tensor {@code [n, ...itemShape]}. */
+    public dev.gradus.Tensor featureTensor(dev.gradus.spi.Backend backend) {
+        int[] shape = new int[itemShape.length + 1];
+        shape[0] = size();
+        System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
+        return dev.gradus.Tensor.of(backend, features, shape);
+    }
+
+    /** Labels as an INT32 tensor {@code [n]}. */
+    public dev.gradus.Tensor labelTensor(dev.gradus.spi.Backend backend) {
+        return dev.gradus.Tensor.ofInts(backend, labels, size());
+    }
+
+    /** Labels as a one-hot FLOAT32 tensor {@code [n, classes]}. */
+    public dev.gradus.Tensor oneHotTensor(dev.gradus.spi.Backend backend) {
+        return dev.gradus.Tensor.of(backend, oneHot(), size(), classes);
+    }
+
     /** Labels as one-hot rows {@code [n * classes]}. */
     public float[] oneHot() {
         float[] out = new float[labels.length * classes];

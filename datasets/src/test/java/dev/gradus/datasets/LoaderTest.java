@@ -110,5 +110,12 @@ class LoaderTest {
         float[] oneHot = f.test().subset(0, 2).oneHot();
         assertEquals(1f, oneHot[f.test().labels()[0]]);
         assertEquals(20, oneHot.length);
+        Backend cpu = CpuBackendProvider.get();
+        try (Scope s = Scope.open()) {
+            Dataset head = f.test().subset(0, 5);
+            assertEquals(dev.gradus.Shape.of(5, 1, 28, 28), head.featureTensor(cpu).shape());
+            assertArrayEquals(head.labels(), head.labelTensor(cpu).toIntArray());
+            assertArrayEquals(head.labels(), head.oneHotTensor(cpu).argmax(1).toIntArray());
+        }
     }
 }
