@@ -802,6 +802,17 @@ public class Tensor implements AutoCloseable {
         backend.unary(UnaryOp.IDENTITY, 0f, src.ref.storage, src.layout, ref.storage, layout);
     }
 
+    /** The same values, contiguous from element 0 of their storage (a copy only if needed); not recorded. */
+    Tensor denseRaw() {
+        check("dense");
+        if (layout.isContiguous() && layout.offset() == 0) {
+            return this;
+        }
+        Tensor out = empty(backend, shape, dtype);
+        backend.unary(UnaryOp.IDENTITY, 0f, ref.storage, layout, out.ref.storage, out.layout);
+        return out;
+    }
+
     /** A tensor with the same values laid out row-major; {@code this} if already so. */
     public Tensor contiguous() {
         check("contiguous");

@@ -84,6 +84,52 @@ public interface Backend {
     /** One fused SGD update of {@code n} parameters in place; {@code momentumBuf} is null without momentum. */
     void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep hyper);
 
+    /**
+     * 2-D convolution (cross-correlation, as PyTorch) of dense NCHW tensors starting at element 0:
+     * {@code x [N, C, H, W]}, {@code w [K, C/groups, R, S]}, optional {@code bias [K]} (null for none),
+     * {@code out [N, K, P, Q]}.
+     */
+    void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
+                ConvParams p);
+
+    /** Gradient of {@link #conv2d} with respect to its input: {@code dx [N, C, H, W]} (overwritten). */
+    void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
+                            ConvParams p);
+
+    /**
+     * Gradients of {@link #conv2d} with respect to the filter {@code dw [K, C/groups, R, S]} and, when
+     * {@code dBias} is not null, the bias {@code [K]} (both overwritten).
+     */
+    void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
+                              Storage dBias, ConvParams p);
+
+    /**
+     * 2-D pooling of a dense NCHW tensor; for {@code MAX}, {@code argmax} (INT32, the output's size) receives the
+     * index {@code h * W + w} of each maximum within its input plane.
+     */
+    void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p);
+
+    /** Gradient of {@link #pool2d}: {@code dx [N, C, H, W]} (overwritten). */
+    void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
+                        PoolParams p);
+
+    /**
+     * Batch normalisation in training mode over a dense {@code [n, c, hw]} block (NCHW with {@code hw = H*W}, or
+     * {@code [N, C]} with {@code hw = 1}): normalises with the batch's mean and biased variance, applies
+     * {@code gamma}/{@code beta} (null for none), writes the mean and {@code 1/sqrt(var + eps)} per channel into
+     * {@code saveMean}/{@code saveInvStd}, and, when {@code runningMean} is not null, updates the running
+     * statistics with {@code momentum} (the variance unbiased, as PyTorch).
+     */
+    void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps, float momentum,
+                        Storage runningMean, Storage runningVar, Storage out, Storage saveMean, Storage saveInvStd);
+
+    /**
+     * Gradients of {@link #batchNormTrain}: {@code dx} (overwritten) and, when not null, {@code dGamma} and
+     * {@code dBeta} per channel (overwritten).
+     */
+    void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
+                           Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta);
+
     /** Live, reserved and allocation counters. */
     MemoryStats memory();
 

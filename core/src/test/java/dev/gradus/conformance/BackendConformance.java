@@ -8,13 +8,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Backends;
+import dev.gradus.Functional;
 import dev.gradus.DType;
 import dev.gradus.GradMode;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
+import dev.gradus.nn.BatchNorm;
+import dev.gradus.nn.BatchNorm2d;
+import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
+import dev.gradus.nn.Dropout;
+import dev.gradus.nn.Flatten;
+import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
@@ -22,6 +29,8 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.PoolParams;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.DoubleBinaryOperator;
@@ -110,6 +119,11 @@ public abstract class BackendConformance {
      * Checks d(sum(f(x) * w))/dx of every input against central differences, with a fixed random {@code w}.
      */
     protected void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs) {
+        gradCheck(what, f, 0, inputs);
+    }
+
+    /** As above with a fixed step {@code h} (0: relative steps), for functions with nearby kinks. */
+    protected void gradCheck(String what, Function<Tensor[], Tensor> f, double step, Tensor... inputs) {
         for (Tensor in : inputs) {
             in.requiresGrad(true);
         }
@@ -125,7 +139,7 @@ public abstract class BackendConformance {
             float[] x = in.toFloatArray();
             float[] numeric = new float[x.length];
             for (int i = 0; i < x.length; i++) {
-                double h = 1e-2 * Math.max(1.0, Math.abs(x[i]));
+                double h = step > 0 ? step : 1e-2 * Math.max(1.0, Math.abs(x[i]));
                 numeric[i] = (float) ((evalAt(f, inputs, k, x, i, x[i] + h, wt)
                         - evalAt(f, inputs, k, x, i, x[i] - h, wt)) / (2 * h));
             }
@@ -565,6 +579,247 @@ public abstract class BackendConformance {
         assertClose(expB, dBias, 1e-5, "dBias");
         gradCheck("dense input", a -> d.forward(a[0]), rand(-1, 1, 2, 5));
         d.close();
+    }
+
+
+    // ------------------------------------------------------------------ convolution, pooling, normalisation
+
+    /** Plain reference convolution in double precision. */
+    static float[] refConv(float[] x, int[] xs, float[] w, int[] ws, float[] b, ConvParams p) {
+        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], k = ws[0], cg = ws[1], r = ws[2], s = ws[3];
+        int g = p.groups(), kg = k / g;
+        int oh = p.outH(h, r), ow = p.outW(wd, s);
+        float[] out = new float[n * k * oh * ow];
+        for (int i = 0; i < n; i++) {
+            for (int o = 0; o < k; o++) {
+                int grp = o / kg;
+                for (int y = 0; y < oh; y++) {
+                    for (int xq = 0; xq < ow; xq++) {
+                        double acc = b == null ? 0 : b[o];
+                        for (int ci = 0; ci < cg; ci++) {
+                            int cin = grp * cg + ci;
+                            for (int ry = 0; ry < r; ry++) {
+                                int yy = y * p.strideH() - p.padH() + ry * p.dilationH();
+                                for (int sx = 0; sx < s; sx++) {
+                                    int xx = xq * p.strideW() - p.padW() + sx * p.dilationW();
+                                    if (yy >= 0 && yy < h && xx >= 0 && xx < wd) {
+                                        acc += (double) x[((i * c + cin) * h + yy) * wd + xx]
+                                                * w[((o * cg + ci) * r + ry) * s + sx];
+                                    }
+                                }
+                            }
+                        }
+                        out[((i * k + o) * oh + y) * ow + xq] = (float) acc;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static final int[][] CONV_CASES = {
+        // N, C, H, W, K, R, S, stride, pad, dilation, groups
+        {2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1},
+        {1, 1, 5, 5, 2, 3, 3, 2, 0, 1, 1},
+        {3, 2, 8, 8, 3, 2, 2, 2, 1, 1, 1},
+        {2, 4, 9, 7, 6, 3, 3, 1, 2, 2, 2},
+        {1, 3, 4, 5, 5, 1, 1, 1, 0, 1, 1},
+        {4, 16, 14, 14, 8, 3, 3, 1, 1, 1, 1},
+    };
+
+    @Test
+    void conv2dMatchesReferenceAndFiniteDifferences() {
+        for (int[] cs : CONV_CASES) {
+            ConvParams p = new ConvParams(cs[7], cs[7], cs[8], cs[8], cs[9], cs[9], cs[10]);
+            int[] xs = {cs[0], cs[1], cs[2], cs[3]};
+            int[] ws = {cs[4], cs[1] / cs[10], cs[5], cs[6]};
+            Tensor x = rand(-1, 1, xs);
+            Tensor w = rand(-1, 1, ws);
+            Tensor b = rand(-1, 1, cs[4]);
+            String what = "conv2d " + Arrays.toString(cs);
+            assertClose(refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, b.toFloatArray(), p),
+                    Functional.conv2d(x, w, b, p).toFloatArray(), 1e-4, what);
+            assertClose(refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, null, p),
+                    Functional.conv2d(x, w, null, p).toFloatArray(), 1e-4, what + " without bias");
+            if (cs[1] <= 4) {
+                gradCheck(what, a -> Functional.conv2d(a[0], a[1], a[2], p), x, w, b);
+            }
+        }
+    }
+
+    @Test
+    void conv2dRejectsMismatchedChannels() {
+        ConvParams p = new ConvParams(1, 1, 0, 0, 1, 1, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Functional.conv2d(rand(0, 1, 2, 3, 5, 5), rand(0, 1, 4, 2, 3, 3), null, p));
+        assertTrue(e.getMessage().contains("conv2d") && e.getMessage().contains("[2, 3, 5, 5]")
+                && e.getMessage().contains("[4, 2, 3, 3]"), e.getMessage());
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                () -> Functional.conv2d(rand(0, 1, 1, 1, 2, 2), rand(0, 1, 1, 1, 3, 3), null, p));
+        assertTrue(small.getMessage().contains("too small"), small.getMessage());
+    }
+
+    static float[] refPool(boolean max, float[] x, int[] xs, PoolParams p) {
+        int oh = p.outH(xs[2]);
+        int ow = p.outW(xs[3]);
+        float[] out = new float[xs[0] * xs[1] * oh * ow];
+        for (int pl = 0; pl < xs[0] * xs[1]; pl++) {
+            for (int y = 0; y < oh; y++) {
+                for (int xq = 0; xq < ow; xq++) {
+                    double best = Double.NEGATIVE_INFINITY;
+                    double sum = 0;
+                    for (int r = 0; r < p.kernelH(); r++) {
+                        for (int s = 0; s < p.kernelW(); s++) {
+                            int yy = y * p.strideH() - p.padH() + r;
+                            int xx = xq * p.strideW() - p.padW() + s;
+                            if (yy >= 0 && yy < xs[2] && xx >= 0 && xx < xs[3]) {
+                                double v = x[(pl * xs[2] + yy) * xs[3] + xx];
+                                best = Math.max(best, v);
+                                sum += v;
+                            }
+                        }
+                    }
+                    out[(pl * oh + y) * ow + xq] = (float) (max ? best : sum / (p.kernelH() * p.kernelW()));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void poolingMatchesReferenceAndFiniteDifferences() {
+        int[][] cases = {{2, 3, 7, 7, 2, 2, 0}, {1, 2, 6, 5, 3, 2, 1}, {2, 1, 4, 4, 2, 1, 0}, {1, 1, 28, 28, 2, 2, 0}};
+        for (int[] cs : cases) {
+            PoolParams p = new PoolParams(cs[4], cs[4], cs[5], cs[5], cs[6], cs[6]);
+            int[] xs = {cs[0], cs[1], cs[2], cs[3]};
+            // distinct values so the maximum is unique and finite differences are valid
+            float[] v = new float[Shape.of(xs).numel()];
+            int[] perm = rng.permutation(v.length);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = perm[i] * 0.1f - v.length * 0.05f;
+            }
+            Tensor x = t(v, xs);
+            assertClose(refPool(true, v, xs, p), Functional.maxPool2d(x, p).toFloatArray(), 0, "maxPool " + Arrays.toString(cs));
+            assertClose(refPool(false, v, xs, p), Functional.avgPool2d(x, p).toFloatArray(), 1e-5, "avgPool " + Arrays.toString(cs));
+            if (v.length < 300) {
+                gradCheck("maxPool " + Arrays.toString(cs), a -> Functional.maxPool2d(a[0], p), 1e-3, t(v, xs));
+                gradCheck("avgPool " + Arrays.toString(cs), a -> Functional.avgPool2d(a[0], p), t(v, xs));
+            }
+        }
+        assertEquals(Shape.of(1, 1, 3, 3), Functional.maxPool2d(rand(0, 1, 1, 1, 7, 7),
+                new PoolParams(2, 2, 2, 2, 0, 0)).shape(), "floor mode: 7x7 -> 3x3");
+    }
+
+    @Test
+    void batchNormTrainingMatchesReferenceAndUpdatesRunningStats() {
+        for (int[] xs : new int[][] {{4, 3, 5, 5}, {6, 4}, {1, 2, 3, 3}, {5, 3, 1, 1}}) {
+            Tensor x = rand(-2, 3, xs);
+            int c = xs[1];
+            Tensor gamma = rand(0.5f, 1.5f, c);
+            Tensor beta = rand(-1, 1, c);
+            Tensor rm = Tensor.full(backend(), 0f, c);
+            Tensor rv = Tensor.full(backend(), 1f, c);
+            Tensor y = Functional.batchNorm(x, gamma, beta, rm, rv, true, 0.1f, 1e-5f);
+            float[] xv = x.toFloatArray();
+            int n = xs[0];
+            int hw = xv.length / (n * c);
+            float[] expected = new float[xv.length];
+            float[] gv = gamma.toFloatArray();
+            float[] bv = beta.toFloatArray();
+            float[] expRm = new float[c];
+            float[] expRv = new float[c];
+            for (int ch = 0; ch < c; ch++) {
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < hw; j++) {
+                        sum += xv[(i * c + ch) * hw + j];
+                    }
+                }
+                double m = (double) n * hw;
+                double mean = sum / m;
+                double var = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < hw; j++) {
+                        double d = xv[(i * c + ch) * hw + j] - mean;
+                        var += d * d;
+                    }
+                }
+                var /= m;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < hw; j++) {
+                        int at = (i * c + ch) * hw + j;
+                        expected[at] = (float) ((xv[at] - mean) / Math.sqrt(var + 1e-5) * gv[ch] + bv[ch]);
+                    }
+                }
+                expRm[ch] = (float) (0.1 * mean);
+                expRv[ch] = (float) (0.9 + 0.1 * var * m / (m - 1));
+            }
+            String what = "batchNorm " + Arrays.toString(xs);
+            assertClose(expected, y.toFloatArray(), 1e-4, what);
+            assertClose(expRm, rm.toFloatArray(), 1e-5, what + " running mean");
+            assertClose(expRv, rv.toFloatArray(), 1e-5, what + " running var");
+            gradCheck(what, a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f),
+                    t(x.toFloatArray(), xs), gamma, beta);
+            // evaluation mode uses the running statistics and is differentiable too
+            float[] ev = Functional.batchNorm(x, gamma, beta, rm, rv, false, 0.1f, 1e-5f).toFloatArray();
+            float[] rmv = rm.toFloatArray();
+            float[] rvv = rv.toFloatArray();
+            float[] expEval = new float[xv.length];
+            for (int i = 0; i < xv.length; i++) {
+                int ch = (i / hw) % c;
+                expEval[i] = (float) ((xv[i] - rmv[ch]) / Math.sqrt(rvv[ch] + 1e-5) * gv[ch] + bv[ch]);
+            }
+            assertClose(expEval, ev, 1e-5, what + " eval");
+            gradCheck(what + " eval", a -> Functional.batchNorm(a[0], a[1], a[2], rm, rv, false, 0.1f, 1e-5f),
+                    t(x.toFloatArray(), xs), t(gamma.toFloatArray(), c), t(beta.toFloatArray(), c));
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> Functional.batchNorm(rand(0, 1, 1, 3), null, null, null, null, true, 0.1f, 1e-5f));
+    }
+
+    @Test
+    void dropoutScalesKeptValuesAndIsIdentityInEval() {
+        Tensor x = Tensor.full(backend(), 2f, 100, 100);
+        float[] y = Functional.dropout(x, 0.25f, true, new Rng(9)).toFloatArray();
+        int zeros = 0;
+        for (float v : y) {
+            if (v == 0f) {
+                zeros++;
+            } else {
+                assertEquals(2f / 0.75f, v, 1e-6);
+            }
+        }
+        assertEquals(0.25, zeros / 10000.0, 0.02);
+        assertArrayEquals(y, Functional.dropout(x, 0.25f, true, new Rng(9)).toFloatArray(), "seeded");
+        assertTrue(Functional.dropout(x, 0.25f, false, new Rng(9)) == x);
+        Tensor in = rand(-1, 1, 3, 4);
+        gradCheck("dropout", a -> Functional.dropout(a[0], 0.5f, true, new Rng(4)), in);
+    }
+
+    @Test
+    void cnnLayersComposeAndSwitchModes() {
+        Sequential model = new Sequential(
+                new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(1)), new ReLU(),
+                new BatchNorm2d(backend(), BatchNorm.Config.of(4)), new MaxPool2d(2), new Flatten(),
+                new Dropout(0.5f, new Rng(2)), new Dense(backend(), 4 * 3 * 3, 5, true, Init.PYTORCH, new Rng(3)));
+        Tensor x = rand(0, 1, 2, 1, 7, 7);
+        assertEquals(Shape.of(2, 5), model.outputShape(x.shape()));
+        Tensor y = model.forward(x);
+        assertEquals(Shape.of(2, 5), y.shape());
+        y.sum().backward();
+        for (var e : model.namedParameters().entrySet()) {
+            assertNotNull(e.getValue().grad(), e.getKey() + " has a gradient");
+        }
+        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"),
+                List.copyOf(model.namedParameters().keySet()));
+        assertEquals(List.of("2.running_mean", "2.running_var"), List.copyOf(model.namedBuffers().keySet()));
+        model.eval();
+        float[] a = model.forward(x).toFloatArray();
+        float[] b = model.forward(x).toFloatArray();
+        assertArrayEquals(a, b, "eval mode is deterministic (no dropout, running statistics)");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(rand(0, 1, 2, 3, 7, 7)));
+        assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("[2, 3, 7, 7]"), e.getMessage());
+        model.close();
     }
 
     // ------------------------------------------------------------------ autodiff semantics

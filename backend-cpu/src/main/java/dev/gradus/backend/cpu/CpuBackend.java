@@ -10,8 +10,11 @@ import dev.gradus.Device;
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.PoolOp;
+import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
@@ -40,9 +43,12 @@ public final class CpuBackend implements Backend {
     private long reservedBytes;
     private long allocations;
 
+    private final CpuConv conv;
+
     CpuBackend(int threads, OpenBlasInfo blas) {
         this.parallel = new Parallel(threads);
         this.blas = blas;
+        this.conv = new CpuConv(this, parallel);
     }
 
     @Override
@@ -675,6 +681,56 @@ public final class CpuBackend implements Backend {
                 }
             }
         });
+    }
+
+    // ------------------------------------------------------------------ convolution, pooling, batch norm
+
+    private static CpuStorage cpuOrNull(Storage s) {
+        return s == null ? null : cpu(s);
+    }
+
+    @Override
+    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
+                       ConvParams p) {
+        conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+    }
+
+    @Override
+    public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
+                                   ConvParams p) {
+        conv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p);
+    }
+
+    @Override
+    public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
+                                     Storage dBias, ConvParams p) {
+        conv.backwardFilter(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape, cpuOrNull(dBias), p);
+    }
+
+    @Override
+    public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+        conv.pool(op, cpu(x), xShape, cpu(out), outShape, cpuOrNull(argmax), p);
+    }
+
+    @Override
+    public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
+                               PoolParams p) {
+        conv.poolBackward(op, cpu(dOut), outShape, cpuOrNull(argmax), cpu(dx), xShape, p);
+    }
+
+    @Override
+    public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps,
+                               float momentum, Storage runningMean, Storage runningVar, Storage out,
+                               Storage saveMean, Storage saveInvStd) {
+        conv.batchNormTrain(cpu(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps, momentum,
+                cpuOrNull(runningMean), cpuOrNull(runningVar), cpu(out), cpu(saveMean), cpu(saveInvStd));
+    }
+
+    @Override
+    public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
+                                  Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
+        conv.batchNormBackward(cpu(x), cpu(dOut), n, c, hw, cpuOrNull(gamma), cpu(saveMean), cpu(saveInvStd),
+                cpu(dx), cpuOrNull(dGamma), cpuOrNull(dBeta));
     }
 
     // ------------------------------------------------------------------ diagnostics

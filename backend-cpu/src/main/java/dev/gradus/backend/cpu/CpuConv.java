@@ -1,0 +1,476 @@
+package dev.gradus.backend.cpu;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+import dev.gradus.DType;
+import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.PoolOp;
+import dev.gradus.spi.PoolParams;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Convolution through im2col and OpenBLAS GEMM over chunks of images, pooling and batch normalisation in Java,
+ * all on dense NCHW storages.
+ *
+ * <p>Convolution of a chunk of {@code nb} images: {@code col [C*R*S, nb*P*Q]} holds the receptive fields, one GEMM
+ * {@code W [K, C*R*S] x col} gives {@code [K, nb*P*Q]}, and a copy of contiguous rows puts it in NCHW order. The
+ * chunk is sized so {@code col} stays near {@link #COL_BUDGET} floats, whatever the batch.
+ */
+final class CpuConv {
+    /** Floats of the im2col buffer per chunk (16 MiB). */
+    static final int COL_BUDGET = 1 << 22;
+
+    private final CpuBackend backend;
+    private final Parallel parallel;
+
+    CpuConv(CpuBackend backend, Parallel parallel) {
+        this.backend = backend;
+        this.parallel = parallel;
+    }
+
+    /** Shapes and derived sizes of one convolution. */
+    private record Geometry(int n, int c, int h, int w, int k, int cg, int kg, int r, int s, int p, int q, int crs,
+                            int pq, int groups, int chunk, ConvParams params) {
+        static Geometry of(int[] x, int[] wt, int[] out, ConvParams p) {
+            int groups = p.groups();
+            int cg = x[1] / groups;
+            int crs = cg * wt[2] * wt[3];
+            int pq = out[2] * out[3];
+            int chunk = (int) Math.max(1, Math.min(x[0], COL_BUDGET / Math.max(1L, (long) crs * pq)));
+            return new Geometry(x[0], x[1], x[2], x[3], wt[0], cg, wt[0] / groups, wt[2], wt[3], out[2], out[3], crs,
+                    pq, groups, chunk, p);
+        }
+    }
+
+    private CpuStorage scratch(long floats) {
+        return (CpuStorage) backend.allocate(DType.FLOAT32, (int) Math.max(1, floats));
+    }
+
+    // ------------------------------------------------------------------ convolution
+
+    void forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
+                 ConvParams p) {
+        Geometry g = Geometry.of(xs, ws, os, p);
+        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
+        CpuStorage tmp = scratch((long) g.kg * g.chunk * g.pq);
+        float[] b = new float[g.k];
+        if (bias != null) {
+            bias.f.get(0, b, 0, g.k);
+        }
+        try {
+            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
+                int nb = Math.min(g.chunk, g.n - n0);
+                int cols = nb * g.pq;
+                for (int gi = 0; gi < g.groups; gi++) {
+                    im2col(x, g, n0, nb, gi, col);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.kg, cols, g.crs, 1f,
+                            at(w, (long) gi * g.kg * g.crs), g.crs, at(col, 0), cols, 0f, at(tmp, 0), cols);
+                    int kBase = gi * g.kg;
+                    final int n0f = n0;
+                    // [Kg, nb*PQ] -> out[n, kBase + k, :], adding the bias on the way
+                    parallel.forRange(nb, (long) g.kg * g.pq, (from, to) -> {
+                        float[] row = new float[g.pq];
+                        for (int i = from; i < to; i++) {
+                            for (int k = 0; k < g.kg; k++) {
+                                tmp.f.get(k * cols + i * g.pq, row, 0, g.pq);
+                                float bk = b[kBase + k];
+                                if (bk != 0f) {
+                                    for (int j = 0; j < g.pq; j++) {
+                                        row[j] += bk;
+                                    }
+                                }
+                                out.f.put(((n0f + i) * g.k + kBase + k) * g.pq, row, 0, g.pq);
+                            }
+                        }
+                    });
+                }
+            }
+        } finally {
+            backend.free(col);
+            backend.free(tmp);
+        }
+    }
+
+    void backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
+        Geometry g = Geometry.of(xs, ws, os, p);
+        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
+        CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
+        try {
+            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
+                int nb = Math.min(g.chunk, g.n - n0);
+                int cols = nb * g.pq;
+                for (int gi = 0; gi < g.groups; gi++) {
+                    gatherRows(dOut, g, n0, nb, gi, dOutT);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.crs, cols, g.kg, 1f,
+                            at(w, (long) gi * g.kg * g.crs), g.crs, at(dOutT, 0), cols, 0f, at(col, 0), cols);
+                    col2im(col, g, n0, nb, gi, dx);
+                }
+            }
+        } finally {
+            backend.free(col);
+            backend.free(dOutT);
+        }
+    }
+
+    void backwardFilter(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws, CpuStorage dBias,
+                        ConvParams p) {
+        Geometry g = Geometry.of(xs, ws, os, p);
+        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
+        CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
+        double[] db = new double[g.k];
+        try {
+            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
+                int nb = Math.min(g.chunk, g.n - n0);
+                int cols = nb * g.pq;
+                for (int gi = 0; gi < g.groups; gi++) {
+                    im2col(x, g, n0, nb, gi, col);
+                    gatherRows(dOut, g, n0, nb, gi, dOutT);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.kg, g.crs, cols, 1f, at(dOutT, 0), cols,
+                            at(col, 0), cols, n0 == 0 ? 0f : 1f, at(dw, (long) gi * g.kg * g.crs), g.crs);
+                    if (dBias != null) {
+                        float[] row = new float[cols];
+                        for (int k = 0; k < g.kg; k++) {
+                            dOutT.f.get(k * cols, row, 0, cols);
+                            double acc = 0;
+                            for (int j = 0; j < cols; j++) {
+                                acc += row[j];
+                            }
+                            db[gi * g.kg + k] += acc;
+                        }
+                    }
+                }
+            }
+            if (dBias != null) {
+                for (int k = 0; k < g.k; k++) {
+                    dBias.f.put(k, (float) db[k]);
+                }
+            }
+        } finally {
+            backend.free(col);
+            backend.free(dOutT);
+        }
+    }
+
+    private static FloatPointer at(CpuStorage s, long offset) {
+        return new FloatPointer(s.floats).position(offset);
+    }
+
+    /** col[(c*R + r)*S + s, i*PQ + p*Q + q] = x[n0 + i, group channel c, p*sh - ph + r*dh, q*sw - pw + s*dw]. */
+    private void im2col(CpuStorage x, Geometry g, int n0, int nb, int group, CpuStorage col) {
+        ConvParams p = g.params;
+        int cols = nb * g.pq;
+        int plane = g.h * g.w;
+        parallel.forRange(nb, (long) g.crs * g.pq, (from, to) -> {
+            float[] img = new float[g.cg * plane];
+            float[] seg = new float[g.pq];
+            for (int i = from; i < to; i++) {
+                x.f.get(((n0 + i) * g.c + group * g.cg) * plane, img, 0, g.cg * plane);
+                for (int c = 0; c < g.cg; c++) {
+                    for (int r = 0; r < g.r; r++) {
+                        for (int s = 0; s < g.s; s++) {
+                            int row = (c * g.r + r) * g.s + s;
+                            int k = 0;
+                            for (int pp = 0; pp < g.p; pp++) {
+                                int y = pp * p.strideH() - p.padH() + r * p.dilationH();
+                                if (y < 0 || y >= g.h) {
+                                    Arrays.fill(seg, k, k + g.q, 0f);
+                                    k += g.q;
+                                    continue;
+                                }
+                                int base = c * plane + y * g.w;
+                                for (int qq = 0; qq < g.q; qq++) {
+                                    int xx = qq * p.strideW() - p.padW() + s * p.dilationW();
+                                    seg[k++] = xx >= 0 && xx < g.w ? img[base + xx] : 0f;
+                                }
+                            }
+                            col.f.put(row * cols + i * g.pq, seg, 0, g.pq);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** Adds each column of {@code col} back onto the input pixels it came from (the adjoint of im2col). */
+    private void col2im(CpuStorage col, Geometry g, int n0, int nb, int group, CpuStorage dx) {
+        ConvParams p = g.params;
+        int cols = nb * g.pq;
+        int plane = g.h * g.w;
+        parallel.forRange(nb, (long) g.crs * g.pq, (from, to) -> {
+            float[] img = new float[g.cg * plane];
+            float[] seg = new float[g.pq];
+            for (int i = from; i < to; i++) {
+                int off = ((n0 + i) * g.c + group * g.cg) * plane;
+                Arrays.fill(img, 0f);
+                for (int c = 0; c < g.cg; c++) {
+                    for (int r = 0; r < g.r; r++) {
+                        for (int s = 0; s < g.s; s++) {
+                            int row = (c * g.r + r) * g.s + s;
+                            col.f.get(row * cols + i * g.pq, seg, 0, g.pq);
+                            int k = 0;
+                            for (int pp = 0; pp < g.p; pp++) {
+                                int y = pp * p.strideH() - p.padH() + r * p.dilationH();
+                                if (y < 0 || y >= g.h) {
+                                    k += g.q;
+                                    continue;
+                                }
+                                int base = c * plane + y * g.w;
+                                for (int qq = 0; qq < g.q; qq++) {
+                                    int xx = qq * p.strideW() - p.padW() + s * p.dilationW();
+                                    if (xx >= 0 && xx < g.w) {
+                                        img[base + xx] += seg[k];
+                                    }
+                                    k++;
+                                }
+                            }
+                        }
+                    }
+                }
+                dx.f.put(off, img, 0, g.cg * plane);
+            }
+        });
+    }
+
+    /** dOutT[k, i*PQ + j] = dOut[n0 + i, group*Kg + k, j]. */
+    private void gatherRows(CpuStorage dOut, Geometry g, int n0, int nb, int group, CpuStorage dOutT) {
+        int cols = nb * g.pq;
+        parallel.forRange(nb, (long) g.kg * g.pq, (from, to) -> {
+            float[] row = new float[g.pq];
+            for (int i = from; i < to; i++) {
+                for (int k = 0; k < g.kg; k++) {
+                    dOut.f.get(((n0 + i) * g.k + group * g.kg + k) * g.pq, row, 0, g.pq);
+                    dOutT.f.put(k * cols + i * g.pq, row, 0, g.pq);
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ pooling
+
+    void pool(PoolOp op, CpuStorage x, int[] xs, CpuStorage out, int[] os, CpuStorage argmax, PoolParams p) {
+        int planes = xs[0] * xs[1];
+        int h = xs[2];
+        int w = xs[3];
+        int oh = os[2];
+        int ow = os[3];
+        float inv = 1f / (p.kernelH() * p.kernelW());
+        parallel.forRange(planes, (long) h * w, (from, to) -> {
+            float[] in = new float[h * w];
+            float[] o = new float[oh * ow];
+            int[] idx = new int[oh * ow];
+            for (int pl = from; pl < to; pl++) {
+                x.f.get(pl * h * w, in, 0, h * w);
+                for (int y = 0; y < oh; y++) {
+                    int y0 = y * p.strideH() - p.padH();
+                    for (int xq = 0; xq < ow; xq++) {
+                        int x0 = xq * p.strideW() - p.padW();
+                        float best = Float.NEGATIVE_INFINITY;
+                        int bestAt = -1;
+                        float sum = 0f;
+                        for (int r = 0; r < p.kernelH(); r++) {
+                            int yy = y0 + r;
+                            if (yy < 0 || yy >= h) {
+                                continue;
+                            }
+                            for (int s = 0; s < p.kernelW(); s++) {
+                                int xx = x0 + s;
+                                if (xx < 0 || xx >= w) {
+                                    continue;
+                                }
+                                float v = in[yy * w + xx];
+                                sum += v;
+                                // NaN wins so it propagates, as in PyTorch.
+                                if (v > best || bestAt < 0 || Float.isNaN(v)) {
+                                    best = v;
+                                    bestAt = yy * w + xx;
+                                }
+                            }
+                        }
+                        o[y * ow + xq] = op == PoolOp.MAX ? best : sum * inv;
+                        idx[y * ow + xq] = bestAt;
+                    }
+                }
+                out.f.put(pl * oh * ow, o, 0, oh * ow);
+                if (op == PoolOp.MAX) {
+                    argmax.i.put(pl * oh * ow, idx, 0, oh * ow);
+                }
+            }
+        });
+    }
+
+    void poolBackward(PoolOp op, CpuStorage dOut, int[] os, CpuStorage argmax, CpuStorage dx, int[] xs, PoolParams p) {
+        int planes = xs[0] * xs[1];
+        int h = xs[2];
+        int w = xs[3];
+        int oh = os[2];
+        int ow = os[3];
+        float inv = 1f / (p.kernelH() * p.kernelW());
+        parallel.forRange(planes, (long) h * w, (from, to) -> {
+            float[] d = new float[h * w];
+            float[] g = new float[oh * ow];
+            int[] idx = new int[oh * ow];
+            for (int pl = from; pl < to; pl++) {
+                Arrays.fill(d, 0f);
+                dOut.f.get(pl * oh * ow, g, 0, oh * ow);
+                if (op == PoolOp.MAX) {
+                    argmax.i.get(pl * oh * ow, idx, 0, oh * ow);
+                    for (int j = 0; j < oh * ow; j++) {
+                        if (idx[j] >= 0) {
+                            d[idx[j]] += g[j];
+                        }
+                    }
+                } else {
+                    for (int y = 0; y < oh; y++) {
+                        for (int xq = 0; xq < ow; xq++) {
+                            float v = g[y * ow + xq] * inv;
+                            for (int r = 0; r < p.kernelH(); r++) {
+                                int yy = y * p.strideH() - p.padH() + r;
+                                if (yy < 0 || yy >= h) {
+                                    continue;
+                                }
+                                for (int s = 0; s < p.kernelW(); s++) {
+                                    int xx = xq * p.strideW() - p.padW() + s;
+                                    if (xx >= 0 && xx < w) {
+                                        d[yy * w + xx] += v;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                dx.f.put(pl * h * w, d, 0, h * w);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ batch normalisation
+
+    /** Calls {@code body} with each {@code hw}-long block of channel {@code ch}, loaded into {@code buf}. */
+    private interface BlockBody {
+        void block(int index, float[] buf, int len);
+    }
+
+    private static void forChannelBlocks(FloatBuffer src, int n, int c, int hw, int ch, float[] buf, BlockBody body) {
+        for (int i = 0; i < n; i++) {
+            int base = (i * c + ch) * hw;
+            for (int t = 0; t < hw; t += buf.length) {
+                int len = Math.min(buf.length, hw - t);
+                src.get(base + t, buf, 0, len);
+                body.block(base + t, buf, len);
+            }
+        }
+    }
+
+    void batchNormTrain(CpuStorage x, int n, int c, int hw, CpuStorage gamma, CpuStorage beta, float eps,
+                        float momentum, CpuStorage runningMean, CpuStorage runningVar, CpuStorage out,
+                        CpuStorage saveMean, CpuStorage saveInvStd) {
+        long m = (long) n * hw;
+        if (m < 1) {
+            throw new IllegalArgumentException("batchNorm: no values per channel");
+        }
+        if (c == 0) {
+            return;
+        }
+        // Channels are independent; with few channels split each channel's pass over threads would need a
+        // reduction, so threads take whole channels.
+        parallel.forRange(c, m * 3, (from, to) -> {
+            float[] buf = new float[Math.min(CpuBackend.TILE, hw)];
+            for (int ch = from; ch < to; ch++) {
+                double[] acc = new double[1];
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                    double s = 0;
+                    for (int j = 0; j < len; j++) {
+                        s += b[j];
+                    }
+                    acc[0] += s;
+                });
+                double mean = acc[0] / m;
+                acc[0] = 0;
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                    double s = 0;
+                    for (int j = 0; j < len; j++) {
+                        double d = b[j] - mean;
+                        s += d * d;
+                    }
+                    acc[0] += s;
+                });
+                double var = acc[0] / m;
+                float invStd = (float) (1.0 / Math.sqrt(var + eps));
+                float gm = gamma == null ? 1f : gamma.f.get(ch);
+                float bt = beta == null ? 0f : beta.f.get(ch);
+                float scale = gm * invStd;
+                float shift = bt - (float) mean * scale;
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                    for (int j = 0; j < len; j++) {
+                        b[j] = b[j] * scale + shift;
+                    }
+                    out.f.put(at, b, 0, len);
+                });
+                saveMean.f.put(ch, (float) mean);
+                saveInvStd.f.put(ch, invStd);
+                if (runningMean != null) {
+                    double unbiased = m > 1 ? var * m / (m - 1) : var;
+                    runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mean));
+                    runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
+                }
+            }
+        });
+    }
+
+    void batchNormBackward(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma,
+                           CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage dx, CpuStorage dGamma,
+                           CpuStorage dBeta) {
+        long m = (long) n * hw;
+        parallel.forRange(c, m * 4, (from, to) -> {
+            int t = Math.min(CpuBackend.TILE, hw);
+            float[] bx = new float[t];
+            float[] bd = new float[t];
+            for (int ch = from; ch < to; ch++) {
+                float mean = saveMean.f.get(ch);
+                float invStd = saveInvStd.f.get(ch);
+                double sumD = 0;
+                double sumDX = 0;
+                for (int i = 0; i < n; i++) {
+                    int base = (i * c + ch) * hw;
+                    for (int o = 0; o < hw; o += t) {
+                        int len = Math.min(t, hw - o);
+                        x.f.get(base + o, bx, 0, len);
+                        dOut.f.get(base + o, bd, 0, len);
+                        for (int j = 0; j < len; j++) {
+                            sumD += bd[j];
+                            sumDX += bd[j] * (bx[j] - mean) * invStd;
+                        }
+                    }
+                }
+                float gm = gamma == null ? 1f : gamma.f.get(ch);
+                float k1 = gm * invStd;
+                float meanD = (float) (sumD / m);
+                float meanDX = (float) (sumDX / m);
+                for (int i = 0; i < n; i++) {
+                    int base = (i * c + ch) * hw;
+                    for (int o = 0; o < hw; o += t) {
+                        int len = Math.min(t, hw - o);
+                        x.f.get(base + o, bx, 0, len);
+                        dOut.f.get(base + o, bd, 0, len);
+                        for (int j = 0; j < len; j++) {
+                            float xhat = (bx[j] - mean) * invStd;
+                            bd[j] = k1 * (bd[j] - meanD - xhat * meanDX);
+                        }
+                        dx.f.put(base + o, bd, 0, len);
+                    }
+                }
+                if (dGamma != null) {
+                    dGamma.f.put(ch, (float) sumDX);
+                }
+                if (dBeta != null) {
+                    dBeta.f.put(ch, (float) sumD);
+                }
+            }
+        });
+    }
+}

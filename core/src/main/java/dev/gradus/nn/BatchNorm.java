@@ -1,0 +1,91 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Functional;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+
+/**
+ * Batch normalisation over axis 1, PyTorch's {@code nn.BatchNorm1d} ({@code [N, F]}) and {@code nn.BatchNorm2d}
+ * ({@code [N, C, H, W]}): batch statistics in training mode (running mean and unbiased variance updated with
+ * {@code momentum}), running statistics in evaluation mode. Buffers are named {@code running_mean},
+ * {@code running_var} and {@code num_batches_tracked} is not kept.
+ *
+ * <p>{@code new BatchNorm(16)}; {@code BatchNorm.Config.of(16).withMomentum(0.01f)}.
+ */
+public class BatchNorm extends Module {
+    /** Settings; {@link #of} gives PyTorch's eps 1e-5, momentum 0.1, affine. */
+    public record Config(int features, float eps, float momentum, boolean affine) {
+        public Config {
+            if (features < 1 || !(eps > 0) || !(momentum >= 0 && momentum <= 1)) {
+                throw new IllegalArgumentException("BatchNorm: invalid config " + this);
+            }
+        }
+
+        public static Config of(int features) {
+            return new Config(features, 1e-5f, 0.1f, true);
+        }
+
+        public Config withEps(float e) {
+            return new Config(features, e, momentum, affine);
+        }
+
+        public Config withMomentum(float m) {
+            return new Config(features, eps, m, affine);
+        }
+
+        public Config withAffine(boolean a) {
+            return new Config(features, eps, momentum, a);
+        }
+    }
+
+    private final Config config;
+    private final Parameter gamma;
+    private final Parameter beta;
+    private final Tensor runningMean;
+    private final Tensor runningVar;
+
+    /** PyTorch defaults for {@code features} channels. */
+    public BatchNorm(int features) {
+        this(Backends.defaultBackend(), Config.of(features));
+    }
+
+    /** A layer on {@code backend}. */
+    public BatchNorm(Backend backend, Config config) {
+        this.config = config;
+        int c = config.features();
+        this.gamma = config.affine() ? registerParameter("weight", Tensor.full(backend, 1f, c)) : null;
+        this.beta = config.affine() ? registerParameter("bias", Tensor.full(backend, 0f, c)) : null;
+        Tensor zeros = Tensor.full(backend, 0f, c);
+        Tensor ones = Tensor.full(backend, 1f, c);
+        this.runningMean = registerBuffer("running_mean", zeros.persist());
+        this.runningVar = registerBuffer("running_var", ones.persist());
+        zeros.close();
+        ones.close();
+    }
+
+    /** Running mean {@code [C]}. */
+    public Tensor runningMean() {
+        return runningMean;
+    }
+
+    /** Running (unbiased) variance {@code [C]}. */
+    public Tensor runningVar() {
+        return runningVar;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.shape().rank() < 2 || x.shape().dim(1) != config.features()) {
+            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.features()
+                    + ", ...], got " + x.shape());
+        }
+        return Functional.batchNorm(x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(),
+                config.eps());
+    }
+
+    @Override
+    public String describe() {
+        return "BatchNorm(" + config.features() + ")";
+    }
+}

@@ -1,0 +1,35 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+
+/**
+ * PyTorch's {@code nn.BatchNorm1d}: {@link BatchNorm} on inputs [N, C] or [N, C, L].
+ *
+ * <p>{@code new BatchNorm1d(16)}
+ */
+public class BatchNorm1d extends BatchNorm {
+    /** PyTorch defaults. */
+    public BatchNorm1d(int features) {
+        this(Backends.defaultBackend(), Config.of(features));
+    }
+
+    /** A layer on {@code backend}. */
+    public BatchNorm1d(Backend backend, Config config) {
+        super(backend, config);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.shape().rank() != 2 && x.shape().rank() != 3) {
+            throw new IllegalArgumentException(describe() + ": expected input [N, C] or [N, C, L], got " + x.shape());
+        }
+        return super.forward(x);
+    }
+
+    @Override
+    public String describe() {
+        return super.describe().replace("BatchNorm(", "BatchNorm1d(");
+    }
+}

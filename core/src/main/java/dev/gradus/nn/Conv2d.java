@@ -1,0 +1,121 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Functional;
+import dev.gradus.Rng;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.ConvParams;
+
+/**
+ * 2-D convolution, PyTorch's {@code nn.Conv2d}: weights {@code [K, C/groups, R, S]} and bias {@code [K]}
+ * initialised uniform in {@code ±1/sqrt(C/groups * R * S)} (PyTorch's default).
+ *
+ * <p>Shapes: {@code [N, C, H, W] -> [N, K, P, Q]}.
+ *
+ * <pre>{@code new Conv2d(Conv2d.Config.of(1, 16, 3).withPadding(1), new Rng(0))}</pre>
+ */
+public class Conv2d extends Module {
+    /**
+     * Convolution settings; {@link #of} gives stride 1, no padding, dilation 1, one group, with bias.
+     */
+    public record Config(int in, int out, int kernelH, int kernelW, int stride, int padding, int dilation, int groups,
+                         boolean bias) {
+        public Config {
+            if (in < 1 || out < 1 || kernelH < 1 || kernelW < 1 || groups < 1 || in % groups != 0
+                    || out % groups != 0) {
+                throw new IllegalArgumentException("Conv2d: invalid config " + this
+                        + " (channels must be positive and divisible by groups)");
+            }
+        }
+
+        /** A square {@code kernel} from {@code in} to {@code out} channels. */
+        public static Config of(int in, int out, int kernel) {
+            return new Config(in, out, kernel, kernel, 1, 0, 1, 1, true);
+        }
+
+        public Config withStride(int s) {
+            return new Config(in, out, kernelH, kernelW, s, padding, dilation, groups, bias);
+        }
+
+        public Config withPadding(int p) {
+            return new Config(in, out, kernelH, kernelW, stride, p, dilation, groups, bias);
+        }
+
+        public Config withDilation(int d) {
+            return new Config(in, out, kernelH, kernelW, stride, padding, d, groups, bias);
+        }
+
+        public Config withGroups(int g) {
+            return new Config(in, out, kernelH, kernelW, stride, padding, dilation, g, bias);
+        }
+
+        public Config withBias(boolean b) {
+            return new Config(in, out, kernelH, kernelW, stride, padding, dilation, groups, b);
+        }
+
+        ConvParams params() {
+            return new ConvParams(stride, stride, padding, padding, dilation, dilation, groups);
+        }
+    }
+
+    private final Config config;
+    private final ConvParams params;
+    private final Parameter weight;
+    private final Parameter bias;
+
+    /** A layer on the default backend. */
+    public Conv2d(Config config, Rng rng) {
+        this(Backends.defaultBackend(), config, rng);
+    }
+
+    /** A layer on {@code backend}. */
+    public Conv2d(Backend backend, Config config, Rng rng) {
+        this.config = config;
+        this.params = config.params();
+        int fanIn = config.in() / config.groups() * config.kernelH() * config.kernelW();
+        this.weight = registerParameter("weight", Init.PYTORCH.weight(backend, rng, fanIn, config.out(), config.out(),
+                config.in() / config.groups(), config.kernelH(), config.kernelW()));
+        this.bias = config.bias() ? registerParameter("bias", Init.PYTORCH.bias(backend, rng, fanIn, config.out()))
+                : null;
+    }
+
+    /** Weight {@code [K, C/groups, R, S]}. */
+    public Parameter weight() {
+        return weight;
+    }
+
+    /** Bias {@code [K]} or null. */
+    public Parameter bias() {
+        return bias;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
+            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
+                    + x.shape());
+        }
+        return Functional.conv2d(x, weight, bias, params);
+    }
+
+    @Override
+    public Shape outputShape(Shape input) {
+        if (input.rank() != 4 || input.dim(1) != config.in()) {
+            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
+                    + input);
+        }
+        return Shape.of(input.dim(0), config.out(), params.outH(input.dim(2), config.kernelH()),
+                params.outW(input.dim(3), config.kernelW()));
+    }
+
+    @Override
+    public String describe() {
+        return "Conv2d(" + config.in() + " -> " + config.out() + ", " + config.kernelH() + "x" + config.kernelW()
+                + (config.stride() != 1 ? ", stride " + config.stride() : "")
+                + (config.padding() != 0 ? ", pad " + config.padding() : "")
+                + (config.dilation() != 1 ? ", dilation " + config.dilation() : "")
+                + (config.groups() != 1 ? ", groups " + config.groups() : "") + ")";
+    }
+}

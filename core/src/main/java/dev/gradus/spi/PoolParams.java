@@ -1,0 +1,26 @@
+package dev.gradus.spi;
+
+/**
+ * Geometry of 2-D pooling, PyTorch semantics with floor mode: output size per axis
+ * {@code floor((in + 2*pad - kernel) / stride) + 1} (7x7 with kernel 2 gives 3x3). Average pooling counts padded
+ * zeros (PyTorch's {@code count_include_pad=True}).
+ */
+public record PoolParams(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
+    public PoolParams {
+        if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0
+                || padH * 2 > kernelH || padW * 2 > kernelW) {
+            throw new IllegalArgumentException("pool2d: invalid kernel/stride/padding " + this
+                    + " (padding may be at most half the kernel)");
+        }
+    }
+
+    /** Output height for input height {@code h}. */
+    public int outH(int h) {
+        return Math.floorDiv(h + 2 * padH - kernelH, strideH) + 1;
+    }
+
+    /** Output width for input width {@code w}. */
+    public int outW(int w) {
+        return Math.floorDiv(w + 2 * padW - kernelW, strideW) + 1;
+    }
+}
