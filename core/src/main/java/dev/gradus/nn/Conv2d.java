@@ -10,7 +10,7 @@ import dev.gradus.spi.ConvParams;
 
 /**
  * 2-D convolution, PyTorch's {@code nn.Conv2d}: weights {@code [K, C/groups, R, S]} and bias {@code [K]}
- * initialised uniform in {@code ±1/sqrt(C/groups * R * S)} (PyTorch's default).
+ * initialised uniform in {@code ±1/sqrt(C/groups * R * S)} (PyTorch's default) or as Flux ({@link Init#GLOROT}).
  *
  * <p>Shapes: {@code [N, C, H, W] -> [N, K, P, Q]}.
  *
@@ -70,15 +70,24 @@ public class Conv2d extends Module {
         this(Backends.defaultBackend(), config, rng);
     }
 
-    /** A layer on {@code backend}. */
+    /** A layer on {@code backend} with PyTorch's initialisation. */
     public Conv2d(Backend backend, Config config, Rng rng) {
+        this(backend, config, Init.PYTORCH, rng);
+    }
+
+    /**
+     * A layer on {@code backend} with the given initialisation; fans are {@code C/groups*R*S} in and
+     * {@code K/groups*R*S} out ({@link Init#GLOROT} then matches Flux's {@code Conv}).
+     */
+    public Conv2d(Backend backend, Config config, Init init, Rng rng) {
         this.config = config;
         this.params = config.params();
-        int fanIn = config.in() / config.groups() * config.kernelH() * config.kernelW();
-        this.weight = registerParameter("weight", Init.PYTORCH.weight(backend, rng, fanIn, config.out(), config.out(),
+        int area = config.kernelH() * config.kernelW();
+        int fanIn = config.in() / config.groups() * area;
+        int fanOut = config.out() / config.groups() * area;
+        this.weight = registerParameter("weight", init.weight(backend, rng, fanIn, fanOut, config.out(),
                 config.in() / config.groups(), config.kernelH(), config.kernelW()));
-        this.bias = config.bias() ? registerParameter("bias", Init.PYTORCH.bias(backend, rng, fanIn, config.out()))
-                : null;
+        this.bias = config.bias() ? registerParameter("bias", init.bias(backend, rng, fanIn, config.out())) : null;
     }
 
     /** Weight {@code [K, C/groups, R, S]}. */

@@ -58,12 +58,12 @@ public final class Adam extends Optimizer {
         this.v = new StateBuffers(params.size());
     }
 
-    /** Current learning rate (schedules change it). */
+    @Override
     public float lr() {
         return lr;
     }
 
-    /** Sets the learning rate for the following steps. */
+    @Override
     public void setLr(float lr) {
         this.lr = lr;
     }

@@ -47,6 +47,12 @@ public abstract class Optimizer implements AutoCloseable {
         params.forEach(Tensor::zeroGrad);
     }
 
+    /** Current learning rate. */
+    public abstract float lr();
+
+    /** Sets the learning rate for the following steps (schedules call this). */
+    public abstract void setLr(float lr);
+
     /** Number of steps taken. */
     public long steps() {
         return step;

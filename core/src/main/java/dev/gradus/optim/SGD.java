@@ -57,7 +57,12 @@ public final class SGD extends Optimizer {
         this.started = new boolean[params.size()];
     }
 
-    /** Sets the learning rate for the following steps. */
+    @Override
+    public float lr() {
+        return lr;
+    }
+
+    @Override
     public void setLr(float lr) {
         this.lr = lr;
     }

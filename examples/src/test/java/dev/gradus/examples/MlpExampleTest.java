@@ -32,7 +32,7 @@ class MlpExampleTest {
         TrainOptions o = TrainOptions.defaults(2, 128, 0.01f, out);
         o.data = mnistDir();
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        MlpCommand.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
+        Training.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
         String log = buf.toString();
         System.out.print(log);
         assertTrue(r.testAccuracy() >= 0.95, "test accuracy " + r.testAccuracy());

@@ -160,80 +160,216 @@ final class CpuConv {
         return new FloatPointer(s.floats).position(offset);
     }
 
-    /** col[(c*R + r)*S + s, i*PQ + p*Q + q] = x[n0 + i, group channel c, p*sh - ph + r*dh, q*sw - pw + s*dw]. */
+    /** Heap copy of a chunk of images (the calling thread's), read by every worker of one call. */
+    private static final ThreadLocal<float[]> CHUNK = ThreadLocal.withInitial(() -> new float[0]);
+    /** One row of {@code col} being assembled (each worker's own). */
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] buffer(ThreadLocal<float[]> tl, int size) {
+        float[] b = tl.get();
+        if (b.length < size) {
+            b = new float[size];
+            tl.set(b);
+        }
+        return b;
+    }
+
+    /**
+     * col[(c*R + r)*S + s, i*PQ + p*Q + q] = x[n0 + i, group channel c, p*sh - ph + r*dh, q*sw - pw + s*dw].
+     *
+     * <p>The chunk's images are copied to the heap once; each row of {@code col} is then assembled in a heap
+     * buffer with plain loops and stored with one bulk copy (tiny per-pixel-row copies cost more than the data).
+     */
     private void im2col(CpuStorage x, Geometry g, int n0, int nb, int group, CpuStorage col) {
+        int plane = g.h * g.w;
+        int img = g.cg * plane;
+        float[] xs = buffer(CHUNK, nb * img);
+        for (int i = 0; i < nb; i++) {
+            x.f.get(((n0 + i) * g.c + group * g.cg) * plane, xs, i * img, img);
+        }
         ConvParams p = g.params;
         int cols = nb * g.pq;
-        int plane = g.h * g.w;
-        parallel.forRange(nb, (long) g.crs * g.pq, (from, to) -> {
-            float[] img = new float[g.cg * plane];
-            float[] seg = new float[g.pq];
-            for (int i = from; i < to; i++) {
-                x.f.get(((n0 + i) * g.c + group * g.cg) * plane, img, 0, g.cg * plane);
-                for (int c = 0; c < g.cg; c++) {
-                    for (int r = 0; r < g.r; r++) {
-                        for (int s = 0; s < g.s; s++) {
-                            int row = (c * g.r + r) * g.s + s;
-                            int k = 0;
-                            for (int pp = 0; pp < g.p; pp++) {
-                                int y = pp * p.strideH() - p.padH() + r * p.dilationH();
-                                if (y < 0 || y >= g.h) {
-                                    Arrays.fill(seg, k, k + g.q, 0f);
-                                    k += g.q;
-                                    continue;
-                                }
-                                int base = c * plane + y * g.w;
-                                for (int qq = 0; qq < g.q; qq++) {
-                                    int xx = qq * p.strideW() - p.padW() + s * p.dilationW();
-                                    seg[k++] = xx >= 0 && xx < g.w ? img[base + xx] : 0f;
-                                }
+        parallel.forRange(g.crs, cols, (from, to) -> {
+            float[] row = buffer(ROW, cols);
+            for (int rr = from; rr < to; rr++) {
+                int c = rr / (g.r * g.s);
+                int r = (rr / g.s) % g.r;
+                int s = rr % g.s;
+                int shift = s * p.dilationW() - p.padW();
+                int lo = 0;
+                int hi = g.q;
+                if (p.strideW() == 1) {
+                    lo = Math.max(0, -shift);
+                    hi = Math.max(lo, Math.min(g.q, g.w - shift));
+                }
+                int k = 0;
+                if (sameWidth(g)) {
+                    int dy = r * p.dilationH() - p.padH();
+                    int pLo = Math.max(0, -dy);
+                    int pHi = Math.max(pLo, Math.min(g.p, g.h - dy));
+                    for (int i = 0; i < nb; i++, k += g.pq) {
+                        shiftedPlane(xs, i * img + c * plane, plane, g, dy, shift, pLo, pHi, row, k);
+                    }
+                    col.f.put(rr * cols, row, 0, cols);
+                    continue;
+                }
+                for (int i = 0; i < nb; i++) {
+                    int planeBase = i * img + c * plane;
+                    for (int pp = 0; pp < g.p; pp++) {
+                        int y = pp * p.strideH() - p.padH() + r * p.dilationH();
+                        if (y < 0 || y >= g.h) {
+                            for (int z = 0; z < g.q; z++) {
+                                row[k + z] = 0f;
                             }
-                            col.f.put(row * cols + i * g.pq, seg, 0, g.pq);
+                        } else if (p.strideW() == 1) {
+                            int src = planeBase + y * g.w + shift;
+                            for (int z = 0; z < lo; z++) {
+                                row[k + z] = 0f;
+                            }
+                            for (int z = lo; z < hi; z++) {
+                                row[k + z] = xs[src + z];
+                            }
+                            for (int z = hi; z < g.q; z++) {
+                                row[k + z] = 0f;
+                            }
+                        } else {
+                            int base = planeBase + y * g.w;
+                            for (int qq = 0; qq < g.q; qq++) {
+                                int xx = qq * p.strideW() + shift;
+                                row[k + qq] = xx >= 0 && xx < g.w ? xs[base + xx] : 0f;
+                            }
                         }
+                        k += g.q;
                     }
                 }
+                col.f.put(rr * cols, row, 0, cols);
             }
         });
     }
 
-    /** Adds each column of {@code col} back onto the input pixels it came from (the adjoint of im2col). */
+    /**
+     * Adds each column of {@code col} back onto the input pixels it came from (the adjoint of im2col). Workers
+     * take whole channels, so no two add into the same pixel.
+     */
     private void col2im(CpuStorage col, Geometry g, int n0, int nb, int group, CpuStorage dx) {
+        int plane = g.h * g.w;
+        int img = g.cg * plane;
+        float[] dxs = buffer(CHUNK, nb * img);
+        Arrays.fill(dxs, 0, nb * img, 0f);
         ConvParams p = g.params;
         int cols = nb * g.pq;
-        int plane = g.h * g.w;
-        parallel.forRange(nb, (long) g.crs * g.pq, (from, to) -> {
-            float[] img = new float[g.cg * plane];
-            float[] seg = new float[g.pq];
-            for (int i = from; i < to; i++) {
-                int off = ((n0 + i) * g.c + group * g.cg) * plane;
-                Arrays.fill(img, 0f);
-                for (int c = 0; c < g.cg; c++) {
-                    for (int r = 0; r < g.r; r++) {
-                        for (int s = 0; s < g.s; s++) {
-                            int row = (c * g.r + r) * g.s + s;
-                            col.f.get(row * cols + i * g.pq, seg, 0, g.pq);
-                            int k = 0;
+        parallel.forRange(g.cg, (long) g.r * g.s * cols, (from, to) -> {
+            float[] row = buffer(ROW, cols);
+            for (int c = from; c < to; c++) {
+                for (int r = 0; r < g.r; r++) {
+                    for (int s = 0; s < g.s; s++) {
+                        col.f.get(((c * g.r + r) * g.s + s) * cols, row, 0, cols);
+                        int shift = s * p.dilationW() - p.padW();
+                        int lo = 0;
+                        int hi = g.q;
+                        if (p.strideW() == 1) {
+                            lo = Math.max(0, -shift);
+                            hi = Math.max(lo, Math.min(g.q, g.w - shift));
+                        }
+                        int k = 0;
+                        if (sameWidth(g)) {
+                            int dy = r * p.dilationH() - p.padH();
+                            int pLo = Math.max(0, -dy);
+                            int pHi = Math.max(pLo, Math.min(g.p, g.h - dy));
+                            for (int i = 0; i < nb; i++, k += g.pq) {
+                                addShiftedPlane(row, k, g, dy, shift, pLo, pHi, dxs, i * img + c * plane, plane);
+                            }
+                            continue;
+                        }
+                        for (int i = 0; i < nb; i++) {
+                            int planeBase = i * img + c * plane;
                             for (int pp = 0; pp < g.p; pp++) {
                                 int y = pp * p.strideH() - p.padH() + r * p.dilationH();
-                                if (y < 0 || y >= g.h) {
-                                    k += g.q;
-                                    continue;
-                                }
-                                int base = c * plane + y * g.w;
-                                for (int qq = 0; qq < g.q; qq++) {
-                                    int xx = qq * p.strideW() - p.padW() + s * p.dilationW();
-                                    if (xx >= 0 && xx < g.w) {
-                                        img[base + xx] += seg[k];
+                                if (y >= 0 && y < g.h) {
+                                    if (p.strideW() == 1) {
+                                        int dst = planeBase + y * g.w + shift;
+                                        for (int z = lo; z < hi; z++) {
+                                            dxs[dst + z] += row[k + z];
+                                        }
+                                    } else {
+                                        int base = planeBase + y * g.w;
+                                        for (int qq = 0; qq < g.q; qq++) {
+                                            int xx = qq * p.strideW() + shift;
+                                            if (xx >= 0 && xx < g.w) {
+                                                dxs[base + xx] += row[k + qq];
+                                            }
+                                        }
                                     }
-                                    k++;
                                 }
+                                k += g.q;
                             }
                         }
                     }
                 }
-                dx.f.put(off, img, 0, g.cg * plane);
             }
         });
+        for (int i = 0; i < nb; i++) {
+            dx.f.put(((n0 + i) * g.c + group * g.cg) * plane, dxs, i * img, img);
+        }
+    }
+
+    /**
+     * Stride 1 with output width = input width (the usual "same" convolution): the receptive-field row of one
+     * image is its plane shifted by {@code dy} rows and {@code dx} columns, so one long copy replaces a copy per
+     * pixel row; the columns that wrap around to the neighbouring row, and the rows outside, are zeroed.
+     */
+    private static boolean sameWidth(Geometry g) {
+        return g.params.strideH() == 1 && g.params.strideW() == 1 && g.q == g.w;
+    }
+
+    private static void shiftedPlane(float[] xs, int planeBase, int plane, Geometry g, int dy, int dx, int pLo, int pHi,
+                                     float[] row, int k) {
+        int w = g.w;
+        int total = (pHi - pLo) * w;
+        int dst = k + pLo * w;
+        int src = planeBase + (pLo + dy) * w + dx;
+        int a = Math.min(total, Math.max(0, planeBase - src));
+        int b = Math.max(a, Math.min(total, planeBase + plane - src));
+        for (int z = k; z < dst + a; z++) {
+            row[z] = 0f;
+        }
+        System.arraycopy(xs, src + a, row, dst + a, b - a);
+        for (int z = dst + b; z < k + g.pq; z++) {
+            row[z] = 0f;
+        }
+        if (dx != 0) {
+            int from = dx > 0 ? w - dx : 0;
+            int to = dx > 0 ? w : -dx;
+            for (int y = pLo; y < pHi; y++) {
+                int base = k + y * w;
+                for (int z = Math.max(0, from); z < Math.min(w, to); z++) {
+                    row[base + z] = 0f;
+                }
+            }
+        }
+    }
+
+    private static void addShiftedPlane(float[] row, int k, Geometry g, int dy, int dx, int pLo, int pHi, float[] dxs,
+                                        int planeBase, int plane) {
+        int w = g.w;
+        if (dx != 0) {
+            int from = dx > 0 ? w - dx : 0;
+            int to = dx > 0 ? w : -dx;
+            for (int y = pLo; y < pHi; y++) {
+                int base = k + y * w;
+                for (int z = Math.max(0, from); z < Math.min(w, to); z++) {
+                    row[base + z] = 0f;
+                }
+            }
+        }
+        int total = (pHi - pLo) * w;
+        int src = k + pLo * w;
+        int dst = planeBase + (pLo + dy) * w + dx;
+        int a = Math.min(total, Math.max(0, planeBase - dst));
+        int b = Math.max(a, Math.min(total, planeBase + plane - dst));
+        for (int z = a; z < b; z++) {
+            dxs[dst + z] += row[src + z];
+        }
     }
 
     /** dOutT[k, i*PQ + j] = dOut[n0 + i, group*Kg + k, j]. */
@@ -265,6 +401,13 @@ final class CpuConv {
             int[] idx = new int[oh * ow];
             for (int pl = from; pl < to; pl++) {
                 x.f.get(pl * h * w, in, 0, h * w);
+                if (op == PoolOp.MAX && p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2
+                        && p.padH() == 0 && p.padW() == 0) {
+                    max2x2(in, w, o, idx, oh, ow);
+                    out.f.put(pl * oh * ow, o, 0, oh * ow);
+                    argmax.i.put(pl * oh * ow, idx, 0, oh * ow);
+                    continue;
+                }
                 for (int y = 0; y < oh; y++) {
                     int y0 = y * p.strideH() - p.padH();
                     for (int xq = 0; xq < ow; xq++) {
@@ -285,7 +428,7 @@ final class CpuConv {
                                 float v = in[yy * w + xx];
                                 sum += v;
                                 // NaN wins so it propagates, as in PyTorch.
-                                if (v > best || bestAt < 0 || Float.isNaN(v)) {
+                                if (v > best || bestAt < 0 || v != v) {
                                     best = v;
                                     bestAt = yy * w + xx;
                                 }
@@ -301,6 +444,31 @@ final class CpuConv {
                 }
             }
         });
+    }
+
+    /**
+     * The common 2x2, stride 2 window without padding, branch-free: on random data the branches of a compare
+     * chain mispredict often enough to make this four times slower. Ties go to the first element.
+     */
+    private static void max2x2(float[] in, int w, float[] o, int[] idx, int oh, int ow) {
+        for (int y = 0; y < oh; y++) {
+            int r0 = 2 * y * w;
+            int r1 = r0 + w;
+            for (int x = 0; x < ow; x++) {
+                int a = r0 + 2 * x;
+                int b = r1 + 2 * x;
+                float v0 = in[a];
+                float v1 = in[a + 1];
+                float v2 = in[b];
+                float v3 = in[b + 1];
+                int i01 = v1 > v0 ? a + 1 : a;
+                float m01 = Math.max(v0, v1);
+                int i23 = v3 > v2 ? b + 1 : b;
+                float m23 = Math.max(v2, v3);
+                idx[y * ow + x] = m23 > m01 ? i23 : i01;
+                o[y * ow + x] = Math.max(m01, m23);
+            }
+        }
     }
 
     void poolBackward(PoolOp op, CpuStorage dOut, int[] os, CpuStorage argmax, CpuStorage dx, int[] xs, PoolParams p) {
