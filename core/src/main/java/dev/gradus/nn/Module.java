@@ -127,6 +127,54 @@ public abstract class Module implements AutoCloseable {
         parameters().forEach(Tensor::zeroGrad);
     }
 
+    /** Number of scalar values in buffers (running statistics): Keras' "non-trainable params". */
+    public long bufferCount() {
+        long n = 0;
+        for (Tensor t : namedBuffers().values()) {
+            n += t.numel();
+        }
+        return n;
+    }
+
+    /**
+     * A table like Keras' {@code model.summary()}: one row per layer with its output shape for {@code input} and
+     * its parameter count, then the totals (buffers such as running statistics count as non-trainable).
+     *
+     * <pre>{@code System.out.print(model.summary(Shape.of(1, 784)));}</pre>
+     */
+    public String summary(Shape input) {
+        java.util.List<String[]> rows = new java.util.ArrayList<>();
+        Shape s = input;
+        java.util.Map<String, Module> layers = this instanceof Sequential ? children() : java.util.Map.of("", this);
+        for (java.util.Map.Entry<String, Module> e : layers.entrySet()) {
+            Module m = e.getValue();
+            s = m.outputShape(s);
+            long own = m.parameterCount() + m.bufferCount();
+            rows.add(new String[] {(e.getKey().isEmpty() ? "" : e.getKey() + " ") + m.describe(), s.toString(),
+                String.format("%,d", own)});
+        }
+        int w0 = "Layer (type)".length();
+        int w1 = "Output Shape".length();
+        for (String[] r : rows) {
+            w0 = Math.max(w0, r[0].length());
+            w1 = Math.max(w1, r[1].length());
+        }
+        String fmt = "%-" + (w0 + 2) + "s%-" + (w1 + 2) + "s%12s%n";
+        String rule = "=".repeat(w0 + w1 + 16) + "\n";
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(fmt, "Layer (type)", "Output Shape", "Param #")).append(rule);
+        for (String[] r : rows) {
+            sb.append(String.format(fmt, r[0], r[1], r[2]));
+        }
+        long trainable = parameterCount();
+        long fixed = bufferCount();
+        sb.append(rule);
+        sb.append(String.format("Total params: %,d%n", trainable + fixed));
+        sb.append(String.format("Trainable params: %,d%n", trainable));
+        sb.append(String.format("Non-trainable params: %,d%n", fixed));
+        return sb.toString();
+    }
+
     /** Display name for summaries, e.g. {@code Dense(784 -> 48)}. */
     public String describe() {
         return getClass().getSimpleName();

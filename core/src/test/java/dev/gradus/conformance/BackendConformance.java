@@ -813,6 +813,22 @@ public abstract class BackendConformance {
         assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"),
                 List.copyOf(model.namedParameters().keySet()));
         assertEquals(List.of("2.running_mean", "2.running_var"), List.copyOf(model.namedBuffers().keySet()));
+        // a training step of a CNN in steady state allocates no native memory either
+        Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
+        Tensor labels = Tensor.ofInts(backend(), new int[] {1, 3}, 2);
+        long allocs = 0;
+        for (int step = 0; step < 6; step++) {
+            try (Scope s = Scope.open()) {
+                opt.zeroGrad();
+                model.forward(x).crossEntropy(labels).backward();
+                opt.step();
+            }
+            if (step == 2) {
+                allocs = backend().memory().allocations();
+            }
+        }
+        assertEquals(allocs, backend().memory().allocations(), "native allocations of a CNN step after warm-up");
+        opt.close();
         model.eval();
         float[] a = model.forward(x).toFloatArray();
         float[] b = model.forward(x).toFloatArray();
@@ -1007,6 +1023,32 @@ public abstract class BackendConformance {
             opt.close();
             p.close();
         }
+    }
+
+    @Test
+    void summaryCountsParametersLikeKeras() {
+        Sequential keras = new Sequential(new Dense(backend(), 784, 20, true, Init.GLOROT, rng), new ReLU(),
+                new Dense(backend(), 20, 10, true, Init.GLOROT, rng));
+        assertEquals(SummaryCounts.KERAS_784_20_10, keras.parameterCount());
+        String table = keras.summary(Shape.of(1, 784));
+        assertTrue(table.contains("0 Dense(784 -> 20)") && table.contains("[1, 20]") && table.contains("15,700")
+                && table.contains("Total params: 15,910") && table.contains("Non-trainable params: 0"), table);
+        Sequential deeper = new Sequential(new Dense(backend(), 784, 50, true, Init.GLOROT, rng), new ReLU(),
+                new Dense(backend(), 50, 50, true, Init.GLOROT, rng), new ReLU(),
+                new Dense(backend(), 50, 10, true, Init.GLOROT, rng));
+        assertEquals(SummaryCounts.KERAS_784_50_50_10, deeper.parameterCount());
+        Sequential flux = new Sequential(new Dense(backend(), 784, 48, true, Init.GLOROT, rng), new ReLU(),
+                new Dense(backend(), 48, 10, true, Init.GLOROT, rng));
+        assertEquals(SummaryCounts.FLUX_784_48_10, flux.parameterCount());
+        Sequential bn = new Sequential(new Dense(backend(), 4, 3, true, Init.GLOROT, rng),
+                new BatchNorm(backend(), BatchNorm.Config.of(3)));
+        String t2 = bn.summary(Shape.of(2, 4));
+        assertTrue(t2.contains("Total params: 27") && t2.contains("Trainable params: 21")
+                && t2.contains("Non-trainable params: 6"), t2);
+        keras.close();
+        deeper.close();
+        flux.close();
+        bn.close();
     }
 
     @Test
