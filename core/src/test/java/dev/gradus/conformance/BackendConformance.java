@@ -16,6 +16,7 @@ import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.nn.BatchNorm;
+import dev.gradus.nn.BatchNorm1d;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
@@ -836,6 +837,87 @@ public abstract class BackendConformance {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(rand(0, 1, 2, 3, 7, 7)));
         assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("[2, 3, 7, 7]"), e.getMessage());
         model.close();
+    }
+
+
+    // ------------------------------------------------------------------ model files
+
+    @Test
+    void safetensorsRoundTripPredictsExactlyTheSame(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        Sequential a = new Sequential(new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(1)), new ReLU(),
+                new BatchNorm1d(backend(), BatchNorm.Config.of(5)), new Dense(backend(), 5, 3, true, Init.PYTORCH,
+                new Rng(2)));
+        Tensor x = rand(-1, 1, 4, 6);
+        a.forward(x); // training mode: moves the running statistics away from 0/1
+        a.eval();
+        float[] before = a.forward(x).toFloatArray();
+        java.nio.file.Path file = dir.resolve("model.safetensors");
+        dev.gradus.io.Safetensors.save(a, file);
+        Sequential b = new Sequential(new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(7)), new ReLU(),
+                new BatchNorm1d(backend(), BatchNorm.Config.of(5)), new Dense(backend(), 5, 3, true, Init.PYTORCH,
+                new Rng(8)));
+        b.eval();
+        dev.gradus.io.Safetensors.load(b, file);
+        assertArrayEquals(before, b.forward(x).toFloatArray(), "identical predictions after loading");
+        var contents = dev.gradus.io.Safetensors.read(file);
+        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias", "2.running_mean",
+                "2.running_var"), List.copyOf(contents.tensors().keySet()));
+        assertEquals("pt", contents.metadata().get("format"));
+        assertTrue(contents.metadata().get("gradus.architecture").contains("0:Dense(6 -> 5)"));
+        // the header is the documented JSON: little-endian length, then {"__metadata__":..., "0.weight":{...}}
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        long headerLen = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(bytes, 8, (int) headerLen, java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[5,6],\"data_offsets\":[0,120]}"),
+                header);
+        // a different architecture fails and names every difference
+        Sequential other = new Sequential(new Dense(backend(), 6, 4, true, Init.PYTORCH, new Rng(1)), new ReLU(),
+                new Dense(backend(), 4, 3, true, Init.PYTORCH, new Rng(2)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dev.gradus.io.Safetensors.load(other, file));
+        assertTrue(e.getMessage().contains("'0.weight' has shape [5, 6] in the file, [4, 6] in the model")
+                && e.getMessage().contains("unexpected '3.weight'") && e.getMessage().contains("'2.weight' has shape [5] in the file, [3, 4] in the model")
+                && e.getMessage().contains("file architecture"), e.getMessage());
+        a.close();
+        b.close();
+        other.close();
+    }
+
+    @Test
+    void corruptModelFilesAreNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        Sequential m = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(1)));
+        java.nio.file.Path good = dir.resolve("good.safetensors");
+        dev.gradus.io.Safetensors.save(m, good);
+        byte[] bytes = java.nio.file.Files.readAllBytes(good);
+        java.nio.file.Path cut = dir.resolve("cut.safetensors");
+        java.nio.file.Files.write(cut, Arrays.copyOf(bytes, bytes.length - 5));
+        var e1 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(cut));
+        assertTrue(e1.getMessage().contains("cut.safetensors") && e1.getMessage().contains("truncated"), e1.getMessage());
+        java.nio.file.Path tiny = dir.resolve("tiny.safetensors");
+        java.nio.file.Files.write(tiny, new byte[] {1, 2, 3});
+        assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(tiny));
+        java.nio.file.Path png = dir.resolve("not-a-model.safetensors");
+        java.nio.file.Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 0});
+        var e2 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(png));
+        assertTrue(e2.getMessage().contains("not a safetensors file"), e2.getMessage());
+        String header = new String(bytes, 8, bytes.length - 8, java.nio.charset.StandardCharsets.ISO_8859_1);
+        java.nio.file.Path sizes = dir.resolve("sizes.safetensors");
+        byte[] wrong = bytes.clone();
+        int at = header.indexOf("[2,3]");
+        wrong[8 + at + 1] = '9'; // shape [9,3] no longer matches its 24 bytes
+        java.nio.file.Files.write(sizes, wrong);
+        var e3 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(sizes));
+        assertTrue(e3.getMessage().contains("'0.weight'") && e3.getMessage().contains("[9, 3]"), e3.getMessage());
+        // a save that fails half-way leaves the previous file untouched
+        Sequential broken = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(5)));
+        broken.namedParameters().get("0.bias").close();
+        assertThrows(IllegalStateException.class, () -> dev.gradus.io.Safetensors.save(broken, good));
+        assertArrayEquals(bytes, java.nio.file.Files.readAllBytes(good), "the earlier good file is intact");
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.toString().endsWith(".tmp")), "no temporary files left");
+        }
+        m.close();
     }
 
     // ------------------------------------------------------------------ autodiff semantics

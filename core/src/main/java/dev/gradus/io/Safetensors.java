@@ -1,0 +1,307 @@
+package dev.gradus.io;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.nn.Module;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Saves and loads model weights in the safetensors format, with PyTorch-style names ({@code 0.weight},
+ * {@code 1.running_mean}) so files can be exchanged with PyTorch ({@code safetensors.torch.load_file}).
+ *
+ * <p>Layout: an 8-byte little-endian header length, a JSON header mapping each name to its dtype, shape and byte
+ * range, then the little-endian float32 data. The header's {@code __metadata__} records the architecture (one
+ * description per layer) and the format {@code pt}.
+ *
+ * <pre>{@code
+ * Safetensors.save(model, Path.of("model.safetensors"));
+ * Safetensors.load(model, Path.of("model.safetensors"));   // same architecture, checked name by name
+ * }</pre>
+ *
+ * <p>Saving writes a temporary file and renames it, so an interrupted save never replaces a good file.
+ */
+public final class Safetensors {
+    private static final JsonFactory JSON = new JsonFactory();
+    /** Headers larger than this are not a safetensors file we wrote or could use. */
+    private static final long MAX_HEADER = 100L << 20;
+
+    private Safetensors() {
+    }
+
+    /** One tensor as stored: name, shape and values. */
+    public record Entry(String name, int[] shape, float[] values) {
+    }
+
+    /** A whole file: tensors in file order and the metadata strings. */
+    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {
+    }
+
+    /** The architecture string recorded for {@code model}: its layers' descriptions. */
+    public static String architecture(Module model) {
+        List<String> parts = new ArrayList<>();
+        if (model.children().isEmpty()) {
+            parts.add(model.describe());
+        } else {
+            model.children().forEach((k, m) -> parts.add(k + ":" + m.describe()));
+        }
+        return String.join("; ", parts);
+    }
+
+    /** Writes every parameter and buffer of {@code model} to {@code file}, atomically. */
+    public static void save(Module model, Path file) throws IOException {
+        Map<String, Tensor> all = new LinkedHashMap<>(model.namedParameters());
+        all.putAll(model.namedBuffers());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        meta.put("gradus.architecture", architecture(model));
+        write(file, all, meta);
+    }
+
+    /** Writes the named tensors (float32) with {@code metadata}, atomically. */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        long offset = 0;
+        List<float[]> data = new ArrayList<>();
+        try (JsonGenerator g = JSON.createGenerator(header)) {
+            g.writeStartObject();
+            g.writeObjectFieldStart("__metadata__");
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                g.writeStringField(e.getKey(), e.getValue());
+            }
+            g.writeEndObject();
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                float[] v = e.getValue().toFloatArray();
+                data.add(v);
+                g.writeObjectFieldStart(e.getKey());
+                g.writeStringField("dtype", "F32");
+                g.writeArrayFieldStart("shape");
+                for (int d : e.getValue().shape().dims()) {
+                    g.writeNumber(d);
+                }
+                g.writeEndArray();
+                g.writeArrayFieldStart("data_offsets");
+                g.writeNumber(offset);
+                g.writeNumber(offset + 4L * v.length);
+                g.writeEndArray();
+                g.writeEndObject();
+                offset += 4L * v.length;
+            }
+            g.writeEndObject();
+        }
+        // Pad the header with spaces to 8 bytes, as the reference writer does, so data is aligned.
+        while (header.size() % 8 != 0) {
+            header.write(' ');
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.size());
+                out.write(len.array());
+                header.writeTo(out);
+                for (float[] v : data) {
+                    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+                    b.asFloatBuffer().put(v);
+                    out.write(b.array());
+                }
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Reads and checks a whole safetensors file (float32 tensors only). */
+    public static Contents read(Path file) throws IOException {
+        String name = file.toString();
+        long size = Files.size(file);
+        if (size < 8) {
+            throw new ModelFormatException(name, "truncated: " + size + " bytes, fewer than the 8-byte header length");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0, name);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen < 2 || headerLen > MAX_HEADER) {
+                throw new ModelFormatException(name, "not a safetensors file: header length " + headerLen
+                        + " at byte 0 is implausible");
+            }
+            if (8 + headerLen > size) {
+                throw new ModelFormatException(name, "truncated: the header needs " + headerLen + " bytes after byte 8,"
+                        + " the file has " + (size - 8));
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, hb, 8, name);
+            byte[] header = hb.array();
+            if (header[0] != '{') {
+                throw new ModelFormatException(name, "not a safetensors file: the header at byte 8 does not start"
+                        + " with '{'");
+            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            Map<String, long[]> ranges = new LinkedHashMap<>();
+            Map<String, int[]> shapes = new LinkedHashMap<>();
+            parseHeader(name, header, meta, ranges, shapes);
+            long dataStart = 8 + headerLen;
+            long dataLen = size - dataStart;
+            Map<String, Entry> tensors = new LinkedHashMap<>();
+            for (Map.Entry<String, long[]> e : ranges.entrySet()) {
+                long[] r = e.getValue();
+                int[] shape = shapes.get(e.getKey());
+                long n = 1;
+                for (int d : shape) {
+                    n *= d;
+                }
+                if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != 4 * n) {
+                    throw new ModelFormatException(name, "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
+                            + " needs " + 4 * n + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
+                }
+                if (r[1] > dataLen) {
+                    throw new ModelFormatException(name, "truncated: tensor '" + e.getKey() + "' ends at data byte "
+                            + r[1] + " but the file holds " + dataLen + " bytes of data");
+                }
+                ByteBuffer b = ByteBuffer.allocate((int) (r[1] - r[0])).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, b, dataStart + r[0], name);
+                float[] v = new float[(int) n];
+                b.flip();
+                b.asFloatBuffer().get(v);
+                tensors.put(e.getKey(), new Entry(e.getKey(), shape, v));
+            }
+            return new Contents(tensors, meta);
+        }
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer b, long pos, String name) throws IOException {
+        while (b.hasRemaining()) {
+            int r = ch.read(b, pos + b.position());
+            if (r < 0) {
+                throw new ModelFormatException(name, "truncated at byte " + (pos + b.position()));
+            }
+        }
+    }
+
+    private static void parseHeader(String name, byte[] header, Map<String, String> meta, Map<String, long[]> ranges,
+                                    Map<String, int[]> shapes) throws IOException {
+        try (JsonParser p = JSON.createParser(header)) {
+            expect(p.nextToken(), JsonToken.START_OBJECT, name, "header");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                expect(p.nextToken(), JsonToken.START_OBJECT, name, "entry '" + key + "'");
+                if (key.equals("__metadata__")) {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String k = p.currentName();
+                        p.nextToken();
+                        meta.put(k, p.getValueAsString());
+                    }
+                    continue;
+                }
+                String dtype = null;
+                List<Long> shape = new ArrayList<>();
+                List<Long> offs = new ArrayList<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    JsonToken t = p.nextToken();
+                    switch (f) {
+                        case "dtype" -> dtype = p.getValueAsString();
+                        case "shape", "data_offsets" -> {
+                            expect(t, JsonToken.START_ARRAY, name, "'" + f + "' of '" + key + "'");
+                            List<Long> into = f.equals("shape") ? shape : offs;
+                            while (p.nextToken() == JsonToken.VALUE_NUMBER_INT) {
+                                into.add(p.getLongValue());
+                            }
+                        }
+                        default -> p.skipChildren();
+                    }
+                }
+                if (!"F32".equals(dtype)) {
+                    throw new ModelFormatException(name, "tensor '" + key + "' has dtype " + dtype
+                            + "; Gradus reads F32 tensors");
+                }
+                if (offs.size() != 2) {
+                    throw new ModelFormatException(name, "tensor '" + key + "' needs two data_offsets, has " + offs);
+                }
+                int[] dims = new int[shape.size()];
+                for (int i = 0; i < dims.length; i++) {
+                    long d = shape.get(i);
+                    if (d < 0 || d > Integer.MAX_VALUE) {
+                        throw new ModelFormatException(name, "tensor '" + key + "' has invalid shape " + shape);
+                    }
+                    dims[i] = (int) d;
+                }
+                shapes.put(key, dims);
+                ranges.put(key, new long[] {offs.get(0), offs.get(1)});
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(name, "corrupt header JSON: " + e.getOriginalMessage()
+                    + " (header byte " + e.getLocation().getByteOffset() + ")", e);
+        }
+    }
+
+    private static void expect(JsonToken got, JsonToken want, String name, String where) throws ModelFormatException {
+        if (got != want) {
+            throw new ModelFormatException(name, "corrupt header: " + where + " should be " + want + ", found " + got);
+        }
+    }
+
+    /**
+     * Loads a file written for the same architecture into {@code model}'s parameters and buffers.
+     *
+     * @throws IllegalArgumentException listing every missing, unexpected and mis-shaped tensor (nothing is
+     *                                  changed then)
+     */
+    public static void load(Module model, Path file) throws IOException {
+        Contents c = read(file);
+        Map<String, Tensor> targets = new LinkedHashMap<>(model.namedParameters());
+        targets.putAll(model.namedBuffers());
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Entry got = c.tensors().get(e.getKey());
+            if (got == null) {
+                problems.add("missing '" + e.getKey() + "' " + e.getValue().shape());
+            } else if (!Shape.of(got.shape()).equals(e.getValue().shape())) {
+                problems.add("'" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
+                        + e.getValue().shape() + " in the model");
+            }
+        }
+        for (String k : c.tensors().keySet()) {
+            if (!targets.containsKey(k)) {
+                problems.add("unexpected '" + k + "' " + Arrays.toString(c.tensors().get(k).shape()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            String saved = c.metadata().get("gradus.architecture");
+            throw new IllegalArgumentException(file + " does not match the model: " + String.join("; ", problems)
+                    + (saved != null ? "\n  file architecture:  " + saved + "\n  model architecture: "
+                    + architecture(model) : ""));
+        }
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            float[] v = c.tensors().get(e.getKey()).values();
+            Tensor t = e.getValue();
+            t.backend().write(t.storage(), t.layout().offset(), v, 0, v.length);
+        }
+    }
+}
