@@ -9,15 +9,12 @@ import dev.gradus.Tensor;
 import dev.gradus.nn.Module;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -69,11 +66,17 @@ public final class Safetensors {
 
     /** Writes every parameter and buffer of {@code model} to {@code file}, atomically. */
     public static void save(Module model, Path file) throws IOException {
+        save(model, file, Map.of());
+    }
+
+    /** As {@link #save(Module, Path)}, adding {@code extra} metadata strings (e.g. which example built it). */
+    public static void save(Module model, Path file, Map<String, String> extra) throws IOException {
         Map<String, Tensor> all = new LinkedHashMap<>(model.namedParameters());
         all.putAll(model.namedBuffers());
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put("gradus.architecture", architecture(model));
+        meta.putAll(extra);
         write(file, all, meta);
     }
 
@@ -112,28 +115,16 @@ public final class Safetensors {
         while (header.size() % 8 != 0) {
             header.write(' ');
         }
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.size());
-                out.write(len.array());
-                header.writeTo(out);
-                for (float[] v : data) {
-                    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(v);
-                    out.write(b.array());
-                }
+        AtomicFiles.write(file, out -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.size());
+            out.write(len.array());
+            header.writeTo(out);
+            for (float[] v : data) {
+                ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(v);
+                out.write(b.array());
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** Reads and checks a whole safetensors file (float32 tensors only). */

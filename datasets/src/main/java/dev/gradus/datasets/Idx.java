@@ -1,17 +1,14 @@
 package dev.gradus.datasets;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -212,29 +209,21 @@ public final class Idx {
             throw new IllegalArgumentException("Idx.write: " + data.length + " bytes do not match " + type + " "
                     + Arrays.toString(dims));
         }
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            try (OutputStream fo = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
-                 OutputStream os = file.toString().endsWith(".gz") ? new GZIPOutputStream(fo, 1 << 16) : fo;
-                 DataOutputStream out = new DataOutputStream(os)) {
-                out.writeShort(0);
-                out.writeByte(type.code);
-                out.writeByte(dims.length);
-                for (int d : dims) {
-                    out.writeInt(d);
-                }
-                out.write(data);
+        dev.gradus.io.AtomicFiles.write(file, fo -> {
+            OutputStream os = file.toString().endsWith(".gz") ? new GZIPOutputStream(fo, 1 << 16) : fo;
+            DataOutputStream out = new DataOutputStream(os);
+            out.writeShort(0);
+            out.writeByte(type.code);
+            out.writeByte(dims.length);
+            for (int d : dims) {
+                out.writeInt(d);
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            out.write(data);
+            out.flush();
+            if (os instanceof GZIPOutputStream g) {
+                g.finish();
             }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** Writes unsigned bytes, e.g. images or labels. */

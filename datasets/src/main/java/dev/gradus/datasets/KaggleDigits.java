@@ -1,14 +1,10 @@
 package dev.gradus.datasets;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 
 /**
@@ -225,7 +221,7 @@ public final class KaggleDigits {
         if (data.itemSize() != PIXELS) {
             throw new IllegalArgumentException("KaggleDigits: items must have 784 pixels, got " + data.itemSize());
         }
-        atomically(file, out -> {
+        dev.gradus.io.AtomicFiles.write(file, out -> {
             StringBuilder sb = new StringBuilder(labeled ? "label," : "");
             for (int c = 0; c < PIXELS; c++) {
                 sb.append("pixel").append(c).append(c + 1 < PIXELS ? "," : "\n");
@@ -260,7 +256,7 @@ public final class KaggleDigits {
                         + (i + 1) + " is outside 0..9");
             }
         }
-        atomically(file, out -> {
+        dev.gradus.io.AtomicFiles.write(file, out -> {
             StringBuilder sb = new StringBuilder("ImageId,Label\n");
             for (int i = 0; i < predictions.length; i++) {
                 sb.append(i + 1).append(',').append(predictions[i]).append('\n');
@@ -308,29 +304,5 @@ public final class KaggleDigits {
         }
         b[k++] = (byte) ('0' + v % 10);
         return k;
-    }
-
-    @FunctionalInterface
-    private interface Writer {
-        void write(OutputStream out) throws IOException;
-    }
-
-    /** Writes to a temporary file, then renames it over {@code file}: a failure leaves the old file intact. */
-    static void atomically(Path file, Writer w) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-                w.write(out);
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

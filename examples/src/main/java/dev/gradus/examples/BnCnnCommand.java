@@ -7,6 +7,7 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.datasets.Normalize;
 import dev.gradus.datasets.RandomAffine;
 import dev.gradus.datasets.Transform;
+import dev.gradus.io.Safetensors;
 import dev.gradus.nn.BatchNorm1d;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
@@ -42,9 +43,12 @@ public final class BnCnnCommand implements Callable<Integer> {
     @Option(names = "--augment", description = "random rotation 10 deg, zoom 0.1, shifts 0.1 (Keras ImageDataGenerator)")
     boolean augment;
 
+    @Option(names = "--save", description = "write the trained model to this safetensors file")
+    Path save;
+
     @Override
     public Integer call() throws IOException {
-        train(options, augment, System.out);
+        train(options, augment, save, System.out);
         return 0;
     }
 
@@ -63,6 +67,12 @@ public final class BnCnnCommand implements Callable<Integer> {
 
     /** Trains and evaluates, printing one line per epoch and writing {@code metrics.json} into {@code out}. */
     public static Training.Result train(TrainOptions o, boolean augment, PrintStream log) throws IOException {
+        return train(o, augment, null, log);
+    }
+
+    /** As above, saving the trained model to {@code save} (safetensors) when not null. */
+    public static Training.Result train(TrainOptions o, boolean augment, Path save, PrintStream log)
+            throws IOException {
         Mnist.Splits mnist = Mnist.load(o.data);
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
@@ -74,14 +84,18 @@ public final class BnCnnCommand implements Callable<Integer> {
         Training.Result r;
         try (Sequential model = model(backend, rng);
              Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
             log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%s%n",
                     backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount(),
                     augment ? ", augmented" : "");
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
             r = Training.fit("bn-cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, o.epochs, backend, log);
+            if (save != null) {
+                Safetensors.save(model, save, java.util.Map.of("gradus.example", "bn-cnn"));
+                log.println("model saved to " + save);
+            }
         }
-        Training.writeMetrics(o.out, r);
-        log.printf("test accuracy %.2f%%; metrics written to %s%n", r.testAccuracy() * 100, o.out.resolve("metrics.json"));
+        Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;
     }
 }

@@ -77,14 +77,14 @@ public final class CnnCommand implements Callable<Integer> {
         Training.Result r;
         try (Sequential model = model(backend, rng);
              Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
             log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%n", backend.name(),
                     mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
             r = Training.fit("cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, o.epochs, backend, log);
         }
-        Training.writeMetrics(o.out, r);
-        log.printf("test accuracy %.2f%%; metrics written to %s%n", r.testAccuracy() * 100, o.out.resolve("metrics.json"));
+        Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;
     }
 }

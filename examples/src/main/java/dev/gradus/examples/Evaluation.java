@@ -7,23 +7,44 @@ import dev.gradus.datasets.DataLoader;
 import dev.gradus.nn.Module;
 import dev.gradus.spi.Backend;
 
-/** Accuracy of a classifier over a loader, in evaluation mode and without a graph. */
+/** Predictions and accuracy of a classifier over a loader, in evaluation mode and without a graph. */
 public final class Evaluation {
     private Evaluation() {
     }
 
-    /** Fraction of examples whose argmax prediction equals the label. */
-    public static double accuracy(Module model, DataLoader loader, Backend backend) {
+    /** Predictions, labels and mean loss over one pass of {@code loader}. */
+    public record Outcome(int[] predictions, int[] labels, double loss) {
+        /** Fraction of predictions equal to the label. */
+        public double accuracy() {
+            int right = 0;
+            for (int i = 0; i < labels.length; i++) {
+                right += predictions[i] == labels[i] ? 1 : 0;
+            }
+            return labels.length == 0 ? 0 : (double) right / labels.length;
+        }
+    }
+
+    /** Runs {@code model} over every batch of {@code loader} (in order: do not shuffle it). */
+    public static Outcome evaluate(Module model, DataLoader loader, Backend backend) {
         boolean wasTraining = model.isTraining();
         model.eval();
-        long correct = 0;
-        long total = 0;
+        int n = loader.dataset().size();
+        int[] preds = new int[n];
+        int[] labels = new int[n];
+        double lossSum = 0;
+        int at = 0;
         try (GradMode ng = GradMode.noGrad()) {
             for (DataLoader.Batch b : loader.epoch(backend)) {
                 try (b; Scope s = Scope.open()) {
-                    Tensor pred = model.forward(b.x()).argmax(1);
-                    correct += (long) pred.eq(b.y()).sum().item();
-                    total += b.size();
+                    Tensor logits = model.forward(b.x());
+                    int[] p = logits.argmax(1).toIntArray();
+                    int[] y = b.y().toIntArray();
+                    System.arraycopy(p, 0, preds, at, p.length);
+                    System.arraycopy(y, 0, labels, at, y.length);
+                    if (loader.dataset().labeled()) {
+                        lossSum += logits.crossEntropy(b.y()).item() * b.size();
+                    }
+                    at += b.size();
                 }
             }
         } finally {
@@ -31,6 +52,11 @@ public final class Evaluation {
                 model.train();
             }
         }
-        return total == 0 ? 0 : (double) correct / total;
+        return new Outcome(preds, labels, at == 0 ? 0 : lossSum / at);
+    }
+
+    /** Fraction of examples whose argmax prediction equals the label. */
+    public static double accuracy(Module model, DataLoader loader, Backend backend) {
+        return evaluate(model, loader, backend).accuracy();
     }
 }

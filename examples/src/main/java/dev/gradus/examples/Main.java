@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "gradus-examples", mixinStandardHelpOptions = true, version = "Gradus examples 0.1.0",
         description = "Runnable Gradus examples that reproduce well-known notebooks.",
-        subcommands = {MlpCommand.class, CnnCommand.class, BnCnnCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MlpCommand.class, FashionMlpCommand.class, CnnCommand.class, BnCnnCommand.class,
+            KaggleCommand.class, PredictCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -52,12 +52,12 @@ public final class MlpCommand implements Callable<Integer> {
                 new ReLU(),
                 new Dense(backend, hidden, 10, true, Init.GLOROT, rng));
              Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+            log.print(model.summary(dev.gradus.Shape.of(o.batch, 784)));
             log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s%n", backend.name(),
                     mnist.train().size(), mnist.test().size(), o.batch, o.lr);
             r = Training.fit("mlp 784-" + hidden + "-10", model, opt, train, test, o.epochs, backend, log);
         }
-        Training.writeMetrics(o.out, r);
-        log.printf("test accuracy %.2f%%; metrics written to %s%n", r.testAccuracy() * 100, o.out.resolve("metrics.json"));
+        Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;
     }
 }

@@ -5,54 +5,69 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.datasets.DataLoader;
+import dev.gradus.datasets.Dataset;
+import dev.gradus.metrics.ConfusionMatrix;
+import dev.gradus.metrics.History;
 import dev.gradus.nn.Module;
 import dev.gradus.optim.Optimizer;
+import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The examples' training loop: one line per epoch (epoch, train loss, test accuracy, seconds), a stop with a clear
- * message when the loss stops being a number, and {@code metrics.json}.
+ * The examples' training loop: a fastai-style table (epoch, train_loss, valid_loss, accuracy, time), a progress
+ * line within each epoch when the console is a terminal, a stop with a clear message when the loss stops being a
+ * number, and the output files ({@code metrics.json}, {@code history.csv}/{@code .json}, PNGs).
  *
- * <pre>{@code Training.Result r = Training.fit("cnn", model, opt, train, test, 10, backend, System.out);}</pre>
+ * <pre>{@code Training.Result r = Training.fit("cnn", model, opt, null, train, test, 10, backend, System.out);}</pre>
  */
 public final class Training {
     private Training() {
     }
 
-    /** What a run produced. */
-    public record Result(String model, double testAccuracy, List<Double> epochSeconds, List<Double> trainLoss,
-                         List<Double> testAccuracies, List<Long> nativeBytes, String backend) {
+    /** What a run produced; {@code heldOut} names the evaluation split ({@code test} or {@code valid}). */
+    public record Result(String model, String heldOut, double testAccuracy, List<Double> epochSeconds,
+                         List<Double> trainLoss, List<Double> testAccuracies, List<Long> nativeBytes, String backend,
+                         History history, Evaluation.Outcome last) {
     }
 
     /** Trains {@code model} for {@code epochs}, evaluating on {@code test} after each. */
     public static Result fit(String name, Module model, Optimizer opt, DataLoader train, DataLoader test, int epochs,
                              Backend backend, PrintStream log) {
-        return fit(name, model, opt, null, train, test, epochs, backend, log);
+        return fit(name, model, opt, null, train, test, "test", epochs, backend, log);
     }
 
     /** As above, stepping {@code schedule} (may be null) after each epoch. */
-    public static Result fit(String name, Module model, Optimizer opt, dev.gradus.optim.StepLR schedule,
-                             DataLoader train, DataLoader test, int epochs, Backend backend, PrintStream log) {
+    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
+                             DataLoader test, int epochs, Backend backend, PrintStream log) {
+        return fit(name, model, opt, schedule, train, test, "test", epochs, backend, log);
+    }
+
+    /** The loop; {@code heldOut} labels the evaluation columns ({@code test_accuracy}, {@code valid_loss}). */
+    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
+                             DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log) {
         List<Double> seconds = new ArrayList<>();
         List<Double> losses = new ArrayList<>();
         List<Double> accs = new ArrayList<>();
         List<Long> bytes = new ArrayList<>();
-        double acc = 0;
-        log.println("epoch  train_loss  test_acc  seconds");
+        History history = new History();
+        Evaluation.Outcome outcome = null;
+        boolean terminal = System.console() != null && log == System.out;
+        log.printf("%5s  %10s  %10s  %9s  %7s%n", "epoch", "train_loss", heldOut + "_loss", "accuracy", "time");
         for (int epoch = 1; epoch <= epochs; epoch++) {
             model.train();
             long t0 = System.nanoTime();
             double lossSum = 0;
             int steps = 0;
+            int total = train.batches();
             for (DataLoader.Batch b : train.epoch(backend)) {
                 try (b; Scope s = Scope.open()) {
                     opt.zeroGrad();
@@ -62,25 +77,43 @@ public final class Training {
                     float l = loss.item();
                     if (!Float.isFinite(l)) {
                         throw new IllegalStateException(name + ": training loss became " + l + " at step " + (steps + 1)
-                                + " of epoch " + epoch + "; lower --lr");
+                                + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + ")");
                     }
                     lossSum += l;
                     steps++;
+                    if (terminal && (steps % 20 == 0 || steps == total)) {
+                        int filled = (int) (30L * steps / total);
+                        log.printf("\r  [%s%s] %d/%d loss %.4f", "#".repeat(filled), ".".repeat(30 - filled), steps,
+                                total, lossSum / steps);
+                    }
                 }
             }
+            if (terminal) {
+                log.print("\r" + " ".repeat(70) + "\r");
+            }
             double sec = (System.nanoTime() - t0) / 1e9;
-            acc = Evaluation.accuracy(model, test, backend);
+            outcome = Evaluation.evaluate(model, test, backend);
+            double acc = outcome.accuracy();
             double meanLoss = lossSum / Math.max(1, steps);
             seconds.add(sec);
             losses.add(meanLoss);
             accs.add(acc);
             bytes.add(backend.memory().liveBytes());
-            log.printf("%5d  %10.4f  %7.2f%%  %7.3f%n", epoch, meanLoss, acc * 100, sec);
+            Map<String, Double> row = new LinkedHashMap<>();
+            row.put("epoch", (double) epoch);
+            row.put("train_loss", meanLoss);
+            row.put(heldOut + "_loss", outcome.loss());
+            row.put(heldOut + "_accuracy", acc);
+            row.put("seconds", sec);
+            row.put("native_bytes", (double) backend.memory().liveBytes());
+            history.add(row);
+            log.printf("%5d  %10.4f  %10.4f  %8.2f%%  %7.2fs%n", epoch, meanLoss, outcome.loss(), acc * 100, sec);
             if (schedule != null) {
                 schedule.step();
             }
         }
-        return new Result(name, acc, seconds, losses, accs, bytes, backend.name());
+        double last = outcome == null ? 0 : outcome.accuracy();
+        return new Result(name, heldOut, last, seconds, losses, accs, bytes, backend.name(), history, outcome);
     }
 
     /** Writes {@code metrics.json} into {@code out} (atomically). */
@@ -89,14 +122,43 @@ public final class Training {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", r.model());
         m.put("backend", r.backend());
-        m.put("test_accuracy", r.testAccuracy());
+        m.put(r.heldOut() + "_accuracy", r.testAccuracy());
         m.put("epoch_seconds", r.epochSeconds());
         m.put("train_loss", r.trainLoss());
-        m.put("test_accuracy_per_epoch", r.testAccuracies());
+        m.put(r.heldOut() + "_accuracy_per_epoch", r.testAccuracies());
         m.put("native_bytes", r.nativeBytes());
-        Path tmp = out.resolve("metrics.json.tmp");
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), m);
-        Files.move(tmp, out.resolve("metrics.json"), StandardCopyOption.REPLACE_EXISTING,
-                StandardCopyOption.ATOMIC_MOVE);
+        byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
+        dev.gradus.io.AtomicFiles.write(out.resolve("metrics.json"), o -> o.write(json));
+    }
+
+    /**
+     * Writes every output of a run into {@code out}: metrics.json, history.csv, history.json, curves.png,
+     * confusion.png and misclassified.png (the first 32 errors on {@code heldOut}, predicted and true labels).
+     */
+    public static ConfusionMatrix writeReport(Path out, Result r, Dataset heldOut, List<String> classNames,
+                                              PrintStream log) throws IOException {
+        writeMetrics(out, r);
+        r.history().writeCsv(out.resolve("history.csv"));
+        r.history().writeJson(out.resolve("history.json"));
+        Charts.curves(r.history(), out.resolve("curves.png"));
+        ConfusionMatrix cm = ConfusionMatrix.of(classNames.size(), r.last().labels(), r.last().predictions());
+        Charts.confusion(cm, classNames, out.resolve("confusion.png"));
+        int[] wrong = cm.misclassified();
+        int[] shown = Arrays.copyOf(wrong, Math.min(32, wrong.length));
+        List<String> captions = new ArrayList<>();
+        for (int i : shown) {
+            captions.add("pred " + shorten(classNames.get(cm.prediction(i))) + " / true "
+                    + shorten(classNames.get(cm.label(i))));
+        }
+        int[] item = heldOut.itemShape();
+        Charts.labelledGrid(heldOut.features(), shown, item[item.length - 2], item[item.length - 1], captions, 8,
+                out.resolve("misclassified.png"));
+        log.printf("%s accuracy %.2f%%; %d misclassified; wrote metrics.json, history.csv, history.json, curves.png,"
+                + " confusion.png, misclassified.png into %s%n", r.heldOut(), r.testAccuracy() * 100, wrong.length, out);
+        return cm;
+    }
+
+    private static String shorten(String s) {
+        return s.length() <= 11 ? s : s.substring(0, 11);
     }
 }

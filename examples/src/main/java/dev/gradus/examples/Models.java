@@ -1,0 +1,84 @@
+package dev.gradus.examples;
+
+import dev.gradus.Rng;
+import dev.gradus.nn.Dense;
+import dev.gradus.nn.Dropout;
+import dev.gradus.nn.Flatten;
+import dev.gradus.nn.Init;
+import dev.gradus.nn.ReLU;
+import dev.gradus.nn.Sequential;
+import dev.gradus.spi.Backend;
+import java.util.Map;
+
+/**
+ * The examples' architectures by name, so a saved model can be rebuilt from its file's metadata
+ * ({@code gradus.example}, {@code gradus.hidden}, {@code gradus.dropout}).
+ */
+public final class Models {
+    private Models() {
+    }
+
+    /** An MLP on flattened images: 784 -> hidden... (relu, optional dropout) -> 10, Glorot init as Keras/Flux. */
+    public static Sequential mlp(Backend backend, int[] hidden, float dropout, Rng rng) {
+        Sequential s = new Sequential(new Flatten());
+        int in = 784;
+        for (int h : hidden) {
+            s.add(new Dense(backend, in, h, true, Init.GLOROT, rng)).add(new ReLU());
+            if (dropout > 0) {
+                s.add(new Dropout(dropout, rng.split()));
+            }
+            in = h;
+        }
+        return s.add(new Dense(backend, in, 10, true, Init.GLOROT, rng));
+    }
+
+    /** The metadata that lets {@link #rebuild} make this architecture again. */
+    public static Map<String, String> describe(String example, int[] hidden, float dropout) {
+        return Map.of("gradus.example", example, "gradus.hidden", join(hidden), "gradus.dropout",
+                Float.toString(dropout));
+    }
+
+    /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
+    public static Sequential rebuild(Map<String, String> meta, Backend backend) {
+        String example = meta.get("gradus.example");
+        if (example == null) {
+            throw new IllegalArgumentException("the model file does not say which example built it (no"
+                    + " gradus.example metadata); files from the mlp, fashion-mlp, cnn, bn-cnn and kaggle commands do");
+        }
+        Rng rng = new Rng(0);
+        return switch (example) {
+            case "cnn" -> CnnCommand.model(backend, rng);
+            case "bn-cnn" -> BnCnnCommand.model(backend, rng);
+            case "mlp", "fashion-mlp", "linear" -> mlp(backend, parse(meta.getOrDefault("gradus.hidden", "")),
+                    Float.parseFloat(meta.getOrDefault("gradus.dropout", "0")), rng);
+            default -> throw new IllegalArgumentException("unknown example '" + example + "' in the model file");
+        };
+    }
+
+    static String join(int[] hidden) {
+        StringBuilder sb = new StringBuilder();
+        for (int h : hidden) {
+            sb.append(sb.length() > 0 ? "," : "").append(h);
+        }
+        return sb.toString();
+    }
+
+    static int[] parse(String spec) {
+        if (spec.isBlank()) {
+            return new int[0];
+        }
+        String[] parts = spec.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("hidden layer sizes must be integers like 50,50; got '" + spec + "'");
+            }
+            if (out[i] < 1) {
+                throw new IllegalArgumentException("hidden layer sizes must be positive; got '" + spec + "'");
+            }
+        }
+        return out;
+    }
+}
