@@ -42,7 +42,8 @@ class MlpExampleTest {
         assertEquals(2, m.get("native_bytes").size());
         assertEquals(m.get("native_bytes").get(0).asLong(), m.get("native_bytes").get(1).asLong(),
                 "live native bytes stay flat between epochs");
-        assertTrue(log.contains("epoch  train_loss  test_acc  seconds"), log);
+        assertTrue(log.contains("epoch  train_loss   test_loss   accuracy") && log.contains("Total params: 38,170"), log);
+        assertTrue(Files.readAllLines(out.resolve("history.csv")).get(0).startsWith("epoch,train_loss,test_loss,test_accuracy"));
     }
 
     @Test
