@@ -10,6 +10,7 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
+import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Option;
         description = "Kaggle digit recognizer: train on train.csv (80/20 split), write submission.csv for test.csv.")
 public final class KaggleCommand implements Callable<Integer> {
     @Mixin
-    TrainOptions options = TrainOptions.defaults(5, 64, 0.001f, Path.of("out", "kaggle"));
+    TrainOptions options = TrainOptions.defaults(10, 64, 0.001f, Path.of("out", "kaggle"));
 
     @Option(names = "--train", required = true, description = "Kaggle train.csv (label,pixel0..pixel783)")
     Path trainCsv;
@@ -70,7 +71,8 @@ public final class KaggleCommand implements Callable<Integer> {
             log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
             log.printf("backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n", backend.name(),
                     split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
-            r = Training.fit("kaggle " + kind, model, opt, null, train, valid, "valid", o.epochs, backend, log);
+            r = Training.fit("kaggle " + kind, model, opt, new StepLR(opt, 7, 0.1f), train, valid, "valid", o.epochs,
+                    backend, log);
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
             Safetensors.save(model, modelFile, hidden == null ? java.util.Map.of("gradus.example", "cnn")
                     : Models.describe(kind.equals("linear") ? "linear" : "mlp", hidden, 0f));
