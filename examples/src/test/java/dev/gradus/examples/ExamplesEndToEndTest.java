@@ -44,4 +44,39 @@ class ExamplesEndToEndTest {
         }
         assertTrue(right > 800, right + " of 1000 test images right");
     }
+
+    static Path fashionDir() {
+        return MlpExampleTest.mnistDir().resolveSibling("fashion-mnist");
+    }
+
+    @Test
+    void fashionMlpPrintsSummaryConfusionMatrixAndPerClassAccuracy(@TempDir Path dir) throws Exception {
+        TrainOptions o = TrainOptions.defaults(1, 32, 0.001f, dir);
+        o.data = fashionDir();
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Training.Result r = FashionMlpCommand.train(o, new int[] {20}, 0f, null, new PrintStream(buf, true));
+        String log = buf.toString();
+        assertTrue(r.testAccuracy() > 0.78, "one epoch: " + r.testAccuracy());
+        assertTrue(log.contains("Total params: 15,910") && log.contains("confusion matrix")
+                && log.contains("Ankle boot") && log.contains("per-class accuracy"), log);
+        assertTrue(Files.size(dir.resolve("misclassified.png")) > 1000);
+    }
+
+    @Test
+    void bnCnnSavesAModelThatPredictPicksUpFromIdx(@TempDir Path dir) throws Exception {
+        TrainOptions o = TrainOptions.defaults(1, 128, 0.001f, dir.resolve("out"));
+        o.data = MlpExampleTest.mnistDir();
+        Path model = dir.resolve("bn-cnn.safetensors");
+        Training.Result r = BnCnnCommand.train(o, false, model, new PrintStream(new ByteArrayOutputStream()));
+        assertTrue(r.testAccuracy() > 0.97, "one epoch: " + r.testAccuracy());
+        int[] preds = PredictCommand.predict(model, o.data.resolve("t10k-images-idx3-ubyte.gz"), dir.resolve("p"),
+                new PrintStream(new ByteArrayOutputStream()));
+        int[] truth = Mnist.load(o.data).test().labels();
+        int right = 0;
+        for (int i = 0; i < truth.length; i++) {
+            right += preds[i] == truth[i] ? 1 : 0;
+        }
+        assertEquals(r.testAccuracy(), right / (double) truth.length, 1e-12,
+                "the reloaded model scores exactly what the trained one did");
+    }
 }
