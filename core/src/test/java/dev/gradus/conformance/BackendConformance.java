@@ -1043,6 +1043,40 @@ public abstract class BackendConformance {
         assertThrows(IllegalStateException.class, model::close);
     }
 
+    private float[] trainTwoLayerNet(long seed) {
+        Rng r = new Rng(seed);
+        Sequential m = new Sequential(new Dense(backend(), 30, 64, true, Init.PYTORCH, r), new ReLU(),
+                new Dropout(0.1f, r.split()), new Dense(backend(), 64, 5, true, Init.PYTORCH, r));
+        Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.01f));
+        float[] xs = new float[200 * 30];
+        int[] ys = new int[200];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < ys.length; i++) {
+            ys[i] = r.nextInt(5);
+        }
+        for (int step = 0; step < 20; step++) {
+            try (Scope s = Scope.open()) {
+                opt.zeroGrad();
+                m.forward(t(xs, 200, 30)).crossEntropy(Tensor.ofInts(backend(), ys, 200)).backward();
+                opt.step();
+            }
+        }
+        float[] w = m.parameters().get(0).toFloatArray();
+        opt.close();
+        m.close();
+        return w;
+    }
+
+    @Test
+    void sameSeedSameWeightsBitForBit() {
+        float[] a = trainTwoLayerNet(11);
+        float[] b = trainTwoLayerNet(11);
+        assertArrayEquals(a, b, "two runs with the same seed");
+        assertTrue(!Arrays.equals(a, trainTwoLayerNet(12)), "another seed differs");
+    }
+
     // ------------------------------------------------------------------ optimizers
 
     @Test
