@@ -1,5 +1,8 @@
 package dev.gradus.examples;
 
+import dev.gradus.train.Evaluation;
+import dev.gradus.train.Training;
+
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;

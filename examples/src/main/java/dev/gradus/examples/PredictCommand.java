@@ -1,5 +1,8 @@
 package dev.gradus.examples;
 
+import dev.gradus.train.Evaluation;
+import dev.gradus.train.Training;
+
 import dev.gradus.Backends;
 import dev.gradus.GradMode;
 import dev.gradus.Scope;

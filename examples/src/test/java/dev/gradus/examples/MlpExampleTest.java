@@ -1,5 +1,7 @@
 package dev.gradus.examples;
 
+import dev.gradus.train.Training;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;

@@ -1,4 +1,4 @@
-package dev.gradus.examples;
+package dev.gradus.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -33,6 +33,20 @@ public final class Training {
     private Training() {
     }
 
+    /**
+     * Hears about a run as it goes: each step's running loss and each epoch's metrics (the {@code history.csv}
+     * row). Keras' callbacks, fastai's callbacks.
+     */
+    public interface Listener {
+        /** After each training step: {@code meanLoss} is the epoch's running mean so far. */
+        default void onStep(int epoch, int step, int steps, double meanLoss) {
+        }
+
+        /** After each epoch's evaluation. */
+        default void onEpoch(Map<String, Double> metrics) {
+        }
+    }
+
     /** What a run produced; {@code heldOut} names the evaluation split ({@code test} or {@code valid}). */
     public record Result(String model, String heldOut, double testAccuracy, List<Double> epochSeconds,
                          List<Double> trainLoss, List<Double> testAccuracies, List<Long> nativeBytes, String backend,
@@ -54,6 +68,13 @@ public final class Training {
     /** The loop; {@code heldOut} labels the evaluation columns ({@code test_accuracy}, {@code valid_loss}). */
     public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
                              DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log) {
+        return fit(name, model, opt, schedule, train, test, heldOut, epochs, backend, log, List.of());
+    }
+
+    /** As above, telling {@code listeners} about every step and epoch. */
+    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
+                             DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log,
+                             List<Listener> listeners) {
         List<Double> seconds = new ArrayList<>();
         List<Double> losses = new ArrayList<>();
         List<Double> accs = new ArrayList<>();
@@ -81,6 +102,9 @@ public final class Training {
                     }
                     lossSum += l;
                     steps++;
+                    for (Listener li : listeners) {
+                        li.onStep(epoch, steps, total, lossSum / steps);
+                    }
                     if (terminal && (steps % 20 == 0 || steps == total)) {
                         int filled = (int) (30L * steps / total);
                         log.printf("\r  [%s%s] %d/%d loss %.4f", "#".repeat(filled), ".".repeat(30 - filled), steps,
@@ -107,6 +131,9 @@ public final class Training {
             row.put("seconds", sec);
             row.put("native_bytes", (double) backend.memory().liveBytes());
             history.add(row);
+            for (Listener li : listeners) {
+                li.onEpoch(row);
+            }
             log.printf("%5d  %10.4f  %10.4f  %8.2f%%  %7.2fs%n", epoch, meanLoss, outcome.loss(), acc * 100, sec);
             if (schedule != null) {
                 schedule.step();

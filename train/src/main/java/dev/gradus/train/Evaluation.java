@@ -1,4 +1,4 @@
-package dev.gradus.examples;
+package dev.gradus.train;
 
 import dev.gradus.GradMode;
 import dev.gradus.Scope;

@@ -1,4 +1,4 @@
-package dev.gradus.examples;
+package dev.gradus.train;
 
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.metrics.History;

@@ -1,0 +1,81 @@
+package dev.gradus.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Rng;
+import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.datasets.DataLoader;
+import dev.gradus.datasets.Dataset;
+import dev.gradus.nn.Dense;
+import dev.gradus.nn.Init;
+import dev.gradus.nn.Sequential;
+import dev.gradus.optim.SGD;
+import dev.gradus.spi.Backend;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TrainingTest {
+    static Dataset blobs(int n, Rng rng) {
+        float[] x = new float[n * 2];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 2;
+            x[2 * i] = (float) (rng.nextGaussian() * 0.5 + (y[i] == 0 ? -2 : 2));
+            x[2 * i + 1] = (float) (rng.nextGaussian() * 0.5);
+        }
+        return new Dataset("blobs", x, y, new int[] {2}, 2);
+    }
+
+    @Test
+    void listenersHearStepsAndEpochsAndTheLoopLearns() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(3);
+        Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+        SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f));
+        List<Map<String, Double>> epochs = new ArrayList<>();
+        int[] steps = {0};
+        Training.Listener l = new Training.Listener() {
+            @Override
+            public void onStep(int epoch, int step, int total, double meanLoss) {
+                steps[0]++;
+            }
+
+            @Override
+            public void onEpoch(Map<String, Double> metrics) {
+                epochs.add(metrics);
+            }
+        };
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Training.Result r = Training.fit("blobs", model, opt, null, new DataLoader(blobs(400, rng), 32).shuffle(1),
+                new DataLoader(blobs(200, rng), 50), "valid", 3, cpu, new PrintStream(log), List.of(l));
+        assertEquals(3, epochs.size());
+        assertEquals(3 * 13, steps[0]);
+        assertTrue(r.testAccuracy() > 0.95, "accuracy " + r.testAccuracy());
+        assertTrue(log.toString().contains("valid_loss"), log.toString());
+        assertEquals(List.of("epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds", "native_bytes"),
+                r.history().columns());
+        opt.close();
+        model.close();
+    }
+
+    @Test
+    void aNanLossStopsWithAClearMessage() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(3);
+        Dataset d = blobs(64, rng);
+        d.features()[5] = Float.NaN;
+        Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+        SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit("nan", model, opt,
+                new DataLoader(d, 64), new DataLoader(d, 64), 1, cpu, new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("training loss became NaN at step 1 of epoch 1"), e.getMessage());
+        opt.close();
+        model.close();
+    }
+}
