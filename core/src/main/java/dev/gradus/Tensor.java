@@ -406,7 +406,7 @@ public class Tensor implements AutoCloseable {
         checkFloat("maximum");
         Tensor out = binaryRaw("maximum", BinaryOp.MAXIMUM, other);
         return record(out, "maximum", d -> {
-            Tensor mask = binaryRaw("maximum", BinaryOp.EQ, out).broadcastTo(out.shape);
+            Tensor mask = binaryRaw("maximum", BinaryOp.EQ, out);
             return new Tensor[] {d.mul(mask).sumTo(shape), d.mul(mask.rsub(1f)).sumTo(other.shape)};
         }, this, other);
     }
@@ -725,7 +725,6 @@ public class Tensor implements AutoCloseable {
     /** Repeats size-1 axes (and new leading axes) to {@code target} without copying (stride 0). */
     public Tensor broadcastTo(Shape target) {
         check("broadcastTo");
-        Shape.broadcast("broadcastTo", shape, target);
         if (!Shape.broadcast("broadcastTo", shape, target).equals(target)) {
             throw new IllegalArgumentException("broadcastTo: " + shape + " cannot expand to " + target);
         }

@@ -54,9 +54,4 @@ public final class Evaluation {
         }
         return new Outcome(preds, labels, at == 0 ? 0 : lossSum / at);
     }
-
-    /** Fraction of examples whose argmax prediction equals the label. */
-    public static double accuracy(Module model, DataLoader loader, Backend backend) {
-        return evaluate(model, loader, backend).accuracy();
-    }
 }

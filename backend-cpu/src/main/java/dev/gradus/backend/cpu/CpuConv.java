@@ -133,7 +133,7 @@ final class CpuConv {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.kg, g.crs, cols, 1f, at(dOutT, 0), cols,
                             at(col, 0), cols, n0 == 0 ? 0f : 1f, at(dw, (long) gi * g.kg * g.crs), g.crs);
                     if (dBias != null) {
-                        float[] row = new float[cols];
+                        float[] row = buffer(ROW, cols);
                         for (int k = 0; k < g.kg; k++) {
                             dOutT.f.get(k * cols, row, 0, cols);
                             double acc = 0;

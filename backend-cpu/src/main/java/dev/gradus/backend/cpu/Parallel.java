@@ -59,10 +59,4 @@ final class Parallel {
             }
         });
     }
-
-    void shutdown() {
-        if (pool != null) {
-            pool.shutdown();
-        }
-    }
 }
