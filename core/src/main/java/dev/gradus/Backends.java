@@ -50,6 +50,26 @@ public final class Backends {
     }
 
     /**
+     * The backends this process has started so far, without starting any; each reports its memory with
+     * {@link Backend#memory()}.
+     */
+    public static List<Backend> started() {
+        List<Backend> out = new ArrayList<>();
+        for (BackendProvider p : providers()) {
+            try {
+                p.started().ifPresent(out::add);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.warn("Gradus backend provider '{}' failed to report its state: {}", p.name(), e.toString());
+            }
+        }
+        Backend d = defaultBackend;
+        if (d != null && !out.contains(d)) {
+            out.add(d);
+        }
+        return out;
+    }
+
+    /**
      * The backend named {@code name}.
      *
      * @throws IllegalStateException naming the module to add, or the reason it cannot run

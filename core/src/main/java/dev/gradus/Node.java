@@ -12,12 +12,15 @@ final class Node {
 
     final String op;
     final Tensor[] inputs;
+    /** The layer the op ran in, kept only in {@link Anomaly} mode for its messages. */
+    final String layer;
     Backward backward;
 
-    Node(String op, Tensor[] inputs, Backward backward) {
+    Node(String op, Tensor[] inputs, Backward backward, String layer) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
+        this.layer = layer;
     }
 
     boolean freed() {

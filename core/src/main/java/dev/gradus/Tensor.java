@@ -309,11 +309,20 @@ public class Tensor implements AutoCloseable {
 
     /** Records {@code out = op(inputs)} on the tape if any input needs a gradient. */
     static Tensor record(Tensor out, String op, Node.Backward backward, Tensor... inputs) {
+        boolean anomaly = Anomaly.isEnabled();
         if (recording(inputs)) {
             out.requiresGrad = true;
-            out.gradFn = new Node(op, inputs, backward);
+            out.gradFn = new Node(op, inputs, backward, anomaly ? Anomaly.currentLayer() : null);
+        }
+        if (anomaly) {
+            Anomaly.checkForward(op, out, inputs);
         }
         return out;
+    }
+
+    /** True once this tensor's memory was released. */
+    boolean isReleased() {
+        return closed;
     }
 
     private void checkFloat(String op) {
@@ -976,6 +985,7 @@ public class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("backward: seed " + seed.shape + " does not match output " + shape);
         }
         List<Tensor> order = topoOrder();
+        boolean anomaly = Anomaly.isEnabled();
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(this, seed);
         try (GradMode ng = GradMode.noGrad()) {
@@ -994,7 +1004,7 @@ public class Tensor implements AutoCloseable {
                     throw new IllegalStateException("backward: the graph through '" + node.op + "' was already freed"
                             + " by an earlier backward(); call backward(seed, true) to keep it, or run forward again");
                 }
-                Tensor[] gin = node.backward.apply(g);
+                Tensor[] gin = anomaly ? Anomaly.quietly(() -> node.backward.apply(g)) : node.backward.apply(g);
                 for (int j = 0; j < node.inputs.length; j++) {
                     Tensor in = node.inputs[j];
                     Tensor gi = gin[j];
@@ -1004,6 +1014,9 @@ public class Tensor implements AutoCloseable {
                     if (!gi.shape.equals(in.shape)) {
                         throw new IllegalStateException("backward: '" + node.op + "' gave a gradient " + gi.shape
                                 + " for an input " + in.shape);
+                    }
+                    if (anomaly) {
+                        Anomaly.checkBackward(node, j, gi, g);
                     }
                     Tensor prev = grads.get(in);
                     grads.put(in, prev == null ? gi : prev.add(gi));

@@ -165,7 +165,11 @@ public final class Safetensors {
                 int[] shape = shapes.get(e.getKey());
                 long n = 1;
                 for (int d : shape) {
-                    n *= d;
+                    n = Math.min(n * d, 1L << 31); // capped so that it cannot overflow
+                }
+                if (n > Integer.MAX_VALUE - 8) {
+                    throw new ModelFormatException(name, "tensor '" + e.getKey() + "' of shape "
+                            + Arrays.toString(shape) + " has more elements than one Java array can hold");
                 }
                 if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != 4 * n) {
                     throw new ModelFormatException(name, "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
@@ -197,7 +201,17 @@ public final class Safetensors {
 
     private static void parseHeader(String name, byte[] header, Map<String, String> meta, Map<String, long[]> ranges,
                                     Map<String, int[]> shapes) throws IOException {
-        try (JsonParser p = JSON.createParser(header)) {
+        String text;
+        try {
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(header)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ModelFormatException(name, "corrupt header: the JSON at byte 8 is not valid UTF-8", e);
+        }
+        // Parse the decoded text: given bytes, Jackson would guess UTF-16/32 from odd leading bytes.
+        try (JsonParser p = JSON.createParser(text)) {
             expect(p.nextToken(), JsonToken.START_OBJECT, name, "header");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
@@ -205,9 +219,14 @@ public final class Safetensors {
                 if (key.equals("__metadata__")) {
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
                         String k = p.currentName();
-                        p.nextToken();
+                        JsonToken v = p.nextToken();
+                        if (v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) {
+                            throw new ModelFormatException(name, "corrupt header: __metadata__ value '" + k
+                                    + "' should be a string, found " + v);
+                        }
                         meta.put(k, p.getValueAsString());
                     }
+                    expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of __metadata__");
                     continue;
                 }
                 String dtype = null;
@@ -221,13 +240,17 @@ public final class Safetensors {
                         case "shape", "data_offsets" -> {
                             expect(t, JsonToken.START_ARRAY, name, "'" + f + "' of '" + key + "'");
                             List<Long> into = f.equals("shape") ? shape : offs;
-                            while (p.nextToken() == JsonToken.VALUE_NUMBER_INT) {
+                            JsonToken v;
+                            while ((v = p.nextToken()) == JsonToken.VALUE_NUMBER_INT) {
                                 into.add(p.getLongValue());
                             }
+                            expect(v, JsonToken.END_ARRAY, name, "each element of '" + f + "' of '" + key
+                                    + "' (an integer) or its end");
                         }
                         default -> p.skipChildren();
                     }
                 }
+                expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of entry '" + key + "'");
                 if (!"F32".equals(dtype)) {
                     throw new ModelFormatException(name, "tensor '" + key + "' has dtype " + dtype
                             + "; Gradus reads F32 tensors");
@@ -248,7 +271,7 @@ public final class Safetensors {
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ModelFormatException(name, "corrupt header JSON: " + e.getOriginalMessage()
-                    + " (header byte " + e.getLocation().getByteOffset() + ")", e);
+                    + (e.getLocation() != null ? " (header character " + e.getLocation().getCharOffset() + ")" : ""), e);
         }
     }
 

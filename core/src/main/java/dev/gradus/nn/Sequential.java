@@ -1,5 +1,7 @@
 package dev.gradus.nn;
 
+import dev.gradus.Anomaly;
+
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import java.util.ArrayList;
@@ -36,6 +38,10 @@ public class Sequential extends Module {
     public Tensor forward(Tensor x) {
         Tensor h = x;
         for (int i = 0; i < layers.size(); i++) {
+            boolean anomaly = Anomaly.isEnabled();
+            if (anomaly) {
+                Anomaly.enterLayer("layer " + i + " (" + layers.get(i).describe() + ")");
+            }
             try {
                 h = layers.get(i).forward(h);
             } catch (IllegalArgumentException e) {
@@ -44,6 +50,10 @@ public class Sequential extends Module {
                 }
                 throw new IllegalArgumentException("layer " + i + " (" + layers.get(i).describe() + "): "
                         + e.getMessage(), e);
+            } finally {
+                if (anomaly) {
+                    Anomaly.exitLayer();
+                }
             }
         }
         return h;

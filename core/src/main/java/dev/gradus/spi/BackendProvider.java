@@ -23,6 +23,14 @@ public interface BackendProvider {
     Backend backend();
 
     /**
+     * The backend if this process already started it, without starting it; for memory reports and leak checks
+     * that must not load natives just to look.
+     */
+    default java.util.Optional<Backend> started() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * Whether a backend can run, and the reason when it cannot.
      *
      * @param reason names the library or symbol that failed; empty when available

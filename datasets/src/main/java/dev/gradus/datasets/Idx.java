@@ -172,7 +172,7 @@ public final class Idx {
             if (dims[i] < 0) {
                 throw new IdxFormatException(name, 4 + 4L * i, "dimension " + i + " has negative size " + dims[i]);
             }
-            count *= dims[i];
+            count = Math.min(count * dims[i], 1L << 40); // capped so that 255 dimensions cannot overflow
         }
         long bytes = count * type.size;
         if (bytes > Integer.MAX_VALUE - 16) {
@@ -247,12 +247,16 @@ public final class Idx {
         }
 
         byte[] readFully(int n, String what) throws IOException {
-            byte[] b = new byte[n];
+            // Grow as bytes arrive: a corrupt header that claims gigabytes fails at the truncation, not in the heap.
+            byte[] b = new byte[Math.min(n, 1 << 20)];
             int off = 0;
             while (off < n) {
+                if (off == b.length) {
+                    b = Arrays.copyOf(b, (int) Math.min(n, 2L * b.length));
+                }
                 int r;
                 try {
-                    r = in.read(b, off, n - off);
+                    r = in.read(b, off, b.length - off);
                 } catch (EOFException e) {
                     throw new IdxFormatException(name, position + off, "truncated in the " + what + ": expected " + n
                             + " bytes, the stream ended after " + off, e);

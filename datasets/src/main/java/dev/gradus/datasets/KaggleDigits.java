@@ -268,7 +268,8 @@ public final class KaggleDigits {
     /** Reads a {@code submission.csv} back: the labels in ImageId order. */
     public static int[] readSubmission(Path file) throws IOException {
         String name = file.toString();
-        java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+        // ISO-8859-1 maps every byte, so stray bytes surface below as a bad cell with its line, not a decoder error.
+        java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.ISO_8859_1);
         if (lines.isEmpty() || !lines.get(0).trim().equals("ImageId,Label")) {
             throw new CsvFormatException(name, 1, 0, "expected the header 'ImageId,Label'");
         }
@@ -287,9 +288,14 @@ public final class KaggleDigits {
                 if (Integer.parseInt(c[0].trim()) != n + 1) {
                     throw new CsvFormatException(name, i + 1, 1, "ImageId " + c[0] + " out of order, expected " + (n + 1));
                 }
-                out[n++] = Integer.parseInt(c[1].trim());
+                int label = Integer.parseInt(c[1].trim());
+                if (label < 0 || label > 9) {
+                    throw new CsvFormatException(name, i + 1, 2, "label " + label + " is outside 0..9");
+                }
+                out[n++] = label;
             } catch (NumberFormatException e) {
-                throw new CsvFormatException(name, i + 1, 0, "not an integer: " + l);
+                throw new CsvFormatException(name, i + 1, 0, "not an integer: "
+                        + (l.length() > 40 ? l.substring(0, 40) + "..." : l));
             }
         }
         return Arrays.copyOf(out, n);

@@ -24,6 +24,12 @@ public final class TrainOptions {
     @Option(names = "--out", description = "folder for metrics.json and other outputs (default: ${DEFAULT-VALUE})")
     public Path out;
 
+    @Option(names = "--detect-anomaly", description = "check every op and gradient for NaN/Inf and stop at the first,"
+            + " naming the op and layer (slow; for debugging)")
+    void detectAnomaly(boolean on) {
+        dev.gradus.Anomaly.setEnabled(on);
+    }
+
     /** Options with the given defaults. */
     public static TrainOptions defaults(int epochs, int batch, float lr, Path out) {
         TrainOptions o = new TrainOptions();

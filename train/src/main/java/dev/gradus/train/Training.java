@@ -98,7 +98,8 @@ public final class Training {
                     float l = loss.item();
                     if (!Float.isFinite(l)) {
                         throw new IllegalStateException(name + ": training loss became " + l + " at step " + (steps + 1)
-                                + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + ")");
+                                + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + "), or run with"
+                                + " Anomaly.detect() (--detect-anomaly) to find the op that made it");
                     }
                     lossSum += l;
                     steps++;

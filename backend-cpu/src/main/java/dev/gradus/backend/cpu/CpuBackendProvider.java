@@ -67,6 +67,11 @@ public final class CpuBackendProvider implements BackendProvider {
         return instance;
     }
 
+    @Override
+    public java.util.Optional<Backend> started() {
+        return java.util.Optional.ofNullable(instance);
+    }
+
     /** The process-wide CPU backend, loading OpenBLAS on first use. */
     public static CpuBackend get() {
         return (CpuBackend) new CpuBackendProvider().backend();
