@@ -133,6 +133,13 @@ public interface Backend {
     /** Live, reserved and allocation counters. */
     MemoryStats memory();
 
+    /**
+     * Gives the memory cached for reuse ({@link MemoryStats#reservedBytes()}) back to the system, as PyTorch's
+     * {@code torch.cuda.empty_cache()}; live tensors are untouched. The next steps allocate afresh.
+     */
+    default void trim() {
+    }
+
     /** Waits for queued work (a no-op on synchronous backends). */
     default void synchronize() {
     }

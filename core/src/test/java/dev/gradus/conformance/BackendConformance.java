@@ -923,6 +923,21 @@ public abstract class BackendConformance {
         m.close();
     }
 
+    @Test
+    void trimGivesCachedMemoryBackAndKeepsLiveTensors() {
+        Tensor kept = rand(-1, 1, 17, 3);
+        float[] values = kept.toFloatArray();
+        try (Scope s = Scope.open()) {
+            rand(-1, 1, 129, 7).mul(2f).sum().item();
+        }
+        assertTrue(backend().memory().reservedBytes() >= 129 * 7 * 4, "freed storages are cached");
+        long live = backend().memory().liveBytes();
+        backend().trim();
+        assertEquals(0, backend().memory().reservedBytes(), "reserved after trim");
+        assertEquals(live, backend().memory().liveBytes(), "live after trim");
+        assertArrayEquals(values, kept.toFloatArray(), "a live tensor survives trim");
+    }
+
     // ------------------------------------------------------------------ anomaly mode
 
     @Test
@@ -1064,6 +1079,12 @@ public abstract class BackendConformance {
         Scope s = Scope.open();
         s.close();
         assertThrows(IllegalStateException.class, s::close);
+        Sequential m = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(1)));
+        m.close();
+        var twice = assertThrows(IllegalStateException.class, m::close);
+        assertTrue(twice.getMessage().contains("already closed"), twice.getMessage());
+        var used = assertThrows(IllegalStateException.class, () -> m.forward(t(new float[3], 1, 3)));
+        assertTrue(used.getMessage().contains("released"), used.getMessage());
     }
 
     @Test

@@ -85,7 +85,9 @@ public final class CnnCommand implements Callable<Integer> {
                     mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = Training.fit("cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, o.epochs, backend, log);
+            r = Training.fit("cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, "test", o.epochs, backend, log,
+                    o.listeners(backend, log));
+            o.finish();
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

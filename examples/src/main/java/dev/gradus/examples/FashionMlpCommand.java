@@ -65,7 +65,8 @@ public final class FashionMlpCommand implements Callable<Integer> {
                     fashion.train().size(), fashion.test().size(), o.batch, o.lr);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
             r = Training.fit("fashion-mlp 784-" + Models.join(hidden) + "-10", model, opt, new StepLR(opt, 7, 0.1f),
-                    train, test, o.epochs, backend, log);
+                    train, test, "test", o.epochs, backend, log, o.listeners(backend, log));
+            o.finish();
             if (save != null) {
                 Safetensors.save(model, save, Models.describe("fashion-mlp", hidden, dropout));
                 log.println("model saved to " + save);

@@ -75,7 +75,8 @@ public final class KaggleCommand implements Callable<Integer> {
             log.printf("backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n", backend.name(),
                     split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
             r = Training.fit("kaggle " + kind, model, opt, new StepLR(opt, 7, 0.1f), train, valid, "valid", o.epochs,
-                    backend, log);
+                    backend, log, o.listeners(backend, log));
+            o.finish();
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
             Safetensors.save(model, modelFile, hidden == null ? java.util.Map.of("gradus.example", "cnn")
                     : Models.describe(kind.equals("linear") ? "linear" : "mlp", hidden, 0f));

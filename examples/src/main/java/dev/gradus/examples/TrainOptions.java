@@ -1,6 +1,11 @@
 package dev.gradus.examples;
 
+import dev.gradus.spi.Backend;
+import dev.gradus.train.MemoryReport;
+import dev.gradus.train.Training;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** The flags every training example takes. */
@@ -28,6 +33,33 @@ public final class TrainOptions {
             + " naming the op and layer (slow; for debugging)")
     void detectAnomaly(boolean on) {
         dev.gradus.Anomaly.setEnabled(on);
+    }
+
+    @Option(names = "--memory-report", description = "print native, resident and heap memory after every epoch and"
+            + " whether it stayed flat after the first")
+    public boolean memoryReport;
+
+    private MemoryReport report;
+
+    /** The listeners these options ask for, made for {@code backend}. */
+    public List<Training.Listener> listeners(Backend backend, PrintStream log) {
+        if (!memoryReport) {
+            return List.of();
+        }
+        report = new MemoryReport(backend, log);
+        return List.of(report);
+    }
+
+    /** The memory report of the last run, or null without {@code --memory-report}. */
+    public MemoryReport memoryReport() {
+        return report;
+    }
+
+    /** Prints the memory verdict when asked for. */
+    void finish() {
+        if (report != null) {
+            report.printVerdict();
+        }
     }
 
     /** Options with the given defaults. */

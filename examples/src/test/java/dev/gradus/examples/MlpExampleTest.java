@@ -33,6 +33,7 @@ class MlpExampleTest {
     void twoEpochsOnFullMnistReach95Percent(@TempDir Path out) throws Exception {
         TrainOptions o = TrainOptions.defaults(2, 128, 0.01f, out);
         o.data = mnistDir();
+        o.memoryReport = true;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         Training.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
         String log = buf.toString();
@@ -44,6 +45,9 @@ class MlpExampleTest {
         assertEquals(2, m.get("native_bytes").size());
         assertEquals(m.get("native_bytes").get(0).asLong(), m.get("native_bytes").get(1).asLong(),
                 "live native bytes stay flat between epochs");
+        assertEquals(2, o.memoryReport().samples().size());
+        assertEquals(0.0, o.memoryReport().liveDrift(), "--memory-report: live bytes of epoch 2 against epoch 1");
+        assertTrue(log.contains("heap_committed") && log.contains("memory after epoch 1: live bytes moved 0.000%"), log);
         assertTrue(log.contains("epoch  train_loss   test_loss   accuracy") && log.contains("Total params: 38,170"), log);
         assertTrue(Files.readAllLines(out.resolve("history.csv")).get(0).startsWith("epoch,train_loss,test_loss,test_accuracy"));
     }

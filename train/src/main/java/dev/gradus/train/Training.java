@@ -132,10 +132,10 @@ public final class Training {
             row.put("seconds", sec);
             row.put("native_bytes", (double) backend.memory().liveBytes());
             history.add(row);
+            log.printf("%5d  %10.4f  %10.4f  %8.2f%%  %7.2fs%n", epoch, meanLoss, outcome.loss(), acc * 100, sec);
             for (Listener li : listeners) {
                 li.onEpoch(row);
             }
-            log.printf("%5d  %10.4f  %10.4f  %8.2f%%  %7.2fs%n", epoch, meanLoss, outcome.loss(), acc * 100, sec);
             if (schedule != null) {
                 schedule.step();
             }

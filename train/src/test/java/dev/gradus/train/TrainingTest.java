@@ -78,4 +78,37 @@ class TrainingTest {
         opt.close();
         model.close();
     }
+
+    @Test
+    void memoryReportSeesFlatTrainingAndCatchesAGrowingOne() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(4);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(log);
+        try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            MemoryReport flat = new MemoryReport(cpu, out);
+            Training.fit("flat", model, opt, null, new DataLoader(blobs(256, rng), 32).shuffle(1),
+                    new DataLoader(blobs(64, rng), 64), "valid", 5, cpu, out, List.of(flat));
+            assertEquals(5, flat.samples().size());
+            assertEquals(0.0, flat.liveDrift(), "live bytes of a steady loop");
+            assertTrue(flat.samples().get(0).liveBytes() > 0, "parameters and gradients are live");
+
+            List<dev.gradus.Tensor> leaked = new ArrayList<>();
+            Training.Listener leaky = new Training.Listener() {
+                @Override
+                public void onEpoch(Map<String, Double> metrics) {
+                    leaked.add(dev.gradus.Tensor.zeros(4096)); // 16 KiB never released
+                }
+            };
+            MemoryReport growing = new MemoryReport(cpu, out);
+            Training.fit("leaky", model, opt, null, new DataLoader(blobs(256, rng), 32),
+                    new DataLoader(blobs(64, rng), 64), "valid", 3, cpu, out, List.of(leaky, growing));
+            leaked.forEach(dev.gradus.Tensor::close);
+            assertTrue(growing.liveDrift() > MemoryReport.LIVE_TOLERANCE, "drift " + growing.liveDrift());
+            assertTrue(!growing.flat());
+            growing.printVerdict();
+            assertTrue(log.toString().contains("GROWING") && log.toString().contains("live_bytes"), log.toString());
+        }
+    }
 }

@@ -99,7 +99,7 @@ public final class CpuBackend implements Backend {
         cache.computeIfAbsent(key(s.dtype, s.numel), k -> new ArrayDeque<>()).push(s);
     }
 
-    /** Returns cached (freed) native memory to the operating system. */
+    @Override
     public synchronized void trim() {
         for (ArrayDeque<CpuStorage> q : cache.values()) {
             for (CpuStorage s : q) {

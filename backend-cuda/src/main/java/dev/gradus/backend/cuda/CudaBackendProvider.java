@@ -4,14 +4,15 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BackendProvider;
 
 /**
- * Registers the CUDA backend with {@link java.util.ServiceLoader}.
+ * Registers the CUDA backend with {@link java.util.ServiceLoader} and finds out whether it can run here: whether
+ * the CUDA 13 runtime loads, and whether a driver and a device answer.
  *
- * <p>This release ships no CUDA kernels yet: the provider is discovered, always reports itself unavailable with
- * that reason, and the default selection falls back to the CPU.
+ * <p>This release has no CUDA kernels yet, so even on a machine with a GPU the provider reports itself unavailable
+ * (saying what it found); the default selection then falls back to the CPU with one log line.
  */
 public final class CudaBackendProvider implements BackendProvider {
-    static final String REASON = "the CUDA backend is not implemented in this Gradus release"
-            + " (planned: cuBLAS/cuDNN through org.bytedeco:cuda 13.1-9.19-1.5.13); use the cpu backend";
+    static final String NOT_IMPLEMENTED = "the CUDA backend's kernels are not implemented in this Gradus release;"
+            + " use the cpu backend";
 
     @Override
     public String name() {
@@ -30,11 +31,15 @@ public final class CudaBackendProvider implements BackendProvider {
 
     @Override
     public Availability availability() {
-        return Availability.unavailable(REASON);
+        CudaProbe.Result r = CudaProbe.run(); // cached: the natives load once per process
+        if (!r.usable()) {
+            return Availability.unavailable(r.problem());
+        }
+        return Availability.unavailable(r.summary() + ", but " + NOT_IMPLEMENTED);
     }
 
     @Override
     public Backend backend() {
-        throw new IllegalStateException("Gradus backend 'cuda' is not usable: " + REASON);
+        throw new IllegalStateException("Gradus backend 'cuda' is not usable: " + availability().reason());
     }
 }

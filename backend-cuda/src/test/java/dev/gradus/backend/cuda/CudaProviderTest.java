@@ -7,19 +7,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradus.Backends;
 import org.junit.jupiter.api.Test;
 
+/** Discovery and the no-GPU path: the provider is found, says why it cannot run, and nothing escapes. */
 class CudaProviderTest {
     @Test
-    void discoveredButReportsWhyItCannotRun() {
+    void discoveredAndSaysWhyItCannotRunInOneLine() {
         Backends.Info info = Backends.list().stream().filter(i -> i.name().equals("cuda")).findFirst().orElseThrow();
         assertFalse(info.available());
-        assertTrue(info.reason().contains("not implemented"), info.reason());
+        System.out.println("cuda provider on this machine: " + info.reason());
+        assertFalse(info.reason().isBlank());
+        assertFalse(info.reason().contains("\n"), "one line: " + info.reason());
+        CudaProbe.Result probe = CudaProbe.run();
+        if (probe.usable()) {
+            assertTrue(info.reason().contains(CudaBackendProvider.NOT_IMPLEMENTED), info.reason());
+        } else {
+            assertTrue(info.reason().equals(probe.problem()), info.reason());
+            assertTrue(info.reason().contains("CUDA") || info.reason().contains("NVIDIA"), info.reason());
+        }
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.get("cuda"));
-        assertTrue(e.getMessage().startsWith("Gradus backend 'cuda' is not usable"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("Gradus backend 'cuda' is not usable: " + info.reason()), e.getMessage());
     }
 
     @Test
     void onlyCudaOnTheClassPathMeansNoUsableBackend() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.get("cpu"));
         assertTrue(e.getMessage().contains("add the dependency dev.gradus:gradus-backend-cpu"), e.getMessage());
+        IllegalStateException d = assertThrows(IllegalStateException.class, Backends::defaultBackend);
+        assertTrue(d.getMessage().startsWith("No Gradus backend can run here: cuda ("), d.getMessage());
     }
 }

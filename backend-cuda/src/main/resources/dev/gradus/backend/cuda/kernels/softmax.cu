@@ -1,0 +1,77 @@
+// Row-wise log-softmax and the fused cross-entropy pieces: one block per row, max and sum reduced in shared memory.
+#include "common.cuh"
+
+#define GRADUS_ROW_THREADS 256
+
+__device__ float gradus_block_max(float v, float* shared) {
+    shared[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + s]);
+        }
+        __syncthreads();
+    }
+    float r = shared[0];
+    __syncthreads();
+    return r;
+}
+
+__device__ float gradus_block_sum(float v, float* shared) {
+    shared[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            shared[threadIdx.x] += shared[threadIdx.x + s];
+        }
+        __syncthreads();
+    }
+    float r = shared[0];
+    __syncthreads();
+    return r;
+}
+
+// out[r, :] = x[r, :] - max - log(sum(exp(x[r, :] - max))) for a contiguous [rows, cols] block.
+extern "C" __global__ void gradus_log_softmax(const float* x, long long xOffset, int rows, int cols, float* out,
+                                              long long outOffset) {
+    __shared__ float shared[GRADUS_ROW_THREADS];
+    int r = blockIdx.x;
+    if (r >= rows) {
+        return;
+    }
+    const float* in = x + xOffset + (long long) r * cols;
+    float* o = out + outOffset + (long long) r * cols;
+    float m = __int_as_float(0xff800000);
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        m = fmaxf(m, in[c]);
+    }
+    m = gradus_block_max(m, shared);
+    float s = 0.f;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        s += expf(in[c] - m);
+    }
+    s = gradus_block_sum(s, shared);
+    float lse = m + logf(s);
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        o[c] = in[c] - lse;
+    }
+}
+
+// Backward of log-softmax: dx = dOut - exp(logp) * sum(dOut) per row.
+extern "C" __global__ void gradus_log_softmax_backward(const float* logp, const float* dOut, int rows, int cols,
+                                                       float* dx) {
+    __shared__ float shared[GRADUS_ROW_THREADS];
+    int r = blockIdx.x;
+    if (r >= rows) {
+        return;
+    }
+    long long base = (long long) r * cols;
+    float s = 0.f;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        s += dOut[base + c];
+    }
+    s = gradus_block_sum(s, shared);
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        dx[base + c] = dOut[base + c] - expf(logp[base + c]) * s;
+    }
+}

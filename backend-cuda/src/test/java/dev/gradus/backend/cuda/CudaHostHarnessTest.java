@@ -1,0 +1,249 @@
+package dev.gradus.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.Layout;
+import dev.gradus.spi.UnaryOp;
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The kernels' per-element code (ops, strided indexing, optimizer updates), compiled by nvcc for the host and run
+ * on the CPU against Java references, plus the struct layout the Java side packs: what can be checked of the
+ * CUDA kernels without a GPU. Skipped, with the reason, when nvcc is not on the PATH.
+ */
+class CudaHostHarnessTest {
+    @TempDir
+    static Path dir;
+    static Path harness;
+
+    @BeforeAll
+    static void build() throws Exception {
+        String nvcc = null;
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(d, "nvcc"))) {
+                nvcc = Path.of(d, "nvcc").toString();
+            }
+        }
+        assumeTrue(nvcc != null, "nvcc is not on the PATH: the kernels' host harness was not built");
+        for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu")) {
+            Files.writeString(dir.resolve(s), CudaKernels.raw(s));
+        }
+        try (var in = CudaHostHarnessTest.class.getResourceAsStream("/host-harness.cu")) {
+            Files.write(dir.resolve("host-harness.cu"), in.readAllBytes());
+        }
+        harness = dir.resolve("harness");
+        Process p = new ProcessBuilder(nvcc, "-O2", "-std=c++17", "-I", dir.toString(), "-o", harness.toString(),
+                dir.resolve("host-harness.cu").toString()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(180, TimeUnit.SECONDS);
+        assertEquals(0, p.exitValue(), "nvcc host-harness.cu:\n" + log);
+    }
+
+    private static List<String> run(String input) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(harness.toString()).start();
+        p.getOutputStream().write(input.getBytes(StandardCharsets.US_ASCII));
+        p.getOutputStream().close();
+        List<String> out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).lines().toList();
+        p.waitFor(30, TimeUnit.SECONDS);
+        assertEquals(0, p.exitValue(), "harness exit for input starting " + input.substring(0, Math.min(40, input.length())));
+        return out;
+    }
+
+    /** A float as C's printf writes it ({@code inf}, {@code -nan} included). */
+    private static float f(String c) {
+        return switch (c.replace("-nan", "nan")) {
+            case "inf" -> Float.POSITIVE_INFINITY;
+            case "-inf" -> Float.NEGATIVE_INFINITY;
+            case "nan" -> Float.NaN;
+            default -> Float.parseFloat(c);
+        };
+    }
+
+    private static void close(double expected, float actual, String what) {
+        if (expected == actual) {
+            return;
+        }
+        double err = Math.abs(expected - actual) / Math.max(1.0, Math.abs(expected));
+        if (!(err <= 2e-6) && !(Double.isNaN(expected) && Float.isNaN(actual))) {
+            throw new AssertionError(what + ": expected " + expected + ", kernel gave " + actual);
+        }
+    }
+
+    @Test
+    void theStructMatchesWhatJavaPacks() throws Exception {
+        assertEquals(List.of(KernelLayout.BYTES + " " + KernelLayout.OFFSET_OF_RANK + " " + KernelLayout.OFFSET_OF_OFFSET
+                + " " + KernelLayout.OFFSET_OF_SHAPE + " " + KernelLayout.OFFSET_OF_STRIDES), run("struct\n"));
+    }
+
+    @Test
+    void packedLayoutsIndexLikeJava() throws Exception {
+        // a transposed view with an offset, and a [3, 1] column broadcast to [2, 3, 4]
+        Layout transposed = new Layout(new int[] {4, 3}, new int[] {1, 4}, 5);
+        Layout column = KernelLayout.broadcast(new Layout(new int[] {3, 1}, new int[] {1, 1}, 2), new int[] {2, 3, 4});
+        for (Layout l : List.of(transposed, column)) {
+            ByteBuffer b = KernelLayout.pack(l);
+            StringBuilder in = new StringBuilder("layout\n");
+            for (int i = 0; i < KernelLayout.BYTES; i++) {
+                in.append(String.format("%02x", b.get(i) & 0xFF));
+            }
+            in.append('\n').append(l.rank());
+            for (int s : l.shape()) {
+                in.append(' ').append(s);
+            }
+            List<String> got = run(in.append('\n').toString());
+            int n = l.numel();
+            assertEquals(n, got.size());
+            for (int flat = 0; flat < n; flat++) {
+                long idx = l.offset();
+                int rem = flat;
+                for (int d = l.rank() - 1; d >= 0; d--) {
+                    idx += (long) (rem % l.shape()[d]) * l.strides()[d];
+                    rem /= l.shape()[d];
+                }
+                assertEquals(Long.toString(idx), got.get(flat), l + " element " + flat);
+            }
+        }
+    }
+
+    @Test
+    void everyElementwiseOpMatchesItsReference() throws Exception {
+        Random rnd = new Random(7);
+        float[] xs = new float[41];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) (rnd.nextGaussian() * 3);
+        }
+        xs[0] = 0f;
+        xs[1] = 2.5f;
+        float s = 1.7f;
+        for (UnaryOp op : UnaryOp.values()) {
+            DoubleUnaryOperator ref = switch (op) {
+                case IDENTITY -> x -> x;
+                case NEG -> x -> -x;
+                case EXP -> Math::exp;
+                case LOG -> Math::log;
+                case SQRT -> Math::sqrt;
+                case ABS -> Math::abs;
+                case RELU -> x -> Math.max(0, x);
+                case SIGMOID -> x -> 1 / (1 + Math.exp(-x));
+                case TANH -> Math::tanh;
+                case ADD_SCALAR -> x -> x + s;
+                case MUL_SCALAR -> x -> x * s;
+                case POW_SCALAR -> x -> Math.pow(x, s);
+                case RECIPROCAL -> x -> 1 / x;
+                case GT_SCALAR -> x -> x > s ? 1 : 0;
+            };
+            StringBuilder in = new StringBuilder("unary " + op.ordinal() + " " + s + " " + xs.length);
+            for (float x : xs) {
+                in.append(' ').append(x);
+            }
+            List<String> got = run(in.append('\n').toString());
+            for (int i = 0; i < xs.length; i++) {
+                close(ref.applyAsDouble(xs[i]), f(got.get(i)), op + "(" + xs[i] + ")");
+            }
+        }
+        for (BinaryOp op : BinaryOp.values()) {
+            DoubleBinaryOperator ref = switch (op) {
+                case ADD -> Double::sum;
+                case SUB -> (a, b) -> a - b;
+                case MUL -> (a, b) -> a * b;
+                case DIV -> (a, b) -> a / b;
+                case MAXIMUM -> Math::max;
+                case MINIMUM -> Math::min;
+                case EQ -> (a, b) -> a == b ? 1 : 0;
+                case RELU_GRAD -> (a, b) -> b > 0 ? a : 0;
+                case SIGMOID_GRAD -> (a, b) -> a * b * (1 - b);
+                case TANH_GRAD -> (a, b) -> a * (1 - b * b);
+            };
+            StringBuilder in = new StringBuilder("binary " + op.ordinal() + " " + xs.length);
+            for (int i = 0; i < xs.length; i++) {
+                float b = i % 5 == 0 ? xs[i] : xs[(i * 7) % xs.length];
+                in.append(' ').append(xs[i]).append(' ').append(b);
+            }
+            List<String> got = run(in.append('\n').toString());
+            for (int i = 0; i < xs.length; i++) {
+                float a = xs[i];
+                float b = i % 5 == 0 ? xs[i] : xs[(i * 7) % xs.length];
+                close(ref.applyAsDouble(a, b), f(got.get(i)), op + "(" + a + ", " + b + ")");
+            }
+        }
+    }
+
+    @Test
+    void optimizerUpdatesFollowPyTorch() throws Exception {
+        int n = 9;
+        float[] p0 = new float[n];
+        float[] g = new float[n];
+        Random rnd = new Random(3);
+        for (int i = 0; i < n; i++) {
+            p0[i] = (float) rnd.nextGaussian();
+            g[i] = (float) rnd.nextGaussian();
+        }
+        // Adam with L2 decay, three steps with the step-1 corrections (the host recomputes them each step).
+        double lr = 0.01;
+        double b1 = 0.9;
+        double b2 = 0.999;
+        double eps = 1e-8;
+        double wd = 0.1;
+        float stepSize = (float) (lr / (1 - b1));
+        float invSqrtBc2 = (float) (1 / Math.sqrt(1 - b2));
+        StringBuilder in = new StringBuilder(String.format("adam %d 3 1 %s %s %s %s %s %s%n", n, (float) wd, (float) b1,
+                (float) b2, stepSize, invSqrtBc2, (float) eps));
+        appendAll(in, p0);
+        appendAll(in, g);
+        List<String> got = run(in.toString());
+        for (int i = 0; i < n; i++) {
+            double p = p0[i];
+            double m = 0;
+            double v = 0;
+            for (int t = 0; t < 3; t++) {
+                double gi = g[i] + wd * p;
+                m = b1 * m + (1 - b1) * gi;
+                v = b2 * v + (1 - b2) * gi * gi;
+                p = p - stepSize * m / (Math.sqrt(v) * invSqrtBc2 + eps);
+            }
+            close(p, f(got.get(3 * i)), "adam param " + i);
+            close(m, f(got.get(3 * i + 1)), "adam m " + i);
+            close(v, f(got.get(3 * i + 2)), "adam v " + i);
+        }
+        // SGD, momentum 0.9, dampening 0.1, weight decay 0.01, Nesterov, four steps.
+        in = new StringBuilder(String.format("sgd %d 4 0.05 0.9 0.1 0.01 1%n", n));
+        appendAll(in, p0);
+        appendAll(in, g);
+        got = run(in.toString());
+        for (int i = 0; i < n; i++) {
+            double p = p0[i];
+            double buf = 0;
+            for (int t = 0; t < 4; t++) {
+                double gi = g[i] + 0.01 * p;
+                buf = t == 0 ? gi : 0.9 * buf + (1 - 0.1) * gi;
+                p -= 0.05 * (gi + 0.9 * buf);
+            }
+            close(p, f(got.get(2 * i)), "sgd param " + i);
+            close(buf, f(got.get(2 * i + 1)), "sgd buffer " + i);
+        }
+    }
+
+    private static void appendAll(StringBuilder sb, float[] v) {
+        List<String> parts = new ArrayList<>();
+        for (float x : v) {
+            parts.add(Float.toString(x));
+        }
+        sb.append(String.join(" ", parts)).append('\n');
+    }
+}

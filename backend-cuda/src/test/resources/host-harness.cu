@@ -1,0 +1,58 @@
+// Runs the kernels' per-element code on the CPU, so that a machine without a GPU can check it against Java
+// references (CudaHostHarnessTest). Reads a mode and numbers on stdin, prints results one per line.
+#include <cstdio>
+#include <cstring>
+#include <cstddef>
+#include <cmath>
+#include "common.cuh"
+#include "elementwise.cu"
+#include "optim.cu"
+
+static void print(float v) { printf("%.9g\n", v); }
+
+int main() {
+    char mode[32];
+    if (scanf("%31s", mode) != 1) return 2;
+    if (!strcmp(mode, "struct")) {
+        printf("%d %d %d %d %d\n", (int) sizeof(Layout), (int) offsetof(Layout, rank), (int) offsetof(Layout, offset),
+               (int) offsetof(Layout, shape), (int) offsetof(Layout, strides));
+    } else if (!strcmp(mode, "unary")) {
+        int op, n; float s;
+        scanf("%d %f %d", &op, &s, &n);
+        for (int i = 0; i < n; i++) { float x; scanf("%f", &x); print(gradus_unary_op(op, x, s)); }
+    } else if (!strcmp(mode, "binary")) {
+        int op, n;
+        scanf("%d %d", &op, &n);
+        for (int i = 0; i < n; i++) { float a, b; scanf("%f %f", &a, &b); print(gradus_binary_op(op, a, b)); }
+    } else if (!strcmp(mode, "layout")) {
+        // A packed struct Layout as 112 hex bytes, then the output rank and shape: prints each element's index.
+        Layout l;
+        unsigned char* raw = (unsigned char*) &l;
+        for (int i = 0; i < (int) sizeof(Layout); i++) { unsigned v; scanf("%2x", &v); raw[i] = (unsigned char) v; }
+        int rank; scanf("%d", &rank);
+        int shape[GRADUS_MAX_RANK]; long long n = 1;
+        for (int d = 0; d < rank; d++) { scanf("%d", &shape[d]); n *= shape[d]; }
+        for (long long i = 0; i < n; i++) printf("%lld\n", gradus_at(l, shape, rank, i));
+    } else if (!strcmp(mode, "adam")) {
+        int n, steps; float decay, l2, b1, b2, stepSize, invSqrtBc2, eps;
+        scanf("%d %d %f %f %f %f %f %f %f", &n, &steps, &decay, &l2, &b1, &b2, &stepSize, &invSqrtBc2, &eps);
+        float p[64], g[64], m[64] = {0}, v[64] = {0};
+        for (int i = 0; i < n; i++) scanf("%f", &p[i]);
+        for (int i = 0; i < n; i++) scanf("%f", &g[i]);
+        for (int t = 0; t < steps; t++)
+            for (int i = 0; i < n; i++) gradus_adam_update(&p[i], g[i], &m[i], &v[i], decay, l2, b1, b2, stepSize, invSqrtBc2, eps);
+        for (int i = 0; i < n; i++) { print(p[i]); print(m[i]); print(v[i]); }
+    } else if (!strcmp(mode, "sgd")) {
+        int n, steps, nesterov; float lr, mu, damp, wd;
+        scanf("%d %d %f %f %f %f %d", &n, &steps, &lr, &mu, &damp, &wd, &nesterov);
+        float p[64], g[64], b[64] = {0};
+        for (int i = 0; i < n; i++) scanf("%f", &p[i]);
+        for (int i = 0; i < n; i++) scanf("%f", &g[i]);
+        for (int t = 0; t < steps; t++)
+            for (int i = 0; i < n; i++) gradus_sgd_update(&p[i], g[i], &b[i], lr, mu, damp, wd, nesterov, t == 0);
+        for (int i = 0; i < n; i++) { print(p[i]); print(b[i]); }
+    } else {
+        return 3;
+    }
+    return 0;
+}
