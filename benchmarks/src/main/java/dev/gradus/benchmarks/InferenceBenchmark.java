@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * reports p50, p90, p99 and p99.9) and the throughput of batches of {@value #BATCH} in images per second.
  * Each call builds its input tensor and reads the predicted class back, as a server answering a request would.
  *
- * <pre>{@code java -jar benchmarks/target/benchmarks.jar InferenceBenchmark}</pre>
+ * <pre>{@code java -jar benchmarks/target/gradus-benchmarks.jar InferenceBenchmark}</pre>
  */
 @State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @Warmup(iterations = 3, time = 2)

@@ -48,8 +48,10 @@ public class Sequential extends Module {
                 if (e.getMessage() != null && e.getMessage().startsWith("layer ")) {
                     throw e;
                 }
-                throw new IllegalArgumentException("layer " + i + " (" + layers.get(i).describe() + "): "
-                        + e.getMessage(), e);
+                String d = layers.get(i).describe();
+                String why = String.valueOf(e.getMessage());
+                throw new IllegalArgumentException("layer " + i + (why.startsWith(d + ":") ? " " : " (" + d + "): ")
+                        + why + (i > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
             } finally {
                 if (anomaly) {
                     Anomaly.exitLayer();

@@ -1254,5 +1254,13 @@ public abstract class BackendConformance {
         assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("784")
                 && e.getMessage().contains("[2, 785]"), e.getMessage());
         model.close();
+        // a CNN built for 28x28 images, fed 32x32: the Dense layer after Flatten names what it expected
+        Sequential cnn = new Sequential(new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(2)),
+                new MaxPool2d(2), new Flatten(), new Dense(backend(), 4 * 14 * 14, 10, true, Init.PYTORCH, new Rng(3)));
+        IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
+                () -> cnn.forward(rand(0, 1, 2, 1, 32, 32)));
+        assertEquals("layer 3 Dense(784 -> 10): expected input [..., 784], got [2, 1024] (the"
+                + " model's input was [2, 1, 32, 32])", e2.getMessage());
+        cnn.close();
     }
 }
