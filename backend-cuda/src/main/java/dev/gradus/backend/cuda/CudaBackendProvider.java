@@ -7,12 +7,18 @@ import dev.gradus.spi.BackendProvider;
  * Registers the CUDA backend with {@link java.util.ServiceLoader} and finds out whether it can run here: whether
  * the CUDA 13 runtime loads, and whether a driver and a device answer.
  *
- * <p>This release has no CUDA kernels yet, so even on a machine with a GPU the provider reports itself unavailable
- * (saying what it found); the default selection then falls back to the CPU with one log line.
+ * <p>The backend has not yet run on a GPU, so even on a machine with one the provider reports itself unavailable
+ * (saying what it found) unless {@code -Dgradus.cuda.experimental=true}; the default selection then falls back to
+ * the CPU with one log line. {@code -Dgradus.cuda.tf32=true} lets cuBLAS use TF32 tensor cores (off by default:
+ * float32 results then differ from the CPU's in the fourth digit).
  */
 public final class CudaBackendProvider implements BackendProvider {
-    static final String NOT_IMPLEMENTED = "the CUDA backend's kernels are not implemented in this Gradus release;"
-            + " use the cpu backend";
+    static final String NOT_VERIFIED = "the CUDA backend has not yet passed its conformance suite on a GPU, so it is"
+            + " off unless -Dgradus.cuda.experimental=true (or GRADUS_CUDA_EXPERIMENTAL=1)";
+
+    private static final Object LOCK = new Object();
+    private static volatile CudaBackend instance;
+    private static volatile String failure;
 
     @Override
     public String name() {
@@ -29,17 +35,52 @@ public final class CudaBackendProvider implements BackendProvider {
         return "dev.gradus:gradus-backend-cuda";
     }
 
+    /** True when the user opted in to the backend before it is verified on a GPU. */
+    static boolean experimental() {
+        return Boolean.getBoolean("gradus.cuda.experimental") || "1".equals(System.getenv("GRADUS_CUDA_EXPERIMENTAL"));
+    }
+
     @Override
     public Availability availability() {
         CudaProbe.Result r = CudaProbe.run(); // cached: the natives load once per process
         if (!r.usable()) {
             return Availability.unavailable(r.problem());
         }
-        return Availability.unavailable(r.summary() + ", but " + NOT_IMPLEMENTED);
+        if (!experimental()) {
+            return Availability.unavailable(r.summary() + ", but " + NOT_VERIFIED);
+        }
+        start();
+        return instance != null ? Availability.ok()
+                : Availability.unavailable(r.summary() + ", but the backend failed to start: " + failure);
+    }
+
+    private static void start() {
+        if (instance != null || failure != null) {
+            return;
+        }
+        synchronized (LOCK) {
+            if (instance != null || failure != null) {
+                return;
+            }
+            try {
+                instance = new CudaBackend(0, Boolean.getBoolean("gradus.cuda.tf32"));
+            } catch (RuntimeException | LinkageError e) {
+                failure = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            }
+        }
     }
 
     @Override
     public Backend backend() {
-        throw new IllegalStateException("Gradus backend 'cuda' is not usable: " + availability().reason());
+        Availability a = availability();
+        if (!a.available()) {
+            throw new IllegalStateException("Gradus backend 'cuda' is not usable: " + a.reason());
+        }
+        return instance;
+    }
+
+    @Override
+    public java.util.Optional<Backend> started() {
+        return java.util.Optional.ofNullable(instance);
     }
 }

@@ -18,6 +18,12 @@ public final class CudaKernels {
     /** Every kernel source, compiled together into one module per device. */
     public static final List<String> SOURCES = List.of("elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu");
 
+    /** The kernels the backend launches; each must be an {@code extern "C"} entry point of the sources. */
+    public static final List<String> ENTRY_POINTS = List.of("gradus_fill", "gradus_fill_int", "gradus_convert",
+            "gradus_unary", "gradus_unary_dense", "gradus_binary", "gradus_binary_dense", "gradus_one_hot",
+            "gradus_reduce", "gradus_log_softmax", "gradus_log_softmax_backward", "gradus_adam_step",
+            "gradus_sgd_step");
+
     /** The shared header: layouts and op codes matching the SPI enums' ordinals. */
     public static final String HEADER = "common.cuh";
 

@@ -12,13 +12,14 @@ class CudaProviderTest {
     @Test
     void discoveredAndSaysWhyItCannotRunInOneLine() {
         Backends.Info info = Backends.list().stream().filter(i -> i.name().equals("cuda")).findFirst().orElseThrow();
-        assertFalse(info.available());
+        org.junit.jupiter.api.Assumptions.assumeFalse(info.available(),
+                "the CUDA backend is available here (GPU and -Dgradus.cuda.experimental=true): CudaConformanceTest covers it");
         System.out.println("cuda provider on this machine: " + info.reason());
         assertFalse(info.reason().isBlank());
         assertFalse(info.reason().contains("\n"), "one line: " + info.reason());
         CudaProbe.Result probe = CudaProbe.run();
         if (probe.usable()) {
-            assertTrue(info.reason().contains(CudaBackendProvider.NOT_IMPLEMENTED), info.reason());
+            assertTrue(info.reason().contains(CudaBackendProvider.NOT_VERIFIED), info.reason());
         } else {
             assertTrue(info.reason().equals(probe.problem()), info.reason());
             assertTrue(info.reason().contains("CUDA") || info.reason().contains("NVIDIA"), info.reason());

@@ -44,6 +44,30 @@ extern "C" __global__ void gradus_fill(float* out, Layout o, long long n, float 
     }
 }
 
+extern "C" __global__ void gradus_fill_int(int* out, Layout o, long long n, int value) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n;
+         i += (long long) gridDim.x * blockDim.x) {
+        out[gradus_at(o, o.shape, o.rank, i)] = value;
+    }
+}
+
+// Strided copy that converts between element types: mode 0 int -> float, 1 float -> int (truncating, as a Java
+// cast), 2 int -> int.
+extern "C" __global__ void gradus_convert(int mode, const void* x, Layout xl, void* out, Layout ol, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n;
+         i += (long long) gridDim.x * blockDim.x) {
+        long long src = gradus_at(xl, ol.shape, ol.rank, i);
+        long long dst = gradus_at(ol, ol.shape, ol.rank, i);
+        if (mode == 0) {
+            ((float*) out)[dst] = (float) ((const int*) x)[src];
+        } else if (mode == 1) {
+            ((int*) out)[dst] = (int) ((const float*) x)[src];
+        } else {
+            ((int*) out)[dst] = ((const int*) x)[src];
+        }
+    }
+}
+
 // out = op(x, s); x and out share out's shape (x may broadcast through zero strides).
 extern "C" __global__ void gradus_unary(int op, float s, const float* x, Layout xl, float* out, Layout ol,
                                         long long n) {

@@ -4,8 +4,9 @@
 
 #define GRADUS_REDUCE_THREADS 256
 
+// `out` holds floats, or ints for REDUCE_ARGMAX.
 extern "C" __global__ void gradus_reduce(int op, const float* x, long long offset, int outer, int axis, int inner,
-                                         float* out, long long outOffset) {
+                                         void* out, long long outOffset) {
     __shared__ float val[GRADUS_REDUCE_THREADS];
     __shared__ int arg[GRADUS_REDUCE_THREADS];
     long long o = blockIdx.x;  // one block per (outer, inner) pair
@@ -57,6 +58,10 @@ extern "C" __global__ void gradus_reduce(int op, const float* x, long long offse
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        out[outOffset + o] = op == REDUCE_ARGMAX ? (float) arg[0] : val[0];
+        if (op == REDUCE_ARGMAX) {
+            ((int*) out)[outOffset + o] = arg[0];
+        } else {
+            ((float*) out)[outOffset + o] = val[0];
+        }
     }
 }

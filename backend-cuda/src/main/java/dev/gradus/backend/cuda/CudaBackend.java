@@ -1,0 +1,525 @@
+package dev.gradus.backend.cuda;
+
+import dev.gradus.DType;
+import dev.gradus.Device;
+import dev.gradus.spi.AdamStep;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Layout;
+import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.PoolOp;
+import dev.gradus.spi.PoolParams;
+import dev.gradus.spi.ReduceOp;
+import dev.gradus.spi.SgdStep;
+import dev.gradus.spi.Storage;
+import dev.gradus.spi.UnaryOp;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * The CUDA backend: tensors in device memory from a {@link CachingAllocator}, cuBLAS for GEMM, Gradus' own NVRTC
+ * kernels for elementwise ops, reductions, log-softmax and optimizer steps, all queued on one stream; the host
+ * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}).
+ *
+ * <p>Not yet run on a GPU: the provider offers it only with {@code -Dgradus.cuda.experimental=true} until the
+ * conformance suite has passed on one. Convolution, pooling and batch norm (cuDNN) are not implemented yet and
+ * say so.
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 4096;
+
+    private final int device;
+    private final CUstream_st stream = new CUstream_st();
+    private final cublasContext blas = new cublasContext();
+    private final CachingAllocator allocator;
+    private final CudaModule kernels;
+    private final String arch;
+
+    CudaBackend(int device, boolean tf32) {
+        this.device = device;
+        Cuda.check(cudart.cudaSetDevice(device), "cudaSetDevice(" + device + ")");
+        int[] major = {0};
+        int[] minor = {0};
+        Cuda.check(cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, device), "compute capability");
+        Cuda.check(cudart.cudaDeviceGetAttribute(minor, cudart.cudaDevAttrComputeCapabilityMinor, device), "compute capability");
+        this.arch = "sm_" + major[0] + minor[0];
+        Cuda.check(cudart.cudaStreamCreate(stream), "cudaStreamCreate");
+        Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
+        Cuda.checkBlas(cublas.cublasSetStream_v2(blas, stream), "cublasSetStream");
+        Cuda.checkBlas(cublas.cublasSetMathMode(blas, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH
+                : cublas.CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        this.allocator = new CachingAllocator(new CachingAllocator.DeviceMemory() {
+            @Override
+            public long malloc(long bytes) {
+                try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+                    int err = cudart.cudaMalloc(out, bytes);
+                    if (err == cudart.cudaErrorMemoryAllocation) {
+                        cudart.cudaGetLastError(); // clear the sticky-free error state
+                        return 0;
+                    }
+                    Cuda.check(err, "cudaMalloc(" + bytes + ")");
+                    return out.get(0).address();
+                }
+            }
+
+            @Override
+            public void free(long pointer) {
+                // Work queued on the stream may still use the block: wait before handing it to the driver.
+                Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+                Cuda.check(cudart.cudaFree(Cuda.pointer(pointer)), "cudaFree");
+            }
+        });
+        this.kernels = new CudaModule(major[0], minor[0]);
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public Device device() {
+        return new Device("cuda", device);
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    public Storage allocate(DType dtype, int numel) {
+        long bytes = Math.max(1L, (long) numel * dtype.bytes());
+        return new CudaStorage(dtype, numel, allocator.allocate(bytes));
+    }
+
+    @Override
+    public void free(Storage storage) {
+        CudaStorage s = cuda(storage);
+        if (!s.inUse) {
+            throw new IllegalStateException("cuda backend: storage of " + s.numel + " " + s.dtype + " freed twice");
+        }
+        s.inUse = false;
+        allocator.release(s.address); // stream-ordered: later work on the same stream may reuse it at once
+    }
+
+    @Override
+    public MemoryStats memory() {
+        return new MemoryStats(allocator.liveBytes(), allocator.reservedBytes(), allocator.mallocs());
+    }
+
+    @Override
+    public void trim() {
+        allocator.trim();
+    }
+
+    @Override
+    public void synchronize() {
+        Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    }
+
+    private static CudaStorage cuda(Storage s) {
+        if (s instanceof CudaStorage c) {
+            if (!c.inUse) {
+                throw new IllegalStateException("cuda backend: storage of " + c.numel + " " + c.dtype
+                        + " used after it was freed");
+            }
+            return c;
+        }
+        throw new IllegalArgumentException("cuda backend: storage from another backend ("
+                + (s == null ? "null" : s.getClass().getName()) + ")");
+    }
+
+    private static void checkRange(CudaStorage s, int offset, int length, String op) {
+        if (offset < 0 || length < 0 || (long) offset + length > s.numel) {
+            throw new IndexOutOfBoundsException("cuda " + op + ": elements [" + offset + ", " + ((long) offset + length)
+                    + ") of a storage of " + s.numel);
+        }
+    }
+
+    @Override
+    public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
+        CudaStorage d = cuda(dst);
+        checkRange(d, offset, length, "write");
+        try (FloatPointer host = new FloatPointer(Math.max(1, length))) {
+            host.put(src, srcOffset, length);
+            Cuda.check(cudart.cudaMemcpyAsync(Cuda.pointer(d.at(offset)), host, 4L * length,
+                    cudart.cudaMemcpyHostToDevice, stream), "cudaMemcpy host -> device");
+            synchronize(); // the pageable host buffer is freed on return
+        }
+    }
+
+    @Override
+    public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
+        CudaStorage s = cuda(src);
+        checkRange(s, offset, length, "read");
+        try (FloatPointer host = new FloatPointer(Math.max(1, length))) {
+            Cuda.check(cudart.cudaMemcpyAsync(host, Cuda.pointer(s.at(offset)), 4L * length,
+                    cudart.cudaMemcpyDeviceToHost, stream), "cudaMemcpy device -> host");
+            synchronize();
+            host.get(dst, dstOffset, length);
+        }
+    }
+
+    @Override
+    public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
+        CudaStorage d = cuda(dst);
+        checkRange(d, offset, length, "writeInts");
+        try (IntPointer host = new IntPointer(Math.max(1, length))) {
+            host.put(src, srcOffset, length);
+            Cuda.check(cudart.cudaMemcpyAsync(Cuda.pointer(d.at(offset)), host, 4L * length,
+                    cudart.cudaMemcpyHostToDevice, stream), "cudaMemcpy host -> device");
+            synchronize();
+        }
+    }
+
+    @Override
+    public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
+        CudaStorage s = cuda(src);
+        checkRange(s, offset, length, "readInts");
+        try (IntPointer host = new IntPointer(Math.max(1, length))) {
+            Cuda.check(cudart.cudaMemcpyAsync(host, Cuda.pointer(s.at(offset)), 4L * length,
+                    cudart.cudaMemcpyDeviceToHost, stream), "cudaMemcpy device -> host");
+            synchronize();
+            host.get(dst, dstOffset, length);
+        }
+    }
+
+    // ------------------------------------------------------------------ kernel launches
+
+    /** A 64-bit kernel argument: a device address or a {@code long long}. */
+    private record L(long v) {
+    }
+
+    private void launch(String kernel, int blocks, int threads, int sharedBytes, Object... args) {
+        List<Pointer> held = new ArrayList<>();
+        try (PointerPointer<Pointer> params = new PointerPointer<>(args.length)) {
+            for (int i = 0; i < args.length; i++) {
+                Object a = args[i];
+                Pointer p;
+                if (a instanceof L l) {
+                    p = new LongPointer(1).put(l.v());
+                } else if (a instanceof Integer v) {
+                    p = new IntPointer(1).put(v);
+                } else if (a instanceof Float v) {
+                    p = new FloatPointer(1).put(v);
+                } else if (a instanceof ByteBuffer b) {
+                    p = new BytePointer(b);
+                } else {
+                    throw new IllegalArgumentException("cuda: kernel argument " + i + " of " + kernel + ": " + a);
+                }
+                held.add(p);
+                params.put(i, p);
+            }
+            Cuda.check(cudart.cuLaunchKernel(kernels.function(kernel), Math.max(1, blocks), 1, 1, threads, 1, 1,
+                    sharedBytes, stream, params, (PointerPointer<?>) null), "launch " + kernel);
+        } finally {
+            held.forEach(Pointer::close);
+        }
+    }
+
+    /** Blocks for a grid-stride loop over {@code n} elements. */
+    private static int blocksFor(long n) {
+        return (int) Math.max(1, Math.min(MAX_BLOCKS, (n + THREADS - 1) / THREADS));
+    }
+
+    private static boolean dense(Layout l) {
+        return l.isContiguous();
+    }
+
+    @Override
+    public void fill(Storage dst, Layout layout, float value) {
+        CudaStorage d = cuda(dst);
+        long n = layout.numel();
+        if (n == 0) {
+            return;
+        }
+        if (d.dtype == DType.INT32) {
+            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), KernelLayout.pack(layout), new L(n),
+                    (int) value);
+        } else {
+            launch("gradus_fill", blocksFor(n), THREADS, 0, new L(d.address), KernelLayout.pack(layout), new L(n), value);
+        }
+    }
+
+    @Override
+    public void unary(UnaryOp op, float scalar, Storage x, Layout xLayout, Storage out, Layout outLayout) {
+        CudaStorage xs = cuda(x);
+        CudaStorage os = cuda(out);
+        long n = outLayout.numel();
+        if (n == 0) {
+            return;
+        }
+        if (xs.dtype == DType.INT32 || os.dtype == DType.INT32) {
+            if (op != UnaryOp.IDENTITY) {
+                throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
+            }
+            int mode = xs.dtype == DType.INT32 ? (os.dtype == DType.INT32 ? 2 : 0) : 1;
+            launch("gradus_convert", blocksFor(n), THREADS, 0, mode, new L(xs.address), KernelLayout.pack(xLayout),
+                    new L(os.address), KernelLayout.pack(outLayout), new L(n));
+            return;
+        }
+        if (dense(xLayout) && dense(outLayout)) {
+            launch("gradus_unary_dense", blocksFor(n), THREADS, 0, op.ordinal(), scalar, new L(xs.at(xLayout.offset())),
+                    new L(os.at(outLayout.offset())), new L(n));
+        } else {
+            launch("gradus_unary", blocksFor(n), THREADS, 0, op.ordinal(), scalar, new L(xs.address),
+                    KernelLayout.pack(xLayout), new L(os.address), KernelLayout.pack(outLayout), new L(n));
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
+        CudaStorage as = cuda(a);
+        CudaStorage bs = cuda(b);
+        CudaStorage os = cuda(out);
+        long n = outLayout.numel();
+        if (n == 0) {
+            return;
+        }
+        if (as.dtype != DType.FLOAT32 || bs.dtype != DType.FLOAT32 || os.dtype != DType.FLOAT32) {
+            throw new IllegalArgumentException("cuda backend: " + op + " needs FLOAT32 storages");
+        }
+        if (dense(aLayout) && dense(bLayout) && dense(outLayout)) {
+            launch("gradus_binary_dense", blocksFor(n), THREADS, 0, op.ordinal(), new L(as.at(aLayout.offset())),
+                    new L(bs.at(bLayout.offset())), new L(os.at(outLayout.offset())), new L(n));
+        } else {
+            launch("gradus_binary", blocksFor(n), THREADS, 0, op.ordinal(), new L(as.address),
+                    KernelLayout.pack(aLayout), new L(bs.address), KernelLayout.pack(bLayout), new L(os.address),
+                    KernelLayout.pack(outLayout), new L(n));
+        }
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset) {
+        CudaStorage xs = cuda(x);
+        CudaStorage os = cuda(out);
+        int[] shape = xLayout.shape();
+        int outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= shape[d];
+        }
+        int inner = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        long outputs = (long) outer * inner;
+        if (outputs == 0) {
+            return;
+        }
+        launch("gradus_reduce", (int) outputs, THREADS, 0, op.ordinal(), new L(xs.address), new L(xLayout.offset()),
+                outer, shape[axis], inner, new L(os.address), new L(outOffset));
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    /** One operand as cuBLAS takes it: transposed or not, and its leading dimension; null if neither fits. */
+    private record Operand(boolean trans, int ld) {
+        static Operand of(Layout l) {
+            int r = l.rank();
+            int rows = l.shape()[r - 2];
+            int cols = l.shape()[r - 1];
+            int rs = l.strides()[r - 2];
+            int cs = l.strides()[r - 1];
+            if ((cs == 1 || cols == 1) && rs >= Math.max(1, cols)) {
+                return new Operand(false, Math.max(rs, 1));
+            }
+            if ((rs == 1 || rows == 1) && cs >= Math.max(1, rows)) {
+                return new Operand(true, Math.max(cs, 1));
+            }
+            return null;
+        }
+    }
+
+    @Override
+    public void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
+        CudaStorage as = cuda(a);
+        CudaStorage bs = cuda(b);
+        CudaStorage os = cuda(out);
+        int r = outLayout.rank();
+        int m = outLayout.shape()[r - 2];
+        int n = outLayout.shape()[r - 1];
+        int k = aLayout.shape()[r - 1];
+        if (m == 0 || n == 0) {
+            return;
+        }
+        Operand oa = Operand.of(aLayout);
+        Operand ob = Operand.of(bLayout);
+        if (oa == null || ob == null) {
+            // An odd view: copy it to a dense buffer first.
+            Storage[] tmp = new Storage[2];
+            try {
+                Layout al = aLayout;
+                Layout bl = bLayout;
+                if (oa == null) {
+                    tmp[0] = allocate(DType.FLOAT32, aLayout.numel());
+                    al = Layout.contiguous(aLayout.shape());
+                    unary(UnaryOp.IDENTITY, 0f, a, aLayout, tmp[0], al);
+                }
+                if (ob == null) {
+                    tmp[1] = allocate(DType.FLOAT32, bLayout.numel());
+                    bl = Layout.contiguous(bLayout.shape());
+                    unary(UnaryOp.IDENTITY, 0f, b, bLayout, tmp[1], bl);
+                }
+                matmul(tmp[0] != null ? tmp[0] : a, al, tmp[1] != null ? tmp[1] : b, bl, out, outLayout);
+            } finally {
+                for (Storage t : tmp) {
+                    if (t != null) {
+                        free(t);
+                    }
+                }
+            }
+            return;
+        }
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) {
+            batch *= outLayout.shape()[d];
+        }
+        try (FloatPointer alpha = new FloatPointer(1).put(1f); FloatPointer beta = new FloatPointer(1).put(0f)) {
+            for (int bi = 0; bi < batch; bi++) {
+                long aOff = aLayout.offset();
+                long bOff = bLayout.offset();
+                long oOff = outLayout.offset();
+                int rem = bi;
+                for (int d = r - 3; d >= 0; d--) {
+                    int c = rem % outLayout.shape()[d];
+                    rem /= outLayout.shape()[d];
+                    aOff += (long) c * aLayout.strides()[d];
+                    bOff += (long) c * bLayout.strides()[d];
+                    oOff += (long) c * outLayout.strides()[d];
+                }
+                // Row-major C = A B is column-major C^T = B^T A^T: pass B first.
+                int status = cublas.cublasSgemm_v2(blas,
+                        ob.trans() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                        oa.trans() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                        n, m, k, alpha,
+                        new FloatPointer(Cuda.pointer(bs.at(bOff))), ob.ld(),
+                        new FloatPointer(Cuda.pointer(as.at(aOff))), oa.ld(),
+                        beta, new FloatPointer(Cuda.pointer(os.at(oOff))), n);
+                Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ softmax, labels, optimizers
+
+    @Override
+    public void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset) {
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        launch("gradus_log_softmax", rows, THREADS, 0, new L(cuda(x).address), new L(xOffset), rows, cols,
+                new L(cuda(out).address), new L(outOffset));
+    }
+
+    @Override
+    public void oneHot(Storage labels, int offset, int n, int classes, Storage out) {
+        // Labels are few; checking them on the host names the bad one as the CPU backend does.
+        int[] host = new int[n];
+        readInts(labels, offset, host, 0, n);
+        for (int r = 0; r < n; r++) {
+            if (host[r] < 0 || host[r] >= classes) {
+                throw new IllegalArgumentException("label " + host[r] + " at index " + r + " is outside [0, "
+                        + classes + ")");
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        launch("gradus_one_hot", blocksFor((long) n * classes), THREADS, 0, new L(cuda(labels).at(offset)), n, classes,
+                new L(cuda(out).address));
+    }
+
+    @Override
+    public void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep h) {
+        double bc1 = 1 - Math.pow(h.beta1(), h.step());
+        double bc2 = 1 - Math.pow(h.beta2(), h.step());
+        float stepSize = (float) (h.lr() / bc1);
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        float decay = h.decoupled() ? 1f - h.lr() * h.weightDecay() : 1f;
+        float l2 = h.decoupled() ? 0f : h.weightDecay();
+        launch("gradus_adam_step", blocksFor(n), THREADS, 0, new L(cuda(param).address), new L(cuda(grad).address),
+                new L(cuda(m).address), new L(cuda(v).address), new L(n), decay, l2, h.beta1(), h.beta2(), stepSize,
+                invSqrtBc2, h.eps());
+    }
+
+    @Override
+    public void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep h) {
+        launch("gradus_sgd_step", blocksFor(n), THREADS, 0, new L(cuda(param).address), new L(cuda(grad).address),
+                new L(momentumBuf == null ? 0L : cuda(momentumBuf).address), new L(n), h.lr(),
+                momentumBuf == null ? 0f : h.momentum(), h.dampening(), h.weightDecay(), h.nesterov() ? 1 : 0,
+                h.firstStep() ? 1 : 0);
+    }
+
+    // ------------------------------------------------------------------ convolution, pooling, batch norm
+
+    private static UnsupportedOperationException notYet(String op, int[] shape) {
+        return new UnsupportedOperationException("cuda backend: " + op + " " + Arrays.toString(shape)
+                + " is not implemented yet (cuDNN); run convolutional models on the cpu backend");
+    }
+
+    @Override
+    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
+                       ConvParams p) {
+        throw notYet("conv2d", xShape);
+    }
+
+    @Override
+    public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
+                                   ConvParams p) {
+        throw notYet("conv2dBackwardData", xShape);
+    }
+
+    @Override
+    public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
+                                     Storage dBias, ConvParams p) {
+        throw notYet("conv2dBackwardFilter", xShape);
+    }
+
+    @Override
+    public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+        throw notYet("pool2d " + op, xShape);
+    }
+
+    @Override
+    public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
+                               PoolParams p) {
+        throw notYet("pool2dBackward " + op, xShape);
+    }
+
+    @Override
+    public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps, float momentum,
+                               Storage runningMean, Storage runningVar, Storage out, Storage saveMean,
+                               Storage saveInvStd) {
+        throw notYet("batchNormTrain", new int[] {n, c, hw});
+    }
+
+    @Override
+    public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
+                                  Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
+        throw notYet("batchNormBackward", new int[] {n, c, hw});
+    }
+
+    @Override
+    public Map<String, String> describe() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("device", Integer.toString(device));
+        d.put("architecture", arch);
+        d.put("kernels", "NVRTC, " + CudaKernels.ENTRY_POINTS.size() + " entry points");
+        d.put("status", "experimental: not yet verified on a GPU");
+        return d;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.gradus.backend.cuda;
+
+import dev.gradus.DType;
+import dev.gradus.spi.Storage;
+
+/** A block of device memory from the caching allocator: its address, element type and capacity. */
+final class CudaStorage implements Storage {
+    final DType dtype;
+    final int numel;
+    final long address;
+    volatile boolean inUse = true;
+
+    CudaStorage(DType dtype, int numel, long address) {
+        this.dtype = dtype;
+        this.numel = numel;
+        this.address = address;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public int numel() {
+        return numel;
+    }
+
+    /** The device address of element {@code index}. */
+    long at(long index) {
+        return address + index * dtype.bytes();
+    }
+}
