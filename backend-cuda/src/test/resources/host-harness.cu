@@ -7,6 +7,7 @@
 #include "common.cuh"
 #include "elementwise.cu"
 #include "optim.cu"
+#include "pool.cu"
 
 static void print(float v) { printf("%.9g\n", v); }
 
@@ -51,6 +52,18 @@ int main() {
         for (int t = 0; t < steps; t++)
             for (int i = 0; i < n; i++) gradus_sgd_update(&p[i], g[i], &b[i], lr, mu, damp, wd, nesterov, t == 0);
         for (int i = 0; i < n; i++) { print(p[i]); print(b[i]); }
+    } else if (!strcmp(mode, "pool")) {
+        int op, h, w, kh, kw, sh, sw, ph, pw;
+        scanf("%d %d %d %d %d %d %d %d %d", &op, &h, &w, &kh, &kw, &sh, &sw, &ph, &pw);
+        float in[4096];
+        for (int i = 0; i < h * w; i++) scanf("%f", &in[i]);
+        int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                float v; int a;
+                gradus_pool_one(op, in, h, w, y, x, kh, kw, sh, sw, ph, pw, &v, &a);
+                printf("%.9g %d\n", v, a);
+            }
     } else {
         return 3;
     }

@@ -36,9 +36,11 @@ import org.bytedeco.javacpp.PointerPointer;
  * kernels for elementwise ops, reductions, log-softmax and optimizer steps, all queued on one stream; the host
  * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}).
  *
+ * <p>Convolution goes through cuDNN; pooling and batch norm are Gradus kernels (the SPI's max pooling keeps an
+ * arg-max, which cuDNN's does not).
+ *
  * <p>Not yet run on a GPU: the provider offers it only with {@code -Dgradus.cuda.experimental=true} until the
- * conformance suite has passed on one. Convolution, pooling and batch norm (cuDNN) are not implemented yet and
- * say so.
+ * conformance suite has passed on one.
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
@@ -49,6 +51,7 @@ public final class CudaBackend implements Backend {
     private final cublasContext blas = new cublasContext();
     private final CachingAllocator allocator;
     private final CudaModule kernels;
+    private final CudnnConv conv;
     private final String arch;
 
     CudaBackend(int device, boolean tf32) {
@@ -86,6 +89,7 @@ public final class CudaBackend implements Backend {
             }
         });
         this.kernels = new CudaModule(major[0], minor[0]);
+        this.conv = new CudnnConv(stream, allocator, tf32);
     }
 
     @Override
@@ -466,51 +470,77 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ convolution, pooling, batch norm
 
-    private static UnsupportedOperationException notYet(String op, int[] shape) {
-        return new UnsupportedOperationException("cuda backend: " + op + " " + Arrays.toString(shape)
-                + " is not implemented yet (cuDNN); run convolutional models on the cpu backend");
+    private static long addr(Storage s) {
+        return s == null ? 0L : cuda(s).address;
     }
 
     @Override
     public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
                        ConvParams p) {
-        throw notYet("conv2d", xShape);
+        conv.forward(addr(x), xShape, addr(w), wShape, addr(bias), addr(out), outShape, p);
     }
 
     @Override
     public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
                                    ConvParams p) {
-        throw notYet("conv2dBackwardData", xShape);
+        conv.backwardData(addr(dOut), outShape, addr(w), wShape, addr(dx), xShape, p);
     }
 
     @Override
     public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
                                      Storage dBias, ConvParams p) {
-        throw notYet("conv2dBackwardFilter", xShape);
+        conv.backwardFilter(addr(x), xShape, addr(dOut), outShape, addr(dw), wShape, addr(dBias), p);
     }
 
     @Override
     public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
-        throw notYet("pool2d " + op, xShape);
+        int planes = xShape[0] * xShape[1];
+        long total = (long) planes * outShape[2] * outShape[3];
+        if (total == 0) {
+            return;
+        }
+        launch("gradus_pool2d", blocksFor(total), THREADS, 0, op == PoolOp.MAX ? 0 : 1, new L(addr(x)), planes,
+                xShape[2], xShape[3], new L(addr(out)), new L(op == PoolOp.MAX ? addr(argmax) : 0L), outShape[2],
+                outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
     }
 
     @Override
     public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
                                PoolParams p) {
-        throw notYet("pool2dBackward " + op, xShape);
+        int planes = xShape[0] * xShape[1];
+        long total = (long) planes * xShape[2] * xShape[3];
+        if (total == 0) {
+            return;
+        }
+        launch("gradus_pool2d_backward", blocksFor(total), THREADS, 0, op == PoolOp.MAX ? 0 : 1, new L(addr(dOut)),
+                new L(op == PoolOp.MAX ? addr(argmax) : 0L), planes, xShape[2], xShape[3], new L(addr(dx)),
+                outShape[2], outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
     }
 
     @Override
     public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps, float momentum,
                                Storage runningMean, Storage runningVar, Storage out, Storage saveMean,
                                Storage saveInvStd) {
-        throw notYet("batchNormTrain", new int[] {n, c, hw});
+        if ((long) n * hw < 1) {
+            throw new IllegalArgumentException("batchNorm: no values per channel");
+        }
+        if (c == 0) {
+            return;
+        }
+        launch("gradus_bn_train", c, THREADS, 0, new L(addr(x)), n, c, hw, new L(addr(gamma)), new L(addr(beta)), eps,
+                momentum, new L(addr(runningMean)), new L(addr(runningVar)), new L(addr(out)), new L(addr(saveMean)),
+                new L(addr(saveInvStd)));
     }
 
     @Override
     public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
                                   Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
-        throw notYet("batchNormBackward", new int[] {n, c, hw});
+        if (c == 0) {
+            return;
+        }
+        launch("gradus_bn_backward", c, THREADS, 0, new L(addr(x)), new L(addr(dOut)), n, c, hw, new L(addr(gamma)),
+                new L(addr(saveMean)), new L(addr(saveInvStd)), new L(addr(dx)), new L(addr(dGamma)),
+                new L(addr(dBeta)));
     }
 
     @Override
@@ -519,6 +549,7 @@ public final class CudaBackend implements Backend {
         d.put("device", Integer.toString(device));
         d.put("architecture", arch);
         d.put("kernels", "NVRTC, " + CudaKernels.ENTRY_POINTS.size() + " entry points");
+        d.put("convolution", "cuDNN, " + conv.plans() + " shapes planned");
         d.put("status", "experimental: not yet verified on a GPU");
         return d;
     }

@@ -1,5 +1,16 @@
 /**
- * The CUDA backend's registration: {@link dev.gradus.backend.cuda.CudaBackendProvider}, which reports the backend
- * unavailable until its kernels exist.
+ * The CUDA backend (experimental: not yet run on a GPU, off unless {@code -Dgradus.cuda.experimental=true}).
+ *
+ * <ul>
+ *   <li>{@link dev.gradus.backend.cuda.CudaBackendProvider}: registration, and the one-line reason it cannot run
+ *       ({@code CudaProbe}: runtime, driver, devices).</li>
+ *   <li>{@link dev.gradus.backend.cuda.CudaBackend}: the {@code Backend}: device storage, cuBLAS GEMM, kernel
+ *       launches on one stream.</li>
+ *   <li>{@code CachingAllocator}: device memory with a cache of freed blocks in size classes.</li>
+ *   <li>{@link dev.gradus.backend.cuda.CudaKernels} and {@code CudaModule}: the {@code .cu} sources under
+ *       {@code kernels/}, compiled with NVRTC and cached on disk.</li>
+ *   <li>{@code CudnnConv}: convolution forward and backward through cuDNN, planned once per shape.</li>
+ *   <li>{@code KernelLayout}: strides and shapes packed as the kernels' {@code struct Layout}.</li>
+ * </ul>
  */
 package dev.gradus.backend.cuda;

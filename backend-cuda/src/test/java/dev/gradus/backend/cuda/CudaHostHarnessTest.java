@@ -41,7 +41,7 @@ class CudaHostHarnessTest {
             }
         }
         assumeTrue(nvcc != null, "nvcc is not on the PATH: the kernels' host harness was not built");
-        for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu")) {
+        for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu", "pool.cu")) {
             Files.writeString(dir.resolve(s), CudaKernels.raw(s));
         }
         try (var in = CudaHostHarnessTest.class.getResourceAsStream("/host-harness.cu")) {
@@ -236,6 +236,60 @@ class CudaHostHarnessTest {
             }
             close(p, f(got.get(2 * i)), "sgd param " + i);
             close(buf, f(got.get(2 * i + 1)), "sgd buffer " + i);
+        }
+    }
+
+    @Test
+    void poolingWindowsMatchTheCpuBackendsRule() throws Exception {
+        Random rnd = new Random(5);
+        int h = 7;
+        int w = 6;
+        float[] in = new float[h * w];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = (float) Math.round(rnd.nextGaussian() * 4); // rounded: ties happen
+        }
+        int[][] configs = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {3, 2, 1, 2, 1, 0}};
+        for (int op = 0; op < 2; op++) {
+            for (int[] k : configs) {
+                StringBuilder sb = new StringBuilder("pool " + op + " " + h + " " + w);
+                for (int v : k) {
+                    sb.append(' ').append(v);
+                }
+                sb.append('\n');
+                appendAll(sb, in);
+                List<String> got = run(sb.toString());
+                int oh = (h + 2 * k[4] - k[0]) / k[2] + 1;
+                int ow = (w + 2 * k[5] - k[1]) / k[3] + 1;
+                assertEquals(oh * ow, got.size());
+                for (int y = 0; y < oh; y++) {
+                    for (int x = 0; x < ow; x++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        int bestAt = -1;
+                        float sum = 0;
+                        for (int r = 0; r < k[0]; r++) {
+                            int yy = y * k[2] - k[4] + r;
+                            for (int s = 0; s < k[1]; s++) {
+                                int xx = x * k[3] - k[5] + s;
+                                if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
+                                    continue;
+                                }
+                                float v = in[yy * w + xx];
+                                sum += v;
+                                if (v > best || bestAt < 0) {
+                                    best = v;
+                                    bestAt = yy * w + xx;
+                                }
+                            }
+                        }
+                        String[] parts = got.get(y * ow + x).split(" ");
+                        String what = (op == 0 ? "max" : "avg") + java.util.Arrays.toString(k) + " at " + y + "," + x;
+                        close(op == 0 ? best : sum / (k[0] * k[1]), f(parts[0]), what);
+                        if (op == 0) {
+                            assertEquals(bestAt, Integer.parseInt(parts[1]), what + " argmax");
+                        }
+                    }
+                }
+            }
         }
     }
 
