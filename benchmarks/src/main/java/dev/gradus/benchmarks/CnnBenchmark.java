@@ -4,7 +4,7 @@ import dev.gradus.GradMode;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
-import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.Backends;
 import dev.gradus.examples.BnCnnCommand;
 import dev.gradus.examples.CnnCommand;
 import dev.gradus.nn.Sequential;
@@ -37,6 +37,10 @@ public class CnnBenchmark {
     @Param({"cnn", "bn-cnn"})
     public String model;
 
+    /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}). */
+    @Param({"cpu"})
+    public String backend;
+
     private Sequential net;
     private Adam opt;
     private Tensor x;
@@ -44,16 +48,17 @@ public class CnnBenchmark {
 
     @Setup
     public void setup() {
-        Backend cpu = CpuBackendProvider.get();
+        Backend be = Backends.get(backend);
+        Backends.setDefault(be);
         Rng rng = new Rng(1);
-        net = model.equals("cnn") ? CnnCommand.model(cpu, rng) : BnCnnCommand.model(cpu, rng);
+        net = model.equals("cnn") ? CnnCommand.model(be, rng) : BnCnnCommand.model(be, rng);
         opt = new Adam(net.parameters(), Adam.Config.lr(0.001f));
         x = Tensor.uniform(rng, 0, 1, 128, 1, 28, 28);
         int[] labels = new int[128];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = i % 10;
         }
-        y = Tensor.ofInts(cpu, labels, 128);
+        y = Tensor.ofInts(be, labels, 128);
     }
 
     @TearDown

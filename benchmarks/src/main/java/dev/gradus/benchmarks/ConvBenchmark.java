@@ -2,8 +2,8 @@ package dev.gradus.benchmarks;
 
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
-import dev.gradus.backend.cpu.CpuBackend;
-import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.Backends;
+import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -38,7 +38,11 @@ public class ConvBenchmark {
     @Param({"conv1", "conv2", "conv3"})
     public String layer;
 
-    private CpuBackend cpu;
+    /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}: cuDNN and Gradus kernels). */
+    @Param({"cpu"})
+    public String backend;
+
+    private Backend cpu; // or the GPU backend
     private final ConvParams conv = new ConvParams(1, 1, 1, 1, 1, 1, 1);
     private final PoolParams pool = new PoolParams(2, 2, 2, 2, 0, 0);
     private int[] xs;
@@ -60,7 +64,8 @@ public class ConvBenchmark {
 
     @Setup
     public void setup() {
-        cpu = CpuBackendProvider.get();
+        cpu = Backends.get(backend);
+        Backends.setDefault(cpu);
         int[] l = switch (layer) {
             case "conv1" -> new int[] {128, 1, 28, 16};
             case "conv2" -> new int[] {128, 16, 14, 32};
@@ -95,24 +100,28 @@ public class ConvBenchmark {
     @Benchmark
     public Tensor convForward() {
         cpu.conv2d(x.storage(), xs, w.storage(), ws, b.storage(), out.storage(), os, conv);
+        cpu.synchronize(); // a GPU only queues the work
         return out;
     }
 
     @Benchmark
     public Tensor convBackwardData() {
         cpu.conv2dBackwardData(out.storage(), os, w.storage(), ws, dx.storage(), xs, conv);
+        cpu.synchronize(); // a GPU only queues the work
         return dx;
     }
 
     @Benchmark
     public Tensor convBackwardFilter() {
         cpu.conv2dBackwardFilter(x.storage(), xs, out.storage(), os, dw.storage(), ws, db.storage(), conv);
+        cpu.synchronize(); // a GPU only queues the work
         return dw;
     }
 
     @Benchmark
     public Tensor maxPool() {
         cpu.pool2d(PoolOp.MAX, out.storage(), os, pooled.storage(), ps, argmax.storage(), pool);
+        cpu.synchronize(); // a GPU only queues the work
         return pooled;
     }
 
@@ -120,6 +129,7 @@ public class ConvBenchmark {
     public Tensor batchNormTrain() {
         cpu.batchNormTrain(out.storage(), os[0], os[1], os[2] * os[3], null, null, 1e-5f, 0.1f, null, null,
                 bnOut.storage(), mean.storage(), invStd.storage());
+        cpu.synchronize(); // a GPU only queues the work
         return bnOut;
     }
 }

@@ -4,7 +4,9 @@ import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.backend.cpu.CpuBackend;
-import dev.gradus.backend.cpu.CpuBackendProvider;
+import dev.gradus.Backends;
+import dev.gradus.backend.cuda.CudaBackend;
+import dev.gradus.spi.Backend;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -35,7 +37,11 @@ public class MatmulBenchmark {
     @Param({"128x784x48", "1024x1024x1024"})
     public String size;
 
-    private CpuBackend cpu;
+    /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}; raw is then cuBLAS). */
+    @Param({"cpu"})
+    public String backend;
+
+    private Backend be;
     private Tensor a;
     private Tensor b;
     private Tensor c;
@@ -49,11 +55,12 @@ public class MatmulBenchmark {
         m = Integer.parseInt(p[0]);
         k = Integer.parseInt(p[1]);
         n = Integer.parseInt(p[2]);
-        cpu = CpuBackendProvider.get();
+        be = Backends.get(backend);
+        Backends.setDefault(be);
         Rng rng = new Rng(1);
         a = Tensor.uniform(rng, -1, 1, m, k);
         b = Tensor.uniform(rng, -1, 1, k, n);
-        c = Tensor.full(cpu, 0f, m, n);
+        c = Tensor.full(be, 0f, m, n);
     }
 
     @TearDown
@@ -68,14 +75,20 @@ public class MatmulBenchmark {
     public float api() {
         try (Scope s = Scope.open()) {
             Tensor out = a.matmul(b);
+            be.synchronize(); // a GPU only queues the work
             return out.numel();
         }
     }
 
-    /** Raw OpenBLAS on the same buffers: the ceiling. */
+    /** Raw OpenBLAS (or cuBLAS) on the same buffers: the ceiling. */
     @Benchmark
     public int raw() {
-        cpu.rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+        if (be instanceof CpuBackend cpu) {
+            cpu.rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+        } else {
+            ((CudaBackend) be).rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+            be.synchronize();
+        }
         return m;
     }
 }

@@ -418,6 +418,18 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Raw {@code C = A x B} on dense row-major device buffers with no checks and no wait: the cuBLAS baseline that
+     * benchmarks compare the Tensor API against (call {@link #synchronize} to time it).
+     */
+    public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
+        try (FloatPointer alpha = new FloatPointer(1).put(1f); FloatPointer beta = new FloatPointer(1).put(0f)) {
+            Cuda.checkBlas(cublas.cublasSgemm_v2(blas, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, n, m, k, alpha,
+                    new FloatPointer(Cuda.pointer(cuda(b).address)), n, new FloatPointer(Cuda.pointer(cuda(a).address)),
+                    k, beta, new FloatPointer(Cuda.pointer(cuda(c).address)), n), "cublasSgemm");
+        }
+    }
+
     // ------------------------------------------------------------------ softmax, labels, optimizers
 
     @Override
