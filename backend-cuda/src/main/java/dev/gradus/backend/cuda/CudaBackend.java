@@ -330,24 +330,6 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ GEMM
 
-    /** One operand as cuBLAS takes it: transposed or not, and its leading dimension; null if neither fits. */
-    private record Operand(boolean trans, int ld) {
-        static Operand of(Layout l) {
-            int r = l.rank();
-            int rows = l.shape()[r - 2];
-            int cols = l.shape()[r - 1];
-            int rs = l.strides()[r - 2];
-            int cs = l.strides()[r - 1];
-            if ((cs == 1 || cols == 1) && rs >= Math.max(1, cols)) {
-                return new Operand(false, Math.max(rs, 1));
-            }
-            if ((rs == 1 || rows == 1) && cs >= Math.max(1, rows)) {
-                return new Operand(true, Math.max(cs, 1));
-            }
-            return null;
-        }
-    }
-
     @Override
     public void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
         CudaStorage as = cuda(a);
@@ -360,20 +342,19 @@ public final class CudaBackend implements Backend {
         if (m == 0 || n == 0) {
             return;
         }
-        Operand oa = Operand.of(aLayout);
-        Operand ob = Operand.of(bLayout);
-        if (oa == null || ob == null) {
-            // An odd view: copy it to a dense buffer first.
+        GemmPlan plan = GemmPlan.of(aLayout, bLayout, outLayout);
+        if (plan == null) {
+            // An odd view: copy the operand that cuBLAS cannot take to a dense buffer first.
             Storage[] tmp = new Storage[2];
             try {
                 Layout al = aLayout;
                 Layout bl = bLayout;
-                if (oa == null) {
+                if (GemmPlan.Operand.of(aLayout) == null) {
                     tmp[0] = allocate(DType.FLOAT32, aLayout.numel());
                     al = Layout.contiguous(aLayout.shape());
                     unary(UnaryOp.IDENTITY, 0f, a, aLayout, tmp[0], al);
                 }
-                if (ob == null) {
+                if (GemmPlan.Operand.of(bLayout) == null) {
                     tmp[1] = allocate(DType.FLOAT32, bLayout.numel());
                     bl = Layout.contiguous(bLayout.shape());
                     unary(UnaryOp.IDENTITY, 0f, b, bLayout, tmp[1], bl);
@@ -388,31 +369,15 @@ public final class CudaBackend implements Backend {
             }
             return;
         }
-        int batch = 1;
-        for (int d = 0; d < r - 2; d++) {
-            batch *= outLayout.shape()[d];
-        }
         try (FloatPointer alpha = new FloatPointer(1).put(1f); FloatPointer beta = new FloatPointer(1).put(0f)) {
-            for (int bi = 0; bi < batch; bi++) {
-                long aOff = aLayout.offset();
-                long bOff = bLayout.offset();
-                long oOff = outLayout.offset();
-                int rem = bi;
-                for (int d = r - 3; d >= 0; d--) {
-                    int c = rem % outLayout.shape()[d];
-                    rem /= outLayout.shape()[d];
-                    aOff += (long) c * aLayout.strides()[d];
-                    bOff += (long) c * bLayout.strides()[d];
-                    oOff += (long) c * outLayout.strides()[d];
-                }
-                // Row-major C = A B is column-major C^T = B^T A^T: pass B first.
+            for (int bi = 0; bi < plan.outOffsets().length; bi++) {
                 int status = cublas.cublasSgemm_v2(blas,
-                        ob.trans() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                        oa.trans() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                        n, m, k, alpha,
-                        new FloatPointer(Cuda.pointer(bs.at(bOff))), ob.ld(),
-                        new FloatPointer(Cuda.pointer(as.at(aOff))), oa.ld(),
-                        beta, new FloatPointer(Cuda.pointer(os.at(oOff))), n);
+                        plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                        plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                        plan.n(), plan.m(), plan.k(), alpha,
+                        new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))), plan.ldFirst(),
+                        new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))), plan.ldSecond(),
+                        beta, new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))), plan.ldOut());
                 Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
             }
         }
