@@ -20,6 +20,7 @@ import org.bytedeco.javacpp.IntPointer;
  * Convolution forward and backward through cuDNN: descriptors and algorithms are chosen once per shape (cuDNN's
  * heuristics, first algorithm that reports success) and cached; workspaces come from the caching allocator, so
  * steady-state steps allocate nothing. Math is plain FP32 (no TF32) unless the backend was made with TF32 on.
+ * Calls are serialised: a cuDNN handle must not be used by two threads at once.
  */
 final class CudnnConv {
     private static final int ALGOS = 8;
@@ -133,7 +134,7 @@ final class CudnnConv {
         }
     }
 
-    void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
+    synchronized void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
         withWorkspace(pl.fwdBytes, work -> check(cudnn.cudnnConvolutionForward(handle, one, pl.x, Cuda.pointer(x),
                 pl.w, Cuda.pointer(w), pl.conv, pl.fwdAlgo, work == 0 ? null : Cuda.pointer(work), pl.fwdBytes, zero,
@@ -144,14 +145,14 @@ final class CudnnConv {
         }
     }
 
-    void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
+    synchronized void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
         withWorkspace(pl.bwdDataBytes, work -> check(cudnn.cudnnConvolutionBackwardData(handle, one, pl.w,
                 Cuda.pointer(w), pl.y, Cuda.pointer(dy), pl.conv, pl.bwdDataAlgo, work == 0 ? null : Cuda.pointer(work),
                 pl.bwdDataBytes, zero, pl.x, Cuda.pointer(dx)), "cudnnConvolutionBackwardData"));
     }
 
-    void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
+    synchronized void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
         withWorkspace(pl.bwdFilterBytes, work -> check(cudnn.cudnnConvolutionBackwardFilter(handle, one, pl.x,
                 Cuda.pointer(x), pl.y, Cuda.pointer(dy), pl.conv, pl.bwdFilterAlgo,
