@@ -64,6 +64,23 @@ int main() {
                 gradus_pool_one(op, in, h, w, y, x, kh, kw, sh, sw, ph, pw, &v, &a);
                 printf("%.9g %d\n", v, a);
             }
+    } else if (!strcmp(mode, "poolgrad")) {
+        // forward as above, then dOut = 1 + index for every output, then the gradient of every input element
+        int op, h, w, kh, kw, sh, sw, ph, pw;
+        scanf("%d %d %d %d %d %d %d %d %d", &op, &h, &w, &kh, &kw, &sh, &sw, &ph, &pw);
+        float in[4096], g[4096];
+        int am[4096];
+        for (int i = 0; i < h * w; i++) scanf("%f", &in[i]);
+        int oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                float v;
+                gradus_pool_one(op, in, h, w, y, x, kh, kw, sh, sw, ph, pw, &v, &am[y * ow + x]);
+                g[y * ow + x] = 1.f + (float) (y * ow + x);
+            }
+        for (int yy = 0; yy < h; yy++)
+            for (int xx = 0; xx < w; xx++)
+                print(gradus_pool_grad_one(op, g, am, h, w, yy, xx, oh, ow, kh, kw, sh, sw, ph, pw));
     } else {
         return 3;
     }

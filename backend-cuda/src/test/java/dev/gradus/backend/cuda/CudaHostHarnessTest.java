@@ -293,6 +293,63 @@ class CudaHostHarnessTest {
         }
     }
 
+    @Test
+    void poolingGradientsGatherWhatTheCpuScatters() throws Exception {
+        Random rnd = new Random(6);
+        int h = 7;
+        int w = 6;
+        float[] in = new float[h * w];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = (float) Math.round(rnd.nextGaussian() * 4);
+        }
+        int[][] configs = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {3, 2, 1, 2, 1, 0}, {3, 3, 1, 1, 1, 1}};
+        for (int op = 0; op < 2; op++) {
+            for (int[] k : configs) {
+                StringBuilder sb = new StringBuilder("poolgrad " + op + " " + h + " " + w);
+                for (int v : k) {
+                    sb.append(' ').append(v);
+                }
+                sb.append('\n');
+                appendAll(sb, in);
+                List<String> got = run(sb.toString());
+                int oh = (h + 2 * k[4] - k[0]) / k[2] + 1;
+                int ow = (w + 2 * k[5] - k[1]) / k[3] + 1;
+                // the CPU backend's scatter: each output sends its gradient to its argmax, or evenly to its window
+                double[] expected = new double[h * w];
+                for (int y = 0; y < oh; y++) {
+                    for (int x = 0; x < ow; x++) {
+                        float g = 1f + y * ow + x;
+                        float best = Float.NEGATIVE_INFINITY;
+                        int bestAt = -1;
+                        for (int r = 0; r < k[0]; r++) {
+                            for (int s = 0; s < k[1]; s++) {
+                                int yy = y * k[2] - k[4] + r;
+                                int xx = x * k[3] - k[5] + s;
+                                if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
+                                    continue;
+                                }
+                                if (op == 1) {
+                                    expected[yy * w + xx] += g / (k[0] * k[1]);
+                                } else if (in[yy * w + xx] > best || bestAt < 0) {
+                                    best = in[yy * w + xx];
+                                    bestAt = yy * w + xx;
+                                }
+                            }
+                        }
+                        if (op == 0) {
+                            expected[bestAt] += g;
+                        }
+                    }
+                }
+                assertEquals(h * w, got.size());
+                for (int i = 0; i < h * w; i++) {
+                    close(expected[i], f(got.get(i)), (op == 0 ? "max" : "avg") + java.util.Arrays.toString(k)
+                            + " gradient of input " + i);
+                }
+            }
+        }
+    }
+
     private static void appendAll(StringBuilder sb, float[] v) {
         List<String> parts = new ArrayList<>();
         for (float x : v) {

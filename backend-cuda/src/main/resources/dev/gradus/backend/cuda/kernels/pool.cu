@@ -48,36 +48,47 @@ extern "C" __global__ void gradus_pool2d(int op, const float* x, int planes, int
     }
 }
 
-// dx[plane, yy, xx] = sum of dOut over the windows that cover it (max: only where it was the argmax).
+// The gradient of one input element of one plane: the sum of dOut over the windows that cover it (max: only
+// where it was the argmax). Host code can call it too (the test harness does).
+__host__ __device__ __forceinline__ float gradus_pool_grad_one(int op, const float* g, const int* am, int h, int w,
+                                                               int yy, int xx, int oh, int ow, int kh, int kw,
+                                                               int sh, int sw, int ph, int pw) {
+    // windows y with y*sh - ph <= yy <= y*sh - ph + kh - 1; plain comparisons, as NVRTC has no standard headers
+    int yLo = (yy + ph - kh + sh) / sh;
+    int yHi = (yy + ph) / sh;
+    int xLo = (xx + pw - kw + sw) / sw;
+    int xHi = (xx + pw) / sw;
+    yLo = yLo < 0 ? 0 : yLo;
+    yHi = yHi > oh - 1 ? oh - 1 : yHi;
+    xLo = xLo < 0 ? 0 : xLo;
+    xHi = xHi > ow - 1 ? ow - 1 : xHi;
+    float inv = 1.f / (float) (kh * kw);
+    int at = yy * w + xx;
+    float acc = 0.f;
+    for (int y = yLo; y <= yHi; ++y) {
+        for (int xq = xLo; xq <= xHi; ++xq) {
+            int o = y * ow + xq;
+            if (op == 0) {
+                if (am[o] == at) acc += g[o];
+            } else {
+                acc += g[o] * inv;
+            }
+        }
+    }
+    return acc;
+}
+
+// dx[plane, yy, xx] from dOut (and the forward pass's argmax for max pooling); a gather, so no atomics.
 extern "C" __global__ void gradus_pool2d_backward(int op, const float* dOut, const int* argmax, int planes, int h,
                                                   int w, float* dx, int oh, int ow, int kh, int kw, int sh, int sw,
                                                   int ph, int pw) {
     long long total = (long long) planes * h * w;
-    float inv = 1.f / (float) (kh * kw);
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < total;
          i += (long long) gridDim.x * blockDim.x) {
         int pl = (int) (i / ((long long) h * w));
         int at = (int) (i % ((long long) h * w));
-        int yy = at / w;
-        int xx = at % w;
-        // windows y with y*sh - ph <= yy <= y*sh - ph + kh - 1
-        int yLo = max(0, (yy + ph - kh + sh) / sh);
-        int yHi = min(oh - 1, (yy + ph) / sh);
-        int xLo = max(0, (xx + pw - kw + sw) / sw);
-        int xHi = min(ow - 1, (xx + pw) / sw);
-        float acc = 0.f;
-        const float* g = dOut + (long long) pl * oh * ow;
-        const int* am = argmax + (long long) pl * oh * ow;
-        for (int y = yLo; y <= yHi; ++y) {
-            for (int xq = xLo; xq <= xHi; ++xq) {
-                int o = y * ow + xq;
-                if (op == 0) {
-                    if (am[o] == at) acc += g[o];
-                } else {
-                    acc += g[o] * inv;
-                }
-            }
-        }
-        dx[i] = acc;
+        long long planeOut = (long long) pl * oh * ow;
+        dx[i] = gradus_pool_grad_one(op, dOut + planeOut, op == 0 ? argmax + planeOut : argmax, h, w, at / w, at % w,
+                                     oh, ow, kh, kw, sh, sw, ph, pw);
     }
 }
