@@ -244,20 +244,11 @@ class CudaHostHarnessTest {
         Random rnd = new Random(5);
         int h = 7;
         int w = 6;
-        float[] in = new float[h * w];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = (float) Math.round(rnd.nextGaussian() * 4); // rounded: ties happen
-        }
+        float[] in = tiedImage(rnd, h * w);
         int[][] configs = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {3, 2, 1, 2, 1, 0}};
         for (int op = 0; op < 2; op++) {
             for (int[] k : configs) {
-                StringBuilder sb = new StringBuilder("pool " + op + " " + h + " " + w);
-                for (int v : k) {
-                    sb.append(' ').append(v);
-                }
-                sb.append('\n');
-                appendAll(sb, in);
-                List<String> got = run(sb.toString());
+                List<String> got = runPool("pool", op, h, w, k, in);
                 int oh = (h + 2 * k[4] - k[0]) / k[2] + 1;
                 int ow = (w + 2 * k[5] - k[1]) / k[3] + 1;
                 assertEquals(oh * ow, got.size());
@@ -298,20 +289,11 @@ class CudaHostHarnessTest {
         Random rnd = new Random(6);
         int h = 7;
         int w = 6;
-        float[] in = new float[h * w];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = (float) Math.round(rnd.nextGaussian() * 4);
-        }
+        float[] in = tiedImage(rnd, h * w);
         int[][] configs = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {3, 2, 1, 2, 1, 0}, {3, 3, 1, 1, 1, 1}};
         for (int op = 0; op < 2; op++) {
             for (int[] k : configs) {
-                StringBuilder sb = new StringBuilder("poolgrad " + op + " " + h + " " + w);
-                for (int v : k) {
-                    sb.append(' ').append(v);
-                }
-                sb.append('\n');
-                appendAll(sb, in);
-                List<String> got = run(sb.toString());
+                List<String> got = runPool("poolgrad", op, h, w, k, in);
                 int oh = (h + 2 * k[4] - k[0]) / k[2] + 1;
                 int ow = (w + 2 * k[5] - k[1]) / k[3] + 1;
                 // the CPU backend's scatter: each output sends its gradient to its argmax, or evenly to its window
@@ -348,6 +330,26 @@ class CudaHostHarnessTest {
                 }
             }
         }
+    }
+
+    /** Whole numbers, so that windows hold ties. */
+    private static float[] tiedImage(Random rnd, int n) {
+        float[] in = new float[n];
+        for (int i = 0; i < n; i++) {
+            in[i] = (float) Math.round(rnd.nextGaussian() * 4);
+        }
+        return in;
+    }
+
+    /** Runs the harness's {@code pool} or {@code poolgrad} mode: {@code k} = kh, kw, sh, sw, ph, pw. */
+    private static List<String> runPool(String mode, int op, int h, int w, int[] k, float[] in) throws Exception {
+        StringBuilder sb = new StringBuilder(mode + " " + op + " " + h + " " + w);
+        for (int v : k) {
+            sb.append(' ').append(v);
+        }
+        sb.append('\n');
+        appendAll(sb, in);
+        return run(sb.toString());
     }
 
     private static void appendAll(StringBuilder sb, float[] v) {
