@@ -78,7 +78,7 @@ public final class Adam extends Optimizer {
     }
 
     @Override
-    public void close() {
+    protected void releaseState() {
         m.close();
         v.close();
     }

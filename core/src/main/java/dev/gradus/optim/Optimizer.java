@@ -16,6 +16,7 @@ import java.util.List;
 public abstract class Optimizer implements AutoCloseable {
     protected final List<Parameter> params;
     protected long step;
+    private boolean closed;
 
     protected Optimizer(List<Parameter> params) {
         if (params.isEmpty()) {
@@ -26,6 +27,9 @@ public abstract class Optimizer implements AutoCloseable {
 
     /** Applies one update to every parameter that has a gradient. */
     public final void step() {
+        if (closed) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".step: the optimizer was closed");
+        }
         step++;
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
@@ -58,7 +62,20 @@ public abstract class Optimizer implements AutoCloseable {
         return step;
     }
 
-    /** Releases optimizer state. */
+    /**
+     * Releases optimizer state.
+     *
+     * @throws IllegalStateException when called twice, as closing a module twice does
+     */
     @Override
-    public abstract void close();
+    public final void close() {
+        if (closed) {
+            throw new IllegalStateException(getClass().getSimpleName() + ": optimizer already closed");
+        }
+        closed = true;
+        releaseState();
+    }
+
+    /** Frees the per-parameter state buffers. */
+    protected abstract void releaseState();
 }

@@ -78,7 +78,7 @@ public final class SGD extends Optimizer {
     }
 
     @Override
-    public void close() {
+    protected void releaseState() {
         momentum.close();
     }
 }

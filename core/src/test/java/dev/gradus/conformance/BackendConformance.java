@@ -1088,6 +1088,14 @@ public abstract class BackendConformance {
         assertTrue(twice.getMessage().contains("already closed"), twice.getMessage());
         var used = assertThrows(IllegalStateException.class, () -> m.forward(t(new float[3], 1, 3)));
         assertTrue(used.getMessage().contains("released"), used.getMessage());
+        Sequential m2 = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(1)));
+        Adam opt = new Adam(m2.parameters(), Adam.Config.lr(0.1f));
+        opt.close();
+        var optTwice = assertThrows(IllegalStateException.class, opt::close);
+        assertTrue(optTwice.getMessage().contains("Adam: optimizer already closed"), optTwice.getMessage());
+        var stepAfter = assertThrows(IllegalStateException.class, opt::step);
+        assertTrue(stepAfter.getMessage().contains("the optimizer was closed"), stepAfter.getMessage());
+        m2.close();
     }
 
     @Test
