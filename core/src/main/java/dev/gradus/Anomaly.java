@@ -82,23 +82,22 @@ public final class Anomaly implements AutoCloseable {
         return sb.toString();
     }
 
-    /** Index and value of the first NaN or infinity in {@code t}, or null if all are finite. */
-    static float[] firstNonFinite(Tensor t) {
+    /**
+     * The first NaN or infinity in {@code t} and its flat index ({@code "NaN (first at flat index 3)"}), or null if
+     * all are finite; reading the values runs no checks of its own.
+     */
+    static String nonFinite(Tensor t) {
         if (t.dtype() != DType.FLOAT32) {
             return null;
         }
-        float[] v = t.toFloatArray();
+        float[] v = quietly(t::toFloatArray);
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
-                return new float[] {i, v[i]};
+                return (Float.isNaN(v[i]) ? "NaN" : v[i] > 0 ? "+Infinity" : "-Infinity") + " (first at flat index "
+                        + i + ")";
             }
         }
         return null;
-    }
-
-    static String describe(float[] bad) {
-        String what = Float.isNaN(bad[1]) ? "NaN" : bad[1] > 0 ? "+Infinity" : "-Infinity";
-        return what + " (first at flat index " + (long) bad[0] + ")";
     }
 
     /** Runs {@code r} with per-op checks off on this thread. */
@@ -117,7 +116,7 @@ public final class Anomaly implements AutoCloseable {
         if (QUIET.get()[0] > 0) {
             return;
         }
-        float[] bad = quietly(() -> firstNonFinite(out));
+        String bad = nonFinite(out);
         if (bad == null) {
             return;
         }
@@ -125,10 +124,10 @@ public final class Anomaly implements AutoCloseable {
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
             if (in != null && !in.isReleased()) {
-                float[] inBad = quietly(() -> firstNonFinite(in));
+                String inBad = nonFinite(in);
                 if (inBad != null) {
                     why.append("; input ").append(i).append(' ').append(in.shape()).append(" already held ")
-                            .append(describe(inBad)).append(in.gradFn == null
+                            .append(inBad).append(in.gradFn == null
                                     ? ": it is data or a parameter, not the result of a checked op" : "");
                 }
             }
@@ -137,22 +136,22 @@ public final class Anomaly implements AutoCloseable {
             why.append("; its inputs ").append(shapes(inputs)).append(" were all finite");
         }
         String layer = currentLayer();
-        throw new AnomalyException(op, layer, "anomaly: '" + op + "' produced " + describe(bad) + " in its output "
+        throw new AnomalyException(op, layer, "anomaly: '" + op + "' produced " + bad + " in its output "
                 + out.shape() + (layer != null ? " in " + layer : "") + why);
     }
 
     /** Checks the gradient that a recorded op's backward gave one of its inputs. */
     static void checkBackward(Node node, int input, Tensor grad, Tensor dOut) {
-        float[] bad = quietly(() -> firstNonFinite(grad));
+        String bad = nonFinite(grad);
         if (bad == null) {
             return;
         }
-        float[] outBad = quietly(() -> firstNonFinite(dOut));
+        String outBad = nonFinite(dOut);
         throw new AnomalyException(node.op, node.layer, "anomaly in backward: the gradient '" + node.op + "' gave its"
-                + " input " + input + " " + grad.shape() + " holds " + describe(bad)
+                + " input " + input + " " + grad.shape() + " holds " + bad
                 + (node.layer != null ? "; the op ran forward in " + node.layer : "")
                 + (outBad == null ? "; the incoming gradient " + dOut.shape() + " was finite"
-                        : "; the incoming gradient already held " + describe(outBad)));
+                        : "; the incoming gradient already held " + outBad));
     }
 
     private static String shapes(Tensor[] inputs) {

@@ -42,7 +42,7 @@ public class ConvBenchmark {
     @Param({"cpu"})
     public String backend;
 
-    private Backend cpu; // or the GPU backend
+    private Backend be;
     private final ConvParams conv = new ConvParams(1, 1, 1, 1, 1, 1, 1);
     private final PoolParams pool = new PoolParams(2, 2, 2, 2, 0, 0);
     private int[] xs;
@@ -64,8 +64,8 @@ public class ConvBenchmark {
 
     @Setup
     public void setup() {
-        cpu = Backends.get(backend);
-        Backends.setDefault(cpu);
+        be = Backends.get(backend);
+        Backends.setDefault(be);
         int[] l = switch (layer) {
             case "conv1" -> new int[] {128, 1, 28, 16};
             case "conv2" -> new int[] {128, 16, 14, 32};
@@ -80,14 +80,14 @@ public class ConvBenchmark {
         w = Tensor.uniform(rng, -1, 1, ws);
         b = Tensor.uniform(rng, -1, 1, l[3]);
         out = Tensor.uniform(rng, -1, 1, os);
-        dx = Tensor.full(cpu, 0f, xs);
-        dw = Tensor.full(cpu, 0f, ws);
-        db = Tensor.full(cpu, 0f, l[3]);
-        pooled = Tensor.full(cpu, 0f, ps);
-        argmax = Tensor.ofInts(cpu, new int[ps[0] * ps[1] * ps[2] * ps[3]], ps);
-        bnOut = Tensor.full(cpu, 0f, os);
-        mean = Tensor.full(cpu, 0f, l[3]);
-        invStd = Tensor.full(cpu, 0f, l[3]);
+        dx = Tensor.full(be, 0f, xs);
+        dw = Tensor.full(be, 0f, ws);
+        db = Tensor.full(be, 0f, l[3]);
+        pooled = Tensor.full(be, 0f, ps);
+        argmax = Tensor.ofInts(be, new int[ps[0] * ps[1] * ps[2] * ps[3]], ps);
+        bnOut = Tensor.full(be, 0f, os);
+        mean = Tensor.full(be, 0f, l[3]);
+        invStd = Tensor.full(be, 0f, l[3]);
     }
 
     @TearDown
@@ -99,37 +99,37 @@ public class ConvBenchmark {
 
     @Benchmark
     public Tensor convForward() {
-        cpu.conv2d(x.storage(), xs, w.storage(), ws, b.storage(), out.storage(), os, conv);
-        cpu.synchronize(); // a GPU only queues the work
+        be.conv2d(x.storage(), xs, w.storage(), ws, b.storage(), out.storage(), os, conv);
+        be.synchronize(); // a GPU only queues the work
         return out;
     }
 
     @Benchmark
     public Tensor convBackwardData() {
-        cpu.conv2dBackwardData(out.storage(), os, w.storage(), ws, dx.storage(), xs, conv);
-        cpu.synchronize(); // a GPU only queues the work
+        be.conv2dBackwardData(out.storage(), os, w.storage(), ws, dx.storage(), xs, conv);
+        be.synchronize(); // a GPU only queues the work
         return dx;
     }
 
     @Benchmark
     public Tensor convBackwardFilter() {
-        cpu.conv2dBackwardFilter(x.storage(), xs, out.storage(), os, dw.storage(), ws, db.storage(), conv);
-        cpu.synchronize(); // a GPU only queues the work
+        be.conv2dBackwardFilter(x.storage(), xs, out.storage(), os, dw.storage(), ws, db.storage(), conv);
+        be.synchronize(); // a GPU only queues the work
         return dw;
     }
 
     @Benchmark
     public Tensor maxPool() {
-        cpu.pool2d(PoolOp.MAX, out.storage(), os, pooled.storage(), ps, argmax.storage(), pool);
-        cpu.synchronize(); // a GPU only queues the work
+        be.pool2d(PoolOp.MAX, out.storage(), os, pooled.storage(), ps, argmax.storage(), pool);
+        be.synchronize(); // a GPU only queues the work
         return pooled;
     }
 
     @Benchmark
     public Tensor batchNormTrain() {
-        cpu.batchNormTrain(out.storage(), os[0], os[1], os[2] * os[3], null, null, 1e-5f, 0.1f, null, null,
+        be.batchNormTrain(out.storage(), os[0], os[1], os[2] * os[3], null, null, 1e-5f, 0.1f, null, null,
                 bnOut.storage(), mean.storage(), invStd.storage());
-        cpu.synchronize(); // a GPU only queues the work
+        be.synchronize(); // a GPU only queues the work
         return bnOut;
     }
 }

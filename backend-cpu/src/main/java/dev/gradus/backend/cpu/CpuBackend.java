@@ -89,10 +89,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public synchronized void free(Storage storage) {
-        CpuStorage s = cpu(storage);
-        if (!s.inUse) {
-            throw new IllegalStateException("cpu backend: storage of " + s.numel + " " + s.dtype + " freed twice");
-        }
+        CpuStorage s = cpu(storage); // throws for a storage already freed
         s.inUse = false;
         liveBytes -= s.bytes();
         reservedBytes += s.bytes();
@@ -621,12 +618,10 @@ public final class CpuBackend implements Backend {
         FloatBuffer g = cpu(grad).f;
         FloatBuffer fm = cpu(m).f;
         FloatBuffer fv = cpu(v).f;
-        double bc1 = 1 - Math.pow(h.beta1(), h.step());
-        double bc2 = 1 - Math.pow(h.beta2(), h.step());
-        float stepSize = (float) (h.lr() / bc1);
-        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
-        float decay = h.decoupled() ? 1f - h.lr() * h.weightDecay() : 1f;
-        float l2 = h.decoupled() ? 0f : h.weightDecay();
+        float stepSize = h.stepSize();
+        float invSqrtBc2 = h.invSqrtBiasCorrection2();
+        float decay = h.weightFactor();
+        float l2 = h.l2();
         parallel.forRange(n, 8, (from, to) -> {
             Scratch sc = SCRATCH.get();
             for (int t = from; t < to; t += TILE) {

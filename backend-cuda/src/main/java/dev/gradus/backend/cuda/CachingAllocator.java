@@ -36,7 +36,6 @@ final class CachingAllocator {
     private long liveBytes;
     private long reservedBytes;
     private long mallocs;
-    private long frees;
 
     CachingAllocator(DeviceMemory device) {
         this.device = device;
@@ -98,7 +97,6 @@ final class CachingAllocator {
         for (ArrayDeque<Long> q : cached.values()) {
             for (Long p : q) {
                 device.free(p);
-                frees++;
             }
         }
         cached.clear();
@@ -116,10 +114,5 @@ final class CachingAllocator {
     /** Device allocations made so far; flat in a steady-state loop. */
     synchronized long mallocs() {
         return mallocs;
-    }
-
-    /** Device frees made so far (only {@link #trim} and the out-of-memory retry free). */
-    synchronized long frees() {
-        return frees;
     }
 }

@@ -15,10 +15,7 @@ import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
@@ -53,6 +50,9 @@ public final class CudaBackend implements Backend {
     private final CudaModule kernels;
     private final CudnnConv conv;
     private final String arch;
+    /** cuBLAS reads alpha and beta from host memory: allocated once, not per call. */
+    private final FloatPointer one = new FloatPointer(1).put(1f);
+    private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudaBackend(int device, boolean tf32) {
         this.device = device;
@@ -112,10 +112,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void free(Storage storage) {
-        CudaStorage s = cuda(storage);
-        if (!s.inUse) {
-            throw new IllegalStateException("cuda backend: storage of " + s.numel + " " + s.dtype + " freed twice");
-        }
+        CudaStorage s = cuda(storage); // throws for a storage already freed
         s.inUse = false;
         allocator.release(s.address); // stream-ordered: later work on the same stream may reuse it at once
     }
@@ -232,31 +229,46 @@ public final class CudaBackend implements Backend {
     private record L(long v) {
     }
 
+    /**
+     * Per-thread memory for kernel arguments, reused by every launch: a step launches many kernels and should not
+     * allocate host memory for each. Each argument gets an 8-byte-aligned slot; {@code params} holds their addresses.
+     */
+    private static final class Args {
+        static final int BYTES = 4096;
+        static final int MAX = 32;
+        final BytePointer memory = new BytePointer(BYTES);
+        final ByteBuffer buffer = memory.asByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final PointerPointer<Pointer> params = new PointerPointer<>(MAX);
+        final LongPointer addresses = new LongPointer(params);
+    }
+
+    private static final ThreadLocal<Args> ARGS = ThreadLocal.withInitial(Args::new);
+
+    /** Launches {@code kernel}; arguments are {@link L}, {@code Integer}, {@code Float} or a {@link Layout} struct. */
     private void launch(String kernel, int blocks, int threads, int sharedBytes, Object... args) {
-        List<Pointer> held = new ArrayList<>();
-        try (PointerPointer<Pointer> params = new PointerPointer<>(args.length)) {
-            for (int i = 0; i < args.length; i++) {
-                Object a = args[i];
-                Pointer p;
-                if (a instanceof L l) {
-                    p = new LongPointer(1).put(l.v());
-                } else if (a instanceof Integer v) {
-                    p = new IntPointer(1).put(v);
-                } else if (a instanceof Float v) {
-                    p = new FloatPointer(1).put(v);
-                } else if (a instanceof ByteBuffer b) {
-                    p = new BytePointer(b);
-                } else {
-                    throw new IllegalArgumentException("cuda: kernel argument " + i + " of " + kernel + ": " + a);
-                }
-                held.add(p);
-                params.put(i, p);
-            }
-            Cuda.check(cudart.cuLaunchKernel(kernels.function(kernel), Math.max(1, blocks), 1, 1, threads, 1, 1,
-                    sharedBytes, stream, params, (PointerPointer<?>) null), "launch " + kernel);
-        } finally {
-            held.forEach(Pointer::close);
+        Args a = ARGS.get();
+        if (args.length > Args.MAX) {
+            throw new IllegalArgumentException("cuda: " + kernel + " has more than " + Args.MAX + " arguments");
         }
+        int at = 0;
+        for (int i = 0; i < args.length; i++) {
+            Object v = args[i];
+            if (v instanceof L l) {
+                a.buffer.putLong(at, l.v());
+            } else if (v instanceof Integer x) {
+                a.buffer.putInt(at, x);
+            } else if (v instanceof Float x) {
+                a.buffer.putFloat(at, x);
+            } else if (v instanceof Layout l) {
+                KernelLayout.packInto(l, a.buffer, at);
+            } else {
+                throw new IllegalArgumentException("cuda: kernel argument " + i + " of " + kernel + ": " + v);
+            }
+            a.addresses.put(i, a.memory.address() + at);
+            at += v instanceof Layout ? KernelLayout.BYTES : 8;
+        }
+        Cuda.check(cudart.cuLaunchKernel(kernels.function(kernel), Math.max(1, blocks), 1, 1, threads, 1, 1,
+                sharedBytes, stream, a.params, (PointerPointer<?>) null), "launch " + kernel);
     }
 
     /** Blocks for a grid-stride loop over {@code n} elements. */
@@ -276,10 +288,10 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (d.dtype == DType.INT32) {
-            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), KernelLayout.pack(layout), new L(n),
+            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n),
                     (int) value);
         } else {
-            launch("gradus_fill", blocksFor(n), THREADS, 0, new L(d.address), KernelLayout.pack(layout), new L(n), value);
+            launch("gradus_fill", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n), value);
         }
     }
 
@@ -296,8 +308,8 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
             }
             int mode = xs.dtype == DType.INT32 ? (os.dtype == DType.INT32 ? 2 : 0) : 1;
-            launch("gradus_convert", blocksFor(n), THREADS, 0, mode, new L(xs.address), KernelLayout.pack(xLayout),
-                    new L(os.address), KernelLayout.pack(outLayout), new L(n));
+            launch("gradus_convert", blocksFor(n), THREADS, 0, mode, new L(xs.address), xLayout,
+                    new L(os.address), outLayout, new L(n));
             return;
         }
         if (dense(xLayout) && dense(outLayout)) {
@@ -305,7 +317,7 @@ public final class CudaBackend implements Backend {
                     new L(os.at(outLayout.offset())), new L(n));
         } else {
             launch("gradus_unary", blocksFor(n), THREADS, 0, op.ordinal(), scalar, new L(xs.address),
-                    KernelLayout.pack(xLayout), new L(os.address), KernelLayout.pack(outLayout), new L(n));
+                    xLayout, new L(os.address), outLayout, new L(n));
         }
     }
 
@@ -326,8 +338,8 @@ public final class CudaBackend implements Backend {
                     new L(bs.at(bLayout.offset())), new L(os.at(outLayout.offset())), new L(n));
         } else {
             launch("gradus_binary", blocksFor(n), THREADS, 0, op.ordinal(), new L(as.address),
-                    KernelLayout.pack(aLayout), new L(bs.address), KernelLayout.pack(bLayout), new L(os.address),
-                    KernelLayout.pack(outLayout), new L(n));
+                    aLayout, new L(bs.address), bLayout, new L(os.address),
+                    outLayout, new L(n));
         }
     }
 
@@ -393,17 +405,15 @@ public final class CudaBackend implements Backend {
             }
             return;
         }
-        try (FloatPointer alpha = new FloatPointer(1).put(1f); FloatPointer beta = new FloatPointer(1).put(0f)) {
-            for (int bi = 0; bi < plan.outOffsets().length; bi++) {
-                int status = cublas.cublasSgemm_v2(blas,
-                        plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                        plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                        plan.n(), plan.m(), plan.k(), alpha,
-                        new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))), plan.ldFirst(),
-                        new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))), plan.ldSecond(),
-                        beta, new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))), plan.ldOut());
-                Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
-            }
+        for (int bi = 0; bi < plan.outOffsets().length; bi++) {
+            int status = cublas.cublasSgemm_v2(blas,
+                    plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                    plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                    plan.n(), plan.m(), plan.k(), one,
+                    new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))), plan.ldFirst(),
+                    new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))), plan.ldSecond(),
+                    zero, new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))), plan.ldOut());
+            Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
         }
     }
 
@@ -412,11 +422,9 @@ public final class CudaBackend implements Backend {
      * benchmarks compare the Tensor API against (call {@link #synchronize} to time it).
      */
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        try (FloatPointer alpha = new FloatPointer(1).put(1f); FloatPointer beta = new FloatPointer(1).put(0f)) {
-            Cuda.checkBlas(cublas.cublasSgemm_v2(blas, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, n, m, k, alpha,
-                    new FloatPointer(Cuda.pointer(cuda(b).address)), n, new FloatPointer(Cuda.pointer(cuda(a).address)),
-                    k, beta, new FloatPointer(Cuda.pointer(cuda(c).address)), n), "cublasSgemm");
-        }
+        Cuda.checkBlas(cublas.cublasSgemm_v2(blas, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, n, m, k, one,
+                new FloatPointer(Cuda.pointer(cuda(b).address)), n, new FloatPointer(Cuda.pointer(cuda(a).address)),
+                k, zero, new FloatPointer(Cuda.pointer(cuda(c).address)), n), "cublasSgemm");
     }
 
     // ------------------------------------------------------------------ softmax, labels, optimizers
@@ -450,15 +458,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep h) {
-        double bc1 = 1 - Math.pow(h.beta1(), h.step());
-        double bc2 = 1 - Math.pow(h.beta2(), h.step());
-        float stepSize = (float) (h.lr() / bc1);
-        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
-        float decay = h.decoupled() ? 1f - h.lr() * h.weightDecay() : 1f;
-        float l2 = h.decoupled() ? 0f : h.weightDecay();
         launch("gradus_adam_step", blocksFor(n), THREADS, 0, new L(cuda(param).address), new L(cuda(grad).address),
-                new L(cuda(m).address), new L(cuda(v).address), new L(n), decay, l2, h.beta1(), h.beta2(), stepSize,
-                invSqrtBc2, h.eps());
+                new L(cuda(m).address), new L(cuda(v).address), new L(n), h.weightFactor(), h.l2(), h.beta1(),
+                h.beta2(), h.stepSize(), h.invSqrtBiasCorrection2(), h.eps());
     }
 
     @Override

@@ -9,7 +9,7 @@ import java.util.Arrays;
  * Packs a {@link Layout} into the bytes of the kernels' {@code struct Layout} ({@code common.cuh}), passed by
  * value as a kernel argument: {@code int rank; long long offset; int shape[8]; long long strides[8];}.
  *
- * <pre>{@code ByteBuffer arg = KernelLayout.pack(KernelLayout.broadcast(bLayout, outShape));}</pre>
+ * <pre>{@code ByteBuffer arg = KernelLayout.pack(layout);}</pre>
  */
 final class KernelLayout {
     static final int MAX_RANK = 8;
@@ -24,45 +24,24 @@ final class KernelLayout {
 
     /** The struct's bytes, little-endian as on every CUDA host. */
     static ByteBuffer pack(Layout l) {
+        ByteBuffer b = ByteBuffer.allocateDirect(BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        packInto(l, b, 0);
+        return b;
+    }
+
+    /** Writes the struct into {@code b} (little-endian) at byte {@code at}, unused dimensions zeroed. */
+    static void packInto(Layout l, ByteBuffer b, int at) {
         if (l.rank() > MAX_RANK) {
             throw new IllegalArgumentException("cuda: rank " + l.rank() + " of " + Arrays.toString(l.shape())
                     + " is above the kernels' maximum of " + MAX_RANK);
         }
-        ByteBuffer b = ByteBuffer.allocateDirect(BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(OFFSET_OF_RANK, l.rank());
-        b.putLong(OFFSET_OF_OFFSET, l.offset());
-        for (int d = 0; d < l.rank(); d++) {
-            b.putInt(OFFSET_OF_SHAPE + 4 * d, l.shape()[d]);
-            b.putLong(OFFSET_OF_STRIDES + 8 * d, l.strides()[d]);
+        b.putInt(at + OFFSET_OF_RANK, l.rank());
+        b.putInt(at + OFFSET_OF_RANK + 4, 0);
+        b.putLong(at + OFFSET_OF_OFFSET, l.offset());
+        for (int d = 0; d < MAX_RANK; d++) {
+            boolean used = d < l.rank();
+            b.putInt(at + OFFSET_OF_SHAPE + 4 * d, used ? l.shape()[d] : 0);
+            b.putLong(at + OFFSET_OF_STRIDES + 8 * d, used ? l.strides()[d] : 0);
         }
-        return b;
-    }
-
-    /**
-     * {@code in} seen with {@code outShape}'s rank: leading dimensions added and size-1 dimensions stretched, both
-     * with stride 0, so a kernel indexes it with the output's flat index.
-     *
-     * @throws IllegalArgumentException if {@code in} does not broadcast to {@code outShape}
-     */
-    static Layout broadcast(Layout in, int[] outShape) {
-        int r = outShape.length;
-        int lead = r - in.rank();
-        if (lead < 0) {
-            throw new IllegalArgumentException("cuda: " + Arrays.toString(in.shape()) + " does not broadcast to "
-                    + Arrays.toString(outShape));
-        }
-        int[] strides = new int[r];
-        for (int d = 0; d < in.rank(); d++) {
-            int size = in.shape()[d];
-            if (size == outShape[lead + d]) {
-                strides[lead + d] = in.strides()[d];
-            } else if (size == 1) {
-                strides[lead + d] = 0;
-            } else {
-                throw new IllegalArgumentException("cuda: " + Arrays.toString(in.shape()) + " does not broadcast to "
-                        + Arrays.toString(outShape));
-            }
-        }
-        return new Layout(outShape.clone(), strides, in.offset());
     }
 }
