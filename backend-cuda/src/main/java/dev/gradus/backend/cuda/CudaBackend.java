@@ -31,7 +31,8 @@ import org.bytedeco.javacpp.PointerPointer;
 /**
  * The CUDA backend: tensors in device memory from a {@link CachingAllocator}, cuBLAS for GEMM, Gradus' own NVRTC
  * kernels for elementwise ops, reductions, log-softmax and optimizer steps, all queued on one stream; the host
- * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}).
+ * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}; {@link #oneHot}
+ * reads its labels back to name a bad one).
  *
  * <p>Convolution goes through cuDNN; pooling and batch norm are Gradus kernels (the SPI's max pooling keeps an
  * arg-max, which cuDNN's does not).
