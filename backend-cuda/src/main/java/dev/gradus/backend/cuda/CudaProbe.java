@@ -95,7 +95,7 @@ final class CudaProbe {
         }
     }
 
-    private static String rootMessage(Throwable t) {
+    static String rootMessage(Throwable t) {
         Throwable r = t;
         while (r.getCause() != null && r.getCause() != r) {
             r = r.getCause();
