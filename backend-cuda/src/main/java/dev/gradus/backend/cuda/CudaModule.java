@@ -17,8 +17,8 @@ import org.bytedeco.javacpp.BytePointer;
 
 /**
  * Gradus' kernels compiled with NVRTC for the device (a CUBIN for its architecture, see {@link Nvrtc}) and loaded as
- * one module; the image is cached under {@code ~/.cache/gradus/cuda} by a hash of the source, the target and the
- * NVRTC version, so only the first start on a machine pays for compilation.
+ * one module; the image is cached under {@code ~/.cache/gradus/cuda} (or {@code -Dgradus.cuda.cache}) by a hash of
+ * the source, the target and the NVRTC version, so only the first start on a machine pays for compilation.
  */
 final class CudaModule {
     private final CUmod_st module = new CUmod_st();
@@ -29,7 +29,7 @@ final class CudaModule {
         int nvrtcVersion = Nvrtc.version();
         Nvrtc.Target target = Nvrtc.target(ccMajor, ccMinor, Nvrtc.supportedArchs());
         String key = sha256(source + "|" + target + "|nvrtc " + nvrtcVersion);
-        Path cache = Path.of(System.getProperty("user.home"), ".cache", "gradus", "cuda", key + target.suffix());
+        Path cache = cacheDirectory().resolve(key + target.suffix());
         byte[] image = null;
         try {
             if (Files.isRegularFile(cache)) {
@@ -61,6 +61,13 @@ final class CudaModule {
             Cuda.check(cudart.cuModuleGetFunction(f, module, name), "cuModuleGetFunction " + name);
             functions.put(name, f);
         }
+    }
+
+    /** {@code -Dgradus.cuda.cache=DIR}, else {@code ~/.cache/gradus/cuda}. */
+    static Path cacheDirectory() {
+        String dir = System.getProperty("gradus.cuda.cache");
+        return dir != null && !dir.isBlank() ? Path.of(dir)
+                : Path.of(System.getProperty("user.home"), ".cache", "gradus", "cuda");
     }
 
     CUfunc_st function(String name) {

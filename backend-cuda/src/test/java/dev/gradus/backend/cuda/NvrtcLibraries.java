@@ -75,7 +75,8 @@ final class NvrtcLibraries {
         return null;
     }
 
-    private static boolean driverInstalled() {
+    /** True when an NVIDIA driver's libcuda.so.1 is in a usual folder or on LD_LIBRARY_PATH. */
+    static boolean driverInstalled() {
         List<String> dirs = new ArrayList<>(DRIVER_DIRS);
         String ld = System.getenv("LD_LIBRARY_PATH");
         if (ld != null) {

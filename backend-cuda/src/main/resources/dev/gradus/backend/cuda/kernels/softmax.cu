@@ -31,7 +31,7 @@ __device__ float gradus_block_sum(float v, float* shared) {
     return r;
 }
 
-// out[r, :] = x[r, :] - max - log(sum(exp(x[r, :] - max))) for a contiguous [rows, cols] block.
+// out[r, :] = (x[r, :] - max) - log(sum(exp(x[r, :] - max))) for a contiguous [rows, cols] block.
 extern "C" __global__ void gradus_log_softmax(const float* x, long long xOffset, int rows, int cols, float* out,
                                               long long outOffset) {
     __shared__ float shared[GRADUS_ROW_THREADS];
@@ -51,9 +51,11 @@ extern "C" __global__ void gradus_log_softmax(const float* x, long long xOffset,
         s += expf(in[c] - m);
     }
     s = gradus_block_sum(s, shared);
-    float lse = m + logf(s);
+    // (x - max) - log(sum), not x - (max + log(sum)): with large logits the float sum max + log(sum) would drop
+    // the digits of log(sum) that the result consists of.
+    float logSum = logf(s);
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        o[c] = in[c] - lse;
+        o[c] = (in[c] - m) - logSum;
     }
 }
 

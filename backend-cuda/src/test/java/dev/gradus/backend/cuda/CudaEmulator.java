@@ -1,0 +1,161 @@
+package dev.gradus.backend.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the real CUDA backend, Java code and kernel sources, on a machine without a GPU, for tests.
+ *
+ * <p>Builds host stand-ins for the NVIDIA libraries the JavaCPP wrappers link ({@code libcuda.so.1},
+ * {@code libcudart.so.13}, {@code libcublas.so.13}, cuDNN 9's four libraries) from {@code emulator/*.cpp} with
+ * {@code g++}, with the same sonames and symbol versions, and loads them before JavaCPP does, so that the wrappers
+ * bind to them. The stand-in driver runs Gradus' kernel sources compiled for the host (a block's threads on real
+ * threads where they synchronise), on one in-order stream with a worker thread, so host code that forgets to wait
+ * for the stream sees stale data; fresh device memory reads as NaN; kernels, copies, cuBLAS and cuDNN check that
+ * they touch only device memory. NVRTC is the real one, so the module loaded is what NVRTC made for sm_90.
+ *
+ * <p>What this proves is the backend's logic (arguments, layouts, launch shapes, descriptors, the GEMM plan, the
+ * allocator, the order of work); not NVIDIA's libraries, timing, or the GPU's memory model. Use only in a JVM of
+ * its own (the module's Surefire forks one per test class).
+ */
+final class CudaEmulator {
+    private static final List<String> SOURCES = List.of("emu.h", "emu_kernel.h", "emu_driver.cpp", "emu_runtime.cpp",
+            "emu_cublas.cpp", "emu_cudnn.cpp");
+
+    private static boolean prepared;
+    private static String problem;
+
+    private CudaEmulator() {
+    }
+
+    /** Builds and loads the stand-ins once per JVM; null when the CUDA backend can then start, else why not. */
+    static synchronized String prepare() {
+        if (!prepared) {
+            prepared = true;
+            try {
+                problem = build();
+            } catch (IOException e) {
+                problem = "building the CUDA emulator failed: " + e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problem = "interrupted while building the CUDA emulator";
+            }
+        }
+        return problem;
+    }
+
+    private static String build() throws IOException, InterruptedException {
+        if (NvrtcLibraries.driverInstalled()) {
+            return "an NVIDIA driver is installed here: the emulator runs only where there is none (the real"
+                    + " backend is tested by CudaConformanceTest)";
+        }
+        String nvrtcDir = System.getProperty("gradus.nvrtc.dir");
+        if (nvrtcDir == null || !Files.isRegularFile(Path.of(nvrtcDir, "libnvrtc.so.13"))) {
+            return "no libnvrtc.so.13 in -Dgradus.nvrtc.dir=" + nvrtcDir
+                    + " (the build unpacks it from cuda-redist unless -Dgradus.nvrtc.skip=true)";
+        }
+        try {
+            Process p = new ProcessBuilder("g++", "--version").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            return "g++ is not on the PATH: the CUDA emulator was not built";
+        }
+        Path dir = Files.createTempDirectory("gradus-cuda-emulator");
+        for (String s : SOURCES) {
+            try (InputStream in = CudaEmulator.class.getResourceAsStream("/emulator/" + s)) {
+                if (in == null) {
+                    return "test resource emulator/" + s + " is missing";
+                }
+                Files.write(dir.resolve(s), in.readAllBytes());
+            }
+        }
+        Files.writeString(dir.resolve("gradus_kernels.cu"), CudaKernels.all());
+
+        // soname -> {source, defines}; the driver first: the others link against it.
+        Map<String, List<String>> libs = new LinkedHashMap<>();
+        libs.put("libcudart.so.13", List.of("emu_runtime.cpp"));
+        libs.put("libcublasLt.so.13", List.of("emu_cudnn.cpp", "-DPART_NONE"));
+        libs.put("libcublas.so.13", List.of("emu_cublas.cpp"));
+        libs.put("libcudnn_graph.so.9", List.of("emu_cudnn.cpp", "-DPART_GRAPH"));
+        libs.put("libcudnn_ops.so.9", List.of("emu_cudnn.cpp", "-DPART_OPS"));
+        libs.put("libcudnn_cnn.so.9", List.of("emu_cudnn.cpp", "-DPART_CNN"));
+        libs.put("libcudnn_adv.so.9", List.of("emu_cudnn.cpp", "-DPART_ADV"));
+
+        String err = compile(dir, List.of(gpp(dir, "libcuda.so.1", List.of("emu_driver.cpp"), false)));
+        if (err != null) {
+            return err;
+        }
+        List<List<String>> commands = new ArrayList<>();
+        for (Map.Entry<String, List<String>> e : libs.entrySet()) {
+            commands.add(gpp(dir, e.getKey(), e.getValue(), true));
+        }
+        err = compile(dir, commands);
+        if (err != null) {
+            return err;
+        }
+
+        System.load(dir.resolve("libcuda.so.1").toString());
+        for (String lib : libs.keySet()) {
+            System.load(dir.resolve(lib).toString());
+        }
+        Path builtins = Path.of(nvrtcDir, "libnvrtc-builtins.so.13.1");
+        if (Files.isRegularFile(builtins)) {
+            System.load(builtins.toString());
+        }
+        System.load(Path.of(nvrtcDir, "libnvrtc.so.13").toString());
+        System.setProperty("gradus.cuda.experimental", "true");
+        System.setProperty("gradus.cuda.cache", dir.resolve("cache").toString());
+        return null;
+    }
+
+    private static List<String> gpp(Path dir, String soname, List<String> sourceAndDefines, boolean versioned)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("g++", "-std=c++17", "-O2", "-fPIC", "-shared", "-pthread",
+                "-Wall", "-Wno-unused-function", "-I", dir.toString(), "-Wl,-soname," + soname, "-o",
+                dir.resolve(soname).toString()));
+        cmd.addAll(sourceAndDefines.subList(1, sourceAndDefines.size()));
+        cmd.add(dir.resolve(sourceAndDefines.get(0)).toString());
+        if (versioned) {
+            // The wrappers ask for each symbol at the version named after its library, as NVIDIA's are built.
+            Path map = dir.resolve(soname + ".map");
+            String prefix = soname.startsWith("libcudart") ? "cuda*" : soname.startsWith("libcublas") ? "cublas*"
+                    : "cudnn*";
+            Files.writeString(map, soname + " { global: " + prefix + "; gradus_emu_*; local: *; };\n");
+            cmd.add("-Wl,--version-script=" + map);
+            cmd.add(dir.resolve("libcuda.so.1").toString());
+        }
+        return cmd;
+    }
+
+    /** Runs the commands in parallel; null when all succeed, else the first failure with its output. */
+    private static String compile(Path dir, List<List<String>> commands) throws IOException, InterruptedException {
+        List<Process> running = new ArrayList<>();
+        List<Path> logs = new ArrayList<>();
+        for (List<String> cmd : commands) {
+            Path log = Files.createTempFile(dir, "g++", ".log");
+            running.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            logs.add(log);
+        }
+        String failure = null;
+        for (int i = 0; i < running.size(); i++) {
+            Process p = running.get(i);
+            if (!p.waitFor(300, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                failure = failure != null ? failure : "g++ timed out: " + commands.get(i);
+            } else if (p.exitValue() != 0 && failure == null) {
+                failure = "g++ failed building the CUDA emulator: " + String.join(" ", commands.get(i)) + "\n"
+                        + Files.readString(logs.get(i), StandardCharsets.UTF_8);
+            }
+        }
+        return failure;
+    }
+}

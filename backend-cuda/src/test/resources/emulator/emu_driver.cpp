@@ -1,0 +1,433 @@
+// The emulated CUDA driver (built as libcuda.so.1): the stream, device memory, and the three driver functions the
+// backend calls (cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel), which run Gradus' kernel sources compiled
+// for the host. A test fixture: it checks the backend's own logic on a machine without a GPU, not NVIDIA's code.
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "emu.h"
+#include "emu_kernel.h"
+#include "gradus_kernels.cu"
+
+// ------------------------------------------------------------------------------------------------ the stream
+
+namespace {
+// Never destroyed: the detached worker waits on it until the process ends, and destroying a condition variable
+// with a waiter blocks exit.
+struct Stream {
+    std::mutex lock;
+    std::condition_variable changed;
+    std::deque<std::function<void()>> queue;
+    bool busy = false;
+    int sticky = 0;
+    bool workerStarted = false;
+};
+Stream& stream() {
+    static Stream* s = new Stream();
+    return *s;
+}
+
+void worker() {
+    Stream& st = stream();
+    for (;;) {
+        std::function<void()> work;
+        {
+            std::unique_lock<std::mutex> l(st.lock);
+            st.changed.wait(l, [&] { return !st.queue.empty(); });
+            work = std::move(st.queue.front());
+            st.queue.pop_front();
+            st.busy = true;
+        }
+        int err = 0;
+        std::string what;
+        if (gradus_emu_error() == 0) {
+            try {
+                work();
+            } catch (const EmuError& e) {
+                err = e.code;
+                what = e.what();
+            } catch (const std::exception& e) {
+                err = EMU_LAUNCH_FAILURE;
+                what = e.what();
+            }
+        }
+        {
+            std::lock_guard<std::mutex> l(st.lock);
+            if (err != 0 && st.sticky == 0) {
+                st.sticky = err;
+                std::fprintf(stderr, "gradus CUDA emulator: error %d: %s\n", err, what.c_str());
+            }
+            st.busy = false;
+        }
+        st.changed.notify_all();
+    }
+}
+}  // namespace
+
+void gradus_emu_enqueue(std::function<void()> work) {
+    Stream& st = stream();
+    std::lock_guard<std::mutex> l(st.lock);
+    if (!st.workerStarted) {
+        st.workerStarted = true;
+        std::thread(worker).detach();  // lives as long as the process, as a device does
+    }
+    st.queue.push_back(std::move(work));
+    st.changed.notify_all();
+}
+
+int gradus_emu_synchronize() {
+    Stream& st = stream();
+    std::unique_lock<std::mutex> l(st.lock);
+    st.changed.wait(l, [&] { return st.queue.empty() && !st.busy; });
+    return st.sticky;
+}
+
+int gradus_emu_error() {
+    Stream& st = stream();
+    std::lock_guard<std::mutex> l(st.lock);
+    return st.sticky;
+}
+
+// ------------------------------------------------------------------------------------------------ device memory
+
+namespace {
+std::mutex& memoryLock() {
+    static std::mutex* m = new std::mutex();
+    return *m;
+}
+std::map<uintptr_t, size_t>& allocations() {  // start -> bytes
+    static auto* a = new std::map<uintptr_t, size_t>();
+    return *a;
+}
+}  // namespace
+
+void* gradus_emu_device_malloc(size_t bytes) {
+    size_t rounded = (bytes + 255) / 256 * 256;
+    void* p = std::aligned_alloc(256, rounded == 0 ? 256 : rounded);  // cudaMalloc's alignment
+    if (p == nullptr) {
+        return nullptr;
+    }
+    // Fresh device memory is garbage on a GPU; all-ones bytes read as NaN floats and -1 ints here, so code that
+    // reads memory it never wrote shows up in results.
+    std::memset(p, 0xff, rounded == 0 ? 256 : rounded);
+    std::lock_guard<std::mutex> l(memoryLock());
+    allocations()[reinterpret_cast<uintptr_t>(p)] = bytes;
+    return p;
+}
+
+bool gradus_emu_device_free(void* p) {
+    {
+        std::lock_guard<std::mutex> l(memoryLock());
+        if (allocations().erase(reinterpret_cast<uintptr_t>(p)) == 0) {
+            return false;
+        }
+    }
+    std::free(p);
+    return true;
+}
+
+bool gradus_emu_on_device(const void* p, size_t bytes) {
+    uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    std::lock_guard<std::mutex> l(memoryLock());
+    auto it = allocations().upper_bound(a);
+    if (it == allocations().begin()) {
+        return false;
+    }
+    --it;
+    return a >= it->first && a + bytes <= it->first + it->second;
+}
+
+void gradus_emu_require_device(const void* p, size_t bytes, const std::string& what) {
+    if (!gradus_emu_on_device(p, bytes)) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " [%p, +%zu bytes) is not inside one device allocation", p, bytes);
+        throw EmuError(EMU_ILLEGAL_ADDRESS, what + buf);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ kernels
+
+thread_local EmuDim3 threadIdx;
+thread_local EmuDim3 blockIdx;
+thread_local EmuDim3 blockDim;
+thread_local EmuDim3 gridDim;
+
+namespace {
+// A block's threads run as fibers on the stream's worker thread: each runs until it reaches __syncthreads or ends,
+// then the next one runs; when all have arrived the next phase starts. That is the barrier's meaning exactly, and
+// costs a stack switch instead of an operating-system thread per GPU thread.
+extern "C" void gradus_emu_switch(void** saveSp, void* loadSp);
+asm(R"(
+    .text
+    .globl gradus_emu_switch
+    .type gradus_emu_switch, @function
+gradus_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size gradus_emu_switch, .-gradus_emu_switch
+)");
+
+const size_t FIBER_STACK = 64 * 1024;
+
+struct Fiber {
+    std::vector<char> stack = std::vector<char>(FIBER_STACK);
+    void* sp = nullptr;
+    bool done = false;
+    EmuDim3 idx;
+};
+
+struct Block {
+    std::vector<Fiber> fibers;
+    void* schedulerSp = nullptr;
+    Fiber* running = nullptr;
+    const std::function<void()>* body = nullptr;
+    int failCode = 0;
+    std::string failure;
+};
+
+thread_local Block* currentBlock = nullptr;
+thread_local const char* currentKernel = nullptr;
+
+[[noreturn]] void fiberMain() {
+    Block* b = currentBlock;
+    Fiber* f = b->running;
+    try {
+        (*b->body)();
+    } catch (const EmuError& e) {
+        if (b->failCode == 0) {
+            b->failCode = e.code;
+            b->failure = e.what();
+        }
+    } catch (const std::exception& e) {
+        if (b->failCode == 0) {
+            b->failCode = EMU_LAUNCH_FAILURE;
+            b->failure = e.what();
+        }
+    }
+    f->done = true;
+    gradus_emu_switch(&f->sp, b->schedulerSp);
+    std::abort();  // a finished fiber is never resumed
+}
+
+// A fresh stack whose first switch "returns" into fiberMain with the ABI's alignment.
+void prime(Fiber& f) {
+    uintptr_t top = reinterpret_cast<uintptr_t>(f.stack.data() + f.stack.size()) & ~uintptr_t(15);
+    void** sp = reinterpret_cast<void**>(top);
+    *--sp = nullptr;                                        // fake return address of fiberMain: rsp % 16 == 8
+    *--sp = reinterpret_cast<void*>(&fiberMain);            // where the first switch returns to
+    for (int i = 0; i < 6; i++) *--sp = nullptr;            // rbp, rbx, r12 .. r15
+    f.sp = sp;
+    f.done = false;
+}
+
+void runCooperativeBlock(Block& b, unsigned threads, EmuDim3 block) {
+    if (b.fibers.size() < threads) {
+        b.fibers.resize(threads);
+    }
+    for (unsigned t = 0; t < threads; t++) {
+        prime(b.fibers[t]);
+        b.fibers[t].idx = EmuDim3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+    }
+    Block* outer = currentBlock;
+    currentBlock = &b;
+    for (bool live = true; live;) {  // one phase between barriers per pass
+        live = false;
+        for (unsigned t = 0; t < threads; t++) {
+            Fiber& f = b.fibers[t];
+            if (f.done) continue;
+            b.running = &f;
+            threadIdx = f.idx;
+            gradus_emu_switch(&b.schedulerSp, f.sp);
+            live |= !f.done;
+        }
+    }
+    currentBlock = outer;
+}
+}  // namespace
+
+void __syncthreads() {
+    Block* b = currentBlock;
+    if (b == nullptr || b->running == nullptr) {
+        throw EmuError(EMU_LAUNCH_FAILURE, std::string(currentKernel ? currentKernel : "a kernel")
+                + " calls __syncthreads but is listed as independent threads in emu_driver.cpp");
+    }
+    Fiber* f = b->running;
+    gradus_emu_switch(&f->sp, b->schedulerSp);
+}
+
+namespace {
+using Body = std::function<void()>;
+
+// A launch's arguments, copied out of kernelParams at launch as CUDA does (the caller may reuse that memory at
+// once): `body` runs one thread; `check` fails, as a GPU would fault, when a pointer argument is not device memory.
+struct Bound {
+    Body body;
+    std::function<void()> check;
+};
+
+template <typename T>
+void checkArgument(const T& v, const char* kernel, size_t index) {
+    if constexpr (std::is_pointer_v<T>) {
+        if (v != nullptr) {
+            gradus_emu_require_device(v, 1, std::string(kernel) + " argument " + std::to_string(index));
+        }
+    }
+}
+
+template <typename... A, size_t... I>
+Bound bindArgs(const char* name, void (*f)(A...), void** params, std::index_sequence<I...>) {
+    std::tuple<std::decay_t<A>...> args(*static_cast<std::decay_t<A>*>(params[I])...);
+    return Bound{[f, args]() { std::apply(f, args); },
+                 [name, args]() { (checkArgument(std::get<I>(args), name, I), ...); }};
+}
+
+struct Kernel {
+    const char* name;
+    // True when threads of a block cooperate through __syncthreads and shared memory: such blocks run on real
+    // threads; the others run their threads one after another.
+    bool cooperative;
+    std::function<Bound(void**)> bind;
+};
+
+template <typename... A>
+Kernel kernel(const char* name, bool cooperative, void (*f)(A...)) {
+    return Kernel{name, cooperative,
+                  [name, f](void** p) { return bindArgs(name, f, p, std::index_sequence_for<A...>{}); }};
+}
+
+const std::vector<Kernel>& kernels() {
+    static const std::vector<Kernel> table = {
+        kernel("gradus_fill", false, gradus_fill),
+        kernel("gradus_fill_int", false, gradus_fill_int),
+        kernel("gradus_convert", false, gradus_convert),
+        kernel("gradus_unary", false, gradus_unary),
+        kernel("gradus_unary_dense", false, gradus_unary_dense),
+        kernel("gradus_binary", false, gradus_binary),
+        kernel("gradus_binary_dense", false, gradus_binary_dense),
+        kernel("gradus_one_hot", false, gradus_one_hot),
+        kernel("gradus_reduce", true, gradus_reduce),
+        kernel("gradus_log_softmax", true, gradus_log_softmax),
+        kernel("gradus_log_softmax_backward", true, gradus_log_softmax_backward),
+        kernel("gradus_adam_step", false, gradus_adam_step),
+        kernel("gradus_sgd_step", false, gradus_sgd_step),
+        kernel("gradus_pool2d", false, gradus_pool2d),
+        kernel("gradus_pool2d_backward", false, gradus_pool2d_backward),
+        kernel("gradus_bn_train", true, gradus_bn_train),
+        kernel("gradus_bn_backward", true, gradus_bn_backward),
+    };
+    return table;
+}
+
+void runGrid(const Kernel& k, EmuDim3 grid, EmuDim3 block, const Body& body) {
+    unsigned threads = block.x * block.y * block.z;
+    for (unsigned b = 0; b < grid.x * grid.y * grid.z; b++) {
+        EmuDim3 bi{b % grid.x, (b / grid.x) % grid.y, b / (grid.x * grid.y)};
+        if (!k.cooperative) {
+            gridDim = grid;
+            blockDim = block;
+            blockIdx = bi;
+            currentKernel = k.name;
+            for (unsigned t = 0; t < threads; t++) {
+                threadIdx = EmuDim3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+                body();
+            }
+            continue;
+        }
+        gridDim = grid;
+        blockDim = block;
+        blockIdx = bi;
+        currentKernel = k.name;
+        static thread_local Block coop;
+        coop.body = &body;
+        coop.failCode = 0;
+        runCooperativeBlock(coop, threads, block);
+        coop.running = nullptr;
+        int failCode = coop.failCode;
+        std::string failure = coop.failure;
+        if (failCode != 0) {
+            throw EmuError(failCode, failure);
+        }
+    }
+}
+
+struct Module {
+    bool loaded = false;
+};
+}  // namespace
+
+// Driver API, with CUDA's C signatures (handles are opaque pointers; CUresult is an int).
+extern "C" {
+
+int cuModuleLoadData(void** module, const void* image) {
+    if (module == nullptr || image == nullptr) {
+        return 1;  // CUDA_ERROR_INVALID_VALUE
+    }
+    const char* bytes = static_cast<const char*>(image);
+    bool elf = std::memcmp(bytes, "\177ELF", 4) == 0;
+    bool ptx = std::strstr(bytes, ".version") != nullptr && std::strstr(bytes, ".target") != nullptr;
+    if (!elf && !ptx) {
+        return 200;  // CUDA_ERROR_INVALID_IMAGE
+    }
+    *module = new Module{true};
+    return 0;
+}
+
+int cuModuleGetFunction(void** function, void* module, const char* name) {
+    if (function == nullptr || module == nullptr || name == nullptr) {
+        return 1;
+    }
+    for (const Kernel& k : kernels()) {
+        if (std::strcmp(k.name, name) == 0) {
+            *function = const_cast<Kernel*>(&k);
+            return 0;
+        }
+    }
+    return 500;  // CUDA_ERROR_NOT_FOUND
+}
+
+int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   unsigned sharedBytes, void* stream, void** params, void** extra) {
+    (void) stream;
+    (void) extra;
+    if (function == nullptr || gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0
+        || bx * by * bz > 1024 || gy > 65535 || gz > 65535 || sharedBytes > 48 * 1024 || params == nullptr) {
+        return 1;  // the limits of an H100 launch without opt-in shared memory
+    }
+    int err = gradus_emu_error();
+    if (err != 0) {
+        return err;
+    }
+    const Kernel* k = static_cast<const Kernel*>(function);
+    Bound bound = k->bind(params);
+    EmuDim3 grid{gx, gy, gz};
+    EmuDim3 block{bx, by, bz};
+    gradus_emu_enqueue([k, grid, block, bound] {
+        bound.check();
+        runGrid(*k, grid, block, bound.body);
+    });
+    return 0;
+}
+
+}  // extern "C"
