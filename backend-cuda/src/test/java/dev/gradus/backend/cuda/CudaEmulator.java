@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * allocator, the order of work); not NVIDIA's libraries, timing, or the GPU's memory model. Use only in a JVM of
  * its own (the module's Surefire forks one per test class).
  */
-final class CudaEmulator {
+public final class CudaEmulator {
     private static final List<String> SOURCES = List.of("emu.h", "emu_kernel.h", "emu_driver.cpp", "emu_runtime.cpp",
             "emu_cublas.cpp", "emu_cudnn.cpp");
 
@@ -37,7 +37,7 @@ final class CudaEmulator {
     }
 
     /** Builds and loads the stand-ins once per JVM; null when the CUDA backend can then start, else why not. */
-    static synchronized String prepare() {
+    public static synchronized String prepare() {
         if (!prepared) {
             prepared = true;
             try {
