@@ -85,7 +85,7 @@ public final class CudaBackend implements Backend {
             @Override
             public void free(long pointer) {
                 // Work queued on the stream may still use the block: wait before handing it to the driver.
-                Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+                synchronize();
                 Cuda.check(cudart.cudaFree(Cuda.pointer(pointer)), "cudaFree");
             }
         });
@@ -130,7 +130,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void synchronize() {
+        hostWaits.incrementAndGet();
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    }
+
+    /** How often the host has waited for the stream: tests check that a training step does not. */
+    private final java.util.concurrent.atomic.AtomicLong hostWaits = new java.util.concurrent.atomic.AtomicLong();
+
+    long hostWaits() {
+        return hostWaits.get();
     }
 
     private static CudaStorage cuda(Storage s) {
@@ -143,6 +151,13 @@ public final class CudaBackend implements Backend {
         }
         throw new IllegalArgumentException("cuda backend: storage from another backend ("
                 + (s == null ? "null" : s.getClass().getName()) + ")");
+    }
+
+    /** {@link #cuda} for a storage a kernel is about to write: what the host knew of its contents is stale. */
+    private static CudaStorage written(Storage s) {
+        CudaStorage c = cuda(s);
+        c.hostInts = null;
+        return c;
     }
 
     private static void checkRange(CudaStorage s, int offset, int length, String op) {
@@ -215,6 +230,14 @@ public final class CudaBackend implements Backend {
         CudaStorage d = cuda(dst);
         checkRange(d, offset, length, "writeInts");
         toDevice(d, offset, 4L * length, host -> new IntPointer(host).put(src, srcOffset, length));
+        if (d.dtype == DType.INT32) {
+            int[] known = d.hostInts;
+            if (known != null) {
+                System.arraycopy(src, srcOffset, known, offset, length);
+            } else if (offset == 0 && length == d.numel) {
+                d.hostInts = java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+            }
+        }
     }
 
     @Override
@@ -283,7 +306,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Storage dst, Layout layout, float value) {
-        CudaStorage d = cuda(dst);
+        CudaStorage d = written(dst);
         long n = layout.numel();
         if (n == 0) {
             return;
@@ -299,7 +322,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void unary(UnaryOp op, float scalar, Storage x, Layout xLayout, Storage out, Layout outLayout) {
         CudaStorage xs = cuda(x);
-        CudaStorage os = cuda(out);
+        CudaStorage os = written(out);
         long n = outLayout.numel();
         if (n == 0) {
             return;
@@ -347,7 +370,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset) {
         CudaStorage xs = cuda(x);
-        CudaStorage os = cuda(out);
+        CudaStorage os = written(out);
         int[] shape = xLayout.shape();
         int outer = 1;
         for (int d = 0; d < axis; d++) {
@@ -441,12 +464,26 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void oneHot(Storage labels, int offset, int n, int classes, Storage out) {
-        // Labels are few; checking them on the host names the bad one as the CPU backend does.
-        int[] host = new int[n];
-        readInts(labels, offset, host, 0, n);
+        // Labels are checked on the host, so that the message names the bad one as the CPU backend's does. Labels
+        // the host wrote are checked against its copy, without waiting for the device; labels a kernel made (an
+        // argmax) are read back first.
+        CudaStorage ls = cuda(labels);
+        checkRange(ls, offset, n, "oneHot");
+        int[] known = ls.hostInts;
+        int[] host;
+        int from;
+        if (known != null) {
+            host = known;
+            from = offset;
+        } else {
+            host = new int[n];
+            readInts(labels, offset, host, 0, n);
+            from = 0;
+        }
         for (int r = 0; r < n; r++) {
-            if (host[r] < 0 || host[r] >= classes) {
-                throw new IllegalArgumentException("label " + host[r] + " at index " + r + " is outside [0, "
+            int label = host[from + r];
+            if (label < 0 || label >= classes) {
+                throw new IllegalArgumentException("label " + label + " at index " + r + " is outside [0, "
                         + classes + ")");
             }
         }
@@ -498,6 +535,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+        if (argmax != null) {
+            written(argmax);
+        }
         int planes = xShape[0] * xShape[1];
         long total = (long) planes * outShape[2] * outShape[3];
         if (total == 0) {

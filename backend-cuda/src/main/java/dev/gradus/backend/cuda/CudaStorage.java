@@ -9,6 +9,11 @@ final class CudaStorage implements Storage {
     final int numel;
     final long address;
     volatile boolean inUse = true;
+    /**
+     * For INT32 storages: the contents as the host last wrote them, while no kernel has written the storage since,
+     * else null. Labels come from the host, so oneHot can check them here instead of waiting for the device.
+     */
+    volatile int[] hostInts;
 
     CudaStorage(DType dtype, int numel, long address) {
         this.dtype = dtype;
