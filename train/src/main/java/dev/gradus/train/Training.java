@@ -38,7 +38,10 @@ public final class Training {
      * row). Keras' callbacks, fastai's callbacks.
      */
     public interface Listener {
-        /** After each training step: {@code meanLoss} is the epoch's running mean so far. */
+        /**
+         * After each step whose loss was read ({@link #lossEvery}: every step on the CPU): {@code meanLoss} is the
+         * epoch's running mean so far.
+         */
         default void onStep(int epoch, int step, int steps, double meanLoss) {
         }
 
@@ -89,28 +92,50 @@ public final class Training {
             double lossSum = 0;
             int steps = 0;
             int total = train.batches();
-            for (DataLoader.Batch b : train.epoch(backend)) {
-                try (b; Scope s = Scope.open()) {
-                    opt.zeroGrad();
-                    Tensor loss = model.forward(b.x()).crossEntropy(b.y());
-                    loss.backward();
-                    opt.step();
-                    float l = loss.item();
-                    if (!Float.isFinite(l)) {
-                        throw new IllegalStateException(name + ": training loss became " + l + " at step " + (steps + 1)
-                                + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + "), or run with"
-                                + " Anomaly.detect() (--detect-anomaly) to find the op that made it");
+            int every = lossEvery(backend);
+            Tensor unreadSum = null; // the losses of the steps since the last read, summed where they were computed
+            int unread = 0;
+            try {
+                for (DataLoader.Batch b : train.epoch(backend)) {
+                    try (b; Scope s = Scope.open()) {
+                        opt.zeroGrad();
+                        Tensor loss = model.forward(b.x()).crossEntropy(b.y());
+                        loss.backward();
+                        opt.step();
+                        Tensor sum = unreadSum == null ? loss.detach().mul(1f) : unreadSum.add(loss.detach());
+                        if (unreadSum != null) {
+                            unreadSum.close();
+                            unreadSum = null;
+                        }
+                        steps++;
+                        unread++;
+                        if (unread < every && steps < total) {
+                            unreadSum = s.keep(sum);
+                            continue;
+                        }
+                        float l = sum.item(); // the one wait for the device in `every` steps
+                        if (!Float.isFinite(l)) {
+                            String where = unread == 1 ? "at step " + steps : "in steps " + (steps - unread + 1) + "-"
+                                    + steps;
+                            throw new IllegalStateException(name + ": training loss became " + l + " " + where
+                                    + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + "), or run"
+                                    + " with Anomaly.detect() (--detect-anomaly) to find the op that made it");
+                        }
+                        lossSum += l;
+                        unread = 0;
+                        for (Listener li : listeners) {
+                            li.onStep(epoch, steps, total, lossSum / steps);
+                        }
+                        if (terminal && (steps % 20 == 0 || steps == total)) {
+                            int filled = (int) (30L * steps / total);
+                            log.printf("\r  [%s%s] %d/%d loss %.4f", "#".repeat(filled), ".".repeat(30 - filled),
+                                    steps, total, lossSum / steps);
+                        }
                     }
-                    lossSum += l;
-                    steps++;
-                    for (Listener li : listeners) {
-                        li.onStep(epoch, steps, total, lossSum / steps);
-                    }
-                    if (terminal && (steps % 20 == 0 || steps == total)) {
-                        int filled = (int) (30L * steps / total);
-                        log.printf("\r  [%s%s] %d/%d loss %.4f", "#".repeat(filled), ".".repeat(30 - filled), steps,
-                                total, lossSum / steps);
-                    }
+                }
+            } finally {
+                if (unreadSum != null) {
+                    unreadSum.close();
                 }
             }
             if (terminal) {
@@ -142,6 +167,22 @@ public final class Training {
         }
         double last = outcome == null ? 0 : outcome.accuracy();
         return new Result(name, heldOut, last, seconds, losses, accs, bytes, backend.name(), history, outcome);
+    }
+
+    /**
+     * Steps between reads of the training loss: each read waits for the device, so an accelerator's loop reads
+     * every 10 steps (the losses in between are summed on the device) while the CPU's reads every step, where a
+     * read costs nothing. {@code -Dgradus.lossEvery=N} sets it for every backend.
+     */
+    static int lossEvery(Backend backend) {
+        Integer n = Integer.getInteger("gradus.lossEvery");
+        if (n != null) {
+            if (n < 1) {
+                throw new IllegalArgumentException("gradus.lossEvery must be at least 1, not " + n);
+            }
+            return n;
+        }
+        return backend.device().type().equals("cpu") ? 1 : 10;
     }
 
     /** Writes {@code metrics.json} into {@code out} (atomically). */

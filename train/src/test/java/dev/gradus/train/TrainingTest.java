@@ -65,6 +65,36 @@ class TrainingTest {
     }
 
     @Test
+    void theLossCanBeReadEveryFewStepsAndANanIsStillCaught() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(3);
+        System.setProperty("gradus.lossEvery", "4");
+        try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            List<Integer> heard = new ArrayList<>();
+            Training.Listener l = new Training.Listener() {
+                @Override
+                public void onStep(int epoch, int step, int total, double meanLoss) {
+                    heard.add(step);
+                }
+            };
+            Training.Result r = Training.fit("blobs", model, opt, null, new DataLoader(blobs(400, rng), 32),
+                    new DataLoader(blobs(200, rng), 50), "valid", 1, cpu, new PrintStream(new ByteArrayOutputStream()),
+                    List.of(l));
+            assertEquals(List.of(4, 8, 12, 13), heard, "reads every 4 steps and at the end of the epoch");
+            assertTrue(r.trainLoss().get(0) > 0 && r.testAccuracy() > 0.9, r.toString());
+
+            Dataset d = blobs(64, rng);
+            d.features()[2 * 40] = Float.NaN; // in the third batch of 16
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit("nan", model, opt,
+                    new DataLoader(d, 16), new DataLoader(d, 64), 1, cpu, new PrintStream(new ByteArrayOutputStream())));
+            assertTrue(e.getMessage().contains("training loss became NaN in steps 1-4 of epoch 1"), e.getMessage());
+        } finally {
+            System.clearProperty("gradus.lossEvery");
+        }
+    }
+
+    @Test
     void aNanLossStopsWithAClearMessage() {
         Backend cpu = CpuBackendProvider.get();
         Rng rng = new Rng(3);
