@@ -20,6 +20,8 @@ enum { EMU_SUCCESS = 0, EMU_INVALID_VALUE = 1, EMU_MEMORY_ALLOCATION = 2, EMU_IN
 void gradus_emu_enqueue(std::function<void()> work);
 // Waits until the stream is idle; returns the sticky error (0 when none).
 int gradus_emu_synchronize();
+// Lets the stream run until done() holds (checked under the stream's lock) or it is idle; returns the sticky error.
+int gradus_emu_wait_for(const std::function<bool()>& done);
 // The sticky error without waiting.
 int gradus_emu_error();
 void* gradus_emu_device_malloc(size_t bytes);

@@ -30,7 +30,13 @@ struct Stream {
     bool busy = false;
     int sticky = 0;
     bool workerStarted = false;
+    int waiters = 0;  // host threads waiting for the stream
 };
+
+// The stream runs behind the host, as a GPU does when the host queues faster than it computes: work starts only
+// when the host waits or a long queue has built up, so host code that reuses memory a queued copy still reads,
+// or reads what a kernel has not yet written, gets wrong results here rather than by luck on a GPU.
+const size_t LAG = 256;
 Stream& stream() {
     static Stream* s = new Stream();
     return *s;
@@ -42,7 +48,7 @@ void worker() {
         std::function<void()> work;
         {
             std::unique_lock<std::mutex> l(st.lock);
-            st.changed.wait(l, [&] { return !st.queue.empty(); });
+            st.changed.wait(l, [&] { return !st.queue.empty() && (st.waiters > 0 || st.queue.size() >= LAG); });
             work = std::move(st.queue.front());
             st.queue.pop_front();
             st.busy = true;
@@ -87,7 +93,20 @@ void gradus_emu_enqueue(std::function<void()> work) {
 int gradus_emu_synchronize() {
     Stream& st = stream();
     std::unique_lock<std::mutex> l(st.lock);
+    st.waiters++;
+    st.changed.notify_all();
     st.changed.wait(l, [&] { return st.queue.empty() && !st.busy; });
+    st.waiters--;
+    return st.sticky;
+}
+
+int gradus_emu_wait_for(const std::function<bool()>& done) {
+    Stream& st = stream();
+    std::unique_lock<std::mutex> l(st.lock);
+    st.waiters++;
+    st.changed.notify_all();
+    st.changed.wait(l, [&] { return done() || (st.queue.empty() && !st.busy); });
+    st.waiters--;
     return st.sticky;
 }
 

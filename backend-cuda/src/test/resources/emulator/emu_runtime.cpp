@@ -1,5 +1,6 @@
 // The emulated CUDA runtime (built as libcudart.so.13): the functions the backend and its probe call, with the C
 // signatures of cuda_runtime_api.h (cudaError_t is an int, streams are opaque pointers). One device, sm_90.
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -157,6 +158,47 @@ int cudaMemcpyAsync(void* dst, const void* src, size_t bytes, int kind, void* st
     }
     gradus_emu_enqueue([dst, src, bytes] { std::memcpy(dst, src, bytes); });
     return 0;
+}
+
+// Events: recorded on the stream, complete when the stream reaches them.
+struct EmuEvent {
+    std::atomic<long> recorded{0};  // records made by the host
+    std::atomic<long> reached{0};   // records the stream has passed
+    bool done() const { return reached.load() == recorded.load(); }
+};
+
+int cudaEventCreateWithFlags(void** event, unsigned flags) {
+    (void) flags;
+    *event = new EmuEvent();
+    return 0;
+}
+
+int cudaEventDestroy(void* event) {
+    gradus_emu_synchronize();
+    delete static_cast<EmuEvent*>(event);
+    return 0;
+}
+
+int cudaEventRecord(void* event, void* stream) {
+    (void) stream;
+    EmuEvent* e = static_cast<EmuEvent*>(event);
+    long n = ++e->recorded;
+    gradus_emu_enqueue([e, n] { e->reached = n; });
+    return 0;
+}
+
+int cudaEventQuery(void* event) {
+    int err = gradus_emu_error();
+    if (err != 0) {
+        return fail(err);
+    }
+    return static_cast<EmuEvent*>(event)->done() ? 0 : 600;  // cudaErrorNotReady, which is not an error
+}
+
+int cudaEventSynchronize(void* event) {
+    EmuEvent* e = static_cast<EmuEvent*>(event);
+    int err = gradus_emu_wait_for([e] { return e->done(); });
+    return err == 0 ? 0 : fail(err);
 }
 
 }  // extern "C"

@@ -18,6 +18,7 @@ import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
@@ -168,9 +169,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The pinned (page-locked) host buffer every transfer goes through: copies from pinned memory run at full bus
-     * speed, and one reused buffer spares a host allocation per batch. Guarded by its own lock; each transfer
-     * waits for its copy before the buffer is reused.
+     * The pinned (page-locked) host buffer reads go through: copies from pinned memory run at full bus speed, and
+     * one reused buffer spares a host allocation per read. Guarded by its own lock; a read waits for its copy
+     * anyway, since the caller wants the values.
      */
     private final Object stagingLock = new Object();
     private BytePointer staging;
@@ -181,23 +182,63 @@ public final class CudaBackend implements Backend {
             if (staging != null) {
                 Cuda.check(cudart.cudaFreeHost(staging), "cudaFreeHost");
             }
-            long size = Math.max(bytes, 1 << 20);
-            try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
-                Cuda.check(cudart.cudaMallocHost(out, size), "cudaMallocHost(" + size + ")");
-                staging = new BytePointer(out.get(0)).capacity(size).limit(size);
-            }
-            stagingBytes = size;
+            staging = pinned(bytes);
+            stagingBytes = staging.capacity();
         }
         return staging;
     }
 
+    private static BytePointer pinned(long bytes) {
+        long size = Math.max(bytes, 1 << 20);
+        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+            Cuda.check(cudart.cudaMallocHost(out, size), "cudaMallocHost(" + size + ")");
+            return new BytePointer(out.get(0)).capacity(size).limit(size);
+        }
+    }
+
+    /**
+     * Writes go through a ring of pinned buffers, each with an event recorded after its copy: a write returns as
+     * soon as its copy is queued, and waits only when it comes round to a buffer whose copy the device has not yet
+     * done (the host is then {@code UPLOAD_SLOTS} batches ahead). So uploading the next batch overlaps the step
+     * still running.
+     */
+    private static final int UPLOAD_SLOTS = 4;
+    private final BytePointer[] uploadBuffers = new BytePointer[UPLOAD_SLOTS];
+    private final CUevent_st[] uploadDone = new CUevent_st[UPLOAD_SLOTS];
+    private final boolean[] uploadPending = new boolean[UPLOAD_SLOTS];
+    private int nextUpload;
+
     private void toDevice(CudaStorage d, int offset, long bytes, java.util.function.Consumer<BytePointer> fill) {
-        synchronized (stagingLock) {
-            BytePointer host = staging(bytes);
+        synchronized (uploadDone) {
+            int slot = nextUpload;
+            nextUpload = (nextUpload + 1) % UPLOAD_SLOTS;
+            if (uploadDone[slot] == null) {
+                uploadDone[slot] = new CUevent_st();
+                Cuda.check(cudart.cudaEventCreateWithFlags(uploadDone[slot], cudart.cudaEventDisableTiming),
+                        "cudaEventCreateWithFlags");
+            }
+            if (uploadPending[slot]) {
+                int state = cudart.cudaEventQuery(uploadDone[slot]);
+                if (state == cudart.cudaErrorNotReady) {
+                    hostWaits.incrementAndGet();
+                    state = cudart.cudaEventSynchronize(uploadDone[slot]);
+                }
+                Cuda.check(state, "waiting for the upload buffer's last copy");
+                uploadPending[slot] = false;
+            }
+            BytePointer host = uploadBuffers[slot];
+            if (host == null || host.capacity() < bytes) {
+                if (host != null) {
+                    Cuda.check(cudart.cudaFreeHost(host), "cudaFreeHost");
+                }
+                host = pinned(bytes);
+                uploadBuffers[slot] = host;
+            }
             fill.accept(host);
             Cuda.check(cudart.cudaMemcpyAsync(Cuda.pointer(d.at(offset)), host, bytes, cudart.cudaMemcpyHostToDevice,
                     stream), "cudaMemcpy host -> device");
-            synchronize(); // the staging buffer is reused by the next transfer
+            Cuda.check(cudart.cudaEventRecord(uploadDone[slot], stream), "cudaEventRecord (upload buffer)");
+            uploadPending[slot] = true;
         }
     }
 
