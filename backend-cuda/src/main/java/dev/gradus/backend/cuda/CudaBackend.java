@@ -32,14 +32,15 @@ import org.bytedeco.javacpp.PointerPointer;
 /**
  * The CUDA backend: tensors in device memory from a {@link CachingAllocator}, cuBLAS for GEMM, Gradus' own NVRTC
  * kernels for elementwise ops, reductions, log-softmax and optimizer steps, all queued on one stream; the host
- * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}; {@link #oneHot}
- * reads its labels back to name a bad one).
+ * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}), when it is four
+ * uploads ahead of the device, and when {@link #oneHot} is given labels a kernel made (it reads them back to name a
+ * bad one; labels the host wrote are checked against the host's copy).
  *
  * <p>Convolution goes through cuDNN; pooling and batch norm are Gradus kernels (the SPI's max pooling keeps an
  * arg-max, which cuDNN's does not).
  *
- * <p>Not yet run on a GPU: the provider offers it only with {@code -Dgradus.cuda.experimental=true} until the
- * conformance suite has passed on one.
+ * <p>Not yet run on a GPU (the conformance suite passes on the tests' CUDA emulator): the provider offers it only
+ * with {@code -Dgradus.cuda.experimental=true} until the suite has passed on one.
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;

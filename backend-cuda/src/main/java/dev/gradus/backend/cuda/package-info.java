@@ -7,8 +7,8 @@
  *   <li>{@link dev.gradus.backend.cuda.CudaBackend}: the {@code Backend}: device storage, cuBLAS GEMM, kernel
  *       launches on one stream.</li>
  *   <li>{@code CachingAllocator}: device memory with a cache of freed blocks in size classes.</li>
- *   <li>{@link dev.gradus.backend.cuda.CudaKernels} and {@code CudaModule}: the {@code .cu} sources under
- *       {@code kernels/}, compiled with NVRTC and cached on disk.</li>
+ *   <li>{@link dev.gradus.backend.cuda.CudaKernels}, {@code Nvrtc} and {@code CudaModule}: the {@code .cu} sources
+ *       under {@code kernels/}, compiled with NVRTC to a CUBIN for the device and cached on disk.</li>
  *   <li>{@code CudnnConv}: convolution forward and backward through cuDNN, planned once per shape.</li>
  *   <li>{@code KernelLayout}: strides and shapes packed as the kernels' {@code struct Layout}.</li>
  * </ul>
