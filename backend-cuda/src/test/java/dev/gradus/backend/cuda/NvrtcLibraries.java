@@ -75,8 +75,12 @@ final class NvrtcLibraries {
         return null;
     }
 
-    /** True when an NVIDIA driver's libcuda.so.1 is in a usual folder or on LD_LIBRARY_PATH. */
+    /** True when an NVIDIA driver is loaded, or its libcuda.so.1 is in a usual folder or on LD_LIBRARY_PATH. */
     static boolean driverInstalled() {
+        // The kernel module's file is there wherever a driver is loaded, whichever folder holds its libraries.
+        if (Files.exists(Path.of("/proc/driver/nvidia/version"))) {
+            return true;
+        }
         List<String> dirs = new ArrayList<>(DRIVER_DIRS);
         String ld = System.getenv("LD_LIBRARY_PATH");
         if (ld != null) {
