@@ -62,6 +62,34 @@ public final class CudaEmulator {
             return "no libnvrtc.so.13 in -Dgradus.nvrtc.dir=" + nvrtcDir
                     + " (the build unpacks it from cuda-redist unless -Dgradus.nvrtc.skip=true)";
         }
+        Path dir = Files.createTempDirectory("gradus-cuda-emulator");
+        String err = compileInto(dir);
+        if (err != null) {
+            return err;
+        }
+        for (String lib : LIBRARIES) {
+            System.load(dir.resolve(lib).toString());
+        }
+        Path builtins = Path.of(nvrtcDir, "libnvrtc-builtins.so.13.1");
+        if (Files.isRegularFile(builtins)) {
+            System.load(builtins.toString());
+        }
+        System.load(Path.of(nvrtcDir, "libnvrtc.so.13").toString());
+        System.setProperty("gradus.cuda.experimental", "true");
+        System.setProperty("gradus.cuda.cache", dir.resolve("cache").toString());
+        return null;
+    }
+
+    /** The stand-ins, in the order they must load: the driver first, the others link against it. */
+    static final List<String> LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13",
+            "libcublas.so.13", "libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
+
+    /**
+     * Builds the stand-ins into {@code dir} with {@code g++}; null when done, else why not. A JVM started with
+     * {@code dir} (and NVRTC's folder) on {@code LD_LIBRARY_PATH} then runs the CUDA backend on them, as
+     * {@code backend-cuda/gpu/emulate.sh} does for the examples and benchmarks.
+     */
+    static String compileInto(Path dir) throws IOException, InterruptedException {
         try {
             Process p = new ProcessBuilder("g++", "--version").redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
@@ -69,7 +97,7 @@ public final class CudaEmulator {
         } catch (IOException e) {
             return "g++ is not on the PATH: the CUDA emulator was not built";
         }
-        Path dir = Files.createTempDirectory("gradus-cuda-emulator");
+        Files.createDirectories(dir);
         for (String s : SOURCES) {
             try (InputStream in = CudaEmulator.class.getResourceAsStream("/emulator/" + s)) {
                 if (in == null) {
@@ -80,7 +108,7 @@ public final class CudaEmulator {
         }
         Files.writeString(dir.resolve("gradus_kernels.cu"), CudaKernels.all());
 
-        // soname -> {source, defines}; the driver first: the others link against it.
+        // soname -> {source, defines}
         Map<String, List<String>> libs = new LinkedHashMap<>();
         libs.put("libcudart.so.13", List.of("emu_runtime.cpp"));
         libs.put("libcublasLt.so.13", List.of("emu_cudnn.cpp", "-DPART_NONE"));
@@ -98,23 +126,20 @@ public final class CudaEmulator {
         for (Map.Entry<String, List<String>> e : libs.entrySet()) {
             commands.add(gpp(dir, e.getKey(), e.getValue(), true));
         }
-        err = compile(dir, commands);
-        if (err != null) {
-            return err;
-        }
+        return compile(dir, commands);
+    }
 
-        System.load(dir.resolve("libcuda.so.1").toString());
-        for (String lib : libs.keySet()) {
-            System.load(dir.resolve(lib).toString());
+    /** {@code CudaEmulator DIR}: builds the stand-ins into DIR (for {@code backend-cuda/gpu/emulate.sh}). */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: CudaEmulator DIR");
+            System.exit(2);
         }
-        Path builtins = Path.of(nvrtcDir, "libnvrtc-builtins.so.13.1");
-        if (Files.isRegularFile(builtins)) {
-            System.load(builtins.toString());
+        String err = compileInto(Path.of(args[0]));
+        if (err != null) {
+            System.err.println(err);
+            System.exit(1);
         }
-        System.load(Path.of(nvrtcDir, "libnvrtc.so.13").toString());
-        System.setProperty("gradus.cuda.experimental", "true");
-        System.setProperty("gradus.cuda.cache", dir.resolve("cache").toString());
-        return null;
     }
 
     private static List<String> gpp(Path dir, String soname, List<String> sourceAndDefines, boolean versioned)
