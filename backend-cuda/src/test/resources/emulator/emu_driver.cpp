@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -129,28 +131,51 @@ std::map<uintptr_t, size_t>& allocations() {  // start -> bytes
 }
 }  // namespace
 
+namespace {
+struct Mapping {
+    void* base;
+    size_t length;
+};
+std::map<uintptr_t, Mapping>& mappings() {  // start -> the whole mapping, guard page included
+    static auto* m = new std::map<uintptr_t, Mapping>();
+    return *m;
+}
+}  // namespace
+
+// Each allocation ends where an inaccessible page begins, so a kernel that reads or writes past the end of its
+// (256-byte rounded) buffer faults at once, as a GPU reports an illegal address; the JVM then stops with an error
+// file naming the kernel's frame.
 void* gradus_emu_device_malloc(size_t bytes) {
-    size_t rounded = (bytes + 255) / 256 * 256;
-    void* p = std::aligned_alloc(256, rounded == 0 ? 256 : rounded);  // cudaMalloc's alignment
-    if (p == nullptr) {
+    size_t rounded = bytes == 0 ? 256 : (bytes + 255) / 256 * 256;  // cudaMalloc's alignment
+    size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    size_t data = (rounded + page - 1) / page * page;
+    void* base = mmap(nullptr, data + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) {
         return nullptr;
     }
+    char* guard = static_cast<char*>(base) + data;
+    mprotect(guard, page, PROT_NONE);
+    char* p = guard - rounded;
     // Fresh device memory is garbage on a GPU; all-ones bytes read as NaN floats and -1 ints here, so code that
     // reads memory it never wrote shows up in results.
-    std::memset(p, 0xff, rounded == 0 ? 256 : rounded);
+    std::memset(p, 0xff, rounded);
     std::lock_guard<std::mutex> l(memoryLock());
     allocations()[reinterpret_cast<uintptr_t>(p)] = bytes;
+    mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{base, data + page};
     return p;
 }
 
 bool gradus_emu_device_free(void* p) {
+    Mapping m;
     {
         std::lock_guard<std::mutex> l(memoryLock());
         if (allocations().erase(reinterpret_cast<uintptr_t>(p)) == 0) {
             return false;
         }
+        m = mappings()[reinterpret_cast<uintptr_t>(p)];
+        mappings().erase(reinterpret_cast<uintptr_t>(p));
     }
-    std::free(p);
+    munmap(m.base, m.length);
     return true;
 }
 
