@@ -270,79 +270,65 @@ int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void* handle, const Tensor* x,
     return query(*x, *dw, *cv, *dy, requested, returned, perf, "backward-filter algorithm query");
 }
 
-int cudnnConvolutionForward(void* handle, const float* alpha, const Tensor* xDesc, const float* X,
-                            const Filter* wDesc, const float* W, const Conv* convDesc, int algo, void* ws,
-                            size_t wsBytes, const float* beta, const Tensor* yDesc, float* Y) {
-    (void) handle;
-    Tensor x = *xDesc;
-    Filter f = *wDesc;
-    Conv cv = *convDesc;
-    Tensor y = *yDesc;
+}  // extern "C"
+
+namespace {
+// One convolution pass, as cuDNN runs it: the descriptors and algorithm checked at the call, then on the stream the
+// workspace and the three buffers checked, `term(acc, xi, wi, yi)` summed over every product term into a buffer the
+// size of the output, and the output blended as alpha * sum + beta * out.
+template <typename Term>
+int convPass(const char* what, const Tensor& x, const Filter& f, const Conv& cv, const Tensor& y, int algo, void* ws,
+             size_t wsBytes, const float* alpha, const float* beta, const void* in1, size_t in1Bytes,
+             const void* in2, size_t in2Bytes, float* out, size_t outCount, Term term) {
     if (!consistent(x, f, cv, y) || algo != 1) {
         return BAD_PARAM;
     }
     float al = *alpha;
     float be = *beta;
+    std::string name = what;
     gradus_emu_enqueue([=] {
-        requireWorkspace(ws, wsBytes, "cudnnConvolutionForward");
-        gradus_emu_require_device(X, x.bytes(), "cudnnConvolutionForward x");
-        gradus_emu_require_device(W, f.bytes(), "cudnnConvolutionForward w");
-        gradus_emu_require_device(Y, y.bytes(), "cudnnConvolutionForward y");
-        std::vector<float> acc((size_t) y.n * y.c * y.h * y.w, 0.f);
-        forEachTerm(x, f, cv, y, [&](size_t xi, size_t wi, size_t yi) { acc[yi] += X[xi] * W[wi]; });
-        for (size_t i = 0; i < acc.size(); i++) blend(Y, i, al, acc[i], be);
+        requireWorkspace(ws, wsBytes, name);
+        gradus_emu_require_device(in1, in1Bytes, name + " first input");
+        gradus_emu_require_device(in2, in2Bytes, name + " second input");
+        gradus_emu_require_device(out, outCount * sizeof(float), name + " output");
+        std::vector<float> acc(outCount, 0.f);
+        forEachTerm(x, f, cv, y, [&](size_t xi, size_t wi, size_t yi) { term(acc, xi, wi, yi); });
+        for (size_t i = 0; i < outCount; i++) blend(out, i, al, acc[i], be);
     });
     return OK;
+}
+}  // namespace
+
+extern "C" {
+
+int cudnnConvolutionForward(void* handle, const float* alpha, const Tensor* xDesc, const float* X,
+                            const Filter* wDesc, const float* W, const Conv* convDesc, int algo, void* ws,
+                            size_t wsBytes, const float* beta, const Tensor* yDesc, float* Y) {
+    (void) handle;
+    Tensor y = *yDesc;
+    return convPass("cudnnConvolutionForward", *xDesc, *wDesc, *convDesc, y, algo, ws, wsBytes, alpha, beta, X,
+                    xDesc->bytes(), W, wDesc->bytes(), Y, y.bytes() / sizeof(float),
+                    [X, W](std::vector<float>& acc, size_t xi, size_t wi, size_t yi) { acc[yi] += X[xi] * W[wi]; });
 }
 
 int cudnnConvolutionBackwardData(void* handle, const float* alpha, const Filter* wDesc, const float* W,
                                  const Tensor* dyDesc, const float* dY, const Conv* convDesc, int algo, void* ws,
                                  size_t wsBytes, const float* beta, const Tensor* dxDesc, float* dX) {
     (void) handle;
-    Filter f = *wDesc;
-    Tensor y = *dyDesc;
-    Conv cv = *convDesc;
     Tensor x = *dxDesc;
-    if (!consistent(x, f, cv, y) || algo != 1) {
-        return BAD_PARAM;
-    }
-    float al = *alpha;
-    float be = *beta;
-    gradus_emu_enqueue([=] {
-        requireWorkspace(ws, wsBytes, "cudnnConvolutionBackwardData");
-        gradus_emu_require_device(W, f.bytes(), "cudnnConvolutionBackwardData w");
-        gradus_emu_require_device(dY, y.bytes(), "cudnnConvolutionBackwardData dy");
-        gradus_emu_require_device(dX, x.bytes(), "cudnnConvolutionBackwardData dx");
-        std::vector<float> acc((size_t) x.n * x.c * x.h * x.w, 0.f);
-        forEachTerm(x, f, cv, y, [&](size_t xi, size_t wi, size_t yi) { acc[xi] += dY[yi] * W[wi]; });
-        for (size_t i = 0; i < acc.size(); i++) blend(dX, i, al, acc[i], be);
-    });
-    return OK;
+    return convPass("cudnnConvolutionBackwardData", x, *wDesc, *convDesc, *dyDesc, algo, ws, wsBytes, alpha, beta,
+                    W, wDesc->bytes(), dY, dyDesc->bytes(), dX, x.bytes() / sizeof(float),
+                    [dY, W](std::vector<float>& acc, size_t xi, size_t wi, size_t yi) { acc[xi] += dY[yi] * W[wi]; });
 }
 
 int cudnnConvolutionBackwardFilter(void* handle, const float* alpha, const Tensor* xDesc, const float* X,
                                    const Tensor* dyDesc, const float* dY, const Conv* convDesc, int algo, void* ws,
                                    size_t wsBytes, const float* beta, const Filter* dwDesc, float* dW) {
     (void) handle;
-    Tensor x = *xDesc;
-    Tensor y = *dyDesc;
-    Conv cv = *convDesc;
     Filter f = *dwDesc;
-    if (!consistent(x, f, cv, y) || algo != 1) {
-        return BAD_PARAM;
-    }
-    float al = *alpha;
-    float be = *beta;
-    gradus_emu_enqueue([=] {
-        requireWorkspace(ws, wsBytes, "cudnnConvolutionBackwardFilter");
-        gradus_emu_require_device(X, x.bytes(), "cudnnConvolutionBackwardFilter x");
-        gradus_emu_require_device(dY, y.bytes(), "cudnnConvolutionBackwardFilter dy");
-        gradus_emu_require_device(dW, f.bytes(), "cudnnConvolutionBackwardFilter dw");
-        std::vector<float> acc((size_t) f.k * f.c * f.h * f.w, 0.f);
-        forEachTerm(x, f, cv, y, [&](size_t xi, size_t wi, size_t yi) { acc[wi] += dY[yi] * X[xi]; });
-        for (size_t i = 0; i < acc.size(); i++) blend(dW, i, al, acc[i], be);
-    });
-    return OK;
+    return convPass("cudnnConvolutionBackwardFilter", *xDesc, f, *convDesc, *dyDesc, algo, ws, wsBytes, alpha, beta,
+                    X, xDesc->bytes(), dY, dyDesc->bytes(), dW, f.bytes() / sizeof(float),
+                    [dY, X](std::vector<float>& acc, size_t xi, size_t wi, size_t yi) { acc[wi] += dY[yi] * X[xi]; });
 }
 
 // db[c] = alpha * sum over n, h, w of dy + beta * db[c]; db is a [1, C, 1, 1] tensor.
