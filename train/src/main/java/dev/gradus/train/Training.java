@@ -133,6 +133,14 @@ public final class Training {
                         }
                     }
                 }
+                if (unreadSum != null) { // the loader ended before the step count it announced
+                    float l = unreadSum.item();
+                    if (!Float.isFinite(l)) {
+                        throw new IllegalStateException(name + ": training loss became " + l + " in steps "
+                                + (steps - unread + 1) + "-" + steps + " of epoch " + epoch + "; stopping");
+                    }
+                    lossSum += l;
+                }
             } finally {
                 if (unreadSum != null) {
                     unreadSum.close();
