@@ -24,11 +24,6 @@ int cublasCreate_v2(void** handle) {
     return 0;
 }
 
-int cublasDestroy_v2(void* handle) {
-    delete static_cast<Handle*>(handle);
-    return 0;
-}
-
 int cublasSetStream_v2(void* handle, void* stream) {
     static_cast<Handle*>(handle)->stream = stream;
     return 0;

@@ -121,11 +121,6 @@ int cudnnCreate(void** handle) {
     return OK;
 }
 
-int cudnnDestroy(void* handle) {
-    (void) handle;
-    return OK;
-}
-
 int cudnnSetStream(void* handle, void* stream) {
     (void) handle;
     (void) stream;
@@ -148,11 +143,6 @@ int cudnnCreateTensorDescriptor(Tensor** d) {
     return OK;
 }
 
-int cudnnDestroyTensorDescriptor(Tensor* d) {
-    delete d;
-    return OK;
-}
-
 int cudnnSetTensor4dDescriptor(Tensor* d, int format, int dtype, int n, int c, int h, int w) {
     if (format != 0 || dtype != 0) {
         return NOT_SUPPORTED;  // the emulator knows NCHW float only
@@ -166,11 +156,6 @@ int cudnnSetTensor4dDescriptor(Tensor* d, int format, int dtype, int n, int c, i
 
 int cudnnCreateFilterDescriptor(Filter** d) {
     *d = new Filter();
-    return OK;
-}
-
-int cudnnDestroyFilterDescriptor(Filter* d) {
-    delete d;
     return OK;
 }
 
@@ -217,11 +202,6 @@ int cudnnAddTensor(void* handle, const float* alpha, const Tensor* aDesc, const 
 #ifdef PART_CNN
 int cudnnCreateConvolutionDescriptor(Conv** d) {
     *d = new Conv();
-    return OK;
-}
-
-int cudnnDestroyConvolutionDescriptor(Conv* d) {
-    delete d;
     return OK;
 }
 

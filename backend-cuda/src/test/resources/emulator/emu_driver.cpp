@@ -386,39 +386,30 @@ const std::vector<Kernel>& kernels() {
 
 void runGrid(const Kernel& k, EmuDim3 grid, EmuDim3 block, const Body& body) {
     unsigned threads = block.x * block.y * block.z;
+    gridDim = grid;
+    blockDim = block;
+    currentKernel = k.name;
+    static thread_local Block coop;
     for (unsigned b = 0; b < grid.x * grid.y * grid.z; b++) {
-        EmuDim3 bi{b % grid.x, (b / grid.x) % grid.y, b / (grid.x * grid.y)};
+        blockIdx = EmuDim3{b % grid.x, (b / grid.x) % grid.y, b / (grid.x * grid.y)};
         if (!k.cooperative) {
-            gridDim = grid;
-            blockDim = block;
-            blockIdx = bi;
-            currentKernel = k.name;
             for (unsigned t = 0; t < threads; t++) {
                 threadIdx = EmuDim3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
                 body();
             }
             continue;
         }
-        gridDim = grid;
-        blockDim = block;
-        blockIdx = bi;
-        currentKernel = k.name;
-        static thread_local Block coop;
         coop.body = &body;
         coop.failCode = 0;
         runCooperativeBlock(coop, threads, block);
         coop.running = nullptr;
-        int failCode = coop.failCode;
-        std::string failure = coop.failure;
-        if (failCode != 0) {
-            throw EmuError(failCode, failure);
+        if (coop.failCode != 0) {
+            throw EmuError(coop.failCode, coop.failure);
         }
     }
 }
 
-struct Module {
-    bool loaded = false;
-};
+int theModule;  // one module holds every kernel; its handle is only ever compared against null
 }  // namespace
 
 // Driver API, with CUDA's C signatures (handles are opaque pointers; CUresult is an int).
@@ -434,7 +425,7 @@ int cuModuleLoadData(void** module, const void* image) {
     if (!elf && !ptx) {
         return 200;  // CUDA_ERROR_INVALID_IMAGE
     }
-    *module = new Module{true};
+    *module = &theModule;
     return 0;
 }
 

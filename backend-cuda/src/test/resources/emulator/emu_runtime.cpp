@@ -93,10 +93,6 @@ int cudaStreamSynchronize(void* stream) {
     return err == 0 ? 0 : fail(err);
 }
 
-int cudaDeviceSynchronize() {
-    return cudaStreamSynchronize(nullptr);
-}
-
 int cudaMalloc(void** p, size_t bytes) {
     if (p == nullptr) {
         return fail(EMU_INVALID_VALUE);
@@ -170,12 +166,6 @@ struct EmuEvent {
 int cudaEventCreateWithFlags(void** event, unsigned flags) {
     (void) flags;
     *event = new EmuEvent();
-    return 0;
-}
-
-int cudaEventDestroy(void* event) {
-    gradus_emu_synchronize();
-    delete static_cast<EmuEvent*>(event);
     return 0;
 }
 

@@ -113,15 +113,8 @@ public final class Training {
                             unreadSum = s.keep(sum);
                             continue;
                         }
-                        float l = sum.item(); // the one wait for the device in `every` steps
-                        if (!Float.isFinite(l)) {
-                            String where = unread == 1 ? "at step " + steps : "in steps " + (steps - unread + 1) + "-"
-                                    + steps;
-                            throw new IllegalStateException(name + ": training loss became " + l + " " + where
-                                    + " of epoch " + epoch + "; stopping. Lower --lr (now " + opt.lr() + "), or run"
-                                    + " with Anomaly.detect() (--detect-anomaly) to find the op that made it");
-                        }
-                        lossSum += l;
+                        // The one wait for the device in `every` steps.
+                        lossSum += read(sum, name, steps - unread + 1, steps, epoch, opt);
                         unread = 0;
                         for (Listener li : listeners) {
                             li.onStep(epoch, steps, total, lossSum / steps);
@@ -134,12 +127,7 @@ public final class Training {
                     }
                 }
                 if (unreadSum != null) { // the loader ended before the step count it announced
-                    float l = unreadSum.item();
-                    if (!Float.isFinite(l)) {
-                        throw new IllegalStateException(name + ": training loss became " + l + " in steps "
-                                + (steps - unread + 1) + "-" + steps + " of epoch " + epoch + "; stopping");
-                    }
-                    lossSum += l;
+                    lossSum += read(unreadSum, name, steps - unread + 1, steps, epoch, opt);
                 }
             } finally {
                 if (unreadSum != null) {
@@ -175,6 +163,18 @@ public final class Training {
         }
         double last = outcome == null ? 0 : outcome.accuracy();
         return new Result(name, heldOut, last, seconds, losses, accs, bytes, backend.name(), history, outcome);
+    }
+
+    /** The summed losses of steps {@code first..last}, or a stop naming them when the sum is not a number. */
+    private static float read(Tensor sum, String name, int first, int last, int epoch, Optimizer opt) {
+        float l = sum.item();
+        if (!Float.isFinite(l)) {
+            String where = first == last ? "at step " + last : "in steps " + first + "-" + last;
+            throw new IllegalStateException(name + ": training loss became " + l + " " + where + " of epoch " + epoch
+                    + "; stopping. Lower --lr (now " + opt.lr() + "), or run with Anomaly.detect()"
+                    + " (--detect-anomaly) to find the op that made it");
+        }
+        return l;
     }
 
     /**

@@ -532,7 +532,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        launch("gradus_one_hot", blocksFor((long) n * classes), THREADS, 0, new L(cuda(labels).at(offset)), n, classes,
+        launch("gradus_one_hot", blocksFor((long) n * classes), THREADS, 0, new L(ls.at(offset)), n, classes,
                 new L(cuda(out).address));
     }
 

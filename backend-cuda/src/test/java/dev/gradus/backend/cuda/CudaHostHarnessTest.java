@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.UnaryOp;
-import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -34,12 +33,7 @@ class CudaHostHarnessTest {
 
     @BeforeAll
     static void build() throws Exception {
-        String nvcc = null;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, "nvcc"))) {
-                nvcc = Path.of(d, "nvcc").toString();
-            }
-        }
+        String nvcc = CudaKernelSourcesTest.nvcc();
         assumeTrue(nvcc != null, "nvcc is not on the PATH: the kernels' host harness was not built");
         for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu", "pool.cu")) {
             Files.writeString(dir.resolve(s), CudaKernels.raw(s));

@@ -58,7 +58,8 @@ class CudaKernelSourcesTest {
         sameCodes("REDUCE", ReduceOp.class, null);
     }
 
-    private static String nvcc() {
+    /** The first {@code nvcc} on the PATH, or null. */
+    static String nvcc() {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             Path p = Path.of(dir, "nvcc");
             if (Files.isExecutable(p)) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -62,23 +61,22 @@ class CudaSymbolsTest {
     }
 
     private static Path toolkit() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path nvcc = Path.of(dir, "nvcc");
-            if (Files.isExecutable(nvcc)) {
-                try {
-                    // /usr/local/bin/nvcc may be a wrapper script; ask nvcc where it lives.
-                    Process p = new ProcessBuilder(nvcc.toString(), "--dryrun", "-c", "-x", "cu", "/dev/null", "-o", "/dev/null").redirectErrorStream(true).start();
-                    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    p.waitFor(30, TimeUnit.SECONDS);
-                    Matcher m = Pattern.compile("TOP=(\\S+)").matcher(text);
-                    Path top = m.find() ? Path.of(m.group(1)) : nvcc.toRealPath().getParent().getParent();
-                    return top.toRealPath();
-                } catch (IOException | InterruptedException e) {
-                    return null;
-                }
-            }
+        String nvcc = CudaKernelSourcesTest.nvcc();
+        if (nvcc == null) {
+            return null;
         }
-        return null;
+        try {
+            // /usr/local/bin/nvcc may be a wrapper script; ask nvcc where it lives.
+            Process p = new ProcessBuilder(nvcc, "--dryrun", "-c", "-x", "cu", "/dev/null", "-o", "/dev/null")
+                    .redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            Matcher m = Pattern.compile("TOP=(\\S+)").matcher(text);
+            Path top = m.find() ? Path.of(m.group(1)) : Path.of(nvcc).toRealPath().getParent().getParent();
+            return top.toRealPath();
+        } catch (IOException | InterruptedException e) {
+            return null;
+        }
     }
 
     private static Set<String> exported(Path lib) throws IOException, InterruptedException {
