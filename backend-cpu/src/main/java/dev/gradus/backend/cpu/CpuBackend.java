@@ -44,11 +44,23 @@ public final class CpuBackend implements Backend {
     private long allocations;
 
     private final CpuConv conv;
+    /** Null when oneDNN is off or could not load: convolution then runs through im2col. */
+    private final Dnnl dnnl;
+    private final DnnlConv dnnlConv;
+    private final String convolutionPath;
 
-    CpuBackend(int threads, OpenBlasInfo blas) {
+    CpuBackend(int threads, OpenBlasInfo blas, Dnnl dnnl, String convolutionPath) {
         this.parallel = new Parallel(threads);
         this.blas = blas;
         this.conv = new CpuConv(this, parallel);
+        this.dnnl = dnnl;
+        this.dnnlConv = dnnl == null ? null : new DnnlConv(dnnl);
+        this.convolutionPath = convolutionPath;
+    }
+
+    /** How convolutions run: {@code "oneDNN 3.11.0"}, or im2col with the reason oneDNN is not used. */
+    public String convolutionPath() {
+        return convolutionPath;
     }
 
     @Override
@@ -687,19 +699,27 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
                        ConvParams p) {
-        conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+        if (dnnlConv == null
+                || !dnnlConv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p)) {
+            conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+        }
     }
 
     @Override
     public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
                                    ConvParams p) {
-        conv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p);
+        if (dnnlConv == null || !dnnlConv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p)) {
+            conv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p);
+        }
     }
 
     @Override
     public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
                                      Storage dBias, ConvParams p) {
-        conv.backwardFilter(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape, cpuOrNull(dBias), p);
+        if (dnnlConv == null || !dnnlConv.backwardWeights(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape,
+                cpuOrNull(dBias), p)) {
+            conv.backwardFilter(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape, cpuOrNull(dBias), p);
+        }
     }
 
     @Override
@@ -735,6 +755,10 @@ public final class CpuBackend implements Backend {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("java kernel threads", Integer.toString(parallel.threads()));
         m.putAll(blas.describe());
+        m.put("convolution", convolutionPath);
+        if (dnnl != null) {
+            m.putAll(dnnl.describe());
+        }
         return m;
     }
 

@@ -77,6 +77,31 @@ public final class CpuBackendProvider implements BackendProvider {
         return (CpuBackend) new CpuBackendProvider().backend();
     }
 
+    /**
+     * The backend with oneDNN convolutions, or with im2col when {@code gradus.dnnl=false} or oneDNN's natives do
+     * not load (said in one log line).
+     */
+    private static CpuBackend withDnnl(int threads, OpenBlasInfo blas) {
+        if (!Boolean.parseBoolean(System.getProperty("gradus.dnnl", "true"))) {
+            return new CpuBackend(threads, blas, null, "im2col + OpenBLAS (oneDNN off: -Dgradus.dnnl=false)");
+        }
+        try {
+            Dnnl dnnl = Dnnl.load(threads);
+            return new CpuBackend(threads, blas, dnnl, "oneDNN " + dnnl.describe().get("onednn"));
+        } catch (Throwable t) {
+            String why = "im2col + OpenBLAS (oneDNN natives, org.bytedeco:dnnl for " + System.getProperty("os.name")
+                    + "/" + System.getProperty("os.arch") + ", failed to load: " + t + ")";
+            LOG.warn("Gradus cpu backend: convolution falls back to {}", why);
+            return new CpuBackend(threads, blas, null, why);
+        }
+    }
+
+    /** A second CPU backend that never uses oneDNN, so tests can run the im2col path beside the default one. */
+    static CpuBackend im2colBackend() {
+        init();
+        return new CpuBackend(configuredThreads(), instance.openBlas(), null, "im2col + OpenBLAS (test)");
+    }
+
     private static void init() {
         if (availability != null) {
             return;
@@ -88,8 +113,9 @@ public final class CpuBackendProvider implements BackendProvider {
             int threads = configuredThreads();
             try {
                 OpenBlasInfo blas = OpenBlasInfo.load(threads);
-                instance = new CpuBackend(threads, blas);
-                LOG.info("Gradus cpu backend: OpenBLAS {} kernels, {} threads", blas.corename(), blas.threads());
+                instance = withDnnl(threads, blas);
+                LOG.info("Gradus cpu backend: OpenBLAS {} kernels, {} threads, convolution: {}", blas.corename(),
+                        blas.threads(), instance.convolutionPath());
                 if (blas.warning() != null) {
                     LOG.warn(blas.warning());
                 }

@@ -1,0 +1,108 @@
+package dev.gradus.backend.cpu;
+
+import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_create_with_tag;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
+
+import com.sun.jna.NativeLibrary;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.dnnl.dnnl_engine;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_stream;
+import org.bytedeco.dnnl.dnnl_version_t;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.Loader;
+
+/**
+ * The loaded oneDNN library: its CPU engine, a stream per calling thread, and the thread settings it was loaded
+ * with.
+ *
+ * <p>oneDNN runs on OpenMP (a bundled libgomp), which reads {@code OMP_NUM_THREADS} and {@code OMP_WAIT_POLICY}
+ * once, when it loads, and the preset maps no {@code omp_*} call. So the environment is set in this process
+ * (libc {@code setenv}) before loading: the thread count is Gradus's one setting, and waiting is passive, because
+ * OpenMP threads spinning between convolutions steal the cores OpenBLAS and the Java kernels need next (measured:
+ * a convolution alternated with sgemm ran 3-5x slower with spinning threads).
+ */
+final class Dnnl {
+    private final dnnl_engine engine;
+    private final ThreadLocal<dnnl_stream> streams;
+    private final String version;
+    private final String ompThreads;
+    private final String ompWait;
+
+    private Dnnl(dnnl_engine engine, String version, String ompThreads, String ompWait) {
+        this.engine = engine;
+        this.version = version;
+        this.ompThreads = ompThreads;
+        this.ompWait = ompWait;
+        this.streams = ThreadLocal.withInitial(() -> {
+            dnnl_stream s = new dnnl_stream();
+            check(dnnl_stream_create(s, engine, dnnl_stream_default_flags), "dnnl_stream_create");
+            return s;
+        });
+    }
+
+    /**
+     * Loads oneDNN with {@code threads} OpenMP threads; throws ({@link UnsatisfiedLinkError} or
+     * {@link IllegalStateException}) when the natives cannot load or make a CPU engine.
+     */
+    static Dnnl load(int threads) {
+        String ompThreads = setDefaultEnv("OMP_NUM_THREADS", Integer.toString(threads));
+        String ompWait = setDefaultEnv("OMP_WAIT_POLICY", System.getProperty("gradus.ompWaitPolicy", "passive"));
+        Loader.load(dnnl.class);
+        dnnl_engine engine = new dnnl_engine();
+        check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create");
+        dnnl_version_t v = dnnl.dnnl_version();
+        String version = v.major() + "." + v.minor() + "." + v.patch();
+        return new Dnnl(engine, version, ompThreads, ompWait);
+    }
+
+    /**
+     * Sets {@code name} in the process environment unless the user set it; returns the value in force. Java's own
+     * {@link System#getenv} is a copy taken at start-up, so native libraries loaded later see only what libc holds.
+     */
+    private static String setDefaultEnv(String name, String value) {
+        String user = System.getenv(name);
+        if (user != null && !user.isBlank()) {
+            return user;
+        }
+        NativeLibrary libc = NativeLibrary.getInstance("c");
+        int rc = libc.getFunction("setenv").invokeInt(new Object[] {name, value, 0});
+        return rc == 0 ? value : "(unset: setenv failed)";
+    }
+
+    dnnl_engine engine() {
+        return engine;
+    }
+
+    /** This thread's stream: a oneDNN stream is not for two threads at once. */
+    dnnl_stream stream() {
+        return streams.get();
+    }
+
+    /** A plain row-major f32 memory descriptor with format {@code tag} (e.g. {@code dnnl_nchw}). */
+    static dnnl_memory_desc md(int tag, long... dims) {
+        dnnl_memory_desc md = new dnnl_memory_desc();
+        check(dnnl_memory_desc_create_with_tag(md, dims.length, dims, dnnl_f32, tag), "dnnl_memory_desc_create");
+        return md;
+    }
+
+    static void check(int status, String what) {
+        if (status != dnnl_success) {
+            throw new IllegalStateException("oneDNN: " + what + " failed with status " + status);
+        }
+    }
+
+    Map<String, String> describe() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("onednn", version);
+        m.put("onednn OMP_NUM_THREADS", ompThreads);
+        m.put("onednn OMP_WAIT_POLICY", ompWait);
+        return m;
+    }
+}
