@@ -47,6 +47,8 @@ public final class CpuBackend implements Backend {
     /** Null when oneDNN is off or could not load: convolution then runs through im2col. */
     private final Dnnl dnnl;
     private final DnnlConv dnnlConv;
+    private final DnnlEltwise dnnlEltwise;
+    private final DnnlPool dnnlPool;
     private final String convolutionPath;
 
     CpuBackend(int threads, OpenBlasInfo blas, Dnnl dnnl, String convolutionPath) {
@@ -54,8 +56,16 @@ public final class CpuBackend implements Backend {
         this.blas = blas;
         this.conv = new CpuConv(this, parallel);
         this.dnnl = dnnl;
-        this.dnnlConv = dnnl == null ? null : new DnnlConv(dnnl);
+        DnnlLayout.Registry layouts = dnnl == null ? null : new DnnlLayout.Registry(dnnl);
+        this.dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts);
+        this.dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl);
+        this.dnnlPool = dnnl == null ? null : new DnnlPool(dnnl, layouts);
         this.convolutionPath = convolutionPath;
+    }
+
+    /** Pooling passes that ran through oneDNN on blocked data (0 without oneDNN); for tests and diagnostics. */
+    long dnnlPoolCalls() {
+        return dnnlPool == null ? 0 : dnnlPool.calls();
     }
 
     /** How convolutions run: {@code "oneDNN 3.11.0"}, or im2col with the reason oneDNN is not used. */
@@ -95,13 +105,14 @@ public final class CpuBackend implements Backend {
             reservedBytes -= s.bytes();
         }
         s.inUse = true;
+        s.setLayout(null);
         liveBytes += s.bytes();
         return s;
     }
 
     @Override
     public synchronized void free(Storage storage) {
-        CpuStorage s = cpu(storage); // throws for a storage already freed
+        CpuStorage s = raw(storage); // throws for a storage already freed; contents no longer matter
         s.inUse = false;
         liveBytes -= s.bytes();
         reservedBytes += s.bytes();
@@ -124,7 +135,15 @@ public final class CpuBackend implements Backend {
         return new MemoryStats(liveBytes, reservedBytes, allocations);
     }
 
+    /** The storage in plain order, as every Java kernel, read and write expects it. */
     private static CpuStorage cpu(Storage s) {
+        CpuStorage c = raw(s);
+        c.ensurePlain();
+        return c;
+    }
+
+    /** The storage as it is, possibly in a blocked oneDNN layout. */
+    private static CpuStorage raw(Storage s) {
         if (s instanceof CpuStorage c) {
             if (!c.inUse) {
                 throw new IllegalStateException("cpu backend: storage used after it was freed");
@@ -298,8 +317,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout) {
-        CpuStorage xs = cpu(x);
-        CpuStorage os = cpu(out);
+        DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
+        CpuStorage xs = kept != null ? raw(x) : cpu(x);
+        CpuStorage os = kept != null ? raw(out) : cpu(out);
         Layout xl = atLeast1d(xLayout);
         Layout ol = atLeast1d(outLayout);
         int sx = lastStride(xl);
@@ -321,6 +341,25 @@ public final class CpuBackend implements Backend {
                 store(sc.b, o, b + t * so, so, m);
             }
         });
+        os.setLayout(kept);
+    }
+
+    /**
+     * The blocked layout that an elementwise op may run in as is: all operands float, whole storages of one
+     * shape, the inputs in the same blocked layout. Null otherwise (the op then runs on plain data).
+     */
+    private static DnnlLayout keptLayout(Storage a, Layout al, Storage b, Layout bl, Storage out, Layout ol) {
+        CpuStorage ra = raw(a);
+        DnnlLayout l = ra.layout();
+        if (l == null || raw(b).layout() != l || ra.dtype != DType.FLOAT32 || raw(b).dtype != DType.FLOAT32
+                || raw(out).dtype != DType.FLOAT32) {
+            return null;
+        }
+        return whole(a, al) && whole(b, bl) && whole(out, ol) ? l : null;
+    }
+
+    private static boolean whole(Storage s, Layout l) {
+        return l.offset() == 0 && l.numel() == s.numel() && l.isContiguous();
     }
 
     private void convert(CpuStorage xs, Layout xl, int sx, CpuStorage os, Layout ol, int so) {
@@ -342,9 +381,21 @@ public final class CpuBackend implements Backend {
     @Override
     public void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out,
                        Layout outLayout) {
-        FloatBuffer fa = cpu(a).f;
-        FloatBuffer fb = cpu(b).f;
-        FloatBuffer fo = cpu(out).f;
+        DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
+        if (op == BinaryOp.RELU_GRAD && dnnlEltwise != null && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
+                && aLayout.isContiguous() && bLayout.isContiguous() && outLayout.isContiguous()) {
+            CpuStorage ra = kept != null ? raw(a) : cpu(a);
+            CpuStorage rb = kept != null ? raw(b) : cpu(b);
+            CpuStorage ro = kept != null ? raw(out) : cpu(out);
+            dnnlEltwise.reluBackward(ra, aLayout.offset(), rb, bLayout.offset(), ro, outLayout.offset(),
+                    aLayout.numel());
+            ro.setLayout(kept);
+            return;
+        }
+        CpuStorage ro = kept != null ? raw(out) : cpu(out);
+        FloatBuffer fa = (kept != null ? raw(a) : cpu(a)).f;
+        FloatBuffer fb = (kept != null ? raw(b) : cpu(b)).f;
+        FloatBuffer fo = ro.f;
         Layout al = atLeast1d(aLayout);
         Layout bl = atLeast1d(bLayout);
         Layout ol = atLeast1d(outLayout);
@@ -360,6 +411,7 @@ public final class CpuBackend implements Backend {
                 store(sc.c, fo, oo + t * so, so, m);
             }
         });
+        ro.setLayout(kept);
     }
 
     // ------------------------------------------------------------------ reductions
@@ -700,7 +752,7 @@ public final class CpuBackend implements Backend {
     public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
                        ConvParams p) {
         if (dnnlConv == null
-                || !dnnlConv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p)) {
+                || !dnnlConv.forward(raw(x), xShape, cpu(w), wShape, cpuOrNull(bias), raw(out), outShape, p)) {
             conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
         }
     }
@@ -708,7 +760,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
                                    ConvParams p) {
-        if (dnnlConv == null || !dnnlConv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p)) {
+        if (dnnlConv == null || !dnnlConv.backwardData(raw(dOut), outShape, cpu(w), wShape, raw(dx), xShape, p)) {
             conv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p);
         }
     }
@@ -716,7 +768,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
                                      Storage dBias, ConvParams p) {
-        if (dnnlConv == null || !dnnlConv.backwardWeights(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape,
+        if (dnnlConv == null || !dnnlConv.backwardWeights(raw(x), xShape, raw(dOut), outShape, cpu(dw), wShape,
                 cpuOrNull(dBias), p)) {
             conv.backwardFilter(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape, cpuOrNull(dBias), p);
         }
@@ -724,12 +776,20 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+        if (op == PoolOp.MAX && dnnlPool != null && argmax != null
+                && dnnlPool.maxForward(raw(x), xShape, raw(out), outShape, raw(argmax), p)) {
+            return;
+        }
         conv.pool(op, cpu(x), xShape, cpu(out), outShape, cpuOrNull(argmax), p);
     }
 
     @Override
     public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
                                PoolParams p) {
+        if (op == PoolOp.MAX && dnnlPool != null && argmax != null
+                && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
+            return;
+        }
         conv.poolBackward(op, cpu(dOut), outShape, cpuOrNull(argmax), cpu(dx), xShape, p);
     }
 

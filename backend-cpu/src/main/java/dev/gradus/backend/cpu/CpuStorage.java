@@ -17,6 +17,10 @@ final class CpuStorage implements Storage {
     final FloatBuffer f;
     final IntBuffer i;
     volatile boolean inUse;
+    /** The oneDNN layout the contents are in, or null for plain order (what every Java kernel expects). */
+    private volatile DnnlLayout layout;
+    /** The oneDNN pooling plan whose workspace these bytes are (max pooling's indices), or null. */
+    private volatile DnnlPlan workspaceOf;
 
     CpuStorage(DType dtype, int numel) {
         this.dtype = dtype;
@@ -41,6 +45,45 @@ final class CpuStorage implements Storage {
     @Override
     public int numel() {
         return numel;
+    }
+
+    /** The blocked layout held, or null when plain. */
+    DnnlLayout layout() {
+        return layout;
+    }
+
+    /** Records that a oneDNN op wrote the contents in {@code l} (null: plain). */
+    void setLayout(DnnlLayout l) {
+        layout = l;
+        workspaceOf = null;
+    }
+
+    /** The pooling plan whose workspace this storage holds, or null. */
+    DnnlPlan workspaceOf() {
+        return workspaceOf;
+    }
+
+    void setWorkspace(DnnlPlan plan) {
+        layout = null;
+        workspaceOf = plan;
+    }
+
+    /** Puts the contents in plain order if a oneDNN op left them blocked. */
+    void ensurePlain() {
+        if (workspaceOf != null) {
+            // Max pooling's indices in oneDNN's own encoding cannot be turned into ours; only its backward reads them.
+            throw new IllegalStateException("cpu backend: these max-pooling indices are in oneDNN's workspace format"
+                    + " and can only be read by the matching pool2dBackward");
+        }
+        DnnlLayout l = layout;
+        if (l != null) {
+            synchronized (this) {
+                if (layout != null) {
+                    layout.toPlain(memory);
+                    layout = null;
+                }
+            }
+        }
     }
 
     void deallocate() {

@@ -70,73 +70,16 @@ final class DnnlConv {
                        boolean bias) {
     }
 
-    /**
-     * One argument of a primitive: the memory that wraps the caller's plain buffer and, when the primitive runs in
-     * a blocked layout of its own choosing, a scratch memory in that layout with the reorder between the two.
-     */
-    private static final class Arg {
-        final dnnl_memory user;
-        final dnnl_memory inner;
-        final dnnl_primitive reorder;
-        final dnnl_exec_arg_t reorderArgs;
-        final BytePointer scratch;
-
-        Arg(dnnl_memory user, dnnl_memory inner, dnnl_primitive reorder, dnnl_exec_arg_t reorderArgs,
-            BytePointer scratch) {
-            this.user = user;
-            this.inner = inner;
-            this.reorder = reorder;
-            this.reorderArgs = reorderArgs;
-            this.scratch = scratch;
-        }
-    }
-
-    /** One ready primitive and its arguments, whose data handles each call rebinds. */
-    private static final class Plan {
-        final dnnl_primitive primitive;
-        final Arg[] args;
-        final int inputs;
-        final dnnl_exec_arg_t execArgs;
-
-        Plan(dnnl_primitive primitive, Arg[] args, int inputs, dnnl_exec_arg_t execArgs) {
-            this.primitive = primitive;
-            this.args = args;
-            this.inputs = inputs;
-            this.execArgs = execArgs;
-        }
-
-        /**
-         * Binds {@code data} (one per argument, inputs first) and runs: inputs reordered into the primitive's
-         * layout, the primitive, outputs reordered back. One caller at a time per plan (scratch is shared).
-         */
-        synchronized void run(Dnnl dnnl, Pointer... data) {
-            var stream = dnnl.stream();
-            for (int i = 0; i < args.length; i++) {
-                Dnnl.check(dnnl_memory_set_data_handle(args[i].user, data[i]), "dnnl_memory_set_data_handle");
-            }
-            for (int i = 0; i < inputs; i++) {
-                if (args[i].reorder != null) {
-                    Dnnl.check(dnnl_primitive_execute(args[i].reorder, stream, 2, args[i].reorderArgs), "reorder");
-                }
-            }
-            Dnnl.check(dnnl_primitive_execute(primitive, stream, args.length, execArgs), "dnnl_primitive_execute");
-            for (int i = inputs; i < args.length; i++) {
-                if (args[i].reorder != null) {
-                    Dnnl.check(dnnl_primitive_execute(args[i].reorder, stream, 2, args[i].reorderArgs), "reorder");
-                }
-            }
-            Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
-        }
-    }
-
     /** Marks a geometry oneDNN declined. */
-    private static final Plan UNSUPPORTED = new Plan(null, null, 0, null);
+    private static final DnnlPlan UNSUPPORTED = DnnlPlan.UNSUPPORTED;
 
     private final Dnnl dnnl;
-    private final Map<Key, Plan> plans = new ConcurrentHashMap<>();
+    private final DnnlLayout.Registry layouts;
+    private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
 
-    DnnlConv(Dnnl dnnl) {
+    DnnlConv(Dnnl dnnl, DnnlLayout.Registry layouts) {
         this.dnnl = dnnl;
+        this.layouts = layouts;
     }
 
     /** Number of primitives made so far (each a JIT compile). */
@@ -147,39 +90,39 @@ final class DnnlConv {
     /** {@code out = conv(x, w) + bias}; false when oneDNN does not implement this geometry. */
     boolean forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
                     ConvParams p) {
-        Plan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null));
+        DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null));
         if (plan == UNSUPPORTED) {
             return false;
         }
         if (bias != null) {
-            plan.run(dnnl, x.memory, w.memory, bias.memory, out.memory);
+            plan.run(dnnl, x, w, bias, out);
         } else {
-            plan.run(dnnl, x.memory, w.memory, out.memory);
+            plan.run(dnnl, x, w, out);
         }
         return true;
     }
 
     /** {@code dx = conv^T(dOut, w)}; false when oneDNN does not implement this geometry. */
     boolean backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
-        Plan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false));
+        DnnlPlan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false));
         if (plan == UNSUPPORTED) {
             return false;
         }
-        plan.run(dnnl, dOut.memory, w.memory, dx.memory);
+        plan.run(dnnl, dOut, w, dx);
         return true;
     }
 
     /** {@code dw} and, when not null, {@code dBias}; false when oneDNN does not implement this geometry. */
     boolean backwardWeights(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws,
                             CpuStorage dBias, ConvParams p) {
-        Plan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null));
+        DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null));
         if (plan == UNSUPPORTED) {
             return false;
         }
         if (dBias != null) {
-            plan.run(dnnl, x.memory, dOut.memory, dw.memory, dBias.memory);
+            plan.run(dnnl, x, dOut, dw, dBias);
         } else {
-            plan.run(dnnl, x.memory, dOut.memory, dw.memory);
+            plan.run(dnnl, x, dOut, dw);
         }
         return true;
     }
@@ -188,8 +131,8 @@ final class DnnlConv {
         return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], p, bias);
     }
 
-    private Plan plan(Key key) {
-        Plan plan = plans.get(key);
+    private DnnlPlan plan(Key key) {
+        DnnlPlan plan = plans.get(key);
         if (plan == null) {
             plan = plans.computeIfAbsent(key, this::build);
         }
@@ -234,7 +177,7 @@ final class DnnlConv {
                 new long[] {padB, padR});
     }
 
-    private Plan build(Key key) {
+    private DnnlPlan build(Key key) {
         Descs d = descs(key);
         if (d.padR[0] < 0 || d.padR[1] < 0) {
             return UNSUPPORTED;
@@ -247,6 +190,14 @@ final class DnnlConv {
                 null);
         if (st != dnnl_success) {
             return declined(key, st);
+        }
+        // The backward passes take the activations in the layouts the forward pass chose, which is where the
+        // forward left them (measured: letting backward-weights pick its own diff_dst layout cost two 0.75 ms
+        // reorders of conv1's 6.4 MB gradient per step).
+        if (key.pass != Pass.FORWARD) {
+            w = w.clone();
+            w[Descs.SRC] = dnnl_primitive_desc_query_md(fwd, dnnl_query_src_md, 0);
+            w[Descs.DST] = dnnl_primitive_desc_query_md(fwd, dnnl_query_dst_md, 0);
         }
         dnnl_primitive_desc pd;
         // Per argument, inputs first: which tensor, its oneDNN argument id, and the query giving its chosen layout.
@@ -293,54 +244,20 @@ final class DnnlConv {
         if (st != dnnl_success) {
             return declined(key, st);
         }
-        dnnl_primitive prim = new dnnl_primitive();
-        Dnnl.check(dnnl_primitive_create(prim, pd), "dnnl_primitive_create " + key);
-        List<Arg> args = new ArrayList<>();
-        List<Integer> ids = new ArrayList<>();
-        int presentInputs = 0;
+        DnnlPlan.Builder b = new DnnlPlan.Builder(dnnl, pd);
         for (int i = 0; i < tensors.length; i++) {
             dnnl_memory_desc plain = d.plain[tensors[i]];
             if (plain == null) {
                 continue; // no bias
             }
-            boolean input = i < inputs;
-            presentInputs += input ? 1 : 0;
-            args.add(arg(plain, dnnl_primitive_desc_query_md(pd, queries[i], queryIndex[i]), input));
-            ids.add(argIds[i]);
+            dnnl_memory_desc chosen = dnnl_primitive_desc_query_md(pd, queries[i], queryIndex[i]);
+            boolean activation = tensors[i] == Descs.SRC || tensors[i] == Descs.DST;
+            b.add(argIds[i], plain, chosen, i < inputs, activation ? layouts.of(chosen, plain) : null);
         }
-        dnnl_exec_arg_t exec = new dnnl_exec_arg_t(args.size());
-        for (int i = 0; i < args.size(); i++) {
-            Arg a = args.get(i);
-            exec.position(i).arg(ids.get(i)).memory(a.inner != null ? a.inner : a.user);
-        }
-        exec.position(0);
-        return new Plan(prim, args.toArray(new Arg[0]), presentInputs, exec);
+        return b.build();
     }
 
-    /** The caller's plain memory and, when the primitive chose another layout, scratch plus a reorder. */
-    private Arg arg(dnnl_memory_desc plain, dnnl_memory_desc chosen, boolean input) {
-        dnnl_memory user = new dnnl_memory();
-        Dnnl.check(dnnl_memory_create(user, plain, dnnl.engine(), null), "dnnl_memory_create");
-        if (dnnl_memory_desc_equal(plain, chosen) != 0) {
-            return new Arg(user, null, null, null, null);
-        }
-        BytePointer scratch = new BytePointer(dnnl_memory_desc_get_size(chosen));
-        dnnl_memory inner = new dnnl_memory();
-        Dnnl.check(dnnl_memory_create(inner, chosen, dnnl.engine(), scratch), "dnnl_memory_create");
-        dnnl_primitive_desc rpd = new dnnl_primitive_desc();
-        Dnnl.check(input ? dnnl_reorder_primitive_desc_create(rpd, plain, dnnl.engine(), chosen, dnnl.engine(), null)
-                : dnnl_reorder_primitive_desc_create(rpd, chosen, dnnl.engine(), plain, dnnl.engine(), null),
-                "dnnl_reorder_primitive_desc_create");
-        dnnl_primitive reorder = new dnnl_primitive();
-        Dnnl.check(dnnl_primitive_create(reorder, rpd), "dnnl_primitive_create reorder");
-        dnnl_exec_arg_t rargs = new dnnl_exec_arg_t(2);
-        rargs.position(0).arg(DNNL_ARG_FROM).memory(input ? user : inner);
-        rargs.position(1).arg(DNNL_ARG_TO).memory(input ? inner : user);
-        rargs.position(0);
-        return new Arg(user, inner, reorder, rargs, scratch);
-    }
-
-    private static Plan declined(Key key, int status) {
+    private static DnnlPlan declined(Key key, int status) {
         LOG.debug("oneDNN has no convolution for {} (status {}); using im2col for it", key, status);
         return UNSUPPORTED;
     }

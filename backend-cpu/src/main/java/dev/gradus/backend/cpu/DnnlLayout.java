@@ -1,0 +1,108 @@
+package dev.gradus.backend.cpu;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A blocked memory layout oneDNN chose for an activation (such as {@code nChw16c}), which a CPU storage may hold
+ * its tensor in between oneDNN ops.
+ *
+ * <p>Only layouts of exactly the plain size are kept in a storage (no channel padding), so the storage needs no
+ * more room. Everything that is not a oneDNN op sees plain NCHW: {@link CpuBackend} reorders a storage back
+ * ({@link #toPlain}) before any Java kernel, read or write touches it, while elementwise ops over whole storages of
+ * one layout run on the blocked data as is (order does not matter to them). Instances are canonical per
+ * descriptor ({@link Registry}), so "same layout" is an identity test.
+ */
+final class DnnlLayout {
+    final dnnl_memory_desc blocked;
+    final dnnl_memory_desc plain;
+    final long bytes;
+    private final Dnnl dnnl;
+    private final dnnl_primitive toPlain;
+    private final dnnl_memory from;
+    private final dnnl_memory to;
+    private final dnnl_exec_arg_t args;
+    private final BytePointer scratch;
+
+    private DnnlLayout(Dnnl dnnl, dnnl_memory_desc blocked, dnnl_memory_desc plain) {
+        this.dnnl = dnnl;
+        this.blocked = blocked;
+        this.plain = plain;
+        this.bytes = dnnl_memory_desc_get_size(plain);
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        Dnnl.check(dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), null),
+                "reorder to plain");
+        toPlain = new dnnl_primitive();
+        Dnnl.check(dnnl_primitive_create(toPlain, pd), "dnnl_primitive_create reorder");
+        from = new dnnl_memory();
+        to = new dnnl_memory();
+        scratch = new BytePointer(bytes);
+        Dnnl.check(dnnl_memory_create(from, blocked, dnnl.engine(), null), "dnnl_memory_create");
+        Dnnl.check(dnnl_memory_create(to, plain, dnnl.engine(), scratch), "dnnl_memory_create");
+        args = new dnnl_exec_arg_t(2);
+        args.position(0).arg(DNNL_ARG_FROM).memory(from);
+        args.position(1).arg(DNNL_ARG_TO).memory(to);
+        args.position(0);
+    }
+
+    /** Rewrites {@code s}'s contents from this layout to plain order, in place (through a scratch copy). */
+    synchronized void toPlain(Pointer s) {
+        Dnnl.check(dnnl_memory_set_data_handle(from, s), "dnnl_memory_set_data_handle");
+        var stream = dnnl.stream();
+        Dnnl.check(dnnl_primitive_execute(toPlain, stream, 2, args), "reorder to plain");
+        Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+        Pointer.memcpy(s, scratch, bytes);
+    }
+
+    @Override
+    public String toString() {
+        return "DnnlLayout[" + bytes + " bytes]";
+    }
+
+    /** The canonical layouts seen so far. */
+    static final class Registry {
+        private final Dnnl dnnl;
+        private final List<DnnlLayout> known = new ArrayList<>();
+
+        Registry(Dnnl dnnl) {
+            this.dnnl = dnnl;
+        }
+
+        /**
+         * The canonical layout for {@code chosen}, or null when a storage cannot hold it: plain already, or of
+         * another size than {@code plain}.
+         */
+        synchronized DnnlLayout of(dnnl_memory_desc chosen, dnnl_memory_desc plain) {
+            if (dnnl_memory_desc_equal(chosen, plain) != 0
+                    || dnnl_memory_desc_get_size(chosen) != dnnl_memory_desc_get_size(plain)) {
+                return null;
+            }
+            for (DnnlLayout l : known) {
+                if (dnnl_memory_desc_equal(l.blocked, chosen) != 0) {
+                    return l;
+                }
+            }
+            DnnlLayout l = new DnnlLayout(dnnl, chosen, plain);
+            known.add(l);
+            return l;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.gradus.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Rng;
+import dev.gradus.Scope;
+import dev.gradus.Tensor;
+import dev.gradus.nn.Conv2d;
+import dev.gradus.nn.Dense;
+import dev.gradus.nn.Flatten;
+import dev.gradus.nn.Init;
+import dev.gradus.nn.MaxPool2d;
+import dev.gradus.nn.Parameter;
+import dev.gradus.nn.ReLU;
+import dev.gradus.nn.Sequential;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * oneDNN keeps activations in its blocked layouts from one convolution, ReLU and max pool to the next: the whole
+ * chain, forward and backward, must give what the plain im2col path gives, including where a Java op or the user
+ * reads a blocked activation in between.
+ */
+class DnnlLayoutTest {
+    private static Sequential cnn(CpuBackend be, int channels) {
+        Rng rng = new Rng(7);
+        return new Sequential(
+                new Conv2d(be, Conv2d.Config.of(channels, 16, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new MaxPool2d(2),
+                new Conv2d(be, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new MaxPool2d(2),
+                new Conv2d(be, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new MaxPool2d(2), new Flatten(), new Dense(be, 32 * 1 * 1, 5, true, Init.GLOROT, rng));
+    }
+
+    private record Run(float[] out, float[] hidden, List<float[]> grads) {
+    }
+
+    private static Run run(CpuBackend be, int n, int channels, int hw) {
+        float[] x = new float[n * channels * hw * hw];
+        Rng rng = new Rng(3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = rng.nextFloat() * 2 - 1;
+        }
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 5;
+        }
+        try (Sequential model = cnn(be, channels); Scope s = Scope.open()) {
+            Tensor in = Tensor.of(be, x, n, channels, hw, hw);
+            Tensor out = model.forward(in);
+            // A Java op over a blocked activation in the middle of the chain, and the user reading it.
+            Tensor hidden = model.layers().get(0).forward(in).relu();
+            float[] h = hidden.mul(2f).toFloatArray();
+            out.crossEntropy(Tensor.ofInts(be, y, n)).backward();
+            List<float[]> grads = model.parameters().stream().map(Parameter::grad).map(Tensor::toFloatArray)
+                    .toList();
+            return new Run(out.toFloatArray(), h, grads);
+        }
+    }
+
+    private static void assertClose(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        for (int i = 0; i < want.length; i++) {
+            float tol = 1e-4f * Math.max(1f, Math.abs(want[i]));
+            assertTrue(Math.abs(want[i] - got[i]) <= tol, what + " [" + i + "]: " + want[i] + " vs " + got[i]);
+        }
+    }
+
+    @Test
+    void blockedChainMatchesPlainPathForwardAndBackward() {
+        CpuBackend dnnl = CpuBackendProvider.get();
+        Assumptions.assumeTrue(dnnl.convolutionPath().startsWith("oneDNN"), dnnl.convolutionPath());
+        CpuBackend plain = CpuBackendProvider.im2colBackend();
+        // Batch sizes 1 and 3, one and three input channels, 8x8 (pools to 4, 2, 1) and 9x9 (floor mode drops a row).
+        int[][] cases = {{3, 1, 8}, {1, 3, 9}, {3, 3, 8}};
+        for (int[] c : cases) {
+            long poolCalls = dnnl.dnnlPoolCalls();
+            Run want = run(plain, c[0], c[1], c[2]);
+            Run got = run(dnnl, c[0], c[1], c[2]);
+            String what = "n=" + c[0] + " c=" + c[1] + " hw=" + c[2];
+            assertClose(want.out, got.out, what + " logits");
+            assertClose(want.hidden, got.hidden, what + " hidden activation read back");
+            for (int i = 0; i < want.grads.size(); i++) {
+                assertClose(want.grads.get(i), got.grads.get(i), what + " gradient " + i);
+            }
+            assertTrue(dnnl.dnnlPoolCalls() > poolCalls, what + ": no pooling ran through oneDNN");
+        }
+    }
+}
