@@ -49,6 +49,7 @@ public final class CpuBackend implements Backend {
     private final DnnlConv dnnlConv;
     private final DnnlEltwise dnnlEltwise;
     private final DnnlPool dnnlPool;
+    private final DnnlBatchNorm dnnlBatchNorm;
     private final String convolutionPath;
 
     CpuBackend(int threads, OpenBlasInfo blas, Dnnl dnnl, String convolutionPath) {
@@ -60,6 +61,7 @@ public final class CpuBackend implements Backend {
         this.dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts);
         this.dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl);
         this.dnnlPool = dnnl == null ? null : new DnnlPool(dnnl, layouts);
+        this.dnnlBatchNorm = dnnl == null ? null : new DnnlBatchNorm(dnnl, this);
         this.convolutionPath = convolutionPath;
     }
 
@@ -797,6 +799,11 @@ public final class CpuBackend implements Backend {
     public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps,
                                float momentum, Storage runningMean, Storage runningVar, Storage out,
                                Storage saveMean, Storage saveInvStd) {
+        if (dnnlBatchNorm != null && dnnlBatchNorm.train(raw(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps,
+                momentum, cpuOrNull(runningMean), cpuOrNull(runningVar), raw(out), cpu(saveMean),
+                cpu(saveInvStd))) {
+            return;
+        }
         conv.batchNormTrain(cpu(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps, momentum,
                 cpuOrNull(runningMean), cpuOrNull(runningVar), cpu(out), cpu(saveMean), cpu(saveInvStd));
     }
@@ -804,6 +811,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
                                   Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
+        if (dnnlBatchNorm != null && dnnlBatchNorm.backward(raw(x), raw(dOut), n, c, hw, cpuOrNull(gamma),
+                cpu(saveMean), cpu(saveInvStd), raw(dx), cpuOrNull(dGamma), cpuOrNull(dBeta))) {
+            return;
+        }
         conv.batchNormBackward(cpu(x), cpu(dOut), n, c, hw, cpuOrNull(gamma), cpu(saveMean), cpu(saveInvStd),
                 cpu(dx), cpuOrNull(dGamma), cpuOrNull(dBeta));
     }

@@ -8,7 +8,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
-import com.sun.jna.NativeLibrary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.dnnl_engine;
@@ -24,9 +23,9 @@ import org.bytedeco.javacpp.Loader;
  *
  * <p>oneDNN runs on OpenMP (a bundled libgomp), which reads {@code OMP_NUM_THREADS} and {@code OMP_WAIT_POLICY}
  * once, when it loads, and the preset maps no {@code omp_*} call. So the environment is set in this process
- * (libc {@code setenv}) before loading: the thread count is Gradus's one setting, and waiting is passive, because
- * OpenMP threads spinning between convolutions steal the cores OpenBLAS and the Java kernels need next (measured:
- * a convolution alternated with sgemm ran 3-5x slower with spinning threads).
+ * ({@link NativeEnv}) before loading: the thread count is Gradus's one setting, and waiting is passive, because
+ * OpenMP threads spinning between oneDNN ops steal the cores OpenBLAS and the Java kernels need next (measured on
+ * {@code bn-cnn}: active waiting made its GEMMs 6x slower, 5 -> 32 ms a step).
  */
 final class Dnnl {
     private final dnnl_engine engine;
@@ -52,28 +51,14 @@ final class Dnnl {
      * {@link IllegalStateException}) when the natives cannot load or make a CPU engine.
      */
     static Dnnl load(int threads) {
-        String ompThreads = setDefaultEnv("OMP_NUM_THREADS", Integer.toString(threads));
-        String ompWait = setDefaultEnv("OMP_WAIT_POLICY", System.getProperty("gradus.ompWaitPolicy", "passive"));
+        String ompThreads = NativeEnv.setDefault("OMP_NUM_THREADS", Integer.toString(threads));
+        String ompWait = NativeEnv.setDefault("OMP_WAIT_POLICY", System.getProperty("gradus.ompWaitPolicy", "passive"));
         Loader.load(dnnl.class);
         dnnl_engine engine = new dnnl_engine();
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create");
         dnnl_version_t v = dnnl.dnnl_version();
         String version = v.major() + "." + v.minor() + "." + v.patch();
         return new Dnnl(engine, version, ompThreads, ompWait);
-    }
-
-    /**
-     * Sets {@code name} in the process environment unless the user set it; returns the value in force. Java's own
-     * {@link System#getenv} is a copy taken at start-up, so native libraries loaded later see only what libc holds.
-     */
-    private static String setDefaultEnv(String name, String value) {
-        String user = System.getenv(name);
-        if (user != null && !user.isBlank()) {
-            return user;
-        }
-        NativeLibrary libc = NativeLibrary.getInstance("c");
-        int rc = libc.getFunction("setenv").invokeInt(new Object[] {name, value, 0});
-        return rc == 0 ? value : "(unset: setenv failed)";
     }
 
     dnnl_engine engine() {

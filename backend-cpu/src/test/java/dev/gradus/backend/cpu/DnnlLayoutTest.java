@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
+import dev.gradus.nn.BatchNorm;
+import dev.gradus.nn.BatchNorm1d;
+import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Flatten;
@@ -19,26 +22,37 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * oneDNN keeps activations in its blocked layouts from one convolution, ReLU and max pool to the next: the whole
+ * oneDNN keeps activations in its blocked layouts from one convolution, ReLU, batch norm and max pool to the next: the whole
  * chain, forward and backward, must give what the plain im2col path gives, including where a Java op or the user
  * reads a blocked activation in between.
  */
 class DnnlLayoutTest {
-    private static Sequential cnn(CpuBackend be, int channels) {
+    /** The {@code cnn} example's layer sequence, with {@code bn} the {@code bn-cnn} example's batch norms too. */
+    private static Sequential cnn(CpuBackend be, int channels, boolean bn) {
         Rng rng = new Rng(7);
-        return new Sequential(
-                new Conv2d(be, Conv2d.Config.of(channels, 16, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
-                new MaxPool2d(2),
-                new Conv2d(be, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
-                new MaxPool2d(2),
-                new Conv2d(be, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
-                new MaxPool2d(2), new Flatten(), new Dense(be, 32 * 1 * 1, 5, true, Init.GLOROT, rng));
+        Sequential m = new Sequential(
+                new Conv2d(be, Conv2d.Config.of(channels, 16, 3).withPadding(1), Init.GLOROT, rng), new ReLU());
+        if (bn) {
+            m.add(new BatchNorm2d(be, BatchNorm.Config.of(16)));
+        }
+        m.add(new MaxPool2d(2)).add(new Conv2d(be, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng))
+                .add(new ReLU());
+        if (bn) {
+            m.add(new BatchNorm2d(be, BatchNorm.Config.of(32)));
+        }
+        m.add(new MaxPool2d(2)).add(new Conv2d(be, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng))
+                .add(new ReLU()).add(new MaxPool2d(2)).add(new Flatten())
+                .add(new Dense(be, 32 * 1 * 1, 8, true, Init.GLOROT, rng)).add(new ReLU());
+        if (bn) {
+            m.add(new BatchNorm1d(be, BatchNorm.Config.of(8)));
+        }
+        return m.add(new Dense(be, 8, 5, true, Init.GLOROT, rng));
     }
 
-    private record Run(float[] out, float[] hidden, List<float[]> grads) {
+    private record Run(float[] out, float[] hidden, List<float[]> grads, List<float[]> buffers) {
     }
 
-    private static Run run(CpuBackend be, int n, int channels, int hw) {
+    private static Run run(CpuBackend be, int n, int channels, int hw, boolean bn) {
         float[] x = new float[n * channels * hw * hw];
         Rng rng = new Rng(3);
         for (int i = 0; i < x.length; i++) {
@@ -48,7 +62,7 @@ class DnnlLayoutTest {
         for (int i = 0; i < n; i++) {
             y[i] = i % 5;
         }
-        try (Sequential model = cnn(be, channels); Scope s = Scope.open()) {
+        try (Sequential model = cnn(be, channels, bn); Scope s = Scope.open()) {
             Tensor in = Tensor.of(be, x, n, channels, hw, hw);
             Tensor out = model.forward(in);
             // A Java op over a blocked activation in the middle of the chain, and the user reading it.
@@ -57,7 +71,8 @@ class DnnlLayoutTest {
             out.crossEntropy(Tensor.ofInts(be, y, n)).backward();
             List<float[]> grads = model.parameters().stream().map(Parameter::grad).map(Tensor::toFloatArray)
                     .toList();
-            return new Run(out.toFloatArray(), h, grads);
+            List<float[]> buffers = model.namedBuffers().values().stream().map(Tensor::toFloatArray).toList();
+            return new Run(out.toFloatArray(), h, grads, buffers);
         }
     }
 
@@ -75,12 +90,17 @@ class DnnlLayoutTest {
         Assumptions.assumeTrue(dnnl.convolutionPath().startsWith("oneDNN"), dnnl.convolutionPath());
         CpuBackend plain = CpuBackendProvider.im2colBackend();
         // Batch sizes 1 and 3, one and three input channels, 8x8 (pools to 4, 2, 1) and 9x9 (floor mode drops a row).
-        int[][] cases = {{3, 1, 8}, {1, 3, 9}, {3, 3, 8}};
+        // With batch norm, batch size 1 is left out: BatchNorm1d needs more than one value per channel.
+        int[][] cases = {{3, 1, 8, 0}, {1, 3, 9, 0}, {3, 3, 8, 0}, {3, 1, 8, 1}, {2, 3, 9, 1}};
         for (int[] c : cases) {
             long poolCalls = dnnl.dnnlPoolCalls();
-            Run want = run(plain, c[0], c[1], c[2]);
-            Run got = run(dnnl, c[0], c[1], c[2]);
-            String what = "n=" + c[0] + " c=" + c[1] + " hw=" + c[2];
+            boolean bn = c[3] == 1;
+            Run want = run(plain, c[0], c[1], c[2], bn);
+            Run got = run(dnnl, c[0], c[1], c[2], bn);
+            String what = "n=" + c[0] + " c=" + c[1] + " hw=" + c[2] + (bn ? " with batch norm" : "");
+            for (int i = 0; i < want.buffers.size(); i++) {
+                assertClose(want.buffers.get(i), got.buffers.get(i), what + " buffer " + i);
+            }
             assertClose(want.out, got.out, what + " logits");
             assertClose(want.hidden, got.hidden, what + " hidden activation read back");
             for (int i = 0; i < want.grads.size(); i++) {
