@@ -37,8 +37,8 @@ public class CnnBenchmark {
     @Param({"cnn", "bn-cnn"})
     public String model;
 
-    /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}). */
-    @Param({"cpu"})
+    /** {@code cpu} (oneDNN), {@code cpu-im2col} (without it), or {@code cuda} on a GPU machine. */
+    @Param({"cpu", "cpu-im2col"})
     public String backend;
 
     private Sequential net;
@@ -48,7 +48,7 @@ public class CnnBenchmark {
 
     @Setup
     public void setup() {
-        Backend be = Backends.get(backend);
+        Backend be = Benchmarks.backend(backend);
         Backends.setDefault(be);
         Rng rng = new Rng(1);
         net = model.equals("cnn") ? CnnCommand.model(be, rng) : BnCnnCommand.model(be, rng);

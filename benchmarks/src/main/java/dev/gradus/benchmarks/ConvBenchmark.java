@@ -38,8 +38,8 @@ public class ConvBenchmark {
     @Param({"conv1", "conv2", "conv3"})
     public String layer;
 
-    /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}: cuDNN and Gradus kernels). */
-    @Param({"cpu"})
+    /** {@code cpu} (oneDNN), {@code cpu-im2col} (without it), or {@code cuda} on a GPU machine (cuDNN and Gradus kernels). */
+    @Param({"cpu", "cpu-im2col"})
     public String backend;
 
     private Backend be;
@@ -64,7 +64,7 @@ public class ConvBenchmark {
 
     @Setup
     public void setup() {
-        be = Backends.get(backend);
+        be = Benchmarks.backend(backend);
         Backends.setDefault(be);
         int[] l = switch (layer) {
             case "conv1" -> new int[] {128, 1, 28, 16};

@@ -43,6 +43,9 @@ class MlpExampleTest {
         assertEquals(r.testAccuracy(), m.get("test_accuracy").asDouble(), 1e-12);
         assertEquals(2, m.get("epoch_seconds").size());
         assertEquals(2, m.get("native_bytes").size());
+        // Every run measures inference: the last evaluation pass over the 10,000 test images.
+        assertTrue(m.get("eval_images_per_second").asLong() > 0, m.toString());
+        assertEquals(10_000 / r.last().seconds(), m.get("eval_images_per_second").asDouble(), 1.0);
         assertEquals(m.get("native_bytes").get(0).asLong(), m.get("native_bytes").get(1).asLong(),
                 "live native bytes stay flat between epochs");
         assertEquals(2, o.memoryReport().samples().size());

@@ -12,8 +12,16 @@ public final class Evaluation {
     private Evaluation() {
     }
 
-    /** Predictions, labels and mean loss over one pass of {@code loader}. */
-    public record Outcome(int[] predictions, int[] labels, double loss) {
+    /**
+     * Predictions, labels and mean loss over one pass of {@code loader}, and the pass's wall-clock seconds (batches
+     * loaded, forward in eval mode, argmax and predictions read back, as a server would).
+     */
+    public record Outcome(int[] predictions, int[] labels, double loss, double seconds) {
+        /** Images (rows) evaluated per second of the pass. */
+        public double imagesPerSecond() {
+            return seconds > 0 ? labels.length / seconds : 0;
+        }
+
         /** Fraction of predictions equal to the label. */
         public double accuracy() {
             int right = 0;
@@ -33,6 +41,7 @@ public final class Evaluation {
         int[] labels = new int[n];
         double lossSum = 0;
         int at = 0;
+        long t0 = System.nanoTime();
         try (GradMode ng = GradMode.noGrad()) {
             for (DataLoader.Batch b : loader.epoch(backend)) {
                 try (b; Scope s = Scope.open()) {
@@ -52,6 +61,6 @@ public final class Evaluation {
                 model.train();
             }
         }
-        return new Outcome(preds, labels, at == 0 ? 0 : lossSum / at);
+        return new Outcome(preds, labels, at == 0 ? 0 : lossSum / at, (System.nanoTime() - t0) / 1e9);
     }
 }

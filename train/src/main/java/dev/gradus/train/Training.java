@@ -204,6 +204,10 @@ public final class Training {
         m.put("train_loss", r.trainLoss());
         m.put(r.heldOut() + "_accuracy_per_epoch", r.testAccuracies());
         m.put("native_bytes", r.nativeBytes());
+        if (r.last() != null) {
+            // The last epoch's evaluation pass: every run measures inference speed too.
+            m.put("eval_images_per_second", Math.round(r.last().imagesPerSecond()));
+        }
         byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
         dev.gradus.io.AtomicFiles.write(out.resolve("metrics.json"), o -> o.write(json));
     }

@@ -65,6 +65,11 @@ public final class CpuBackend implements Backend {
         this.convolutionPath = convolutionPath;
     }
 
+    /** oneDNN convolution primitives made so far (0 without oneDNN); for tests and diagnostics. */
+    int dnnlConvPlans() {
+        return dnnlConv == null ? 0 : dnnlConv.planCount();
+    }
+
     /** Pooling passes that ran through oneDNN on blocked data (0 without oneDNN); for tests and diagnostics. */
     long dnnlPoolCalls() {
         return dnnlPool == null ? 0 : dnnlPool.calls();

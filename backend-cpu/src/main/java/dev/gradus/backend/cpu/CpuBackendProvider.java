@@ -96,8 +96,11 @@ public final class CpuBackendProvider implements BackendProvider {
         }
     }
 
-    /** A second CPU backend that never uses oneDNN, so tests can run the im2col path beside the default one. */
-    static CpuBackend im2colBackend() {
+    /**
+     * A second CPU backend that never uses oneDNN (convolution through im2col and OpenBLAS, pooling and batch norm
+     * in Java), for tests and benchmarks that compare it with the default one side by side.
+     */
+    public static CpuBackend im2colBackend() {
         init();
         return new CpuBackend(configuredThreads(), instance.openBlas(), null, "im2col + OpenBLAS (test)");
     }

@@ -4,6 +4,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_create_with_tag;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_impl_info_str;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
@@ -12,10 +14,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.dnnl.dnnl_version_t;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * The loaded oneDNN library: its CPU engine, a stream per calling thread, and the thread settings it was loaded
@@ -75,6 +80,14 @@ final class Dnnl {
         dnnl_memory_desc md = new dnnl_memory_desc();
         check(dnnl_memory_desc_create_with_tag(md, dims.length, dims, dnnl_f32, tag), "dnnl_memory_desc_create");
         return md;
+    }
+
+    /** The implementation a primitive descriptor chose, e.g. {@code jit:avx512_core} or {@code ref:any}. */
+    static String implementation(dnnl_primitive_desc pd) {
+        PointerPointer<BytePointer> out = new PointerPointer<>(1);
+        check(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, out), "dnnl_primitive_desc_query");
+        BytePointer s = out.get(BytePointer.class, 0);
+        return s == null || s.isNull() ? "" : s.getString();
     }
 
     static void check(int status, String what) {

@@ -198,6 +198,11 @@ final class DnnlConv {
             w = w.clone();
             w[Descs.SRC] = dnnl_primitive_desc_query_md(fwd, dnnl_query_src_md, 0);
             w[Descs.DST] = dnnl_primitive_desc_query_md(fwd, dnnl_query_dst_md, 0);
+            if (key.pass == Pass.BACKWARD_DATA && key.c < 8) {
+                // Measured for conv1 (C = 1) on 2 cores: a plain diff_src gets oneDNN's reference kernel (352 ms),
+                // NHWC too (560 ms), its padded blocked layout 3.5 ms plus a 2.3 ms reorder back; im2col takes 3.7.
+                return declined(key, -1);
+            }
         }
         dnnl_primitive_desc pd;
         // Per argument, inputs first: which tensor, its oneDNN argument id, and the query giving its chosen layout.
@@ -243,6 +248,12 @@ final class DnnlConv {
         }
         if (st != dnnl_success) {
             return declined(key, st);
+        }
+        String impl = Dnnl.implementation(pd);
+        if (impl.contains("ref")) {
+            // oneDNN's reference kernels (picked for plain layouts of few channels) ran 20-400x slower than im2col.
+            LOG.debug("oneDNN would run {} with its {} kernel; using im2col for it", key, impl);
+            return DnnlPlan.UNSUPPORTED;
         }
         DnnlPlan.Builder b = new DnnlPlan.Builder(dnnl, pd);
         for (int i = 0; i < tensors.length; i++) {

@@ -79,6 +79,8 @@ final class DnnlLayout {
 
     /** The canonical layouts seen so far. */
     static final class Registry {
+        /** {@code -Dgradus.dnnl.keepLayouts=false} reorders around every oneDNN op instead (for the ablation). */
+        private static final boolean KEEP = Boolean.parseBoolean(System.getProperty("gradus.dnnl.keepLayouts", "true"));
         private final Dnnl dnnl;
         private final List<DnnlLayout> known = new ArrayList<>();
 
@@ -91,7 +93,7 @@ final class DnnlLayout {
          * another size than {@code plain}.
          */
         synchronized DnnlLayout of(dnnl_memory_desc chosen, dnnl_memory_desc plain) {
-            if (dnnl_memory_desc_equal(chosen, plain) != 0
+            if (!KEEP || dnnl_memory_desc_equal(chosen, plain) != 0
                     || dnnl_memory_desc_get_size(chosen) != dnnl_memory_desc_get_size(plain)) {
                 return null;
             }

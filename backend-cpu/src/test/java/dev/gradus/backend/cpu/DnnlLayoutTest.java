@@ -3,6 +3,7 @@ package dev.gradus.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.DType;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
@@ -17,6 +18,7 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
+import dev.gradus.spi.ConvParams;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -108,5 +110,95 @@ class DnnlLayoutTest {
             }
             assertTrue(dnnl.dnnlPoolCalls() > poolCalls, what + ": no pooling ran through oneDNN");
         }
+    }
+
+    @Test
+    void describeNamesTheConvolutionPathAndThreadSettings() {
+        CpuBackend dnnl = CpuBackendProvider.get();
+        var d = dnnl.describe();
+        assertEquals(dnnl.convolutionPath(), d.get("convolution"));
+        assertTrue(d.get("OPENBLAS_THREAD_TIMEOUT") != null, d.toString());
+        if (dnnl.convolutionPath().startsWith("oneDNN")) {
+            assertTrue(d.get("onednn").matches("\\d+\\.\\d+\\.\\d+"), d.toString());
+            if (System.getenv("OMP_NUM_THREADS") == null) { // Gradus's one thread setting reaches OpenMP too
+                assertEquals(Integer.toString(dnnl.threads()), d.get("onednn OMP_NUM_THREADS"));
+            }
+        }
+        assertTrue(CpuBackendProvider.im2colBackend().describe().get("convolution").startsWith("im2col"));
+    }
+
+    private static float[] random(int n, long seed) {
+        Rng rng = new Rng(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = rng.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+
+    private static float[] read(CpuBackend be, dev.gradus.spi.Storage s, int n) {
+        float[] v = new float[n];
+        be.read(s, 0, v, 0, n);
+        return v;
+    }
+
+    /** Runs the three passes of one convolution on {@code be}; returns out, dx, dw, db. */
+    private static float[][] passes(CpuBackend be, int[] xs, int[] ws, int[] os, ConvParams p) {
+        int nx = xs[0] * xs[1] * xs[2] * xs[3];
+        int nw = ws[0] * ws[1] * ws[2] * ws[3];
+        int no = os[0] * os[1] * os[2] * os[3];
+        var x = be.allocate(DType.FLOAT32, nx);
+        var w = be.allocate(DType.FLOAT32, nw);
+        var b = be.allocate(DType.FLOAT32, ws[0]);
+        var out = be.allocate(DType.FLOAT32, no);
+        var dOut = be.allocate(DType.FLOAT32, no);
+        var dx = be.allocate(DType.FLOAT32, nx);
+        var dw = be.allocate(DType.FLOAT32, nw);
+        var db = be.allocate(DType.FLOAT32, ws[0]);
+        try {
+            be.write(x, 0, random(nx, 1), 0, nx);
+            be.write(w, 0, random(nw, 2), 0, nw);
+            be.write(b, 0, random(ws[0], 3), 0, ws[0]);
+            be.write(dOut, 0, random(no, 4), 0, no);
+            be.conv2d(x, xs, w, ws, b, out, os, p);
+            be.conv2dBackwardData(dOut, os, w, ws, dx, xs, p);
+            be.conv2dBackwardFilter(x, xs, dOut, os, dw, ws, db, p);
+            return new float[][] {read(be, out, no), read(be, dx, nx), read(be, dw, nw), read(be, db, ws[0])};
+        } finally {
+            for (var s : List.of(x, w, b, out, dOut, dx, dw, db)) {
+                be.free(s);
+            }
+        }
+    }
+
+    @Test
+    void oddConvolutionsThroughOneDnnMatchIm2col() {
+        CpuBackend dnnl = CpuBackendProvider.get();
+        Assumptions.assumeTrue(dnnl.convolutionPath().startsWith("oneDNN"), dnnl.convolutionPath());
+        CpuBackend plain = CpuBackendProvider.im2colBackend();
+        // n, c, h, w, k, r, s, stride, pad, dilation, groups: odd sizes, strides, padding that floor mode cuts
+        // short on the far side, dilation, groups, batch sizes 1 and 3.
+        int[][] cases = {
+            {3, 16, 9, 7, 24, 3, 2, 2, 1, 1, 1},
+            {1, 16, 11, 11, 16, 3, 3, 1, 2, 2, 1},
+            {3, 32, 8, 9, 32, 3, 3, 1, 1, 1, 2},
+            {2, 8, 15, 13, 16, 5, 5, 3, 2, 1, 1},
+            {3, 3, 10, 10, 16, 3, 3, 1, 1, 1, 1},
+        };
+        String[] names = {"out", "dx", "dw", "db"};
+        int plansBefore = dnnl.dnnlConvPlans();
+        for (int[] c : cases) {
+            ConvParams p = new ConvParams(c[7], c[7], c[8], c[8], c[9], c[9], c[10]);
+            int[] xs = {c[0], c[1], c[2], c[3]};
+            int[] ws = {c[4], c[1] / c[10], c[5], c[6]};
+            int[] os = {c[0], c[4], p.outH(c[2], c[5]), p.outW(c[3], c[6])};
+            float[][] want = passes(plain, xs, ws, os, p);
+            float[][] got = passes(dnnl, xs, ws, os, p);
+            for (int i = 0; i < want.length; i++) {
+                assertClose(want[i], got[i], "conv " + java.util.Arrays.toString(c) + " " + names[i]);
+            }
+        }
+        assertTrue(dnnl.dnnlConvPlans() >= plansBefore + 3 * 3, "most cases should run through oneDNN: "
+                + (dnnl.dnnlConvPlans() - plansBefore) + " primitives made");
     }
 }
