@@ -90,6 +90,11 @@ public final class CpuBackend implements Backend {
         return new Device("cpu", 0);
     }
 
+    /** The Java kernels' thread pool. */
+    Parallel parallel() {
+        return parallel;
+    }
+
     /** Java kernel threads. */
     public int threads() {
         return parallel.threads();

@@ -5,6 +5,11 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_query;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw16c;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw8c;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dims;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_ndims_s32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
@@ -19,7 +24,10 @@ import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * A blocked memory layout oneDNN chose for an activation (such as {@code nChw16c}), which a CPU storage may hold
@@ -35,6 +43,13 @@ final class DnnlLayout {
     final dnnl_memory_desc blocked;
     final dnnl_memory_desc plain;
     final long bytes;
+    /** {@code [N, C, H, W]} of the tensor. */
+    final long[] dims;
+    /**
+     * B when the layout is oneDNN's {@code nChw<B>c} (channel blocks of B, each pixel's B channels adjacent), which
+     * Java code may then walk itself; 0 for any other layout.
+     */
+    final int channelBlock;
     private final Dnnl dnnl;
     private final dnnl_primitive toPlain;
     private final dnnl_memory from;
@@ -47,6 +62,16 @@ final class DnnlLayout {
         this.blocked = blocked;
         this.plain = plain;
         this.bytes = dnnl_memory_desc_get_size(plain);
+        this.dims = dims(plain);
+        int block = 0;
+        if (dims.length == 4) {
+            for (int[] tb : new int[][] {{16, dnnl_nChw16c}, {8, dnnl_nChw8c}}) {
+                if (dims[1] % tb[0] == 0 && dnnl_memory_desc_equal(blocked, Dnnl.md(tb[1], dims)) != 0) {
+                    block = tb[0];
+                }
+            }
+        }
+        this.channelBlock = block;
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         Dnnl.check(dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), null),
                 "reorder to plain");
@@ -63,6 +88,17 @@ final class DnnlLayout {
         args.position(0);
     }
 
+    private static long[] dims(dnnl_memory_desc md) {
+        IntPointer ndims = new IntPointer(1);
+        Dnnl.check(dnnl_memory_desc_query(md, dnnl_query_ndims_s32, ndims), "dnnl_memory_desc_query ndims");
+        PointerPointer<LongPointer> at = new PointerPointer<>(1);
+        Dnnl.check(dnnl_memory_desc_query(md, dnnl_query_dims, at), "dnnl_memory_desc_query dims");
+        LongPointer d = new LongPointer(at.get(0));
+        long[] out = new long[ndims.get()];
+        d.get(out);
+        return out;
+    }
+
     /** Rewrites {@code s}'s contents from this layout to plain order, in place (through a scratch copy). */
     synchronized void toPlain(Pointer s) {
         Dnnl.check(dnnl_memory_set_data_handle(from, s), "dnnl_memory_set_data_handle");
@@ -74,7 +110,7 @@ final class DnnlLayout {
 
     @Override
     public String toString() {
-        return "DnnlLayout[" + bytes + " bytes]";
+        return "DnnlLayout" + java.util.Arrays.toString(dims) + (channelBlock > 0 ? " nChw" + channelBlock + "c" : "");
     }
 
     /** The canonical layouts seen so far. */

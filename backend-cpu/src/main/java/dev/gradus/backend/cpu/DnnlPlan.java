@@ -99,7 +99,11 @@ final class DnnlPlan {
         for (int i = inputs; i < args.length; i++) {
             Arg a = args[i];
             CpuStorage s = data[i];
-            s.setLayout(null);
+            if (a.workspace || s.numel == a.numel) {
+                s.setLayout(null); // overwritten whole
+            } else {
+                s.ensurePlain(); // the rest of a larger storage keeps its meaning
+            }
             bind(a.user, s.memory);
             if (a.inner != null) {
                 bind(a.inner, a.inPlace(s) ? s.memory : a.scratch);
