@@ -40,8 +40,7 @@ import org.slf4j.LoggerFactory;
  * them in float), oneDNN normalises with them, and {@code 1/sqrt(var + eps)} and the running statistics (unbiased
  * variance, momentum) are derived as {@link dev.gradus.spi.Backend#batchNormTrain} says. The backward takes the
  * variance, rebuilt from the saved {@code invStd} with {@code eps = 0}, which gives oneDNN the same {@code invStd}
- * back. Plain {@code [N, C]} inputs ({@code BatchNorm1d}) go through oneDNN too; other plain inputs stay on the
- * Java kernel.
+ * back. Plain inputs (such as {@code BatchNorm1d}'s) stay on the Java kernel.
  */
 final class DnnlBatchNorm {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlBatchNorm.class);
@@ -63,8 +62,9 @@ final class DnnlBatchNorm {
                   CpuStorage runningMean, CpuStorage runningVar, CpuStorage out, CpuStorage saveMean,
                   CpuStorage saveInvStd) {
         DnnlLayout layout = layoutOf(x, n, c, hw);
-        // Blocked nChw<B>c, or plain [N, C] (one pixel: a single block of all C channels).
-        int block = layout != null ? layout.channelBlock : x.layout() == null && hw == 1 ? c : 0;
+        // Blocked nChw<B>c only. Plain [N, C] input (BatchNorm1d) through oneDNN moved bn-cnn's early losses
+        // against emulated CUDA from 5e-6 to 1e-4 (its backward sums in float), so it stays on the Java kernel.
+        int block = layout != null ? layout.channelBlock : 0;
         if ((gamma == null) != (beta == null) || (long) n * hw < 1 || c == 0 || block == 0
                 || x.numel != (long) n * c * hw) {
             return false;
@@ -130,41 +130,44 @@ final class DnnlBatchNorm {
 
     /**
      * Per-channel mean (written to {@code mean}) and biased variance (returned) of {@code x} held in
-     * {@code nChw<block>c}, in one pass over the data: sums of {@code x - K} and {@code (x - K)^2} around a pivot
-     * {@code K} per channel (the first image's mean, close to the batch's, so little cancels), each image's in float
+     * {@code nChw<block>c}, in two passes (the mean, then squares around it), each image's sums in float
      * (vectorised over a pixel's {@code block} channels), added up across images in double. Why not oneDNN's: it
      * sums in float throughout, 2e-5 relative error in {@code invStd} on activations of mean 5 and std 0.5, which
-     * moved bn-cnn's loss by 2.6e-4 within five Adam steps; why one pass: on 2 cores this is bound by memory
-     * bandwidth. Threads take ranges of images, and their partial sums are added in range order, so results do not
-     * depend on timing.
+     * moved bn-cnn's loss by 2.6e-4 within five Adam steps against emulated CUDA (this: 5e-6). One pass around a
+     * pivot (the first image's mean) saved a read but gave 9e-5 there, so both passes stay. Threads take ranges of
+     * images, and their partial sums are added in range order, so results do not depend on timing.
      */
     private double[] statistics(CpuStorage x, int n, int c, int hw, int block, CpuStorage mean) {
-        int blocks = c / block;
+        long m = (long) n * hw;
         float[] pivot = new float[c];
-        double[][] first = sums(x, 0, 1, c, hw, block, pivot);
+        double[] s1 = parallelSums(x, n, c, hw, block, pivot)[0];
         for (int ch = 0; ch < c; ch++) {
-            pivot[ch] = (float) (first[0][ch] / hw);
+            pivot[ch] = (float) (s1[ch] / m);
         }
+        double[][] s = parallelSums(x, n, c, hw, block, pivot);
+        double[] vars = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            double d = s[0][ch] / m; // what the float-rounded mean is off by
+            mean.f.put(ch, (float) (pivot[ch] + d));
+            vars[ch] = Math.max(0, s[1][ch] / m - d * d);
+        }
+        return vars;
+    }
+
+    /** {@link #sums} over all images, split over threads by image ranges and added up in range order. */
+    private double[][] parallelSums(CpuStorage x, int n, int c, int hw, int block, float[] pivot) {
         Map<Integer, double[][]> parts = new ConcurrentHashMap<>();
         backend.parallel().forRange(n, (long) c * hw, (from, to) -> parts.put(from, sums(x, from, to, c, hw, block,
                 pivot)));
-        double[] s1 = new double[c];
-        double[] s2 = new double[c];
+        double[][] out = new double[2][c];
         parts.keySet().stream().sorted().forEach(k -> {
             double[][] part = parts.get(k);
             for (int ch = 0; ch < c; ch++) {
-                s1[ch] += part[0][ch];
-                s2[ch] += part[1][ch];
+                out[0][ch] += part[0][ch];
+                out[1][ch] += part[1][ch];
             }
         });
-        long m = (long) n * hw;
-        double[] vars = new double[c];
-        for (int ch = 0; ch < c; ch++) {
-            double d = s1[ch] / m;
-            mean.f.put(ch, (float) (pivot[ch] + d));
-            vars[ch] = Math.max(0, s2[ch] / m - d * d);
-        }
-        return vars;
+        return out;
     }
 
     /** Sums of {@code x - pivot} and {@code (x - pivot)^2} per channel over images {@code [from, to)}. */
