@@ -146,6 +146,39 @@ final class Kernels {
     }
 
     /**
+     * {@code x[k] = x[k] op v[k % v.length]} in place, for {@code n} a multiple of {@code v.length}: an operand
+     * repeating every {@code v.length} elements (a channel block of a blocked layout).
+     */
+    static void binaryRepeating(BinaryOp op, float[] x, float[] v, int n) {
+        int b = v.length;
+        for (int p = 0; p < n; p += b) {
+            switch (op) {
+                case ADD -> {
+                    for (int j = 0; j < b; j++) {
+                        x[p + j] += v[j];
+                    }
+                }
+                case SUB -> {
+                    for (int j = 0; j < b; j++) {
+                        x[p + j] -= v[j];
+                    }
+                }
+                case MUL -> {
+                    for (int j = 0; j < b; j++) {
+                        x[p + j] *= v[j];
+                    }
+                }
+                case DIV -> {
+                    for (int j = 0; j < b; j++) {
+                        x[p + j] /= v[j];
+                    }
+                }
+                default -> throw new IllegalArgumentException("cpu backend: " + op + " is not per-channel arithmetic");
+            }
+        }
+    }
+
+    /**
      * One Adam update of a tile in place: {@code p}, {@code m}, {@code v} are overwritten; see
      * {@link dev.gradus.spi.AdamStep} for the semantics.
      */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.DType;
+import dev.gradus.GradMode;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
@@ -51,7 +52,7 @@ class DnnlLayoutTest {
         return m.add(new Dense(be, 8, 5, true, Init.GLOROT, rng));
     }
 
-    private record Run(float[] out, float[] hidden, List<float[]> grads, List<float[]> buffers) {
+    private record Run(float[] out, float[] hidden, List<float[]> grads, List<float[]> buffers, float[] eval) {
     }
 
     private static Run run(CpuBackend be, int n, int channels, int hw, boolean bn) {
@@ -74,7 +75,13 @@ class DnnlLayoutTest {
             List<float[]> grads = model.parameters().stream().map(Parameter::grad).map(Tensor::toFloatArray)
                     .toList();
             List<float[]> buffers = model.namedBuffers().values().stream().map(Tensor::toFloatArray).toList();
-            return new Run(out.toFloatArray(), h, grads, buffers);
+            // Evaluation mode: batch norm as per-channel arithmetic on the blocked activations.
+            model.eval();
+            float[] eval;
+            try (GradMode ng = GradMode.noGrad()) {
+                eval = model.forward(in).toFloatArray();
+            }
+            return new Run(out.toFloatArray(), h, grads, buffers, eval);
         }
     }
 
@@ -104,6 +111,7 @@ class DnnlLayoutTest {
                 assertClose(want.buffers.get(i), got.buffers.get(i), what + " buffer " + i);
             }
             assertClose(want.out, got.out, what + " logits");
+            assertClose(want.eval, got.eval, what + " logits in eval mode");
             assertClose(want.hidden, got.hidden, what + " hidden activation read back");
             for (int i = 0; i < want.grads.size(); i++) {
                 assertClose(want.grads.get(i), got.grads.get(i), what + " gradient " + i);
