@@ -330,8 +330,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout) {
         DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
-        CpuStorage xs = kept != null ? raw(x) : cpu(x);
-        CpuStorage os = kept != null ? raw(out) : cpu(out);
+        CpuStorage xs = operand(x, kept);
+        CpuStorage os = operand(out, kept);
         Layout xl = atLeast1d(xLayout);
         Layout ol = atLeast1d(outLayout);
         int sx = lastStride(xl);
@@ -424,6 +424,11 @@ public final class CpuBackend implements Backend {
         return true;
     }
 
+    /** An elementwise operand: as it is when the op runs in the {@code kept} layout, else in plain order. */
+    private static CpuStorage operand(Storage s, DnnlLayout kept) {
+        return kept != null ? raw(s) : cpu(s);
+    }
+
     private static boolean whole(Storage s, Layout l) {
         return l.offset() == 0 && l.numel() == s.numel() && l.isContiguous();
     }
@@ -453,17 +458,15 @@ public final class CpuBackend implements Backend {
         DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
         if (op == BinaryOp.RELU_GRAD && dnnlEltwise != null && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
                 && aLayout.isContiguous() && bLayout.isContiguous() && outLayout.isContiguous()) {
-            CpuStorage ra = kept != null ? raw(a) : cpu(a);
-            CpuStorage rb = kept != null ? raw(b) : cpu(b);
-            CpuStorage ro = kept != null ? raw(out) : cpu(out);
-            dnnlEltwise.reluBackward(ra, aLayout.offset(), rb, bLayout.offset(), ro, outLayout.offset(),
-                    aLayout.numel());
+            CpuStorage ro = operand(out, kept);
+            dnnlEltwise.reluBackward(operand(a, kept), aLayout.offset(), operand(b, kept), bLayout.offset(), ro,
+                    outLayout.offset(), aLayout.numel());
             ro.setLayout(kept);
             return;
         }
-        CpuStorage ro = kept != null ? raw(out) : cpu(out);
-        FloatBuffer fa = (kept != null ? raw(a) : cpu(a)).f;
-        FloatBuffer fb = (kept != null ? raw(b) : cpu(b)).f;
+        CpuStorage ro = operand(out, kept);
+        FloatBuffer fa = operand(a, kept).f;
+        FloatBuffer fb = operand(b, kept).f;
         FloatBuffer fo = ro.f;
         Layout al = atLeast1d(aLayout);
         Layout bl = atLeast1d(bLayout);

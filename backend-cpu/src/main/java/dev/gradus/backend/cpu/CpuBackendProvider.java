@@ -87,7 +87,7 @@ public final class CpuBackendProvider implements BackendProvider {
         }
         try {
             Dnnl dnnl = Dnnl.load(threads);
-            return new CpuBackend(threads, blas, dnnl, "oneDNN " + dnnl.describe().get("onednn"));
+            return new CpuBackend(threads, blas, dnnl, "oneDNN " + dnnl.version());
         } catch (Throwable t) {
             String why = "im2col + OpenBLAS (oneDNN natives, org.bytedeco:dnnl for " + System.getProperty("os.name")
                     + "/" + System.getProperty("os.arch") + ", failed to load: " + t + ")";

@@ -66,6 +66,11 @@ final class Dnnl {
         return new Dnnl(engine, version, ompThreads, ompWait);
     }
 
+    /** The loaded library's version, e.g. {@code 3.11.0}. */
+    String version() {
+        return version;
+    }
+
     dnnl_engine engine() {
         return engine;
     }

@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * them in float), oneDNN normalises with them, and {@code 1/sqrt(var + eps)} and the running statistics (unbiased
  * variance, momentum) are derived as {@link dev.gradus.spi.Backend#batchNormTrain} says. The backward takes the
  * variance, rebuilt from the saved {@code invStd} with {@code eps = 0}, which gives oneDNN the same {@code invStd}
- * back. Plain inputs (such as {@code BatchNorm1d}'s) stay on the Java kernel.
+ * back. The forward of a plain input (such as {@code BatchNorm1d}'s) stays on the Java kernel; every backward
+ * comes here.
  */
 final class DnnlBatchNorm {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlBatchNorm.class);
@@ -62,8 +63,8 @@ final class DnnlBatchNorm {
                   CpuStorage runningMean, CpuStorage runningVar, CpuStorage out, CpuStorage saveMean,
                   CpuStorage saveInvStd) {
         DnnlLayout layout = layoutOf(x, n, c, hw);
-        // Blocked nChw<B>c only. Plain [N, C] input (BatchNorm1d) through oneDNN moved bn-cnn's early losses
-        // against emulated CUDA from 5e-6 to 1e-4 (its backward sums in float), so it stays on the Java kernel.
+        // The statistics below walk nChw<B>c; plain input (BatchNorm1d's [N, C], small) takes the Java kernel's
+        // forward, and its backward still comes here.
         int block = layout != null ? layout.channelBlock : 0;
         if ((gamma == null) != (beta == null) || (long) n * hw < 1 || c == 0 || block == 0
                 || x.numel != (long) n * c * hw) {

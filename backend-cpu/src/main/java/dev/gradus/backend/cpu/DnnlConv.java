@@ -28,7 +28,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
 import dev.gradus.spi.ConvParams;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -54,7 +53,6 @@ final class DnnlConv {
     }
 
     /** Marks a geometry oneDNN declined. */
-    private static final DnnlPlan UNSUPPORTED = DnnlPlan.UNSUPPORTED;
 
     private final Dnnl dnnl;
     private final DnnlLayout.Registry layouts;
@@ -67,14 +65,14 @@ final class DnnlConv {
 
     /** Number of primitives made so far (each a JIT compile). */
     int planCount() {
-        return (int) plans.values().stream().filter(p -> p != UNSUPPORTED).count();
+        return (int) plans.values().stream().filter(p -> p != DnnlPlan.UNSUPPORTED).count();
     }
 
     /** {@code out = conv(x, w) + bias}; false when oneDNN does not implement this geometry. */
     boolean forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
                     ConvParams p) {
         DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null));
-        if (plan == UNSUPPORTED) {
+        if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
         if (bias != null) {
@@ -88,7 +86,7 @@ final class DnnlConv {
     /** {@code dx = conv^T(dOut, w)}; false when oneDNN does not implement this geometry. */
     boolean backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
         DnnlPlan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false));
-        if (plan == UNSUPPORTED) {
+        if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
         plan.run(dnnl, dOut, w, dx);
@@ -99,7 +97,7 @@ final class DnnlConv {
     boolean backwardWeights(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws,
                             CpuStorage dBias, ConvParams p) {
         DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null));
-        if (plan == UNSUPPORTED) {
+        if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
         if (dBias != null) {
@@ -163,7 +161,7 @@ final class DnnlConv {
     private DnnlPlan build(Key key) {
         Descs d = descs(key);
         if (d.padR[0] < 0 || d.padR[1] < 0) {
-            return UNSUPPORTED;
+            return DnnlPlan.UNSUPPORTED;
         }
         dnnl_memory_desc[] w = d.wanted;
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
@@ -253,11 +251,6 @@ final class DnnlConv {
 
     private static DnnlPlan declined(Key key, int status) {
         LOG.debug("oneDNN has no convolution for {} (status {}); using im2col for it", key, status);
-        return UNSUPPORTED;
-    }
-
-    @Override
-    public String toString() {
-        return "DnnlConv" + Arrays.toString(plans.keySet().toArray());
+        return DnnlPlan.UNSUPPORTED;
     }
 }

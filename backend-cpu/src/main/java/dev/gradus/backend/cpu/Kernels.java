@@ -151,30 +151,36 @@ final class Kernels {
      */
     static void binaryRepeating(BinaryOp op, float[] x, float[] v, int n) {
         int b = v.length;
-        for (int p = 0; p < n; p += b) {
-            switch (op) {
-                case ADD -> {
+        switch (op) {
+            case ADD -> {
+                for (int p = 0; p < n; p += b) {
                     for (int j = 0; j < b; j++) {
                         x[p + j] += v[j];
                     }
                 }
-                case SUB -> {
+            }
+            case SUB -> {
+                for (int p = 0; p < n; p += b) {
                     for (int j = 0; j < b; j++) {
                         x[p + j] -= v[j];
                     }
                 }
-                case MUL -> {
+            }
+            case MUL -> {
+                for (int p = 0; p < n; p += b) {
                     for (int j = 0; j < b; j++) {
                         x[p + j] *= v[j];
                     }
                 }
-                case DIV -> {
+            }
+            case DIV -> {
+                for (int p = 0; p < n; p += b) {
                     for (int j = 0; j < b; j++) {
                         x[p + j] /= v[j];
                     }
                 }
-                default -> throw new IllegalArgumentException("cpu backend: " + op + " is not per-channel arithmetic");
             }
+            default -> throw new IllegalArgumentException("cpu backend: " + op + " is not per-channel arithmetic");
         }
     }
 
