@@ -1,9 +1,11 @@
 package dev.gradus;
 
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
+import dev.gradus.spi.UnaryOp;
 import java.util.Arrays;
 
 /**
@@ -32,25 +34,41 @@ public final class Functional {
      * {@code [N, K, P, Q]}.
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvParams p) {
-        x.check("conv2d");
-        weight.check("conv2d");
+        return conv2d(x, weight, bias, p, false);
+    }
+
+    /**
+     * {@code relu(conv2d(x, weight, bias, p))} in one pass where the backend fuses the two (oneDNN does), with the
+     * same values and gradients; {@link dev.gradus.nn.Sequential} uses it for a {@code Conv2d} followed by a
+     * {@code ReLU}.
+     *
+     * <p>Shapes as {@link #conv2d(Tensor, Tensor, Tensor, ConvParams)}.
+     */
+    public static Tensor conv2dRelu(Tensor x, Tensor weight, Tensor bias, ConvParams p) {
+        return conv2d(x, weight, bias, p, true);
+    }
+
+    private static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvParams p, boolean relu) {
+        String op = relu ? "conv2dRelu" : "conv2d";
+        x.check(op);
+        weight.check(op);
         int[] xs = dims(x);
         int[] ws = dims(weight);
         if (xs.length != 4 || ws.length != 4) {
-            throw new IllegalArgumentException("conv2d: input " + x.shape + " and weight " + weight.shape
+            throw new IllegalArgumentException(op + ": input " + x.shape + " and weight " + weight.shape
                     + " must both be 4-D (NCHW and [K, C/groups, R, S])");
         }
         if (xs[1] != ws[1] * p.groups() || ws[0] % p.groups() != 0) {
-            throw new IllegalArgumentException("conv2d: input " + x.shape + " has " + xs[1] + " channels but weight "
+            throw new IllegalArgumentException(op + ": input " + x.shape + " has " + xs[1] + " channels but weight "
                     + weight.shape + " with groups=" + p.groups() + " expects " + ws[1] * p.groups());
         }
         if (bias != null && (bias.shape.rank() != 1 || bias.shape.dim(0) != ws[0])) {
-            throw new IllegalArgumentException("conv2d: bias " + bias.shape + " must be [" + ws[0] + "]");
+            throw new IllegalArgumentException(op + ": bias " + bias.shape + " must be [" + ws[0] + "]");
         }
         int oh = p.outH(xs[2], ws[2]);
         int ow = p.outW(xs[3], ws[3]);
         if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException("conv2d: input " + x.shape + " is too small for kernel "
+            throw new IllegalArgumentException(op + ": input " + x.shape + " is too small for kernel "
                     + ws[2] + "x" + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
         }
         Backend be = x.backend;
@@ -59,10 +77,12 @@ public final class Functional {
         Tensor bd = bias == null ? null : bias.denseRaw();
         int[] os = {xs[0], ws[0], oh, ow};
         Tensor out = Tensor.empty(be, Shape.of(os), DType.FLOAT32);
-        be.conv2d(xd.storage(), xs, wd.storage(), ws, bd == null ? null : bd.storage(), out.storage(), os, p);
+        be.conv2d(xd.storage(), xs, wd.storage(), ws, bd == null ? null : bd.storage(), out.storage(), os, p,
+                relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return Tensor.record(out, "conv2d", d -> {
-            Tensor dd = d.denseRaw();
+        return Tensor.record(out, op, d -> {
+            // ReLU's gradient from its output, as Tensor.relu takes it.
+            Tensor dd = relu ? d.binaryRaw("relu", BinaryOp.RELU_GRAD, out) : d.denseRaw();
             Tensor dx = null;
             if (x.requiresGrad) {
                 dx = Tensor.empty(be, x.shape, DType.FLOAT32);

@@ -348,7 +348,7 @@ public class Tensor implements AutoCloseable {
         return out;
     }
 
-    private Tensor binaryRaw(String name, BinaryOp op, Tensor other) {
+    Tensor binaryRaw(String name, BinaryOp op, Tensor other) {
         checkSameBackend(name, other);
         Shape outShape = Shape.broadcast(name, shape, other.shape);
         Tensor out = empty(backend, outShape, DType.FLOAT32);

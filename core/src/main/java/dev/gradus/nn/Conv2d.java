@@ -109,6 +109,15 @@ public class Conv2d extends Module {
         return Functional.conv2d(x, weight, bias, params);
     }
 
+    /** {@code relu(forward(x))} as one fused op, for {@link Sequential}. */
+    Tensor forwardRelu(Tensor x) {
+        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
+            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
+                    + x.shape());
+        }
+        return Functional.conv2dRelu(x, weight, bias, params);
+    }
+
     @Override
     public Shape outputShape(Shape input) {
         if (input.rank() != 4 || input.dim(1) != config.in()) {

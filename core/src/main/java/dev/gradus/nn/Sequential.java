@@ -42,16 +42,32 @@ public class Sequential extends Module {
             if (anomaly) {
                 Anomaly.enterLayer("layer " + i + " (" + layers.get(i).describe() + ")");
             }
+            int at = i; // the layer an error is reported against
             try {
+                if (!anomaly && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
+                    at = i + 1;
+                    // max(relu(x)) = relu(max(x)) with the same gradient (both reach the window's first maximum,
+                    // masked by its sign), and the second form applies ReLU and its gradient to a 4x smaller tensor.
+                    h = layers.get(i + 1).forward(h).relu();
+                    i++;
+                    continue;
+                }
+                if (!anomaly && isPlain(i, Conv2d.class) && isPlain(i + 1, ReLU.class)
+                        && !isPlain(i + 2, MaxPool2d.class)) {
+                    // Conv2d then ReLU in one pass over the activation instead of two (the values are the same).
+                    h = ((Conv2d) layers.get(i)).forwardRelu(h);
+                    i++;
+                    continue;
+                }
                 h = layers.get(i).forward(h);
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith("layer ")) {
                     throw e;
                 }
-                String d = layers.get(i).describe();
+                String d = layers.get(at).describe();
                 String why = String.valueOf(e.getMessage());
-                throw new IllegalArgumentException("layer " + i + (why.startsWith(d + ":") ? " " : " (" + d + "): ")
-                        + why + (i > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
+                throw new IllegalArgumentException("layer " + at + (why.startsWith(d + ":") ? " " : " (" + d + "): ")
+                        + why + (at > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
             } finally {
                 if (anomaly) {
                     Anomaly.exitLayer();
@@ -59,6 +75,11 @@ public class Sequential extends Module {
             }
         }
         return h;
+    }
+
+    /** Layer {@code i} exists and is exactly a {@code type} (not a subclass that may change {@code forward}). */
+    private boolean isPlain(int i, Class<? extends Module> type) {
+        return i < layers.size() && layers.get(i).getClass() == type;
     }
 
     @Override

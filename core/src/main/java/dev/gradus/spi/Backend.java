@@ -92,6 +92,19 @@ public interface Backend {
     void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
                 ConvParams p);
 
+    /**
+     * {@link #conv2d} with {@code activation} applied to the result ({@code RELU} is what the layers ask for), the
+     * form a backend can fuse into one pass over {@code out}; the default runs the two one after the other.
+     */
+    default void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
+                        ConvParams p, UnaryOp activation) {
+        conv2d(x, xShape, w, wShape, bias, out, outShape, p);
+        if (activation != UnaryOp.IDENTITY) {
+            Layout l = Layout.contiguous(outShape);
+            unary(activation, 0f, out, l, out, l);
+        }
+    }
+
     /** Gradient of {@link #conv2d} with respect to its input: {@code dx [N, C, H, W]} (overwritten). */
     void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
                             ConvParams p);

@@ -650,7 +650,94 @@ public abstract class BackendConformance {
             if (cs[1] <= 4) {
                 gradCheck(what, a -> Functional.conv2d(a[0], a[1], a[2], p), x, w, b);
             }
+            checkConv2dRelu(what, x, w, b, p);
         }
+    }
+
+    /** The fused {@code conv2dRelu} against {@code relu} of the reference, and its gradients against the two ops'. */
+    private void checkConv2dRelu(String what, Tensor x, Tensor w, Tensor b, ConvParams p) {
+        float[] ref = refConv(x.toFloatArray(), x.shape().dims(), w.toFloatArray(), w.shape().dims(),
+                b.toFloatArray(), p);
+        int negatives = 0;
+        for (int i = 0; i < ref.length; i++) {
+            negatives += ref[i] < 0 ? 1 : 0;
+            ref[i] = Math.max(ref[i], 0f);
+        }
+        assertTrue(negatives > 0, what + ": the case should have negative pre-activations");
+        assertClose(ref, Functional.conv2dRelu(x, w, b, p).toFloatArray(), 1e-4, what + " fused with ReLU");
+        Tensor dOut = rand(-1, 1, Functional.conv2d(x, w, b, p).shape().dims());
+        float[][] fused = grads(a -> Functional.conv2dRelu(a[0], a[1], a[2], p), dOut, x, w, b);
+        float[][] plain = grads(a -> Functional.conv2d(a[0], a[1], a[2], p).relu(), dOut, x, w, b);
+        String[] names = {"dx", "dWeight", "dBias"};
+        for (int i = 0; i < 3; i++) {
+            assertClose(plain[i], fused[i], 1e-4, what + " fused with ReLU, " + names[i]);
+        }
+    }
+
+    /** Gradients of {@code f} with respect to each input, for a fixed upstream gradient {@code dOut}. */
+    private static float[][] grads(Function<Tensor[], Tensor> f, Tensor dOut, Tensor... inputs) {
+        Tensor[] leaves = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            leaves[i] = inputs[i].detach().requiresGrad(true);
+        }
+        f.apply(leaves).mul(dOut).sum().backward();
+        float[][] g = new float[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) {
+            g[i] = leaves[i].grad().toFloatArray();
+        }
+        return g;
+    }
+
+    /** The model's output and the gradients of its input and parameters, run by {@code forward}. */
+    private static float[][] outputAndGrads(Sequential model, Function<Tensor, Tensor> forward, Tensor x, Tensor dOut) {
+        Tensor leaf = x.detach().requiresGrad(true);
+        for (Parameter p : model.parameters()) {
+            p.zeroGrad();
+        }
+        Tensor y = forward.apply(leaf);
+        y.mul(dOut).sum().backward();
+        List<float[]> r = new java.util.ArrayList<>(List.of(y.toFloatArray(), leaf.grad().toFloatArray()));
+        for (Parameter p : model.parameters()) {
+            r.add(p.grad().toFloatArray());
+        }
+        return r.toArray(new float[0][]);
+    }
+
+    @Test
+    void sequentialRewritesGiveTheLayerByLayerValuesAndGradients() {
+        Rng rng = new Rng(3);
+        // Conv2d-ReLU-MaxPool2d (pooled before ReLU) and Conv2d-ReLU (fused), on odd sizes (floor-mode pooling).
+        Sequential model = new Sequential(new Conv2d(backend(), Conv2d.Config.of(3, 16, 3).withPadding(1), rng),
+                new ReLU(), new MaxPool2d(2), new Conv2d(backend(), Conv2d.Config.of(16, 8, 3), rng), new ReLU(),
+                new Flatten());
+        Tensor x = rand(-1, 1, 3, 3, 11, 9);
+        Function<Tensor, Tensor> layerByLayer = in -> {
+            Tensor h = in;
+            for (var m : model.layers()) {
+                h = m.forward(h);
+            }
+            return h;
+        };
+        Tensor dOut = rand(-1, 1, model.outputShape(x.shape()).dims());
+        float[][] want = outputAndGrads(model, layerByLayer, x, dOut);
+        float[][] got = outputAndGrads(model, model::forward, x, dOut);
+        for (int i = 0; i < want.length; i++) {
+            assertClose(want[i], got[i], 1e-5, "Sequential vs layer by layer, " + (i == 0 ? "output" : "gradient " + i));
+        }
+        model.close();
+        // Ties: whole windows <= 0 and repeated maxima, where a wrong argmax or mask would show.
+        Sequential pool = new Sequential(new ReLU(), new MaxPool2d(2));
+        float[] v = new float[2 * 3 * 6 * 6];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (i * 7 % 5) - 3; // -3..1
+        }
+        Tensor t = Tensor.of(backend(), v, 2, 3, 6, 6);
+        Tensor dPool = rand(-1, 1, 2, 3, 3, 3);
+        Function<Tensor, Tensor> plain = in -> new MaxPool2d(2).forward(new ReLU().forward(in));
+        float[][] w2 = outputAndGrads(pool, plain, t, dPool);
+        float[][] g2 = outputAndGrads(pool, pool::forward, t, dPool);
+        assertClose(w2[0], g2[0], 0, "ReLU-MaxPool2d with ties, output");
+        assertClose(w2[1], g2[1], 0, "ReLU-MaxPool2d with ties, gradient");
     }
 
     @Test
@@ -716,6 +803,25 @@ public abstract class BackendConformance {
                 new PoolParams(2, 2, 2, 2, 0, 0)).shape(), "floor mode: 7x7 -> 3x3");
     }
 
+    /** Mean and biased variance of channel {@code ch} of NC(HW) data, in double, two passes. */
+    static double[] refMoments(float[] xv, int n, int c, int hw, int ch) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < hw; j++) {
+                sum += xv[(i * c + ch) * hw + j];
+            }
+        }
+        double mean = sum / ((double) n * hw);
+        double var = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < hw; j++) {
+                double d = xv[(i * c + ch) * hw + j] - mean;
+                var += d * d;
+            }
+        }
+        return new double[] {mean, var / ((double) n * hw)};
+    }
+
     @Test
     void batchNormTrainingMatchesReferenceAndUpdatesRunningStats() {
         for (int[] xs : new int[][] {{4, 3, 5, 5}, {6, 4}, {1, 2, 3, 3}, {5, 3, 1, 1}}) {
@@ -735,22 +841,10 @@ public abstract class BackendConformance {
             float[] expRm = new float[c];
             float[] expRv = new float[c];
             for (int ch = 0; ch < c; ch++) {
-                double sum = 0;
-                for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < hw; j++) {
-                        sum += xv[(i * c + ch) * hw + j];
-                    }
-                }
                 double m = (double) n * hw;
-                double mean = sum / m;
-                double var = 0;
-                for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < hw; j++) {
-                        double d = xv[(i * c + ch) * hw + j] - mean;
-                        var += d * d;
-                    }
-                }
-                var /= m;
+                double[] mv = refMoments(xv, n, c, hw, ch);
+                double mean = mv[0];
+                double var = mv[1];
                 for (int i = 0; i < n; i++) {
                     for (int j = 0; j < hw; j++) {
                         int at = (i * c + ch) * hw + j;
@@ -781,6 +875,66 @@ public abstract class BackendConformance {
         }
         assertThrows(IllegalArgumentException.class,
                 () -> Functional.batchNorm(rand(0, 1, 1, 3), null, null, null, null, true, 0.1f, 1e-5f));
+    }
+
+    /**
+     * Batch norm on larger shapes than the finite-difference test affords (more images than a backend sums in one
+     * float block, channels split over threads, planes of 1, 9 and 400), against a double-precision reference of
+     * the forward pass and of the gradients for a fixed {@code dOut}.
+     */
+    @Test
+    void batchNormLargeShapesMatchDoubleReference() {
+        for (int[] xs : new int[][] {{130, 37}, {70, 300}, {67, 5, 3, 3}, {3, 24, 20, 20}}) {
+            String what = "batchNorm " + Arrays.toString(xs);
+            int n = xs[0];
+            int c = xs[1];
+            Tensor x = rand(3, 6, xs); // off-centre, as activations are
+            Tensor gamma = rand(0.5f, 1.5f, c);
+            Tensor beta = rand(-1, 1, c);
+            Tensor dOut = rand(-1, 1, xs);
+            float[][] g = grads(a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f), dOut,
+                    x, gamma, beta);
+            float[] y = Functional.batchNorm(x, gamma, beta, null, null, true, 0.1f, 1e-5f).toFloatArray();
+            float[] xv = x.toFloatArray();
+            float[] dv = dOut.toFloatArray();
+            float[] gv = gamma.toFloatArray();
+            float[] bv = beta.toFloatArray();
+            int hw = xv.length / (n * c);
+            double m = (double) n * hw;
+            float[] expY = new float[xv.length];
+            float[] expDx = new float[xv.length];
+            float[] expDGamma = new float[c];
+            float[] expDBeta = new float[c];
+            for (int ch = 0; ch < c; ch++) {
+                double[] mv = refMoments(xv, n, c, hw, ch);
+                double mean = mv[0];
+                double inv = 1 / Math.sqrt(mv[1] + 1e-5);
+                double sumD = 0;
+                double sumDXhat = 0;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < hw; j++) {
+                        int at = (i * c + ch) * hw + j;
+                        double xhat = (xv[at] - mean) * inv;
+                        expY[at] = (float) (xhat * gv[ch] + bv[ch]);
+                        sumD += dv[at];
+                        sumDXhat += dv[at] * xhat;
+                    }
+                }
+                expDGamma[ch] = (float) sumDXhat;
+                expDBeta[ch] = (float) sumD;
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < hw; j++) {
+                        int at = (i * c + ch) * hw + j;
+                        double xhat = (xv[at] - mean) * inv;
+                        expDx[at] = (float) (gv[ch] * inv * (dv[at] - sumD / m - xhat * sumDXhat / m));
+                    }
+                }
+            }
+            assertClose(expY, y, 1e-4, what);
+            assertClose(expDx, g[0], 1e-3, what + " dx");
+            assertClose(expDGamma, g[1], 1e-3, what + " dGamma");
+            assertClose(expDBeta, g[2], 1e-3, what + " dBeta");
+        }
     }
 
     @Test

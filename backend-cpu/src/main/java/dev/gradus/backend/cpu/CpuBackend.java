@@ -823,9 +823,21 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
                        ConvParams p) {
-        if (dnnlConv == null
-                || !dnnlConv.forward(raw(x), xShape, cpu(w), wShape, cpuOrNull(bias), raw(out), outShape, p)) {
-            conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+        conv2d(x, xShape, w, wShape, bias, out, outShape, p, UnaryOp.IDENTITY);
+    }
+
+    @Override
+    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
+                       ConvParams p, UnaryOp activation) {
+        boolean relu = activation == UnaryOp.RELU;
+        if (dnnlConv != null && (relu || activation == UnaryOp.IDENTITY)
+                && dnnlConv.forward(raw(x), xShape, cpu(w), wShape, cpuOrNull(bias), raw(out), outShape, p, relu)) {
+            return;
+        }
+        conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+        if (activation != UnaryOp.IDENTITY) {
+            Layout l = Layout.contiguous(outShape);
+            unary(activation, 0f, out, l, out, l);
         }
     }
 

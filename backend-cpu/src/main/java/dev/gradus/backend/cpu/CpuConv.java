@@ -544,6 +544,11 @@ final class CpuConv {
         if (c == 0) {
             return;
         }
+        if (hw < SMALL_PLANE) {
+            batchNormTrainRows(x, n, c, hw, gamma, beta, eps, momentum, runningMean, runningVar, out, saveMean,
+                    saveInvStd);
+            return;
+        }
         // Channels are independent; with few channels split each channel's pass over threads would need a
         // reduction, so threads take whole channels.
         parallel.forRange(c, m * 3, (from, to) -> {
@@ -594,6 +599,10 @@ final class CpuConv {
                            CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage dx, CpuStorage dGamma,
                            CpuStorage dBeta) {
         long m = (long) n * hw;
+        if (hw < SMALL_PLANE) {
+            batchNormBackwardRows(x, dOut, n, c, hw, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+            return;
+        }
         parallel.forRange(c, m * 4, (from, to) -> {
             int t = Math.min(CpuBackend.TILE, hw);
             float[] bx = new float[t];
@@ -640,5 +649,168 @@ final class CpuConv {
                 }
             }
         });
+    }
+
+    /**
+     * Planes smaller than this ({@code BatchNorm1d}'s {@code hw = 1}) take the row kernels: a thread's channels
+     * of one image are one contiguous run, added element-wise across images (vectorised), where the per-channel
+     * kernels would copy one value at a time (2.9 ms against 0.1 ms for [128, 256]).
+     */
+    static final int SMALL_PLANE = 16;
+
+    /** Rows added in float before they are moved to the double totals. */
+    private static final int FLUSH = 64;
+
+    private void batchNormTrainRows(CpuStorage x, int n, int c, int hw, CpuStorage gamma, CpuStorage beta,
+                                    float eps, float momentum, CpuStorage runningMean, CpuStorage runningVar,
+                                    CpuStorage out, CpuStorage saveMean, CpuStorage saveInvStd) {
+        long m = (long) n * hw;
+        parallel.forRange(c, m * 3, (from, to) -> {
+            int len = (to - from) * hw;
+            float[] row = new float[len];
+            float[] centre = new float[len];
+            float[] acc1 = new float[len];
+            float[] acc2 = new float[len];
+            double[] tot1 = new double[len];
+            double[] tot2 = new double[len];
+            for (int i = 0; i < n; i++) {
+                x.f.get((i * c + from) * hw, row, 0, len);
+                for (int k = 0; k < len; k++) {
+                    acc1[k] += row[k];
+                }
+                if ((i + 1) % FLUSH == 0 || i == n - 1) {
+                    flush(acc1, tot1, len);
+                }
+            }
+            double[] mean = channelTotals(tot1, to - from, hw, m);
+            for (int k = 0; k < len; k++) {
+                centre[k] = (float) mean[k / hw];
+            }
+            java.util.Arrays.fill(tot1, 0);
+            for (int i = 0; i < n; i++) {
+                x.f.get((i * c + from) * hw, row, 0, len);
+                for (int k = 0; k < len; k++) {
+                    float d = row[k] - centre[k];
+                    acc1[k] += d;
+                    acc2[k] += d * d;
+                }
+                if ((i + 1) % FLUSH == 0 || i == n - 1) {
+                    flush(acc1, tot1, len);
+                    flush(acc2, tot2, len);
+                }
+            }
+            double[] off = channelTotals(tot1, to - from, hw, m); // what the float mean is off by
+            double[] sq = channelTotals(tot2, to - from, hw, m);
+            float[] scale = new float[len];
+            float[] shift = new float[len];
+            for (int j = 0; j < to - from; j++) {
+                int ch = from + j;
+                double mu = centre[j * hw] + off[j];
+                double var = Math.max(0, sq[j] - off[j] * off[j]);
+                float invStd = (float) (1.0 / Math.sqrt(var + eps));
+                float sc = (gamma == null ? 1f : gamma.f.get(ch)) * invStd;
+                float sh = (beta == null ? 0f : beta.f.get(ch)) - (float) mu * sc;
+                java.util.Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
+                java.util.Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
+                saveMean.f.put(ch, (float) mu);
+                saveInvStd.f.put(ch, invStd);
+                if (runningMean != null) {
+                    double unbiased = m > 1 ? var * m / (m - 1) : var;
+                    runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mu));
+                    runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int at = (i * c + from) * hw;
+                x.f.get(at, row, 0, len);
+                for (int k = 0; k < len; k++) {
+                    row[k] = row[k] * scale[k] + shift[k];
+                }
+                out.f.put(at, row, 0, len);
+            }
+        });
+    }
+
+    private void batchNormBackwardRows(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma,
+                                       CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage dx,
+                                       CpuStorage dGamma, CpuStorage dBeta) {
+        long m = (long) n * hw;
+        parallel.forRange(c, m * 4, (from, to) -> {
+            int len = (to - from) * hw;
+            float[] bx = new float[len];
+            float[] bd = new float[len];
+            float[] mean = new float[len];
+            float[] inv = new float[len];
+            float[] accD = new float[len];
+            float[] accDX = new float[len];
+            double[] totD = new double[len];
+            double[] totDX = new double[len];
+            for (int j = 0; j < to - from; j++) {
+                java.util.Arrays.fill(mean, j * hw, (j + 1) * hw, saveMean.f.get(from + j));
+                java.util.Arrays.fill(inv, j * hw, (j + 1) * hw, saveInvStd.f.get(from + j));
+            }
+            for (int i = 0; i < n; i++) {
+                int at = (i * c + from) * hw;
+                x.f.get(at, bx, 0, len);
+                dOut.f.get(at, bd, 0, len);
+                for (int k = 0; k < len; k++) {
+                    accD[k] += bd[k];
+                    accDX[k] += bd[k] * (bx[k] - mean[k]) * inv[k];
+                }
+                if ((i + 1) % FLUSH == 0 || i == n - 1) {
+                    flush(accD, totD, len);
+                    flush(accDX, totDX, len);
+                }
+            }
+            double[] sumD = channelTotals(totD, to - from, hw, 1);
+            double[] sumDX = channelTotals(totDX, to - from, hw, 1);
+            float[] k1 = new float[len];
+            float[] meanD = new float[len];
+            float[] meanDX = new float[len];
+            for (int j = 0; j < to - from; j++) {
+                int ch = from + j;
+                float gm = gamma == null ? 1f : gamma.f.get(ch);
+                java.util.Arrays.fill(k1, j * hw, (j + 1) * hw, gm * saveInvStd.f.get(ch));
+                java.util.Arrays.fill(meanD, j * hw, (j + 1) * hw, (float) (sumD[j] / m));
+                java.util.Arrays.fill(meanDX, j * hw, (j + 1) * hw, (float) (sumDX[j] / m));
+                if (dGamma != null) {
+                    dGamma.f.put(ch, (float) sumDX[j]);
+                }
+                if (dBeta != null) {
+                    dBeta.f.put(ch, (float) sumD[j]);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int at = (i * c + from) * hw;
+                x.f.get(at, bx, 0, len);
+                dOut.f.get(at, bd, 0, len);
+                for (int k = 0; k < len; k++) {
+                    float xhat = (bx[k] - mean[k]) * inv[k];
+                    bd[k] = k1[k] * (bd[k] - meanD[k] - xhat * meanDX[k]);
+                }
+                dx.f.put(at, bd, 0, len);
+            }
+        });
+    }
+
+    /** Adds {@code acc} into {@code tot} and clears it. */
+    private static void flush(float[] acc, double[] tot, int len) {
+        for (int k = 0; k < len; k++) {
+            tot[k] += acc[k];
+            acc[k] = 0f;
+        }
+    }
+
+    /** Per channel of a run of {@code channels * hw} element totals: their sum divided by {@code divisor}. */
+    private static double[] channelTotals(double[] tot, int channels, int hw, long divisor) {
+        double[] r = new double[channels];
+        for (int j = 0; j < channels; j++) {
+            double s = 0;
+            for (int k = j * hw; k < (j + 1) * hw; k++) {
+                s += tot[k];
+            }
+            r[j] = s / divisor;
+        }
+        return r;
     }
 }

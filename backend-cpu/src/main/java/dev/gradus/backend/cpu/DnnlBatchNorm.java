@@ -108,7 +108,11 @@ final class DnnlBatchNorm {
         if (affine && (dGamma == null || dBeta == null) || (long) n * hw < 1 || c == 0) {
             return false;
         }
-        DnnlPlan plan = plan(new Key(true, n, c, hw, affine, layoutOf(x, n, c, hw), 0f));
+        DnnlLayout layout = layoutOf(x, n, c, hw);
+        if (layout == null && hw < CpuConv.SMALL_PLANE) {
+            return false; // the Java row kernel: oneDNN took 1 ms for BatchNorm1d's [128, 256], Java 0.1 ms
+        }
+        DnnlPlan plan = plan(new Key(true, n, c, hw, affine, layout, 0f));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
@@ -131,96 +135,113 @@ final class DnnlBatchNorm {
 
     /**
      * Per-channel mean (written to {@code mean}) and biased variance (returned) of {@code x} held in
-     * {@code nChw<block>c}, in two passes (the mean, then squares around it), each image's sums in float
-     * (vectorised over a pixel's {@code block} channels), added up across images in double. Why not oneDNN's: it
-     * sums in float throughout, 2e-5 relative error in {@code invStd} on activations of mean 5 and std 0.5, which
-     * moved bn-cnn's loss by 2.6e-4 within five Adam steps against emulated CUDA (this: 5e-6). One pass around a
-     * pivot (the first image's mean) saved a read but gave 9e-5 there, so both passes stay. Threads take ranges of
-     * images, and their partial sums are added in range order, so results do not depend on timing.
+     * {@code nChw<block>c}. Each image's block of channels is summed twice while it is in cache (its mean, then
+     * squares around that mean) in float, and the images' moments are combined in double (Chan et al.'s pairwise
+     * update), so {@code x} is read from memory once. Why not oneDNN's statistics: it sums in float throughout, 2e-5
+     * relative error in {@code invStd} on activations of mean 5 and std 0.5, which moved bn-cnn's loss by 2.6e-4
+     * within five Adam steps against emulated CUDA. Threads take ranges of images and their partial moments are
+     * added in range order, so results do not depend on timing.
      */
     private double[] statistics(CpuStorage x, int n, int c, int hw, int block, CpuStorage mean) {
+        Map<Integer, double[][]> parts = new ConcurrentHashMap<>();
+        backend.parallel().forRange(n, (long) c * hw * 2, (from, to) -> parts.put(from,
+                moments(x, from, to, c, hw, block)));
+        // Per channel: the sum of x and the sum of squares around each image's own mean, and the sum over images
+        // of hw * imageMean^2 (for the between-image part of the variance).
+        double[] sum = new double[c];
+        double[] within = new double[c];
+        double[] sumSqMeans = new double[c];
+        parts.keySet().stream().sorted().forEach(k -> {
+            double[][] part = parts.get(k);
+            for (int ch = 0; ch < c; ch++) {
+                sum[ch] += part[0][ch];
+                within[ch] += part[1][ch];
+                sumSqMeans[ch] += part[2][ch];
+            }
+        });
         long m = (long) n * hw;
-        float[] pivot = new float[c];
-        double[] s1 = parallelSums(x, n, c, hw, block, pivot)[0];
-        for (int ch = 0; ch < c; ch++) {
-            pivot[ch] = (float) (s1[ch] / m);
-        }
-        double[][] s = parallelSums(x, n, c, hw, block, pivot);
         double[] vars = new double[c];
         for (int ch = 0; ch < c; ch++) {
-            double d = s[0][ch] / m; // what the float-rounded mean is off by
-            mean.f.put(ch, (float) (pivot[ch] + d));
-            vars[ch] = Math.max(0, s[1][ch] / m - d * d);
+            double mu = sum[ch] / m;
+            mean.f.put(ch, (float) mu);
+            vars[ch] = Math.max(0, (within[ch] + sumSqMeans[ch] - m * mu * mu) / m);
         }
         return vars;
     }
 
-    /** {@link #sums} over all images, split over threads by image ranges and added up in range order. */
-    private double[][] parallelSums(CpuStorage x, int n, int c, int hw, int block, float[] pivot) {
-        Map<Integer, double[][]> parts = new ConcurrentHashMap<>();
-        backend.parallel().forRange(n, (long) c * hw, (from, to) -> parts.put(from, sums(x, from, to, c, hw, block,
-                pivot)));
-        double[][] out = new double[2][c];
-        parts.keySet().stream().sorted().forEach(k -> {
-            double[][] part = parts.get(k);
-            for (int ch = 0; ch < c; ch++) {
-                out[0][ch] += part[0][ch];
-                out[1][ch] += part[1][ch];
-            }
-        });
-        return out;
-    }
-
-    /** Sums of {@code x - pivot} and {@code (x - pivot)^2} per channel over images {@code [from, to)}. */
-    private static double[][] sums(CpuStorage x, int from, int to, int c, int hw, int block, float[] pivot) {
-        int blocks = c / block;
-        double[][] out = new double[2][c];
-        float[] buf = new float[hw * block];
-        float[] a1 = new float[block];
-        float[] a2 = new float[block];
-        float[] k = new float[block];
-        for (int i = from; i < to; i++) {
-            for (int cb = 0; cb < blocks; cb++) {
-                x.f.get((i * blocks + cb) * hw * block, buf, 0, hw * block);
-                System.arraycopy(pivot, cb * block, k, 0, block);
-                if (block == 16) {
-                    sums16(buf, hw, k, a1, a2);
-                } else {
-                    java.util.Arrays.fill(a1, 0f);
-                    java.util.Arrays.fill(a2, 0f);
-                    for (int p = 0; p < hw * block; p += block) {
-                        for (int j = 0; j < block; j++) {
-                            float d = buf[p + j] - k[j];
-                            a1[j] += d;
-                            a2[j] += d * d;
-                        }
-                    }
-                }
-                for (int j = 0; j < block; j++) {
-                    out[0][cb * block + j] += a1[j];
-                    out[1][cb * block + j] += a2[j];
-                }
-            }
-        }
-        return out;
-    }
+    /** Row length of the vectorised loops: 256 floats, 16 (or 32) pixels of a channel block. */
+    private static final int ROW = 256;
 
     /**
-     * The sums of {@link #sums} for one image's block of 16 channels; a constant trip count lets the JIT keep the
-     * accumulators in vector registers (the loop over a variable block length ran at about 1 ns per element).
+     * For images {@code [from, to)}, per channel: the sum of {@code x}, the sum of squares around each image's
+     * mean, and the sum of {@code hw * imageMean^2}. The loops add whole rows into accumulators at the same index,
+     * which C2 vectorises (a row read at an offset into a larger array is not, and ran 3x slower).
      */
-    private static void sums16(float[] buf, int hw, float[] k, float[] a1, float[] a2) {
-        float[] s = new float[16];
-        float[] q = new float[16];
-        for (int p = 0, o = 0; p < hw; p++, o += 16) {
-            for (int j = 0; j < 16; j++) {
-                float d = buf[o + j] - k[j];
-                s[j] += d;
-                q[j] += d * d;
+    private static double[][] moments(CpuStorage x, int from, int to, int c, int hw, int block) {
+        int blocks = c / block;
+        int len = hw * block;
+        double[][] out = new double[3][c];
+        float[] row = new float[ROW];
+        float[] acc1 = new float[ROW];
+        float[] acc2 = new float[ROW];
+        float[] centre = new float[ROW];
+        for (int i = from; i < to; i++) {
+            for (int cb = 0; cb < blocks; cb++) {
+                int base = (i * blocks + cb) * len;
+                java.util.Arrays.fill(acc1, 0f);
+                for (int o = 0; o < len; o += ROW) {
+                    int l = Math.min(ROW, len - o);
+                    x.f.get(base + o, row, 0, l);
+                    addRow(acc1, row, l);
+                }
+                for (int j = 0; j < block; j++) {
+                    centre[j] = fold(acc1, j, block) / hw;
+                }
+                for (int p = block; p < ROW; p += block) {
+                    System.arraycopy(centre, 0, centre, p, block);
+                }
+                // Second pass over the same image block, now in cache: deviations from the image's float mean.
+                java.util.Arrays.fill(acc1, 0f);
+                java.util.Arrays.fill(acc2, 0f);
+                for (int o = 0; o < len; o += ROW) {
+                    int l = Math.min(ROW, len - o);
+                    x.f.get(base + o, row, 0, l);
+                    addDeviations(acc1, acc2, row, centre, l);
+                }
+                for (int j = 0; j < block; j++) {
+                    int ch = cb * block + j;
+                    double d = fold(acc1, j, block); // what the float mean is off by, times hw
+                    double imageMean = centre[j] + d / hw;
+                    out[0][ch] += imageMean * hw;
+                    out[1][ch] += Math.max(0, fold(acc2, j, block) - d * d / hw);
+                    out[2][ch] += imageMean * imageMean * hw;
+                }
             }
         }
-        System.arraycopy(s, 0, a1, 0, 16);
-        System.arraycopy(q, 0, a2, 0, 16);
+        return out;
+    }
+
+    private static void addRow(float[] acc, float[] row, int l) {
+        for (int k = 0; k < l; k++) {
+            acc[k] += row[k];
+        }
+    }
+
+    private static void addDeviations(float[] acc1, float[] acc2, float[] row, float[] centre, int l) {
+        for (int k = 0; k < l; k++) {
+            float d = row[k] - centre[k];
+            acc1[k] += d;
+            acc2[k] += d * d;
+        }
+    }
+
+    /** Lane {@code j}'s total over a row of {@code block}-wide pixels. */
+    private static float fold(float[] acc, int j, int block) {
+        float s = 0;
+        for (int p = j; p < ROW; p += block) {
+            s += acc[p];
+        }
+        return s;
     }
 
     /** The blocked layout {@code x} is held in, if it is this whole {@code [n, c, hw]} block; else null. */

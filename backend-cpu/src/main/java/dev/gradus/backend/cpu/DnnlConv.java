@@ -21,7 +21,14 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_data_primi
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_weights_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_post_ops;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_goihw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nchw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
@@ -31,6 +38,8 @@ import dev.gradus.spi.ConvParams;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_post_ops;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,8 +57,9 @@ final class DnnlConv {
 
     enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHTS }
 
+    /** One primitive's shapes; {@code relu} only for the forward pass (a ReLU post-op on its output). */
     private record Key(Pass pass, int n, int c, int h, int w, int k, int r, int s, int p, int q, ConvParams params,
-                       boolean bias) {
+                       boolean bias, boolean relu) {
     }
 
     /** Marks a geometry oneDNN declined. */
@@ -68,10 +78,13 @@ final class DnnlConv {
         return (int) plans.values().stream().filter(p -> p != DnnlPlan.UNSUPPORTED).count();
     }
 
-    /** {@code out = conv(x, w) + bias}; false when oneDNN does not implement this geometry. */
+    /**
+     * {@code out = conv(x, w) + bias}, then {@code max(out, 0)} when {@code relu} (fused: oneDNN applies it while the
+     * output is still in registers); false when oneDNN does not implement this geometry.
+     */
     boolean forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
-                    ConvParams p) {
-        DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null));
+                    ConvParams p, boolean relu) {
+        DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null, relu));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
@@ -85,7 +98,7 @@ final class DnnlConv {
 
     /** {@code dx = conv^T(dOut, w)}; false when oneDNN does not implement this geometry. */
     boolean backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
-        DnnlPlan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false));
+        DnnlPlan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false, false));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
@@ -96,7 +109,7 @@ final class DnnlConv {
     /** {@code dw} and, when not null, {@code dBias}; false when oneDNN does not implement this geometry. */
     boolean backwardWeights(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws,
                             CpuStorage dBias, ConvParams p) {
-        DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null));
+        DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null, false));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
@@ -108,8 +121,8 @@ final class DnnlConv {
         return true;
     }
 
-    private static Key key(Pass pass, int[] xs, int[] ws, int[] os, ConvParams p, boolean bias) {
-        return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], p, bias);
+    private static Key key(Pass pass, int[] xs, int[] ws, int[] os, ConvParams p, boolean bias, boolean relu) {
+        return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], p, bias, relu);
     }
 
     private DnnlPlan plan(Key key) {
@@ -165,10 +178,14 @@ final class DnnlConv {
         }
         dnnl_memory_desc[] w = d.wanted;
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
+        dnnl_primitive_attr attr = key.relu ? reluPostOp() : null;
         int st = dnnl_convolution_forward_primitive_desc_create(fwd, dnnl.engine(), dnnl_forward_training,
                 dnnl_convolution_direct, w[Descs.SRC], w[Descs.WEIGHTS],
                 key.pass == Pass.FORWARD ? w[Descs.BIAS] : null, w[Descs.DST], d.strides, d.dilates, d.padL, d.padR,
-                null);
+                attr);
+        if (attr != null) {
+            dnnl_primitive_attr_destroy(attr); // the descriptor keeps its own copy
+        }
         if (st != dnnl_success) {
             return declined(key, st);
         }
@@ -247,6 +264,18 @@ final class DnnlConv {
             b.add(argIds[i], plain, chosen, i < inputs, activation ? layouts.of(chosen, plain) : null);
         }
         return b.build();
+    }
+
+    /** Attributes asking for {@code max(dst, 0)} as a post-op. */
+    private static dnnl_primitive_attr reluPostOp() {
+        dnnl_post_ops ops = new dnnl_post_ops();
+        Dnnl.check(dnnl_post_ops_create(ops), "post-ops");
+        Dnnl.check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_relu, 0f, 0f), "ReLU post-op");
+        dnnl_primitive_attr attr = new dnnl_primitive_attr();
+        Dnnl.check(dnnl_primitive_attr_create(attr), "primitive attributes");
+        Dnnl.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post-ops attribute");
+        dnnl_post_ops_destroy(ops); // copied into attr
+        return attr;
     }
 
     private static DnnlPlan declined(Key key, int status) {
