@@ -17,6 +17,29 @@ public final class Rng {
     private long s3;
     private double spareGaussian = Double.NaN;
 
+    /** PyTorch's default CPU seed, so a program that never calls {@link #manualSeed} is still reproducible. */
+    static final long DEFAULT_SEED = 67280421310721L;
+
+    private static Rng global = new Rng(DEFAULT_SEED);
+
+    /**
+     * Reseeds the process-wide generator that layers built without an explicit {@code Rng} draw their seeds from,
+     * as {@code torch.manual_seed}: after {@code Rng.manualSeed(42)} the same program builds the same weights.
+     *
+     * <pre>{@code
+     * Rng.manualSeed(42);
+     * Dense a = new Dense(32, 32), b = new Dense(32, 32);   // different from each other, the same every run
+     * }</pre>
+     */
+    public static synchronized void manualSeed(long seed) {
+        global = new Rng(seed);
+    }
+
+    /** A new generator seeded from the next value of the process-wide stream (see {@link #manualSeed}). */
+    public static synchronized Rng fromGlobal() {
+        return new Rng(global.nextLong());
+    }
+
     /** A generator whose whole stream is fixed by {@code seed}. */
     public Rng(long seed) {
         long x = seed;

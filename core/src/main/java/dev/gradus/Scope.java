@@ -39,18 +39,25 @@ public final class Scope implements AutoCloseable {
         return s;
     }
 
-    static void track(Tensor t) {
+    /** Gives {@code t} to this thread's current scope; false when there is none. */
+    static boolean track(Tensor t) {
         Scope s = CURRENT.get();
         if (s != null) {
             s.tensors.add(t);
+            return true;
         }
+        return false;
     }
 
     /** Removes {@code t} from this scope and gives it to the enclosing scope, or to the caller if none. */
     public <T extends Tensor> T keep(T t) {
         checkOpen();
-        if (tensors.remove(t) && parent != null) {
-            parent.tensors.add(t);
+        if (tensors.remove(t)) {
+            if (parent != null) {
+                parent.tensors.add(t);
+            } else {
+                t.unscoped(); // now the caller's: the GC releases it if it is dropped unclosed
+            }
         }
         return t;
     }

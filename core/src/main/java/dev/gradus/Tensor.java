@@ -42,6 +42,8 @@ public class Tensor implements AutoCloseable {
     /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
     private boolean gradStale;
     private volatile boolean closed;
+    /** Set when no scope owns this tensor: lets the GC release it if it is dropped unclosed. */
+    private NativeReclaimer.Watch watch;
 
     Tensor(StorageRef ref, Layout layout, DType dtype, boolean track) {
         this.backend = ref.backend;
@@ -49,8 +51,8 @@ public class Tensor implements AutoCloseable {
         this.layout = layout;
         this.shape = Shape.of(layout.shape());
         this.dtype = dtype;
-        if (track) {
-            Scope.track(this);
+        if (!track || !Scope.track(this)) {
+            watch = NativeReclaimer.watch(this, ref);
         }
     }
 
@@ -63,12 +65,21 @@ public class Tensor implements AutoCloseable {
         this.layout = source.layout;
         this.shape = source.shape;
         this.dtype = source.dtype;
+        this.watch = NativeReclaimer.watch(this, ref);
+    }
+
+    /** Hands this tensor, which a scope has let go of, to the safety net. */
+    void unscoped() {
+        if (watch == null && !closed) {
+            watch = NativeReclaimer.watch(this, ref);
+        }
     }
 
     // ---------------------------------------------------------------- creation
 
     /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
     static Tensor empty(Backend backend, Shape shape, DType dtype) {
+        NativeReclaimer.beforeAllocate((long) shape.numel() * dtype.bytes());
         Storage s = backend.allocate(dtype, shape.numel());
         return new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), dtype, true);
     }
@@ -821,6 +832,14 @@ public class Tensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * For subclass constructors: {@code t} itself when it starts at element 0 of its storage and is row-major, else
+     * a copy that does (fused kernels such as the optimizers' steps address storages from element 0).
+     */
+    protected static Tensor denseFromZero(Tensor t) {
+        return t.denseRaw();
+    }
+
     /** A tensor with the same values laid out row-major; {@code this} if already so. */
     public Tensor contiguous() {
         check("contiguous");
@@ -901,7 +920,8 @@ public class Tensor implements AutoCloseable {
 
     /**
      * Mean softmax cross-entropy of logits {@code [N, C]} against integer labels {@code [N]} (INT32) or target
-     * distributions {@code [N, C]} (one-hot or soft, FLOAT32); gradient {@code (softmax - target) / N}.
+     * distributions {@code [N, C]} (one-hot or soft, FLOAT32); gradient {@code (softmax * rowsum(target) - target) / N}
+     * as PyTorch's, which is {@code (softmax - target) / N} for rows summing to 1.
      *
      * <pre>{@code Tensor loss = model.forward(x).crossEntropy(labels);}</pre>
      */
@@ -939,8 +959,12 @@ public class Tensor implements AutoCloseable {
             logp = logSoftmax(1);
             loss = logp.mul(onehot).sum().mul(-1f / Math.max(1, n));
         }
+        boolean labels = target.dtype == DType.INT32;
         return record(loss, "crossEntropy", d -> {
-            Tensor g = logp.exp().sub(onehot).mul(d.mul(1f / Math.max(1, n)));
+            // d/dlogits of -sum(t * logSoftmax) is softmax * rowsum(t) - t, which is softmax - t only for rows
+            // summing to 1 (labels and one-hot targets).
+            Tensor p = logp.exp();
+            Tensor g = (labels ? p : p.mul(onehot.sum(1, true))).sub(onehot).mul(d.mul(1f / Math.max(1, n)));
             return new Tensor[] {g, null};
         }, this, target);
     }
@@ -1056,6 +1080,7 @@ public class Tensor implements AutoCloseable {
     private void accumulateGrad(Tensor g) {
         if (grad == null || gradStale) {
             if (grad == null) {
+                NativeReclaimer.beforeAllocate((long) numel() * Float.BYTES);
                 Storage s = backend.allocate(DType.FLOAT32, numel());
                 grad = new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), DType.FLOAT32, false);
             }
@@ -1102,6 +1127,10 @@ public class Tensor implements AutoCloseable {
                 return;
             }
             closed = true;
+        }
+        if (watch != null) {
+            NativeReclaimer.forget(watch);
+            watch = null;
         }
         ref.release();
         if (grad != null) {

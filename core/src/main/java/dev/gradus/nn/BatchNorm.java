@@ -17,8 +17,15 @@ public class BatchNorm extends Module {
     /** Settings; {@link #of} gives PyTorch's eps 1e-5, momentum 0.1, affine. */
     public record Config(int features, float eps, float momentum, boolean affine) {
         public Config {
-            if (features < 1 || !(eps > 0) || !(momentum >= 0 && momentum <= 1)) {
-                throw new IllegalArgumentException("BatchNorm: invalid config " + this);
+            // Messages name the value: "this" would print zeros, the fields are not assigned yet.
+            if (features < 1) {
+                throw new IllegalArgumentException("BatchNorm: features must be >= 1, got " + features);
+            }
+            if (!(eps > 0)) {
+                throw new IllegalArgumentException("BatchNorm: eps must be > 0, got " + eps);
+            }
+            if (!(momentum >= 0 && momentum <= 1)) {
+                throw new IllegalArgumentException("BatchNorm: momentum must be in [0, 1], got " + momentum);
             }
         }
 

@@ -23,10 +23,20 @@ public class Conv2d extends Module {
     public record Config(int in, int out, int kernelH, int kernelW, int stride, int padding, int dilation, int groups,
                          boolean bias) {
         public Config {
-            if (in < 1 || out < 1 || kernelH < 1 || kernelW < 1 || groups < 1 || in % groups != 0
-                    || out % groups != 0) {
-                throw new IllegalArgumentException("Conv2d: invalid config " + this
-                        + " (channels must be positive and divisible by groups)");
+            // Messages name the value: "this" would print zeros, the fields are not assigned yet.
+            if (in < 1 || out < 1) {
+                throw new IllegalArgumentException("Conv2d: channels must be >= 1, got " + in + " -> " + out);
+            }
+            if (kernelH < 1 || kernelW < 1) {
+                throw new IllegalArgumentException("Conv2d: kernel must be >= 1, got " + kernelH + "x" + kernelW);
+            }
+            if (stride < 1 || padding < 0 || dilation < 1) {
+                throw new IllegalArgumentException("Conv2d: need stride >= 1, padding >= 0, dilation >= 1, got stride "
+                        + stride + ", padding " + padding + ", dilation " + dilation);
+            }
+            if (groups < 1 || in % groups != 0 || out % groups != 0) {
+                throw new IllegalArgumentException("Conv2d: groups " + groups + " must divide both channel counts "
+                        + in + " and " + out);
             }
         }
 
@@ -64,6 +74,14 @@ public class Conv2d extends Module {
     private final ConvParams params;
     private final Parameter weight;
     private final Parameter bias;
+
+    /**
+     * A layer on the default backend with PyTorch's initialisation, seeded from the process-wide stream
+     * ({@link Rng#manualSeed}), as {@code torch.nn.Conv2d(1, 16, 3)}: {@code new Conv2d(Conv2d.Config.of(1, 16, 3))}.
+     */
+    public Conv2d(Config config) {
+        this(Backends.defaultBackend(), config, Rng.fromGlobal());
+    }
 
     /** A layer on the default backend. */
     public Conv2d(Config config, Rng rng) {

@@ -19,9 +19,12 @@ public class Dense extends Module {
     private final Parameter weight;
     private final Parameter bias;
 
-    /** PyTorch initialisation from a generator seeded with 0. */
+    /**
+     * PyTorch initialisation on the default backend, seeded from the process-wide stream ({@link Rng#manualSeed}),
+     * so two such layers differ and a seeded program reproduces.
+     */
     public Dense(int in, int out) {
-        this(in, out, true, Init.PYTORCH, new Rng(0));
+        this(in, out, true, Init.PYTORCH, Rng.fromGlobal());
     }
 
     /** A layer with the given initialisation drawn from {@code rng}. */

@@ -14,6 +14,11 @@ public class Dropout extends Module {
     private final float p;
     private final Rng rng;
 
+    /** Drops with probability {@code p}, its masks seeded from the process-wide stream ({@link Rng#manualSeed}). */
+    public Dropout(float p) {
+        this(p, Rng.fromGlobal());
+    }
+
     /** Drops with probability {@code p}, drawing from {@code rng}. */
     public Dropout(float p, Rng rng) {
         if (!(p >= 0 && p < 1)) {

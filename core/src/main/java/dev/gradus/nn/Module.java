@@ -2,11 +2,16 @@ package dev.gradus.nn;
 
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A layer or a model: parameters, buffers, child modules and a forward pass, as PyTorch's {@code nn.Module}.
@@ -55,35 +60,117 @@ public abstract class Module implements AutoCloseable {
         return module;
     }
 
-    /** Direct children by name. */
+    /** Direct children by name, those held in fields included (see {@link #namedParameters()}). */
     public Map<String, Module> children() {
+        discoverFields();
         return Collections.unmodifiableMap(children);
     }
 
-    /** Every parameter of this module and its descendants, with dotted PyTorch-style names. */
+    /**
+     * Every parameter of this module and its descendants, with dotted PyTorch-style names, each once: a parameter
+     * or module reachable under two names (tied weights, a shared encoder) appears under the first.
+     *
+     * <p>Besides what {@link #registerParameter} and {@link #registerModule} registered, a {@code Module} or
+     * {@code Parameter} held in a field of a subclass is registered under the field's name the first time it is
+     * seen, as PyTorch does on attribute assignment (lists of modules still need {@code registerModule} or a
+     * {@link Sequential}).
+     */
     public Map<String, Parameter> namedParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
-        collect("", out, true);
+        collect("", out, m -> m.params, Collections.newSetFromMap(new IdentityHashMap<>()),
+                Collections.newSetFromMap(new IdentityHashMap<>()));
         return out;
     }
 
-    /** Every buffer of this module and its descendants, with dotted names. */
+    /** Every buffer of this module and its descendants, with dotted names, each once. */
     public Map<String, Tensor> namedBuffers() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        collectBuffers("", out);
+        collect("", out, m -> m.buffers, Collections.newSetFromMap(new IdentityHashMap<>()),
+                Collections.newSetFromMap(new IdentityHashMap<>()));
         return out;
     }
 
-    private void collect(String prefix, Map<String, Parameter> out, boolean recurse) {
-        params.forEach((k, v) -> out.put(prefix + k, v));
-        if (recurse) {
-            children.forEach((k, m) -> m.collect(prefix + k + ".", out, true));
+    /** Adds {@code own}'s entries of this module, then of its children, each value once, each module once. */
+    private <T> void collect(String prefix, Map<String, T> out, Function<Module, Map<String, T>> own,
+                             Set<Object> seen, Set<Module> visited) {
+        if (!visited.add(this)) {
+            return;
+        }
+        discoverFields();
+        own.apply(this).forEach((k, v) -> {
+            if (seen.add(v)) {
+                out.put(prefix + k, v);
+            }
+        });
+        children.forEach((k, m) -> m.collect(prefix + k + ".", out, own, seen, visited));
+    }
+
+    /** Per module class: its (and its superclasses', below Module) fields that can hold a Module or Parameter. */
+    private static final ClassValue<List<Field>> MODULE_FIELDS = new ClassValue<>() {
+        @Override
+        protected List<Field> computeValue(Class<?> type) {
+            List<Field> fields = new ArrayList<>();
+            for (Class<?> c = type; c != null && c != Module.class; c = c.getSuperclass()) {
+                for (Field f : c.getDeclaredFields()) {
+                    Class<?> t = f.getType();
+                    boolean holdsModule = Module.class.isAssignableFrom(t) || Parameter.class.isAssignableFrom(t)
+                            || t == Object.class || t == Tensor.class;
+                    if (!Modifier.isStatic(f.getModifiers()) && !f.isSynthetic() && holdsModule) {
+                        try {
+                            f.setAccessible(true);
+                        } catch (RuntimeException e) { // InaccessibleObjectException: a package not opened to us
+                            if (Module.class.isAssignableFrom(t) || Parameter.class.isAssignableFrom(t)) {
+                                throw new IllegalStateException(type.getName() + "." + f.getName() + " holds a "
+                                        + t.getSimpleName() + " that Gradus cannot read (its package is not open to"
+                                        + " dev.gradus.core): register it with registerModule/registerParameter in"
+                                        + " the constructor, or open the package", e);
+                            }
+                            continue;
+                        }
+                        fields.add(f);
+                    }
+                }
+            }
+            return List.copyOf(fields);
+        }
+    };
+
+    /** Registers the modules and parameters held in this module's fields that are not registered yet. */
+    private void discoverFields() {
+        List<Field> fields = MODULE_FIELDS.get(getClass());
+        if (fields.isEmpty()) {
+            return;
+        }
+        for (Field f : fields) {
+            Object v;
+            try {
+                v = f.get(this);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("cannot read " + getClass().getName() + "." + f.getName(), e);
+            }
+            if (v instanceof Parameter p && !containsValue(params, p)) {
+                params.put(freeName(params, f.getName()), p);
+            } else if (v instanceof Module m && m != this && !containsValue(children, m)) {
+                children.put(freeName(children, f.getName()), m);
+            }
         }
     }
 
-    private void collectBuffers(String prefix, Map<String, Tensor> out) {
-        buffers.forEach((k, v) -> out.put(prefix + k, v));
-        children.forEach((k, m) -> m.collectBuffers(prefix + k + ".", out));
+    private static boolean containsValue(Map<String, ?> map, Object v) {
+        for (Object o : map.values()) {
+            if (o == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String freeName(Map<String, ?> map, String name) {
+        String n = name;
+        for (int i = 1; map.containsKey(n); i++) {
+            n = name + "_" + i;
+        }
+        return n;
     }
 
     /** Every parameter, in registration order. */
@@ -113,8 +200,14 @@ public abstract class Module implements AutoCloseable {
     }
 
     private void setTraining(boolean value) {
-        training = value;
-        children.values().forEach(m -> m.setTraining(value));
+        setTraining(value, Collections.newSetFromMap(new IdentityHashMap<>()));
+    }
+
+    private void setTraining(boolean value, Set<Module> visited) {
+        if (visited.add(this)) {
+            training = value;
+            children().values().forEach(m -> m.setTraining(value, visited));
+        }
     }
 
     /** True in training mode. */
@@ -190,10 +283,31 @@ public abstract class Module implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException(describe() + ": module already closed");
         }
+        closeOnce(Collections.newSetFromMap(new IdentityHashMap<>()));
+    }
+
+    /** Closes each parameter, buffer and module reachable from here once (shared ones are reached twice). */
+    private void closeOnce(Set<Object> done) {
+        if (!done.add(this)) {
+            return;
+        }
+        discoverFields();
         closed = true;
-        params.values().forEach(Tensor::close);
-        buffers.values().forEach(Tensor::close);
-        children.values().forEach(Module::close);
+        for (Tensor t : params.values()) {
+            if (done.add(t)) {
+                t.close();
+            }
+        }
+        for (Tensor t : buffers.values()) {
+            if (done.add(t)) {
+                t.close();
+            }
+        }
+        for (Module m : children.values()) {
+            if (!m.closed) {
+                m.closeOnce(done);
+            }
+        }
     }
 
     @Override

@@ -44,7 +44,7 @@ public class Sequential extends Module {
             }
             int at = i; // the layer an error is reported against
             try {
-                if (!anomaly && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
+                if (FUSE && !anomaly && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
                     at = i + 1;
                     // max(relu(x)) = relu(max(x)) with the same gradient (both reach the window's first maximum,
                     // masked by its sign), and the second form applies ReLU and its gradient to a 4x smaller tensor.
@@ -52,7 +52,7 @@ public class Sequential extends Module {
                     i++;
                     continue;
                 }
-                if (!anomaly && isPlain(i, Conv2d.class) && isPlain(i + 1, ReLU.class)
+                if (FUSE && !anomaly && isPlain(i, Conv2d.class) && isPlain(i + 1, ReLU.class)
                         && !isPlain(i + 2, MaxPool2d.class)) {
                     // Conv2d then ReLU in one pass over the activation instead of two (the values are the same).
                     h = ((Conv2d) layers.get(i)).forwardRelu(h);
@@ -76,6 +76,9 @@ public class Sequential extends Module {
         }
         return h;
     }
+
+    /** {@code -Dgradus.fuseLayers=false} runs every layer on its own (for ablations and for bisecting a bug). */
+    private static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("gradus.fuseLayers"));
 
     /** Layer {@code i} exists and is exactly a {@code type} (not a subclass that may change {@code forward}). */
     private boolean isPlain(int i, Class<? extends Module> type) {

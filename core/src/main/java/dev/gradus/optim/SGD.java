@@ -14,11 +14,19 @@ public final class SGD extends Optimizer {
     /** SGD hyper-parameters; defaults as {@code torch.optim.SGD}. */
     public record Config(float lr, float momentum, float dampening, float weightDecay, boolean nesterov) {
         public Config {
-            if (!(lr > 0) || momentum < 0 || weightDecay < 0) {
-                throw new IllegalArgumentException("SGD: invalid config " + this);
+            // Messages name the value: "this" would print zeros, the fields are not assigned yet.
+            if (!(lr > 0)) {
+                throw new IllegalArgumentException("SGD: lr must be > 0, got " + lr);
+            }
+            if (!(momentum >= 0)) {
+                throw new IllegalArgumentException("SGD: momentum must be >= 0, got " + momentum);
+            }
+            if (!(weightDecay >= 0)) {
+                throw new IllegalArgumentException("SGD: weightDecay must be >= 0, got " + weightDecay);
             }
             if (nesterov && (momentum <= 0 || dampening != 0)) {
-                throw new IllegalArgumentException("SGD: Nesterov needs momentum > 0 and zero dampening: " + this);
+                throw new IllegalArgumentException("SGD: Nesterov needs momentum > 0 and zero dampening, got momentum "
+                        + momentum + ", dampening " + dampening);
             }
         }
 

@@ -8,7 +8,10 @@ package dev.gradus.spi;
 public record ConvParams(int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups) {
     public ConvParams {
         if (strideH < 1 || strideW < 1 || padH < 0 || padW < 0 || dilationH < 1 || dilationW < 1 || groups < 1) {
-            throw new IllegalArgumentException("conv2d: invalid stride/padding/dilation/groups " + this);
+            // The fields are not assigned yet: "this" would print zeros.
+            throw new IllegalArgumentException("conv2d: need stride >= 1, padding >= 0, dilation >= 1, groups >= 1;"
+                    + " got stride " + strideH + "x" + strideW + ", padding " + padH + "x" + padW + ", dilation "
+                    + dilationH + "x" + dilationW + ", groups " + groups);
         }
     }
 

@@ -9,8 +9,10 @@ public record PoolParams(int kernelH, int kernelW, int strideH, int strideW, int
     public PoolParams {
         if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0
                 || padH * 2 > kernelH || padW * 2 > kernelW) {
-            throw new IllegalArgumentException("pool2d: invalid kernel/stride/padding " + this
-                    + " (padding may be at most half the kernel)");
+            // The fields are not assigned yet: "this" would print zeros.
+            throw new IllegalArgumentException("pool2d: invalid kernel " + kernelH + "x" + kernelW + ", stride "
+                    + strideH + "x" + strideW + ", padding " + padH + "x" + padW
+                    + " (kernel and stride >= 1, padding at most half the kernel)");
         }
     }
 
