@@ -519,6 +519,30 @@ public class Tensor implements AutoCloseable {
         return record(out, "tanh", d -> new Tensor[] {d.binaryRaw("tanh", BinaryOp.TANH_GRAD, out)}, this);
     }
 
+    /**
+     * The error function, elementwise; gradient {@code 2/sqrt(pi) * exp(-x^2)}.
+     *
+     * <p>Shapes: any. {@code Tensor.of(new float[] {0, 1}, 2).erf()} is {@code [0, 0.8427]}.
+     */
+    public Tensor erf() {
+        checkFloat("erf");
+        Tensor out = unary(UnaryOp.ERF, 0f);
+        return record(out, "erf", d -> new Tensor[] {d.mul(mul(this).mul(-1f).exp().mul(TWO_OVER_SQRT_PI))}, this);
+    }
+
+    private static final float TWO_OVER_SQRT_PI = (float) (2 / Math.sqrt(Math.PI));
+
+    /**
+     * Gaussian error linear unit, PyTorch's exact {@code gelu}: {@code x * Phi(x) = x/2 * (1 + erf(x/sqrt(2)))},
+     * composed from {@link #erf} (the gradient follows).
+     *
+     * <p>Shapes: any. {@code x.gelu()}
+     */
+    public Tensor gelu() {
+        checkFloat("gelu");
+        return mul(0.5f).mul(mul((float) (1 / Math.sqrt(2))).erf().add(1f));
+    }
+
     /** {@code 1.0} where {@code this == other}, else {@code 0.0}; no gradient. */
     public Tensor eq(Tensor other) {
         check("eq");

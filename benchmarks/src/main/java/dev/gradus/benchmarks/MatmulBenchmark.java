@@ -21,7 +21,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * {@code a.matmul(b)} through the Tensor API against a raw {@code cblas_sgemm} on the same native buffers.
+ * {@code a.matmul(b)} through the Tensor API against a raw {@code cblas_sgemm} and oneDNN's matmul primitive on the
+ * same native buffers (the Dense layers' shapes: the examples' MLPs at their batch sizes and at inference batches of
+ * 1000, and bn-cnn's 1568 -> 256).
  *
  * <p>GFLOP/s = 2*M*N*K / (seconds per op) / 1e9. Run: {@code java -jar benchmarks/target/gradus-benchmarks.jar
  * MatmulBenchmark}.
@@ -34,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class MatmulBenchmark {
     /** M x K x N. */
-    @Param({"128x784x48", "1024x1024x1024"})
+    @Param({"128x784x48", "1000x784x48", "32x784x20", "1000x784x20", "128x1568x256", "1024x1024x1024"})
     public String size;
 
     /** {@code cpu}, or {@code cuda} on a GPU machine ({@code -p backend=cuda}; raw is then cuBLAS). */
@@ -88,6 +90,15 @@ public class MatmulBenchmark {
         } else {
             ((CudaBackend) be).rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
             be.synchronize();
+        }
+        return m;
+    }
+
+    /** oneDNN's matmul on the same buffers (CPU only): does it beat OpenBLAS for Dense layers? */
+    @Benchmark
+    public int onednn() {
+        if (!(be instanceof CpuBackend cpu) || !cpu.rawDnnlMatmul(a.storage(), b.storage(), c.storage(), m, n, k)) {
+            throw new IllegalStateException("onednn: needs the cpu backend with oneDNN loaded");
         }
         return m;
     }

@@ -25,5 +25,7 @@ public enum UnaryOp {
     /** {@code 1 / x}. */
     RECIPROCAL,
     /** {@code x > s ? 1 : 0}. */
-    GT_SCALAR
+    GT_SCALAR,
+    /** The error function {@code 2/sqrt(pi) * integral_0^x exp(-t^2) dt}. */
+    ERF
 }

@@ -208,6 +208,19 @@ public abstract class BackendConformance {
         checkUnary("mul scalar", x -> x.mul(-1.5f), v -> v * -1.5, -3, 3);
         checkUnary("pow", x -> x.pow(3f), v -> v * v * v, -2, 2);
         checkUnary("rsub", x -> x.rsub(1f), v -> 1 - v, -2, 2);
+        checkUnary("erf", Tensor::erf, BackendConformance::refErf, -4, 4);
+        checkUnary("gelu", Tensor::gelu, v -> v / 2 * (1 + refErf(v / Math.sqrt(2))), -4, 4);
+    }
+
+    /** Reference erf by Simpson's rule on {@code 2/sqrt(pi) exp(-t^2)} (independent of any backend's formula). */
+    public static double refErf(double x) {
+        int n = 2000;
+        double h = x / n;
+        double s = 1 + Math.exp(-x * x);
+        for (int i = 1; i < n; i++) {
+            s += (i % 2 == 1 ? 4 : 2) * Math.exp(-(i * h) * (i * h));
+        }
+        return s * h / 3 * 2 / Math.sqrt(Math.PI);
     }
 
     @Test
@@ -507,6 +520,8 @@ public abstract class BackendConformance {
         gradCheck("pow", a -> a[0].pow(3f), rand(0.5f, 2, 5));
         gradCheck("sigmoid", a -> a[0].sigmoid(), rand(-3, 3, 2, 7));
         gradCheck("tanh", a -> a[0].tanh(), rand(-2, 2, 2, 7));
+        gradCheck("erf", a -> a[0].erf(), rand(-2, 2, 2, 7));
+        gradCheck("gelu", a -> a[0].gelu(), rand(-3, 3, 3, 5));
         gradCheck("relu", a -> a[0].relu(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f, 3f, -1.2f}, 2, 3));
         gradCheck("abs", a -> a[0].abs(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f}, 4));
         gradCheck("scalar ops", a -> a[0].mul(3f).add(1f).div(2f).sub(0.5f), rand(-1, 1, 3));

@@ -48,6 +48,7 @@ public final class CpuBackend implements Backend {
     private final Dnnl dnnl;
     private final DnnlConv dnnlConv;
     private final DnnlEltwise dnnlEltwise;
+    private final DnnlMatmul dnnlMatmul;
     private final DnnlPool dnnlPool;
     private final DnnlBatchNorm dnnlBatchNorm;
     private final String convolutionPath;
@@ -60,6 +61,7 @@ public final class CpuBackend implements Backend {
         DnnlLayout.Registry layouts = dnnl == null ? null : new DnnlLayout.Registry(dnnl);
         this.dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts);
         this.dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl);
+        this.dnnlMatmul = dnnl == null ? null : new DnnlMatmul(dnnl);
         this.dnnlPool = dnnl == null ? null : new DnnlPool(dnnl, layouts);
         this.dnnlBatchNorm = dnnl == null ? null : new DnnlBatchNorm(dnnl, this);
         this.convolutionPath = convolutionPath;
@@ -700,6 +702,18 @@ public final class CpuBackend implements Backend {
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1f, cpu(a).floats, k, cpu(b).floats, n, 0f,
                 cpu(c).floats, n);
+    }
+
+    /**
+     * The same product as {@link #rawSgemm} through oneDNN's matmul primitive, for {@code MatmulBenchmark}'s
+     * comparison; false when oneDNN is not loaded.
+     */
+    public boolean rawDnnlMatmul(Storage a, Storage b, Storage c, int m, int n, int k) {
+        if (dnnlMatmul == null) {
+            return false;
+        }
+        dnnlMatmul.run(cpu(a), cpu(b), cpu(c), m, n, k);
+        return true;
     }
 
     // ------------------------------------------------------------------ softmax, one-hot, optimizers

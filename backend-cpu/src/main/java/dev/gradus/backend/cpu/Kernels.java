@@ -14,6 +14,33 @@ final class Kernels {
     private Kernels() {
     }
 
+    /**
+     * The error function to about 1e-7 (float needs no more; Java has none): its Taylor series below 0.5, where
+     * {@code 1 - erfc} would lose relative precision, else {@code 1 - erfc} with the Chebyshev fit of
+     * {@code erfc} published in Numerical Recipes (fractional error below 1.2e-7).
+     */
+    static double erf(double x) {
+        double z = Math.abs(x);
+        if (z < 0.5) {
+            double x2 = x * x;
+            double term = x;
+            double sum = x;
+            for (int k = 1; k < 12; k++) {
+                term *= -x2 / k;
+                sum += term / (2 * k + 1);
+            }
+            return sum * 2 / Math.sqrt(Math.PI);
+        }
+        if (Double.isNaN(x)) {
+            return x;
+        }
+        double t = 1 / (1 + 0.5 * z);
+        double erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
+                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223
+                + t * 0.17087277)))))))));
+        return x >= 0 ? 1 - erfc : erfc - 1;
+    }
+
     static void unary(UnaryOp op, float s, float[] x, float[] o, int n) {
         switch (op) {
             case IDENTITY -> System.arraycopy(x, 0, o, 0, n);
@@ -83,6 +110,11 @@ final class Kernels {
             case GT_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = x[k] > s ? 1f : 0f;
+                }
+            }
+            case ERF -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = (float) erf(x[k]);
                 }
             }
             default -> throw new IllegalArgumentException("cpu backend: unary op " + op + " not implemented");

@@ -585,7 +585,7 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch("gradus_pool2d", blocksFor(total), THREADS, 0, op == PoolOp.MAX ? 0 : 1, new L(addr(x)), planes,
+        launch("gradus_pool2d", blocksFor(total), THREADS, 0, op.ordinal(), new L(addr(x)), planes,
                 xShape[2], xShape[3], new L(addr(out)), new L(op == PoolOp.MAX ? addr(argmax) : 0L), outShape[2],
                 outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
     }
@@ -598,7 +598,7 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch("gradus_pool2d_backward", blocksFor(total), THREADS, 0, op == PoolOp.MAX ? 0 : 1, new L(addr(dOut)),
+        launch("gradus_pool2d_backward", blocksFor(total), THREADS, 0, op.ordinal(), new L(addr(dOut)),
                 new L(op == PoolOp.MAX ? addr(argmax) : 0L), planes, xShape[2], xShape[3], new L(addr(dx)),
                 outShape[2], outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
     }

@@ -1,10 +1,16 @@
 package dev.gradus.backend.cuda;
 
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.PoolOp;
+import dev.gradus.spi.ReduceOp;
+import dev.gradus.spi.UnaryOp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The CUDA C sources of Gradus' own kernels (elementwise, reductions, log-softmax, optimizer steps), kept as
@@ -25,8 +31,15 @@ public final class CudaKernels {
             "gradus_reduce", "gradus_log_softmax", "gradus_log_softmax_backward", "gradus_adam_step",
             "gradus_sgd_step", "gradus_pool2d", "gradus_pool2d_backward", "gradus_bn_train", "gradus_bn_backward");
 
-    /** The shared header: layouts and op codes matching the SPI enums' ordinals. */
+    /** The shared header: layouts, and the place {@link #opCodes} fills in. */
     public static final String HEADER = "common.cuh";
+
+    /** The line of {@link #HEADER} that {@link #header} replaces with the generated op codes. */
+    static final String OP_CODES = "// @GRADUS_OP_CODES@";
+
+    /** The SPI enums whose ordinals the kernels switch on, with the prefix of their codes in the sources. */
+    private static final Map<String, Class<? extends Enum<?>>> OP_ENUMS = Map.of("UNARY", UnaryOp.class,
+            "BINARY", BinaryOp.class, "REDUCE", ReduceOp.class, "POOL", PoolOp.class);
 
     private CudaKernels() {
     }
@@ -43,15 +56,39 @@ public final class CudaKernels {
         }
     }
 
+    /**
+     * {@code #define UNARY_RELU 6} and so on: every constant of the op enums with its ordinal, which is what the
+     * backend passes, so a new enum constant is a new code without editing a table.
+     */
+    public static String opCodes() {
+        StringBuilder sb = new StringBuilder();
+        new TreeMap<>(OP_ENUMS).forEach((prefix, type) -> {
+            for (Enum<?> e : type.getEnumConstants()) {
+                sb.append("#define ").append(prefix).append('_').append(e.name()).append(' ').append(e.ordinal())
+                        .append('\n');
+            }
+        });
+        return sb.toString();
+    }
+
+    /** The header as the kernels see it: {@link #HEADER} with the generated {@link #opCodes}. */
+    public static String header() {
+        String text = raw(HEADER);
+        if (!text.contains(OP_CODES)) {
+            throw new IllegalStateException("CudaKernels: " + HEADER + " lacks the line " + OP_CODES);
+        }
+        return text.replace(OP_CODES, opCodes());
+    }
+
     /** The source {@code name} with {@code #include "common.cuh"} replaced by the header's text. */
     public static String source(String name) {
-        String header = raw(HEADER).replace("#pragma once", "");
+        String header = header().replace("#pragma once", "");
         return raw(name).replace("#include \"" + HEADER + "\"", header);
     }
 
     /** All sources as one translation unit (the header once). */
     public static String all() {
-        StringBuilder sb = new StringBuilder(raw(HEADER).replace("#pragma once", ""));
+        StringBuilder sb = new StringBuilder(header().replace("#pragma once", ""));
         for (String s : SOURCES) {
             sb.append("\n// ---- ").append(s).append('\n').append(raw(s).replace("#include \"" + HEADER + "\"", ""));
         }

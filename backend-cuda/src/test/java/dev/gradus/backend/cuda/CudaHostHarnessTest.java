@@ -36,7 +36,7 @@ class CudaHostHarnessTest {
         String nvcc = CudaKernelSourcesTest.nvcc();
         assumeTrue(nvcc != null, "nvcc is not on the PATH: the kernels' host harness was not built");
         for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu", "pool.cu")) {
-            Files.writeString(dir.resolve(s), CudaKernels.raw(s));
+            Files.writeString(dir.resolve(s), s.equals(CudaKernels.HEADER) ? CudaKernels.header() : CudaKernels.raw(s));
         }
         try (var in = CudaHostHarnessTest.class.getResourceAsStream("/host-harness.cu")) {
             Files.write(dir.resolve("host-harness.cu"), in.readAllBytes());
@@ -141,6 +141,7 @@ class CudaHostHarnessTest {
                 case POW_SCALAR -> x -> Math.pow(x, s);
                 case RECIPROCAL -> x -> 1 / x;
                 case GT_SCALAR -> x -> x > s ? 1 : 0;
+                case ERF -> dev.gradus.conformance.BackendConformance::refErf;
             };
             StringBuilder in = new StringBuilder("unary " + op.ordinal() + " " + s + " " + xs.length);
             for (float x : xs) {

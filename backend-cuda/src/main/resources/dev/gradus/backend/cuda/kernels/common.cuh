@@ -24,33 +24,7 @@ __host__ __device__ __forceinline__ long long gradus_at(const Layout& l, const i
     return idx;
 }
 
-#define UNARY_IDENTITY 0
-#define UNARY_NEG 1
-#define UNARY_EXP 2
-#define UNARY_LOG 3
-#define UNARY_SQRT 4
-#define UNARY_ABS 5
-#define UNARY_RELU 6
-#define UNARY_SIGMOID 7
-#define UNARY_TANH 8
-#define UNARY_ADD_SCALAR 9
-#define UNARY_MUL_SCALAR 10
-#define UNARY_POW_SCALAR 11
-#define UNARY_RECIPROCAL 12
-#define UNARY_GT_SCALAR 13
+// The op codes (UNARY_*, BINARY_*, REDUCE_*, POOL_*) are the ordinals of the SPI enums, written here by
+// CudaKernels.header() when the sources are assembled for NVRTC: declared once, in Java.
+// @GRADUS_OP_CODES@
 
-#define BINARY_ADD 0
-#define BINARY_SUB 1
-#define BINARY_MUL 2
-#define BINARY_DIV 3
-#define BINARY_MAXIMUM 4
-#define BINARY_MINIMUM 5
-#define BINARY_EQ 6
-#define BINARY_RELU_GRAD 7
-#define BINARY_SIGMOID_GRAD 8
-#define BINARY_TANH_GRAD 9
-
-#define REDUCE_SUM 0
-#define REDUCE_MAX 1
-#define REDUCE_MIN 2
-#define REDUCE_ARGMAX 3

@@ -17,6 +17,7 @@ __host__ __device__ __forceinline__ float gradus_unary_op(int op, float x, float
         case UNARY_POW_SCALAR: return powf(x, s);
         case UNARY_RECIPROCAL: return 1.f / x;
         case UNARY_GT_SCALAR: return x > s ? 1.f : 0.f;
+        case UNARY_ERF: return erff(x);
         default: return nanf("");  // an op code this source does not know
     }
 }

@@ -26,7 +26,7 @@ __host__ __device__ __forceinline__ void gradus_pool_one(int op, const float* in
             }
         }
     }
-    *value = op == 0 ? best : sum / (float) (kh * kw);
+    *value = op == POOL_MAX ? best : sum / (float) (kh * kw);
     *argmax = bestAt;
 }
 
@@ -42,7 +42,7 @@ extern "C" __global__ void gradus_pool2d(int op, const float* x, int planes, int
         int a;
         gradus_pool_one(op, x + (long long) pl * h * w, h, w, rem / ow, rem % ow, kh, kw, sh, sw, ph, pw, &v, &a);
         out[i] = v;
-        if (op == 0) {
+        if (op == POOL_MAX) {
             argmax[i] = a;
         }
     }
@@ -68,7 +68,7 @@ __host__ __device__ __forceinline__ float gradus_pool_grad_one(int op, const flo
     for (int y = yLo; y <= yHi; ++y) {
         for (int xq = xLo; xq <= xHi; ++xq) {
             int o = y * ow + xq;
-            if (op == 0) {
+            if (op == POOL_MAX) {
                 if (am[o] == at) acc += g[o];
             } else {
                 acc += g[o] * inv;
@@ -88,7 +88,7 @@ extern "C" __global__ void gradus_pool2d_backward(int op, const float* dOut, con
         int pl = (int) (i / ((long long) h * w));
         int at = (int) (i % ((long long) h * w));
         long long planeOut = (long long) pl * oh * ow;
-        dx[i] = gradus_pool_grad_one(op, dOut + planeOut, op == 0 ? argmax + planeOut : argmax, h, w, at / w, at % w,
+        dx[i] = gradus_pool_grad_one(op, dOut + planeOut, op == POOL_MAX ? argmax + planeOut : argmax, h, w, at / w, at % w,
                                      oh, ow, kh, kw, sh, sw, ph, pw);
     }
 }
