@@ -10,6 +10,7 @@ import dev.gradus.examples.CnnCommand;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -74,11 +75,7 @@ public class CnnBenchmark {
     public float trainStep() {
         net.train();
         try (Scope s = Scope.open()) {
-            opt.zeroGrad();
-            Tensor loss = net.forward(x).crossEntropy(y);
-            loss.backward();
-            opt.step();
-            return loss.item();
+            return Training.step(net, opt, x, y).item();
         }
     }
 

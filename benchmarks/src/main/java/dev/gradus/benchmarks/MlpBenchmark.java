@@ -13,6 +13,7 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -78,11 +79,7 @@ public class MlpBenchmark {
     @Measurement(iterations = 5, time = 2)
     public float step() {
         try (Scope s = Scope.open()) {
-            opt.zeroGrad();
-            Tensor loss = model.forward(x).crossEntropy(y);
-            loss.backward();
-            opt.step();
-            return loss.item();
+            return Training.step(model, opt, x, y).item();
         }
     }
 
@@ -99,11 +96,7 @@ public class MlpBenchmark {
         float last = 0;
         for (DataLoader.Batch b : loader.epoch(backend)) {
             try (b; Scope s = Scope.open()) {
-                opt.zeroGrad();
-                Tensor loss = model.forward(b.x()).crossEntropy(b.y());
-                loss.backward();
-                opt.step();
-                last = loss.item();
+                last = Training.step(model, opt, b.x(), b.y()).item();
             }
         }
         return last;

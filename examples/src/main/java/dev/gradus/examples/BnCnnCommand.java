@@ -92,8 +92,9 @@ public final class BnCnnCommand implements Callable<Integer> {
                     backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount(),
                     augment ? ", augmented" : "");
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
-            r = Training.fit("bn-cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, "test", o.epochs, backend, log,
-                    o.listeners(backend, log));
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn")
+                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+                    .withListeners(o.listeners(backend, log)));
             o.finish();
             if (save != null) {
                 Safetensors.save(model, save, java.util.Map.of("gradus.example", "bn-cnn"));

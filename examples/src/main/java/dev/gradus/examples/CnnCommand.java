@@ -85,8 +85,9 @@ public final class CnnCommand implements Callable<Integer> {
                     mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = Training.fit("cnn", model, opt, new StepLR(opt, 7, 0.1f), train, test, "test", o.epochs, backend, log,
-                    o.listeners(backend, log));
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn")
+                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+                    .withListeners(o.listeners(backend, log)));
             o.finish();
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);

@@ -64,8 +64,9 @@ public final class FashionMlpCommand implements Callable<Integer> {
             log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s%n", backend.name(),
                     fashion.train().size(), fashion.test().size(), o.batch, o.lr);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
-            r = Training.fit("fashion-mlp 784-" + Models.join(hidden) + "-10", model, opt, new StepLR(opt, 7, 0.1f),
-                    train, test, "test", o.epochs, backend, log, o.listeners(backend, log));
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
+                    .withName("fashion-mlp 784-" + Models.join(hidden) + "-10").withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withBackend(backend).withLog(log).withListeners(o.listeners(backend, log)));
             o.finish();
             if (save != null) {
                 Safetensors.save(model, save, Models.describe("fashion-mlp", hidden, dropout));

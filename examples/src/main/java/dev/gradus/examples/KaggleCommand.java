@@ -74,8 +74,9 @@ public final class KaggleCommand implements Callable<Integer> {
             log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
             log.printf("backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n", backend.name(),
                     split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
-            r = Training.fit("kaggle " + kind, model, opt, new StepLR(opt, 7, 0.1f), train, valid, "valid", o.epochs,
-                    backend, log, o.listeners(backend, log));
+            r = Training.fit(Training.Config.of(model, opt, train, valid, o.epochs).withName("kaggle " + kind)
+                    .withSchedule(new StepLR(opt, 7, 0.1f)).withHeldOut("valid").withBackend(backend).withLog(log)
+                    .withListeners(o.listeners(backend, log)));
             o.finish();
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
             Safetensors.save(model, modelFile, hidden == null ? java.util.Map.of("gradus.example", "cnn")

@@ -61,8 +61,9 @@ public final class MlpCommand implements Callable<Integer> {
                     mnist.train().size(), mnist.test().size(), o.batch, o.lr);
             // Adam at 0.01 ends an epoch wherever its last steps left it (test accuracy swings by +-0.3% between
             // epochs); a tenth of the rate for the last epochs settles it, as for the CNNs.
-            r = Training.fit("mlp 784-" + hidden + "-10", model, opt, new StepLR(opt, 7, 0.1f), train, test, "test",
-                    o.epochs, backend, log, o.listeners(backend, log));
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10")
+                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+                    .withListeners(o.listeners(backend, log)));
             o.finish();
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);

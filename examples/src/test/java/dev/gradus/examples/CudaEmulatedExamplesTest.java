@@ -90,8 +90,8 @@ class CudaEmulatedExamplesTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         System.setProperty("gradus.lossEvery", "1"); // every step's loss, on both backends
         try (Sequential m = model.apply(b, rng); Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.003f))) {
-            Training.Result r = Training.fit(name, m, opt, null, train, test, "test", 1, b,
-                    new PrintStream(log, true), List.of(perStep));
+            Training.Result r = Training.fit(new Training.Config(name, m, opt, null, train, test, "test", 1, b,
+                    new PrintStream(log, true), List.of(perStep)));
             System.out.print(name + " on " + backend + ":\n" + log);
             return new Run(losses, r);
         } finally {

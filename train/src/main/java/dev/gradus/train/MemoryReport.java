@@ -19,7 +19,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * MemoryReport mem = new MemoryReport(backend, System.out);
- * Training.fit(name, model, opt, null, train, test, "test", 10, backend, System.out, List.of(mem));
+ * Training.fit(Training.Config.of(model, opt, train, test, 10).withBackend(backend).withListeners(List.of(mem)));
  * mem.printVerdict();
  * }</pre>
  */

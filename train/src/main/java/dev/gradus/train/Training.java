@@ -27,7 +27,7 @@ import java.util.Map;
  * line within each epoch when the console is a terminal, a stop with a clear message when the loss stops being a
  * number, and the output files ({@code metrics.json}, {@code history.csv}/{@code .json}, PNGs).
  *
- * <pre>{@code Training.Result r = Training.fit("cnn", model, opt, null, train, test, 10, backend, System.out);}</pre>
+ * <pre>{@code Training.Result r = Training.fit(Training.Config.of(model, opt, train, test, 10).withName("cnn"));}</pre>
  */
 public final class Training {
     private Training() {
@@ -56,28 +56,97 @@ public final class Training {
                          History history, Evaluation.Outcome last) {
     }
 
-    /** Trains {@code model} for {@code epochs}, evaluating on {@code test} after each. */
-    public static Result fit(String name, Module model, Optimizer opt, DataLoader train, DataLoader test, int epochs,
-                             Backend backend, PrintStream log) {
-        return fit(name, model, opt, null, train, test, "test", epochs, backend, log);
+    /**
+     * What {@link #fit} runs: the required model, optimizer, data and epoch count, and optional settings with
+     * defaults (no schedule, held-out split named {@code test}, the default backend, {@code System.out}, no
+     * listeners).
+     *
+     * <pre>{@code
+     * Training.Result r = Training.fit(Training.Config.of(model, opt, train, test, 10)
+     *         .withName("cnn").withSchedule(new StepLR(opt, 7, 0.1f)));
+     * }</pre>
+     */
+    public record Config(String name, Module model, Optimizer optimizer, StepLR schedule, DataLoader train,
+                         DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log,
+                         List<Listener> listeners) {
+        public Config {
+            // Messages name the missing piece: "this" would print nulls, the fields are not assigned yet.
+            for (Object[] required : new Object[][] {{"name", name}, {"model", model}, {"optimizer", optimizer},
+                {"train", train}, {"test", test}, {"heldOut", heldOut}, {"backend", backend}, {"log", log},
+                {"listeners", listeners}}) {
+                if (required[1] == null) {
+                    throw new IllegalArgumentException("Training.Config: " + required[0] + " must not be null");
+                }
+            }
+            if (epochs < 1) {
+                throw new IllegalArgumentException("Training.Config: epochs must be >= 1, got " + epochs);
+            }
+            listeners = List.copyOf(listeners);
+        }
+
+        /** Trains {@code model} with {@code optimizer} on {@code train} for {@code epochs}, evaluating on {@code test}. */
+        public static Config of(Module model, Optimizer optimizer, DataLoader train, DataLoader test, int epochs) {
+            return new Config("model", model, optimizer, null, train, test, "test", epochs,
+                    dev.gradus.Backends.defaultBackend(), System.out, List.of());
+        }
+
+        /** The run's name in the log and in {@code metrics.json}. */
+        public Config withName(String n) {
+            return new Config(n, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, listeners);
+        }
+
+        /** A learning-rate schedule stepped after each epoch (null: none). */
+        public Config withSchedule(StepLR s) {
+            return new Config(name, model, optimizer, s, train, test, heldOut, epochs, backend, log, listeners);
+        }
+
+        /** What the held-out split is called ({@code test}, {@code valid}). */
+        public Config withHeldOut(String h) {
+            return new Config(name, model, optimizer, schedule, train, test, h, epochs, backend, log, listeners);
+        }
+
+        /** The backend the batches go to. */
+        public Config withBackend(Backend b) {
+            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, b, log, listeners);
+        }
+
+        /** Where the table and progress go. */
+        public Config withLog(PrintStream l) {
+            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, backend, l, listeners);
+        }
+
+        /** Who hears about steps and epochs. */
+        public Config withListeners(List<Listener> l) {
+            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, l);
+        }
     }
 
-    /** As above, stepping {@code schedule} (may be null) after each epoch. */
-    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
-                             DataLoader test, int epochs, Backend backend, PrintStream log) {
-        return fit(name, model, opt, schedule, train, test, "test", epochs, backend, log);
+    /**
+     * One training step on a batch: zero the gradients, forward, softmax cross-entropy against {@code labels},
+     * backward, update. Returns the loss, not read (reading waits for a GPU). Shared by {@link #fit} and the
+     * benchmarks.
+     */
+    public static Tensor step(Module model, Optimizer opt, Tensor x, Tensor labels) {
+        opt.zeroGrad();
+        Tensor loss = model.forward(x).crossEntropy(labels);
+        loss.backward();
+        opt.step();
+        return loss;
     }
 
-    /** The loop; {@code heldOut} labels the evaluation columns ({@code test_accuracy}, {@code valid_loss}). */
-    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
-                             DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log) {
-        return fit(name, model, opt, schedule, train, test, heldOut, epochs, backend, log, List.of());
-    }
-
-    /** As above, telling {@code listeners} about every step and epoch. */
-    public static Result fit(String name, Module model, Optimizer opt, StepLR schedule, DataLoader train,
-                             DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log,
-                             List<Listener> listeners) {
+    /** Trains as {@code c} says, evaluating after each epoch. */
+    public static Result fit(Config c) {
+        String name = c.name();
+        Module model = c.model();
+        Optimizer opt = c.optimizer();
+        StepLR schedule = c.schedule();
+        DataLoader train = c.train();
+        DataLoader test = c.test();
+        String heldOut = c.heldOut();
+        int epochs = c.epochs();
+        Backend backend = c.backend();
+        PrintStream log = c.log();
+        List<Listener> listeners = c.listeners();
         List<Double> seconds = new ArrayList<>();
         List<Double> losses = new ArrayList<>();
         List<Double> accs = new ArrayList<>();
@@ -98,10 +167,7 @@ public final class Training {
             try {
                 for (DataLoader.Batch b : train.epoch(backend)) {
                     try (b; Scope s = Scope.open()) {
-                        opt.zeroGrad();
-                        Tensor loss = model.forward(b.x()).crossEntropy(b.y());
-                        loss.backward();
-                        opt.step();
+                        Tensor loss = step(model, opt, b.x(), b.y());
                         Tensor sum = unreadSum == null ? loss.detach().mul(1f) : unreadSum.add(loss.detach());
                         if (unreadSum != null) {
                             unreadSum.close();

@@ -52,8 +52,9 @@ class TrainingTest {
             }
         };
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Training.Result r = Training.fit("blobs", model, opt, null, new DataLoader(blobs(400, rng), 32).shuffle(1),
-                new DataLoader(blobs(200, rng), 50), "valid", 3, cpu, new PrintStream(log), List.of(l));
+        Training.Result r = Training.fit(new Training.Config("blobs", model, opt, null,
+                new DataLoader(blobs(400, rng), 32).shuffle(1), new DataLoader(blobs(200, rng), 50), "valid", 3, cpu,
+                new PrintStream(log), List.of(l)));
         assertEquals(3, epochs.size());
         assertEquals(3 * 13, steps[0]);
         assertTrue(r.testAccuracy() > 0.95, "accuracy " + r.testAccuracy());
@@ -78,16 +79,17 @@ class TrainingTest {
                     heard.add(step);
                 }
             };
-            Training.Result r = Training.fit("blobs", model, opt, null, new DataLoader(blobs(400, rng), 32),
-                    new DataLoader(blobs(200, rng), 50), "valid", 1, cpu, new PrintStream(new ByteArrayOutputStream()),
-                    List.of(l));
+            Training.Result r = Training.fit(new Training.Config("blobs", model, opt, null,
+                    new DataLoader(blobs(400, rng), 32), new DataLoader(blobs(200, rng), 50), "valid", 1, cpu,
+                    new PrintStream(new ByteArrayOutputStream()), List.of(l)));
             assertEquals(List.of(4, 8, 12, 13), heard, "reads every 4 steps and at the end of the epoch");
             assertTrue(r.trainLoss().get(0) > 0 && r.testAccuracy() > 0.9, r.toString());
 
             Dataset d = blobs(64, rng);
             d.features()[2 * 40] = Float.NaN; // in the third batch of 16
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit("nan", model, opt,
-                    new DataLoader(d, 16), new DataLoader(d, 64), 1, cpu, new PrintStream(new ByteArrayOutputStream())));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit(
+                    Training.Config.of(model, opt, new DataLoader(d, 16), new DataLoader(d, 64), 1).withName("nan")
+                            .withBackend(cpu).withLog(new PrintStream(new ByteArrayOutputStream()))));
             assertTrue(e.getMessage().contains("training loss became NaN in steps 1-4 of epoch 1"), e.getMessage());
         } finally {
             System.clearProperty("gradus.lossEvery");
@@ -102,8 +104,9 @@ class TrainingTest {
         d.features()[5] = Float.NaN;
         Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
         SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit("nan", model, opt,
-                new DataLoader(d, 64), new DataLoader(d, 64), 1, cpu, new PrintStream(new ByteArrayOutputStream())));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit(
+                Training.Config.of(model, opt, new DataLoader(d, 64), new DataLoader(d, 64), 1).withName("nan")
+                        .withBackend(cpu).withLog(new PrintStream(new ByteArrayOutputStream()))));
         assertTrue(e.getMessage().contains("training loss became NaN at step 1 of epoch 1"), e.getMessage());
         opt.close();
         model.close();
@@ -118,8 +121,8 @@ class TrainingTest {
         try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
              SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
             MemoryReport flat = new MemoryReport(cpu, out);
-            Training.fit("flat", model, opt, null, new DataLoader(blobs(256, rng), 32).shuffle(1),
-                    new DataLoader(blobs(64, rng), 64), "valid", 5, cpu, out, List.of(flat));
+            Training.fit(new Training.Config("flat", model, opt, null, new DataLoader(blobs(256, rng), 32).shuffle(1),
+                    new DataLoader(blobs(64, rng), 64), "valid", 5, cpu, out, List.of(flat)));
             assertEquals(5, flat.samples().size());
             assertEquals(0.0, flat.liveDrift(), "live bytes of a steady loop");
             assertTrue(flat.samples().get(0).liveBytes() > 0, "parameters and gradients are live");
@@ -132,13 +135,33 @@ class TrainingTest {
                 }
             };
             MemoryReport growing = new MemoryReport(cpu, out);
-            Training.fit("leaky", model, opt, null, new DataLoader(blobs(256, rng), 32),
-                    new DataLoader(blobs(64, rng), 64), "valid", 3, cpu, out, List.of(leaky, growing));
+            Training.fit(new Training.Config("leaky", model, opt, null, new DataLoader(blobs(256, rng), 32),
+                    new DataLoader(blobs(64, rng), 64), "valid", 3, cpu, out, List.of(leaky, growing)));
             leaked.forEach(dev.gradus.Tensor::close);
             assertTrue(growing.liveDrift() > MemoryReport.LIVE_TOLERANCE, "drift " + growing.liveDrift());
             assertTrue(!growing.flat());
             growing.printVerdict();
             assertTrue(log.toString().contains("GROWING") && log.toString().contains("live_bytes"), log.toString());
+        }
+    }
+
+    @Test
+    void configNamesWhatIsMissingOrWrong() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(3);
+        DataLoader d = new DataLoader(blobs(64, rng), 32);
+        try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.GLOROT, rng));
+             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            IllegalArgumentException noTest = assertThrows(IllegalArgumentException.class,
+                    () -> Training.Config.of(model, opt, d, null, 1));
+            assertEquals("Training.Config: test must not be null", noTest.getMessage());
+            IllegalArgumentException epochs = assertThrows(IllegalArgumentException.class,
+                    () -> Training.Config.of(model, opt, d, d, 0));
+            assertEquals("Training.Config: epochs must be >= 1, got 0", epochs.getMessage());
+            Training.Config c = Training.Config.of(model, opt, d, d, 2).withName("n").withHeldOut("valid");
+            assertEquals("n", c.name());
+            assertEquals("valid", c.heldOut());
+            assertEquals(2, c.epochs());
         }
     }
 }

@@ -42,37 +42,47 @@ final class Kernels {
     }
 
     static void unary(UnaryOp op, float s, float[] x, float[] o, int n) {
-        switch (op) {
-            case IDENTITY -> System.arraycopy(x, 0, o, 0, n);
+        // A switch expression, so that an op without a case here is a compile error, not a run-time one.
+        int done = switch (op) {
+            case IDENTITY -> {
+                System.arraycopy(x, 0, o, 0, n);
+                yield n;
+            }
             case NEG -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = -x[k];
                 }
+                yield n;
             }
             case EXP -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) Math.exp(x[k]);
                 }
+                yield n;
             }
             case LOG -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) Math.log(x[k]);
                 }
+                yield n;
             }
             case SQRT -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) Math.sqrt(x[k]);
                 }
+                yield n;
             }
             case ABS -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = Math.abs(x[k]);
                 }
+                yield n;
             }
             case RELU -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = Math.max(x[k], 0f);
                 }
+                yield n;
             }
             case SIGMOID -> {
                 for (int k = 0; k < n; k++) {
@@ -81,100 +91,119 @@ final class Kernels {
                     double e = Math.exp(-Math.abs(v));
                     o[k] = (float) (v >= 0f ? 1.0 / (1.0 + e) : e / (1.0 + e));
                 }
+                yield n;
             }
             case TANH -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) Math.tanh(x[k]);
                 }
+                yield n;
             }
             case ADD_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = x[k] + s;
                 }
+                yield n;
             }
             case MUL_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = x[k] * s;
                 }
+                yield n;
             }
             case POW_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) Math.pow(x[k], s);
                 }
+                yield n;
             }
             case RECIPROCAL -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = 1f / x[k];
                 }
+                yield n;
             }
             case GT_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = x[k] > s ? 1f : 0f;
                 }
+                yield n;
             }
             case ERF -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = (float) erf(x[k]);
                 }
+                yield n;
             }
-            default -> throw new IllegalArgumentException("cpu backend: unary op " + op + " not implemented");
-        }
+        };
+        assert done == n;
     }
 
     static void binary(BinaryOp op, float[] a, float[] b, float[] o, int n) {
-        switch (op) {
+        // A switch expression, so that an op without a case here is a compile error, not a run-time one.
+        int done = switch (op) {
             case ADD -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] + b[k];
                 }
+                yield n;
             }
             case SUB -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] - b[k];
                 }
+                yield n;
             }
             case MUL -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] * b[k];
                 }
+                yield n;
             }
             case DIV -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] / b[k];
                 }
+                yield n;
             }
             case MAXIMUM -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = Math.max(a[k], b[k]);
                 }
+                yield n;
             }
             case MINIMUM -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = Math.min(a[k], b[k]);
                 }
+                yield n;
             }
             case EQ -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] == b[k] ? 1f : 0f;
                 }
+                yield n;
             }
             case RELU_GRAD -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = b[k] > 0f ? a[k] : 0f;
                 }
+                yield n;
             }
             case SIGMOID_GRAD -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] * b[k] * (1f - b[k]);
                 }
+                yield n;
             }
             case TANH_GRAD -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] * (1f - b[k] * b[k]);
                 }
+                yield n;
             }
-            default -> throw new IllegalArgumentException("cpu backend: binary op " + op + " not implemented");
-        }
+        };
+        assert done == n;
     }
 
     /**
