@@ -123,7 +123,7 @@ public final class Anomaly implements AutoCloseable {
         StringBuilder why = new StringBuilder();
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
-            if (in != null && !in.isReleased()) {
+            if (in != null && !in.isClosed()) {
                 String inBad = nonFinite(in);
                 if (inBad != null) {
                     why.append("; input ").append(i).append(' ').append(in.shape()).append(" already held ")

@@ -331,11 +331,6 @@ public class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** True once this tensor's memory was released. */
-    boolean isReleased() {
-        return closed;
-    }
-
     private void checkFloat(String op) {
         check(op);
         if (dtype != DType.FLOAT32) {

@@ -1,7 +1,19 @@
 /**
- * Layers: {@link dev.gradus.nn.Module} and {@link dev.gradus.nn.Parameter}, {@link dev.gradus.nn.Sequential},
- * {@link dev.gradus.nn.Dense}, {@link dev.gradus.nn.Flatten}, activations {@link dev.gradus.nn.ReLU},
- * {@link dev.gradus.nn.Sigmoid}, {@link dev.gradus.nn.Tanh}, {@link dev.gradus.nn.Softmax}; initialisations in
- * {@link dev.gradus.nn.Init}.
+ * Layers and models, as {@code torch.nn}.
+ *
+ * <ul>
+ *   <li>Building blocks: {@link dev.gradus.nn.Module} (parameters, buffers, children, found in fields too),
+ *       {@link dev.gradus.nn.Parameter}, {@link dev.gradus.nn.Sequential} (which fuses Conv2d+ReLU and reorders
+ *       ReLU+MaxPool2d without changing results).</li>
+ *   <li>Linear and convolution: {@link dev.gradus.nn.Dense}, {@link dev.gradus.nn.Conv2d}.</li>
+ *   <li>Pooling and shape: {@link dev.gradus.nn.MaxPool2d}, {@link dev.gradus.nn.AvgPool2d},
+ *       {@link dev.gradus.nn.GlobalAvgPool2d}, {@link dev.gradus.nn.Flatten}.</li>
+ *   <li>Normalisation and regularisation: {@link dev.gradus.nn.BatchNorm1d}, {@link dev.gradus.nn.BatchNorm2d}
+ *       (settings in {@link dev.gradus.nn.BatchNorm.Config}), {@link dev.gradus.nn.Dropout}.</li>
+ *   <li>Activations: {@link dev.gradus.nn.ReLU}, {@link dev.gradus.nn.Sigmoid}, {@link dev.gradus.nn.Tanh},
+ *       {@link dev.gradus.nn.Softmax}.</li>
+ *   <li>Initialisation: {@link dev.gradus.nn.Init}; layers built without an {@code Rng} seed from
+ *       {@link dev.gradus.Rng#manualSeed}'s stream.</li>
+ * </ul>
  */
 package dev.gradus.nn;

@@ -1,6 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Evaluation;
 import dev.gradus.train.Training;
 
 import dev.gradus.Backends;

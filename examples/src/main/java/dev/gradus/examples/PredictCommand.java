@@ -1,7 +1,6 @@
 package dev.gradus.examples;
 
 import dev.gradus.train.Evaluation;
-import dev.gradus.train.Training;
 
 import dev.gradus.Backends;
 import dev.gradus.GradMode;
