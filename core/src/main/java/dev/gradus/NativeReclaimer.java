@@ -97,12 +97,18 @@ final class NativeReclaimer {
 
     /** Releases the tensors the GC has found unreachable; returns how many. */
     static int drain() {
+        int n = pollAll();
+        if (n > 0) {
+            reportLeaks();
+        }
+        return n;
+    }
+
+    /** Releases what is in the queue now, without waiting or reporting. */
+    private static int pollAll() {
         int n = 0;
         for (Reference<? extends Tensor> r; (r = QUEUE.poll()) != null; ) {
             n += reclaim((Watch) r) ? 1 : 0;
-        }
-        if (n > 0) {
-            reportLeaks();
         }
         return n;
     }
@@ -146,7 +152,7 @@ final class NativeReclaimer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        n += drain();
+        n += pollAll(); // what an interruption left behind
         if (n > 0) {
             reportLeaks();
         }

@@ -848,10 +848,10 @@ public final class CpuBackend implements Backend {
                 && dnnlConv.forward(raw(x), xShape, cpu(w), wShape, cpuOrNull(bias), raw(out), outShape, p, relu)) {
             return;
         }
-        conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
-        if (activation != UnaryOp.IDENTITY) {
-            Layout l = Layout.contiguous(outShape);
-            unary(activation, 0f, out, l, out, l);
+        if (activation == UnaryOp.IDENTITY) {
+            conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+        } else {
+            Backend.super.conv2d(x, xShape, w, wShape, bias, out, outShape, p, activation); // unfused
         }
     }
 

@@ -584,15 +584,25 @@ final class CpuConv {
                     }
                     out.f.put(at, b, 0, len);
                 });
-                saveMean.f.put(ch, (float) mean);
-                saveInvStd.f.put(ch, invStd);
-                if (runningMean != null) {
-                    double unbiased = m > 1 ? var * m / (m - 1) : var;
-                    runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mean));
-                    runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
-                }
+                saveStatistics(ch, mean, var, m, invStd, momentum, saveMean, saveInvStd, runningMean, runningVar);
             }
         });
+    }
+
+    /**
+     * Records channel {@code ch}'s batch statistics for the backward pass and, when given, moves the running
+     * statistics towards them (PyTorch: the running variance is the unbiased one), for every batch-norm kernel.
+     */
+    static void saveStatistics(int ch, double mean, double var, long m, float invStd, float momentum,
+                               CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage runningMean,
+                               CpuStorage runningVar) {
+        saveMean.f.put(ch, (float) mean);
+        saveInvStd.f.put(ch, invStd);
+        if (runningMean != null) {
+            double unbiased = m > 1 ? var * m / (m - 1) : var;
+            runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mean));
+            runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
+        }
     }
 
     void batchNormBackward(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma,
@@ -701,13 +711,7 @@ final class CpuConv {
                 float sh = (beta == null ? 0f : beta.f.get(ch)) - (float) mu * sc;
                 java.util.Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
                 java.util.Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
-                saveMean.f.put(ch, (float) mu);
-                saveInvStd.f.put(ch, invStd);
-                if (runningMean != null) {
-                    double unbiased = m > 1 ? var * m / (m - 1) : var;
-                    runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mu));
-                    runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
-                }
+                saveStatistics(ch, mu, var, m, invStd, momentum, saveMean, saveInvStd, runningMean, runningVar);
             }
             for (int i = 0; i < n; i++) {
                 int at = (i * c + from) * hw;

@@ -88,12 +88,8 @@ final class DnnlBatchNorm {
             long m = (long) n * hw;
             for (int ch = 0; ch < c; ch++) {
                 double v = variance[ch];
-                saveInvStd.f.put(ch, (float) (1.0 / Math.sqrt(v + eps)));
-                if (runningMean != null) {
-                    double unbiased = m > 1 ? v * m / (m - 1) : v;
-                    runningMean.f.put(ch, (1 - momentum) * runningMean.f.get(ch) + momentum * saveMean.f.get(ch));
-                    runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
-                }
+                CpuConv.saveStatistics(ch, saveMean.f.get(ch), v, m, (float) (1.0 / Math.sqrt(v + eps)), momentum,
+                        saveMean, saveInvStd, runningMean, runningVar);
             }
         } finally {
             backend.free(var);
