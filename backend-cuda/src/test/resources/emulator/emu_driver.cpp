@@ -373,7 +373,6 @@ const std::vector<Kernel>& kernels() {
         kernel("gradus_one_hot", false, gradus_one_hot),
         kernel("gradus_reduce", true, gradus_reduce),
         kernel("gradus_log_softmax", true, gradus_log_softmax),
-        kernel("gradus_log_softmax_backward", true, gradus_log_softmax_backward),
         kernel("gradus_adam_step", false, gradus_adam_step),
         kernel("gradus_sgd_step", false, gradus_sgd_step),
         kernel("gradus_pool2d", false, gradus_pool2d),

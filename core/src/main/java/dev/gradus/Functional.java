@@ -3,16 +3,21 @@ package dev.gradus;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.UnaryOp;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * Differentiable operations on image batches, as {@code torch.nn.functional}: convolution, pooling, batch
- * normalisation and dropout. Layers in {@link dev.gradus.nn} wrap them.
+ * Differentiable operations beyond the elementwise ones, as {@code torch.nn.functional}: convolution, pooling,
+ * batch normalisation, dropout, log-softmax, cross-entropy and concatenation. Layers in {@link dev.gradus.nn}
+ * wrap them.
  *
- * <p>Shapes are NCHW: {@code x [N, C, H, W]}.
+ * <p>Each is written with the public API only ({@link Autograd#record}, {@link Tensor#empty},
+ * {@link Tensor#dense()}, {@link Tensor#operand()}), the way a user adds an op of their own. Image shapes are
+ * NCHW: {@code x [N, C, H, W]}.
  *
  * <pre>{@code
  * Tensor y = Functional.conv2d(x, w, b, new ConvParams(1, 1, 1, 1, 1, 1, 1));   // 3x3, padding 1
@@ -23,8 +28,72 @@ public final class Functional {
     private Functional() {
     }
 
-    private static int[] dims(Tensor t) {
-        return t.shape.dims();
+    private static Operand operandOrNull(Tensor t) {
+        return t == null ? null : t.operand();
+    }
+
+    private static Tensor emptyFloat(Backend be, int... shape) {
+        return Tensor.empty(be, DType.FLOAT32, shape);
+    }
+
+    private static void requireSameBackend(String op, Tensor a, Tensor b) {
+        b.requireOpen(op);
+        if (a.backend() != b.backend()) {
+            throw new IllegalArgumentException(op + ": tensors on different backends (" + a.backend().name()
+                    + " and " + b.backend().name() + "); move one with to()");
+        }
+    }
+
+    private static void requireFloat(String op, Tensor t) {
+        t.requireOpen(op);
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(op + ": needs a FLOAT32 tensor, got " + t.dtype() + " " + t.shape());
+        }
+    }
+
+    /**
+     * Matrix product with batch broadcasting, as {@code torch.matmul}: {@code [..., M, K] x [..., K, N] ->
+     * [..., M, N]}; a 1-D operand is treated as a row (left) or column (right) vector and its axis dropped.
+     *
+     * <pre>{@code Functional.matmul(x, w.t())   // [32, 784] x [784, 48] -> [32, 48]}</pre>
+     */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        requireFloat("matmul", a);
+        requireFloat("matmul", b);
+        requireSameBackend("matmul", a, b);
+        Shape as = a.shape();
+        Shape bs = b.shape();
+        if (as.rank() == 0 || bs.rank() == 0) {
+            throw new IllegalArgumentException("matmul: scalars are not matrices: " + as + " x " + bs);
+        }
+        if (as.rank() == 1) {
+            Tensor r = matmul(a.unsqueeze(0), b);
+            return r.squeeze(r.shape().rank() - 2);
+        }
+        if (bs.rank() == 1) {
+            Tensor r = matmul(a, b.unsqueeze(1));
+            return r.squeeze(r.shape().rank() - 1);
+        }
+        Shape[] shapes = Shape.matmul(as, bs);
+        Tensor out = emptyFloat(a.backend(), shapes[0].dims());
+        a.backend().matmul(new Operand(a.storage(), a.layout().broadcastTo(shapes[1].dims())),
+                new Operand(b.storage(), b.layout().broadcastTo(shapes[2].dims())), out.operand());
+        return Autograd.record(out, "matmul", d -> new Tensor[] {
+            a.requiresGrad() ? (isTransposedMatrix(a) ? matmul(b, d.transpose(-1, -2)).transpose(-1, -2)
+                    : matmul(d, b.transpose(-1, -2))).sumTo(as) : null,
+            b.requiresGrad() ? (isTransposedMatrix(b) ? matmul(d.transpose(-1, -2), a).transpose(-1, -2)
+                    : matmul(a.transpose(-1, -2), d)).sumTo(bs) : null}, a, b);
+    }
+
+    /**
+     * True for a transposed matrix view ({@code w.t()}): its gradient is then computed transposed, so it lands
+     * in the memory order of the tensor it views.
+     */
+    private static boolean isTransposedMatrix(Tensor t) {
+        int[] sh = t.layout().shape();
+        int[] st = t.layout().strides();
+        int r = sh.length;
+        return r >= 2 && st[r - 2] == 1 && sh[r - 1] > 1 && sh[r - 2] > 1;
     }
 
     /**
@@ -50,53 +119,49 @@ public final class Functional {
 
     private static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvParams p, boolean relu) {
         String op = relu ? "conv2dRelu" : "conv2d";
-        x.check(op);
-        weight.check(op);
-        int[] xs = dims(x);
-        int[] ws = dims(weight);
+        int[] xs = x.requireOpen(op).shape().dims();
+        int[] ws = weight.requireOpen(op).shape().dims();
         if (xs.length != 4 || ws.length != 4) {
-            throw new IllegalArgumentException(op + ": input " + x.shape + " and weight " + weight.shape
+            throw new IllegalArgumentException(op + ": input " + x.shape() + " and weight " + weight.shape()
                     + " must both be 4-D (NCHW and [K, C/groups, R, S])");
         }
         if (xs[1] != ws[1] * p.groups() || ws[0] % p.groups() != 0) {
-            throw new IllegalArgumentException(op + ": input " + x.shape + " has " + xs[1] + " channels but weight "
-                    + weight.shape + " with groups=" + p.groups() + " expects " + ws[1] * p.groups());
+            throw new IllegalArgumentException(op + ": input " + x.shape() + " has " + xs[1] + " channels but weight "
+                    + weight.shape() + " with groups=" + p.groups() + " expects " + ws[1] * p.groups());
         }
-        if (bias != null && (bias.shape.rank() != 1 || bias.shape.dim(0) != ws[0])) {
-            throw new IllegalArgumentException(op + ": bias " + bias.shape + " must be [" + ws[0] + "]");
+        if (bias != null && (bias.shape().rank() != 1 || bias.shape().dim(0) != ws[0])) {
+            throw new IllegalArgumentException(op + ": bias " + bias.shape() + " must be [" + ws[0] + "]");
         }
         int oh = p.outH(xs[2], ws[2]);
         int ow = p.outW(xs[3], ws[3]);
         if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(op + ": input " + x.shape + " is too small for kernel "
+            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
                     + ws[2] + "x" + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
         }
-        Backend be = x.backend;
-        Tensor xd = x.denseRaw();
-        Tensor wd = weight.denseRaw();
-        Tensor bd = bias == null ? null : bias.denseRaw();
-        int[] os = {xs[0], ws[0], oh, ow};
-        Tensor out = Tensor.empty(be, Shape.of(os), DType.FLOAT32);
-        be.conv2d(xd.storage(), xs, wd.storage(), ws, bd == null ? null : bd.storage(), out.storage(), os, p,
+        Backend be = x.backend();
+        Tensor xd = x.dense();
+        Tensor wd = weight.dense();
+        Tensor bd = bias == null ? null : bias.dense();
+        Tensor out = emptyFloat(be, xs[0], ws[0], oh, ow);
+        be.conv2d(xd.operand(), wd.operand(), operandOrNull(bd), out.operand(), p,
                 relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return Tensor.record(out, op, d -> {
+        return Autograd.record(out, op, d -> {
             // ReLU's gradient from its output, as Tensor.relu takes it.
-            Tensor dd = relu ? d.binaryRaw("relu", BinaryOp.RELU_GRAD, out) : d.denseRaw();
+            Tensor dd = relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense();
             Tensor dx = null;
-            if (x.requiresGrad) {
-                dx = Tensor.empty(be, x.shape, DType.FLOAT32);
-                be.conv2dBackwardData(dd.storage(), os, wd.storage(), ws, dx.storage(), xs, p);
+            if (x.requiresGrad()) {
+                dx = emptyFloat(be, xs);
+                be.conv2dBackwardData(dd.operand(), wd.operand(), dx.operand(), p);
             }
             Tensor dw = null;
             Tensor db = null;
-            if (weight.requiresGrad || (bias != null && bias.requiresGrad)) {
-                dw = Tensor.empty(be, weight.shape, DType.FLOAT32);
-                db = bias == null ? null : Tensor.empty(be, bias.shape, DType.FLOAT32);
-                be.conv2dBackwardFilter(xd.storage(), xs, dd.storage(), os, dw.storage(), ws,
-                        db == null ? null : db.storage(), p);
+            if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
+                dw = emptyFloat(be, ws);
+                db = bias == null ? null : emptyFloat(be, ws[0]);
+                be.conv2dBackwardFilter(xd.operand(), dd.operand(), dw.operand(), operandOrNull(db), p);
             }
-            return bias == null ? new Tensor[] {dx, dw} : new Tensor[] {dx, dw, db};
+            return new Tensor[] {dx, dw, db};
         }, inputs);
     }
 
@@ -112,27 +177,24 @@ public final class Functional {
 
     private static Tensor pool2d(PoolOp op, Tensor x, PoolParams p) {
         String name = op == PoolOp.MAX ? "maxPool2d" : "avgPool2d";
-        x.check(name);
-        int[] xs = dims(x);
+        int[] xs = x.requireOpen(name).shape().dims();
         if (xs.length != 4) {
-            throw new IllegalArgumentException(name + ": input " + x.shape + " must be 4-D NCHW");
+            throw new IllegalArgumentException(name + ": input " + x.shape() + " must be 4-D NCHW");
         }
         int oh = p.outH(xs[2]);
         int ow = p.outW(xs[3]);
         if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(name + ": input " + x.shape + " is smaller than the " + p.kernelH()
+            throw new IllegalArgumentException(name + ": input " + x.shape() + " is smaller than the " + p.kernelH()
                     + "x" + p.kernelW() + " window");
         }
-        Backend be = x.backend;
-        Tensor xd = x.denseRaw();
+        Backend be = x.backend();
         int[] os = {xs[0], xs[1], oh, ow};
-        Tensor out = Tensor.empty(be, Shape.of(os), DType.FLOAT32);
-        Tensor argmax = op == PoolOp.MAX ? Tensor.empty(be, Shape.of(os), DType.INT32) : null;
-        be.pool2d(op, xd.storage(), xs, out.storage(), os, argmax == null ? null : argmax.storage(), p);
-        return Tensor.record(out, name, d -> {
-            Tensor dx = Tensor.empty(be, x.shape, DType.FLOAT32);
-            be.pool2dBackward(op, d.denseRaw().storage(), os, argmax == null ? null : argmax.storage(), dx.storage(),
-                    xs, p);
+        Tensor out = emptyFloat(be, os);
+        Tensor argmax = op == PoolOp.MAX ? Tensor.empty(be, DType.INT32, os) : null;
+        be.pool2d(op, x.dense().operand(), out.operand(), operandOrNull(argmax), p);
+        return Autograd.record(out, name, d -> {
+            Tensor dx = emptyFloat(be, xs);
+            be.pool2dBackward(op, d.dense().operand(), operandOrNull(argmax), dx.operand(), p);
             return new Tensor[] {dx};
         }, x);
     }
@@ -146,21 +208,20 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                    boolean training, float momentum, float eps) {
-        x.check("batchNorm");
-        int[] xs = dims(x);
+        int[] xs = x.requireOpen("batchNorm").shape().dims();
         if (xs.length < 2) {
-            throw new IllegalArgumentException("batchNorm: input " + x.shape + " needs a channel axis: [N, C, ...]");
+            throw new IllegalArgumentException("batchNorm: input " + x.shape() + " needs a channel axis: [N, C, ...]");
         }
         int n = xs[0];
         int c = xs[1];
         int hw = c == 0 ? 0 : x.numel() / Math.max(1, n * c);
         for (Tensor t : new Tensor[] {gamma, beta, runningMean, runningVar}) {
-            if (t != null && (t.shape.rank() != 1 || t.shape.dim(0) != c)) {
-                throw new IllegalArgumentException("batchNorm: input " + x.shape + " has " + c
-                        + " channels but a parameter or statistic has shape " + t.shape);
+            if (t != null && (t.shape().rank() != 1 || t.shape().dim(0) != c)) {
+                throw new IllegalArgumentException("batchNorm: input " + x.shape() + " has " + c
+                        + " channels but a parameter or statistic has shape " + t.shape());
             }
         }
-        Backend be = x.backend;
+        Backend be = x.backend();
         if (!training) {
             if (runningMean == null || runningVar == null) {
                 throw new IllegalStateException("batchNorm: evaluation mode needs running statistics");
@@ -178,27 +239,24 @@ public final class Functional {
         }
         if (n * hw < 2) {
             throw new IllegalArgumentException("batchNorm: training needs more than one value per channel, got input "
-                    + x.shape);
+                    + x.shape());
         }
-        Tensor xd = x.denseRaw();
-        Tensor gd = gamma == null ? null : gamma.denseRaw();
-        Tensor out = Tensor.empty(be, x.shape, DType.FLOAT32);
-        Tensor mean = Tensor.empty(be, Shape.of(c), DType.FLOAT32);
-        Tensor invStd = Tensor.empty(be, Shape.of(c), DType.FLOAT32);
-        be.batchNormTrain(xd.storage(), n, c, hw, gd == null ? null : gd.storage(),
-                beta == null ? null : beta.denseRaw().storage(), eps, momentum,
-                runningMean == null ? null : runningMean.storage(), runningVar == null ? null : runningVar.storage(),
-                out.storage(), mean.storage(), invStd.storage());
-        Tensor[] inputs = {x, gamma, beta};
-        return Tensor.record(out, "batchNorm", d -> {
-            Tensor dx = Tensor.empty(be, x.shape, DType.FLOAT32);
-            Tensor dGamma = gamma == null ? null : Tensor.empty(be, Shape.of(c), DType.FLOAT32);
-            Tensor dBeta = beta == null ? null : Tensor.empty(be, Shape.of(c), DType.FLOAT32);
-            be.batchNormBackward(xd.storage(), d.denseRaw().storage(), n, c, hw, gd == null ? null : gd.storage(),
-                    mean.storage(), invStd.storage(), dx.storage(), dGamma == null ? null : dGamma.storage(),
-                    dBeta == null ? null : dBeta.storage());
+        Tensor xd = x.dense();
+        Tensor gd = gamma == null ? null : gamma.dense();
+        Tensor out = emptyFloat(be, xs);
+        Tensor mean = emptyFloat(be, c);
+        Tensor invStd = emptyFloat(be, c);
+        be.batchNormTrain(xd.operand(), operandOrNull(gd), beta == null ? null : beta.dense().operand(),
+                operandOrNull(runningMean), operandOrNull(runningVar), out.operand(), mean.operand(),
+                invStd.operand(), eps, momentum);
+        return Autograd.record(out, "batchNorm", d -> {
+            Tensor dx = emptyFloat(be, xs);
+            Tensor dGamma = gamma == null ? null : emptyFloat(be, c);
+            Tensor dBeta = beta == null ? null : emptyFloat(be, c);
+            be.batchNormBackward(xd.operand(), d.dense().operand(), operandOrNull(gd), mean.operand(),
+                    invStd.operand(), dx.operand(), operandOrNull(dGamma), operandOrNull(dBeta));
             return new Tensor[] {dx, dGamma, dBeta};
-        }, inputs);
+        }, x, gamma, beta);
     }
 
     /**
@@ -220,6 +278,122 @@ public final class Functional {
                 mask[i] = rng.nextFloat() < keep ? scale : 0f;
             }
         }
-        return x.mul(Tensor.of(x.backend, mask, x.shape.dims()));
+        return x.mul(Tensor.of(x.backend(), mask, x.shape().dims()));
+    }
+
+    /**
+     * {@code log(softmax(x))} along {@code axis}, computed stably; gradient {@code d - softmax * rowsum(d)}.
+     *
+     * <p>Shapes: any; the result has {@code x}'s. {@code Functional.logSoftmax(logits, -1)}
+     */
+    public static Tensor logSoftmax(Tensor x, int axis) {
+        requireFloat("logSoftmax", x);
+        int a = x.shape().normalizeAxis(axis, "logSoftmax");
+        if (a != x.shape().rank() - 1) {
+            return logSoftmax(x.transpose(a, -1), -1).transpose(a, -1);
+        }
+        Tensor xd = x.dense();
+        Tensor out = emptyFloat(x.backend(), x.shape().dims());
+        x.backend().logSoftmax(xd.operand(), out.operand());
+        return Autograd.record(out, "logSoftmax", d -> new Tensor[] {d.sub(out.exp().mul(d.sum(-1, true)))}, x);
+    }
+
+    /**
+     * Mean softmax cross-entropy of logits {@code [N, C]} against integer labels {@code [N]} (INT32) or target
+     * distributions {@code [N, C]} (one-hot or soft, FLOAT32); gradient {@code (softmax * rowsum(target) - target) / N}
+     * as PyTorch's, which is {@code (softmax - target) / N} for rows summing to 1.
+     *
+     * <pre>{@code Tensor loss = Functional.crossEntropy(model.forward(x), labels);}</pre>
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor target) {
+        requireFloat("crossEntropy", logits);
+        requireSameBackend("crossEntropy", logits, target);
+        Shape shape = logits.shape();
+        if (shape.rank() != 2) {
+            throw new IllegalArgumentException("crossEntropy: logits must be [N, C], got " + shape);
+        }
+        int n = shape.dim(0);
+        boolean labels = target.dtype() == DType.INT32;
+        Tensor onehot;
+        if (labels) {
+            if (target.shape().rank() != 1 || target.shape().dim(0) != n) {
+                throw new IllegalArgumentException("crossEntropy: logits " + shape + " need labels [" + n
+                        + "], got " + target.shape());
+            }
+            onehot = emptyFloat(logits.backend(), shape.dims());
+            try {
+                logits.backend().oneHot(target.dense().operand(), onehot.operand());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("crossEntropy: " + e.getMessage(), e);
+            }
+        } else {
+            if (!target.shape().equals(shape)) {
+                throw new IllegalArgumentException("crossEntropy: logits " + shape + " and target " + target.shape()
+                        + " differ");
+            }
+            onehot = target;
+        }
+        Tensor logp;
+        Tensor loss;
+        float invN = 1f / Math.max(1, n);
+        try (GradMode ng = GradMode.noGrad()) {
+            logp = logSoftmax(logits, 1);
+            loss = logp.mul(onehot).sum().mul(-invN);
+        }
+        return Autograd.record(loss, "crossEntropy", d -> {
+            // d/dlogits of -sum(t * logSoftmax) is softmax * rowsum(t) - t, which is softmax - t only for rows
+            // summing to 1 (labels and one-hot targets).
+            Tensor p = logp.exp();
+            Tensor g = (labels ? p : p.mul(onehot.sum(1, true))).sub(onehot).mul(d.mul(invN));
+            return new Tensor[] {g, null};
+        }, logits, target);
+    }
+
+    /**
+     * Joins tensors along {@code axis}; all other dimensions, the type and the backend must agree.
+     *
+     * <p>Shapes: {@code [2, 3]} and {@code [4, 3]} on axis 0 give {@code [6, 3]}.
+     */
+    public static Tensor cat(List<Tensor> parts, int axis) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("cat: no tensors");
+        }
+        Tensor first = parts.get(0).requireOpen("cat");
+        int a = first.shape().normalizeAxis(axis, "cat");
+        int[] dims = first.shape().dims();
+        int total = 0;
+        for (Tensor p : parts) {
+            requireSameBackend("cat", first, p);
+            if (p.shape().rank() != dims.length || p.dtype() != first.dtype()) {
+                throw new IllegalArgumentException("cat: " + first.shape() + " and " + p.shape()
+                        + " differ in rank or type");
+            }
+            for (int i = 0; i < dims.length; i++) {
+                if (i != a && p.shape().dim(i) != dims[i]) {
+                    throw new IllegalArgumentException("cat: " + first.shape() + " and " + p.shape()
+                            + " differ on axis " + i);
+                }
+            }
+            total += p.shape().dim(a);
+        }
+        dims[a] = total;
+        Tensor out = Tensor.empty(first.backend(), first.dtype(), dims);
+        Tensor[] inputs = parts.toArray(new Tensor[0]);
+        int[] starts = new int[inputs.length];
+        try (GradMode ng = GradMode.noGrad()) {
+            int pos = 0;
+            for (int i = 0; i < inputs.length; i++) {
+                starts[i] = pos;
+                out.narrow(a, pos, inputs[i].shape().dim(a)).copyFrom(inputs[i]);
+                pos += inputs[i].shape().dim(a);
+            }
+        }
+        return Autograd.record(out, "cat", d -> {
+            Tensor[] g = new Tensor[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                g[i] = inputs[i].requiresGrad() ? d.narrow(a, starts[i], inputs[i].shape().dim(a)).contiguous() : null;
+            }
+            return g;
+        }, inputs);
     }
 }

@@ -4,19 +4,13 @@ package dev.gradus;
  * One recorded op of the dynamic tape: its inputs and how to turn the output's gradient into theirs.
  */
 final class Node {
-    /** Maps the output gradient to one gradient per input (null where an input needs none). */
-    @FunctionalInterface
-    interface Backward {
-        Tensor[] apply(Tensor dOut);
-    }
-
     final String op;
     final Tensor[] inputs;
     /** The layer the op ran in, kept only in {@link Anomaly} mode for its messages. */
     final String layer;
-    Backward backward;
+    Autograd.Backward backward;
 
-    Node(String op, Tensor[] inputs, Backward backward, String layer) {
+    Node(String op, Tensor[] inputs, Autograd.Backward backward, String layer) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;

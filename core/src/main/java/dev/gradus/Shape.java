@@ -110,6 +110,75 @@ public final class Shape {
         return new Shape(out);
     }
 
+    /**
+     * This shape's elements in {@code newShape}, where one dimension may be -1 (inferred).
+     *
+     * <p>{@code Shape.of(2, 6).reshape(3, -1)} is {@code [3, 4]}.
+     *
+     * @throws IllegalArgumentException when the sizes do not match or more than one dimension is -1
+     */
+    public Shape reshape(int... newShape) {
+        int[] d = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] == -1) {
+                if (infer >= 0) {
+                    throw new IllegalArgumentException("reshape: more than one -1 in " + Arrays.toString(newShape));
+                }
+                infer = i;
+            } else {
+                known *= d[i];
+            }
+        }
+        if (infer >= 0 && known != 0) {
+            d[infer] = (int) (numel() / known);
+        }
+        Shape target = of(d);
+        if (target.numel() != numel()) {
+            throw new IllegalArgumentException("reshape: " + this + " (" + numel() + " elements) cannot become "
+                    + Arrays.toString(newShape));
+        }
+        return target;
+    }
+
+    /** This shape with a size-1 axis inserted at {@code axis} (0 to rank). */
+    Shape unsqueeze(int axis) {
+        int[] nd = new int[dims.length + 1];
+        for (int i = 0, j = 0; i < nd.length; i++) {
+            nd[i] = i == axis ? 1 : dims[j++];
+        }
+        return new Shape(nd);
+    }
+
+    /**
+     * The shapes of a batched matrix product {@code a x b} (both rank 2 or more): index 0 the output
+     * {@code [..., M, N]}, 1 and 2 the operands broadcast to the common batch ({@code [..., M, K]},
+     * {@code [..., K, N]}).
+     *
+     * @throws IllegalArgumentException when the inner dimensions or the batch dimensions disagree
+     */
+    public static Shape[] matmul(Shape a, Shape b) {
+        int m = a.dim(-2);
+        int k = a.dim(-1);
+        int k2 = b.dim(-2);
+        int n = b.dim(-1);
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: " + a + " x " + b + " (inner dimensions " + k + " and " + k2
+                    + " differ)");
+        }
+        Shape batch = broadcast("matmul", of(Arrays.copyOf(a.dims, a.rank() - 2)),
+                of(Arrays.copyOf(b.dims, b.rank() - 2)));
+        return new Shape[] {batch.append(m, n), batch.append(m, k), batch.append(k, n)};
+    }
+
+    private Shape append(int rows, int cols) {
+        int[] d = Arrays.copyOf(dims, dims.length + 2);
+        d[dims.length] = rows;
+        d[dims.length + 1] = cols;
+        return new Shape(d);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Shape s && Arrays.equals(dims, s.dims);

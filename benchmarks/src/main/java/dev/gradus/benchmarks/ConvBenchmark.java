@@ -99,36 +99,36 @@ public class ConvBenchmark {
 
     @Benchmark
     public Tensor convForward() {
-        be.conv2d(x.storage(), xs, w.storage(), ws, b.storage(), out.storage(), os, conv);
+        be.conv2d(x.operand(), w.operand(), b.operand(), out.operand(), conv);
         be.synchronize(); // a GPU only queues the work
         return out;
     }
 
     @Benchmark
     public Tensor convBackwardData() {
-        be.conv2dBackwardData(out.storage(), os, w.storage(), ws, dx.storage(), xs, conv);
+        be.conv2dBackwardData(out.operand(), w.operand(), dx.operand(), conv);
         be.synchronize(); // a GPU only queues the work
         return dx;
     }
 
     @Benchmark
     public Tensor convBackwardFilter() {
-        be.conv2dBackwardFilter(x.storage(), xs, out.storage(), os, dw.storage(), ws, db.storage(), conv);
+        be.conv2dBackwardFilter(x.operand(), out.operand(), dw.operand(), db.operand(), conv);
         be.synchronize(); // a GPU only queues the work
         return dw;
     }
 
     @Benchmark
     public Tensor maxPool() {
-        be.pool2d(PoolOp.MAX, out.storage(), os, pooled.storage(), ps, argmax.storage(), pool);
+        be.pool2d(PoolOp.MAX, out.operand(), pooled.operand(), argmax.operand(), pool);
         be.synchronize(); // a GPU only queues the work
         return pooled;
     }
 
     @Benchmark
     public Tensor batchNormTrain() {
-        be.batchNormTrain(out.storage(), os[0], os[1], os[2] * os[3], null, null, 1e-5f, 0.1f, null, null,
-                bnOut.storage(), mean.storage(), invStd.storage());
+        be.batchNormTrain(out.operand(), null, null, null, null, bnOut.operand(), mean.operand(), invStd.operand(),
+                1e-5f, 0.1f);
         be.synchronize(); // a GPU only queues the work
         return bnOut;
     }

@@ -13,7 +13,7 @@ public final class Parameter extends Tensor {
      * element 0 of it, else a copy (a view at an offset would have the optimizers update the wrong elements).
      */
     public Parameter(Tensor init) {
-        this(denseFromZero(init), init);
+        this(init.dense(), init);
     }
 
     private Parameter(Tensor dense, Tensor init) {

@@ -60,14 +60,13 @@ public class Sequential extends Module {
                     continue;
                 }
                 h = layers.get(i).forward(h);
+            } catch (LayerException e) {
+                throw e; // a nested Sequential already named its layer
             } catch (IllegalArgumentException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("layer ")) {
-                    throw e;
-                }
                 String d = layers.get(at).describe();
                 String why = String.valueOf(e.getMessage());
-                throw new IllegalArgumentException("layer " + at + (why.startsWith(d + ":") ? " " : " (" + d + "): ")
-                        + why + (at > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
+                throw new LayerException(at, "layer " + at + (why.startsWith(d + ":") ? " " : " (" + d + "): ") + why
+                        + (at > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
             } finally {
                 if (anomaly) {
                     Anomaly.exitLayer();

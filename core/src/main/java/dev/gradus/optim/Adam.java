@@ -82,7 +82,7 @@ public final class Adam extends Optimizer {
     protected void update(int i, Parameter p, Tensor grad) {
         Tensor mi = m.get(i, p);
         Tensor vi = v.get(i, p);
-        p.backend().adamStep(p.storage(), grad.storage(), mi.storage(), vi.storage(), p.numel(),
+        p.backend().adamStep(p.operand(), grad.operand(), mi.operand(), vi.operand(),
                 new AdamStep(lr, config.beta1(), config.beta2(), config.eps(), config.weightDecay(),
                         config.decoupled(), step));
     }

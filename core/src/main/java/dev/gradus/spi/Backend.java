@@ -8,14 +8,17 @@ import java.util.Map;
  * The compute a tensor library needs from a device: memory, elementwise maps, reductions, GEMM and a few fused
  * kernels.
  *
- * <p>Backends see storages, layouts and numbers, never tensors or the autodiff graph. Layouts passed in are
- * valid for their storages; core checks shapes before calling. Unless a method says otherwise, inputs may be
- * strided (including stride 0 for broadcast axes) and outputs are written through their layout.
+ * <p>Backends see storages, layouts and numbers, never tensors or the autodiff graph. Every tensor argument is an
+ * {@link Operand} (storage + layout), valid for its storage; core checks shapes before calling. Element-wise ops,
+ * reductions and GEMM take any strides (stride 0 for broadcast axes) and write through the output's layout; the
+ * fused kernels take dense operands and check ({@link Operand#requireDense}). Host transfers ({@link #write},
+ * {@link #read}) address raw elements of a storage.
  *
  * <pre>{@code
  * Storage a = backend.allocate(DType.FLOAT32, 6);
  * backend.write(a, 0, new float[] {1, 2, 3, 4, 5, 6}, 0, 6);
- * backend.unary(UnaryOp.RELU, 0f, a, Layout.contiguous(2, 3), a, Layout.contiguous(2, 3));
+ * Operand x = Operand.dense(a, 2, 3);
+ * backend.unary(UnaryOp.RELU, 0f, x, x);
  * }</pre>
  */
 public interface Backend {
@@ -44,104 +47,112 @@ public interface Backend {
     /** As {@link #read} for {@code INT32} storages. */
     void readInts(Storage src, int offset, int[] dst, int dstOffset, int length);
 
-    /** Sets every element addressed by {@code layout} to {@code value}. */
-    void fill(Storage dst, Layout layout, float value);
+    /** Sets every element of {@code dst} to {@code value}. */
+    void fill(Operand dst, float value);
 
     /**
      * {@code out = op(x, scalar)} elementwise; {@code x} and {@code out} have the same shape. {@code IDENTITY}
      * also converts between {@code FLOAT32} and {@code INT32}.
      */
-    void unary(UnaryOp op, float scalar, Storage x, Layout xLayout, Storage out, Layout outLayout);
+    void unary(UnaryOp op, float scalar, Operand x, Operand out);
 
-    /** {@code out = op(a, b)} elementwise; all three layouts have the output's shape (broadcast by strides). */
-    void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout);
+    /** {@code out = op(a, b)} elementwise; all three have the output's shape ({@code a}, {@code b} broadcast by strides). */
+    void binary(BinaryOp op, Operand a, Operand b, Operand out);
 
     /**
-     * Reduces a contiguous {@code x} along {@code axis} into contiguous {@code out} (the shape without that
-     * axis), starting at element {@code outOffset}.
+     * Reduces a contiguous {@code x} along {@code axis} into contiguous {@code out}, whose shape is {@code x}'s
+     * without that axis (offsets may be non-zero).
      */
-    void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset);
+    void reduce(ReduceOp op, Operand x, int axis, Operand out);
 
     /**
-     * {@code out[b] = a[b] x bMat[b]} for {@code a: [..., M, K]}, {@code bMat: [..., K, N]}, contiguous
+     * {@code out[b] = a[b] x b[b]} for {@code a: [..., M, K]}, {@code b: [..., K, N]}, contiguous
      * {@code out: [..., M, N]}; batch dimensions are equal (stride 0 where broadcast).
      */
-    void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout);
+    void matmul(Operand a, Operand b, Operand out);
 
-    /** Row-wise log-softmax of a contiguous {@code [rows, cols]} block. */
-    void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset);
+    /** Log-softmax along the last axis of dense {@code x} into dense {@code out} of the same shape. */
+    void logSoftmax(Operand x, Operand out);
 
     /**
-     * Writes the one-hot encoding {@code [n, classes]} of {@code INT32} labels.
+     * Writes the one-hot encoding, dense {@code out [N, C]}, of dense {@code INT32} labels {@code [N]}.
      *
-     * @throws IllegalArgumentException naming the first label outside {@code [0, classes)}
+     * @throws IllegalArgumentException naming the first label outside {@code [0, C)}
      */
-    void oneHot(Storage labels, int offset, int n, int classes, Storage out);
+    void oneHot(Operand labels, Operand out);
 
-    /** One fused Adam update of {@code n} parameters in place, updating moment buffers {@code m} and {@code v}. */
-    void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep hyper);
+    /** One fused Adam update of {@code param} in place, updating the moments {@code m} and {@code v}; all dense. */
+    void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep hyper);
 
-    /** One fused SGD update of {@code n} parameters in place; {@code momentumBuf} is null without momentum. */
-    void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep hyper);
+    /** One fused SGD update of {@code param} in place; {@code momentumBuf} is null without momentum; all dense. */
+    void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep hyper);
 
     /**
-     * 2-D convolution (cross-correlation, as PyTorch) of dense NCHW tensors starting at element 0:
-     * {@code x [N, C, H, W]}, {@code w [K, C/groups, R, S]}, optional {@code bias [K]} (null for none),
-     * {@code out [N, K, P, Q]}.
+     * 2-D convolution (cross-correlation, as PyTorch) of dense NCHW operands: {@code x [N, C, H, W]},
+     * {@code w [K, C/groups, R, S]}, optional {@code bias [K]} (null for none), {@code out [N, K, P, Q]}.
      */
-    void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
-                ConvParams p);
+    void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p);
 
     /**
      * {@link #conv2d} with {@code activation} applied to the result ({@code RELU} is what the layers ask for), the
      * form a backend can fuse into one pass over {@code out}; the default runs the two one after the other.
      */
-    default void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
-                        ConvParams p, UnaryOp activation) {
-        conv2d(x, xShape, w, wShape, bias, out, outShape, p);
+    default void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
+        conv2d(x, w, bias, out, p);
         if (activation != UnaryOp.IDENTITY) {
-            Layout l = Layout.contiguous(outShape);
-            unary(activation, 0f, out, l, out, l);
+            unary(activation, 0f, out, out);
         }
     }
 
     /** Gradient of {@link #conv2d} with respect to its input: {@code dx [N, C, H, W]} (overwritten). */
-    void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
-                            ConvParams p);
+    void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p);
 
     /**
      * Gradients of {@link #conv2d} with respect to the filter {@code dw [K, C/groups, R, S]} and, when
      * {@code dBias} is not null, the bias {@code [K]} (both overwritten).
      */
-    void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
-                              Storage dBias, ConvParams p);
+    void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p);
 
     /**
-     * 2-D pooling of a dense NCHW tensor; for {@code MAX}, {@code argmax} (INT32, the output's size) receives the
-     * index {@code h * W + w} of each maximum within its input plane.
+     * 2-D pooling of a dense NCHW {@code x}; for {@code MAX}, {@code argmax} (INT32, the output's shape) receives
+     * the index {@code h * W + w} of each maximum within its input plane, and is null for {@code AVG}.
      */
-    void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p);
+    void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p);
 
     /** Gradient of {@link #pool2d}: {@code dx [N, C, H, W]} (overwritten). */
-    void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
-                        PoolParams p);
+    void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p);
 
     /**
-     * Batch normalisation in training mode over a dense {@code [n, c, hw]} block (NCHW with {@code hw = H*W}, or
-     * {@code [N, C]} with {@code hw = 1}): normalises with the batch's mean and biased variance, applies
-     * {@code gamma}/{@code beta} (null for none), writes the mean and {@code 1/sqrt(var + eps)} per channel into
-     * {@code saveMean}/{@code saveInvStd}, and, when {@code runningMean} is not null, updates the running
-     * statistics with {@code momentum} (the variance unbiased, as PyTorch).
+     * Batch normalisation in training mode of dense {@code x [N, C, ...]} over every axis but 1: normalises with
+     * the batch's mean and biased variance, applies {@code gamma}/{@code beta} (null for none), writes the mean
+     * and {@code 1/sqrt(var + eps)} per channel into {@code saveMean}/{@code saveInvStd}, and, when
+     * {@code runningMean} is not null, updates the running statistics with {@code momentum} (the variance
+     * unbiased, as PyTorch). The per-channel operands are {@code [C]}.
      */
-    void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps, float momentum,
-                        Storage runningMean, Storage runningVar, Storage out, Storage saveMean, Storage saveInvStd);
+    void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
+                        Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum);
 
     /**
      * Gradients of {@link #batchNormTrain}: {@code dx} (overwritten) and, when not null, {@code dGamma} and
      * {@code dBeta} per channel (overwritten).
      */
-    void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
-                           Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta);
+    void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
+                           Operand dx, Operand dGamma, Operand dBeta);
+
+    /**
+     * The {@code [N, C, rest]} view batch norm works on: {@code {N, C, rest}} for an {@code x} of at least two
+     * dimensions, {@code rest} the product of the others (1 for {@code [N, C]}).
+     */
+    static int[] batchNormDims(Operand x) {
+        int[] s = x.shape();
+        int n = s[0];
+        int c = s[1];
+        int rest = 1;
+        for (int i = 2; i < s.length; i++) {
+            rest *= s[i];
+        }
+        return new int[] {n, c, rest};
+    }
 
     /** Live, reserved and allocation counters. */
     MemoryStats memory();

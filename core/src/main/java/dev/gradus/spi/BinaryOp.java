@@ -12,7 +12,6 @@ public enum BinaryOp {
     MUL,
     DIV,
     MAXIMUM,
-    MINIMUM,
     /** {@code a == b ? 1 : 0}. */
     EQ,
     /** {@code a * (b > 0)}, with {@code b} the ReLU input or output. */

@@ -22,6 +22,53 @@ public record Layout(int[] shape, int[] strides, int offset) {
         return new Layout(shape, s, 0);
     }
 
+    /**
+     * This layout stretched to {@code target} (aligned from the right, NumPy rules) with stride 0 on the axes it
+     * repeats; the caller has checked that the shapes broadcast.
+     *
+     * <p>{@code Layout.contiguous(3).broadcastTo(2, 3)} is {@code [2, 3]/[0, 1]}.
+     */
+    public Layout broadcastTo(int... target) {
+        if (Arrays.equals(target, shape)) {
+            return this;
+        }
+        int[] st = new int[target.length];
+        int lead = target.length - shape.length;
+        for (int i = lead; i < target.length; i++) {
+            int d = shape[i - lead];
+            st[i] = d == 1 && target[i] != 1 ? 0 : strides[i - lead];
+        }
+        return new Layout(target.clone(), st, offset);
+    }
+
+    /** The same elements with axes {@code a} and {@code b} swapped (both already normalised). */
+    public Layout transpose(int a, int b) {
+        int[] sh = shape.clone();
+        int[] st = strides.clone();
+        sh[a] = shape[b];
+        sh[b] = shape[a];
+        st[a] = strides[b];
+        st[b] = strides[a];
+        return new Layout(sh, st, offset);
+    }
+
+    /** Elements {@code start .. start+length-1} of axis {@code axis} (already normalised and in range). */
+    public Layout narrow(int axis, int start, int length) {
+        int[] sh = shape.clone();
+        sh[axis] = length;
+        return new Layout(sh, strides, offset + start * strides[axis]);
+    }
+
+    /** A contiguous layout of {@code newShape} over the same elements; this layout must be contiguous. */
+    public Layout reshape(int... newShape) {
+        return new Layout(newShape.clone(), contiguous(newShape).strides, offset);
+    }
+
+    /** True when contiguous and starting at element 0: what the fused kernels (convolution, optimizers) take. */
+    public boolean isDense() {
+        return offset == 0 && isContiguous();
+    }
+
     /** Number of elements. */
     public int numel() {
         int n = 1;

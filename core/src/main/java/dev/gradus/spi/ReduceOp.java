@@ -4,6 +4,5 @@ package dev.gradus.spi;
 public enum ReduceOp {
     SUM,
     MAX,
-    MIN,
     ARGMAX
 }

@@ -22,8 +22,6 @@ public enum UnaryOp {
     MUL_SCALAR,
     /** {@code x ^ s}. */
     POW_SCALAR,
-    /** {@code 1 / x}. */
-    RECIPROCAL,
     /** {@code x > s ? 1 : 0}. */
     GT_SCALAR,
     /** The error function {@code 2/sqrt(pi) * integral_0^x exp(-t^2) dt}. */

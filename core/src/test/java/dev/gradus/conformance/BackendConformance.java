@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Anomaly;
+import dev.gradus.Autograd;
 import dev.gradus.AnomalyException;
 import dev.gradus.Backends;
 import dev.gradus.Functional;
@@ -26,14 +27,19 @@ import dev.gradus.nn.Dropout;
 import dev.gradus.nn.Flatten;
 import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Init;
+import dev.gradus.nn.LayerException;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
+import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolParams;
+import dev.gradus.spi.UnaryOp;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.DoubleBinaryOperator;
@@ -1229,6 +1235,85 @@ public abstract class BackendConformance {
         assertEquals(3f, x.grad().item());
     }
 
+    /** swish(x) = x * sigmoid(x) as a user writes it: a composed forward and a hand-written backward rule. */
+    private static Tensor swish(Tensor x) {
+        Tensor s;
+        Tensor out;
+        try (GradMode g = GradMode.noGrad()) {
+            s = x.sigmoid();
+            out = x.mul(s);
+        }
+        return Autograd.record(out, "swish", d -> new Tensor[] {d.mul(s.add(out.mul(s.rsub(1f))))}, x);
+    }
+
+    /** |x| * y straight on backend kernels, the way Functional's ops are written. */
+    private static Tensor absTimes(Tensor x, Tensor y) {
+        Backend be = x.backend();
+        Tensor ax = Tensor.empty(be, DType.FLOAT32, x.shape().dims());
+        be.unary(UnaryOp.ABS, 0f, x.operand(), ax.operand());
+        Tensor out = ax.applyKernel(BinaryOp.MUL, y);
+        return Autograd.record(out, "absTimes", d -> {
+            Tensor sign = x.applyKernel(UnaryOp.GT_SCALAR, 0f).sub(x.neg().applyKernel(UnaryOp.GT_SCALAR, 0f));
+            return new Tensor[] {d.mul(sign).mul(y), d.mul(ax).sumTo(y.shape())};
+        }, x, y);
+    }
+
+    @Test
+    void customOpsThroughThePublicApiGetGradients() {
+        Tensor x = rand(-2, 2, 3, 5);
+        float[] xs = x.toFloatArray();
+        float[] y = swish(x).toFloatArray();
+        for (int i = 0; i < xs.length; i++) {
+            assertEquals(xs[i] / (1 + Math.exp(-xs[i])), y[i], 1e-5, "swish at " + i);
+        }
+        gradCheck("custom swish", a -> swish(a[0]), rand(-2, 2, 3, 5));
+        gradCheck("custom absTimes broadcast", a -> absTimes(a[0], a[1]), rand(0.2f, 1, 2, 3), rand(-1, 1, 3));
+        assertEquals("swish", swish(rand(-1, 1, 2).requiresGrad(true)).op());
+        try (GradMode g = GradMode.noGrad()) {
+            assertNull(swish(rand(-1, 1, 2).requiresGrad(true)).op(), "no recording with gradients off");
+        }
+        Tensor released = rand(-1, 1, 2);
+        released.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> released.requireOpen("swish"));
+        assertTrue(e.getMessage().startsWith("swish:"), e.getMessage());
+    }
+
+    @Test
+    void badCustomOpGradientShapeIsNamed() {
+        Tensor x = rand(-1, 1, 2, 3).requiresGrad(true);
+        Tensor out = Autograd.record(x.mul(2f), "wrongShape", d -> new Tensor[] {d.sum(0, false)}, x);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> out.sum().backward());
+        assertTrue(e.getMessage().contains("'wrongShape' gave a gradient [3] for an input [2, 3]"), e.getMessage());
+    }
+
+    @Test
+    void fusedKernelsRejectOperandsThatAreNotDense() {
+        Backend be = backend();
+        Tensor p = Tensor.full(be, 1f, 8);
+        Tensor g = Tensor.full(be, 1f, 8);
+        Tensor m = Tensor.full(be, 0f, 8);
+        Tensor v = Tensor.full(be, 0f, 8);
+        Operand offset = p.narrow(0, 2, 4).operand();
+        AdamStep h = new AdamStep(0.1f, 0.9f, 0.999f, 1e-8f, 0f, false, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> be.adamStep(offset, g.narrow(0, 0, 4).operand(), m.narrow(0, 0, 4).operand(),
+                        v.narrow(0, 0, 4).operand(), h));
+        assertTrue(e.getMessage().startsWith("adamStep: needs dense operands"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> be.adamStep(p.operand(), g.narrow(0, 0, 4).operand(),
+                m.operand(), v.operand(), h));
+        assertTrue(e.getMessage().contains("8 and 4 elements"), e.getMessage());
+        Tensor x = rand(-1, 1, 1, 1, 4, 4);
+        Tensor w = rand(-1, 1, 1, 1, 3, 3);
+        Tensor out = Tensor.empty(be, DType.FLOAT32, 1, 1, 4, 4);
+        ConvParams cp = new ConvParams(1, 1, 1, 1, 1, 1, 1);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> be.conv2d(x.transpose(2, 3).operand(), w.operand(), null, out.operand(), cp));
+        assertTrue(e.getMessage().startsWith("conv2d: needs dense operands"), e.getMessage());
+        be.adamStep(p.operand(), g.operand(), m.operand(), v.operand(), h);
+        assertClose(new float[] {0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f}, p.toFloatArray(), 1e-5,
+                "adamStep on dense operands");
+    }
+
     // ------------------------------------------------------------------ memory
 
     @Test
@@ -1441,6 +1526,12 @@ public abstract class BackendConformance {
                 () -> cnn.forward(rand(0, 1, 2, 1, 32, 32)));
         assertEquals("layer 3 Dense(784 -> 10): expected input [..., 784], got [2, 1024] (the"
                 + " model's input was [2, 1, 32, 32])", e2.getMessage());
+        assertEquals(3, ((LayerException) e2).layer());
+        // nested: the inner Sequential names its layer, the outer one keeps that message
+        Sequential outer = new Sequential(new ReLU(), cnn);
+        LayerException e3 = assertThrows(LayerException.class, () -> outer.forward(rand(0, 1, 2, 1, 32, 32)));
+        assertEquals(3, e3.layer());
+        assertTrue(e3.getMessage().startsWith("layer 3 Dense(784 -> 10)"), e3.getMessage());
         cnn.close();
     }
 }

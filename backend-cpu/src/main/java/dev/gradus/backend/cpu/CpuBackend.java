@@ -12,6 +12,7 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.MemoryStats;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -306,9 +307,9 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ elementwise
 
     @Override
-    public void fill(Storage dst, Layout layout, float value) {
-        CpuStorage d = cpu(dst);
-        Layout l = atLeast1d(layout);
+    public void fill(Operand dst, float value) {
+        CpuStorage d = cpu(dst.storage());
+        Layout l = atLeast1d(dst.layout());
         int st = lastStride(l);
         if (d.dtype == DType.INT32) {
             IntBuffer o = d.i;
@@ -330,10 +331,14 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout) {
+    public void unary(UnaryOp op, float s, Operand xo, Operand outo) {
+        Storage x = xo.storage();
+        Layout xLayout = xo.layout();
+        Storage out = outo.storage();
+        Layout outLayout = outo.layout();
         DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
-        CpuStorage xs = operand(x, kept);
-        CpuStorage os = operand(out, kept);
+        CpuStorage xs = inKept(x, kept);
+        CpuStorage os = inKept(out, kept);
         Layout xl = atLeast1d(xLayout);
         Layout ol = atLeast1d(outLayout);
         int sx = lastStride(xl);
@@ -427,7 +432,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** An elementwise operand: as it is when the op runs in the {@code kept} layout, else in plain order. */
-    private static CpuStorage operand(Storage s, DnnlLayout kept) {
+    private static CpuStorage inKept(Storage s, DnnlLayout kept) {
         return kept != null ? raw(s) : cpu(s);
     }
 
@@ -452,23 +457,28 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out,
-                       Layout outLayout) {
+    public void binary(BinaryOp op, Operand ao, Operand bo, Operand outo) {
+        Storage a = ao.storage();
+        Layout aLayout = ao.layout();
+        Storage b = bo.storage();
+        Layout bLayout = bo.layout();
+        Storage out = outo.storage();
+        Layout outLayout = outo.layout();
         if (perChannelOnBlocked(op, a, aLayout, b, bLayout, out, outLayout)) {
             return;
         }
         DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
         if (op == BinaryOp.RELU_GRAD && dnnlEltwise != null && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
                 && aLayout.isContiguous() && bLayout.isContiguous() && outLayout.isContiguous()) {
-            CpuStorage ro = operand(out, kept);
-            dnnlEltwise.reluBackward(operand(a, kept), aLayout.offset(), operand(b, kept), bLayout.offset(), ro,
+            CpuStorage ro = inKept(out, kept);
+            dnnlEltwise.reluBackward(inKept(a, kept), aLayout.offset(), inKept(b, kept), bLayout.offset(), ro,
                     outLayout.offset(), aLayout.numel());
             ro.setLayout(kept);
             return;
         }
-        CpuStorage ro = operand(out, kept);
-        FloatBuffer fa = operand(a, kept).f;
-        FloatBuffer fb = operand(b, kept).f;
+        CpuStorage ro = inKept(out, kept);
+        FloatBuffer fa = inKept(a, kept).f;
+        FloatBuffer fb = inKept(b, kept).f;
         FloatBuffer fo = ro.f;
         Layout al = atLeast1d(aLayout);
         Layout bl = atLeast1d(bLayout);
@@ -491,9 +501,11 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ reductions
 
     @Override
-    public void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset) {
-        CpuStorage xs = cpu(x);
-        CpuStorage os = cpu(out);
+    public void reduce(ReduceOp op, Operand xo, int axis, Operand outo) {
+        Layout xLayout = xo.layout();
+        int outOffset = outo.layout().offset();
+        CpuStorage xs = cpu(xo.storage());
+        CpuStorage os = cpu(outo.storage());
         int[] shape = xLayout.shape();
         int outer = 1;
         for (int d = 0; d < axis; d++) {
@@ -528,34 +540,34 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /** Sum, or a maximum (ARGMAX keeps where): a switch expression, so a new op does not compile until handled. */
+    private static boolean isSum(ReduceOp op) {
+        return switch (op) {
+            case SUM -> true;
+            case MAX, ARGMAX -> false;
+        };
+    }
+
     /** Reduces {@code n} contiguous elements into {@code out[oo]}. */
     private static void reduceRow(ReduceOp op, FloatBuffer x, int xo, int n, CpuStorage out, int oo, Scratch sc) {
-        float acc = op == ReduceOp.SUM ? 0f : x.get(xo);
+        boolean sum = isSum(op);
+        float acc = sum ? 0f : x.get(xo);
         int best = 0;
         for (int t = 0; t < n; t += TILE) {
             int m = Math.min(TILE, n - t);
             x.get(xo + t, sc.a, 0, m);
             float[] a = sc.a;
-            switch (op) {
-                case SUM -> {
-                    for (int k = 0; k < m; k++) {
-                        acc += a[k];
+            if (sum) {
+                for (int k = 0; k < m; k++) {
+                    acc += a[k];
+                }
+            } else {
+                for (int k = 0; k < m; k++) {
+                    if (a[k] > acc) {
+                        acc = a[k];
+                        best = t + k;
                     }
                 }
-                case MAX, ARGMAX -> {
-                    for (int k = 0; k < m; k++) {
-                        if (a[k] > acc) {
-                            acc = a[k];
-                            best = t + k;
-                        }
-                    }
-                }
-                case MIN -> {
-                    for (int k = 0; k < m; k++) {
-                        acc = Math.min(acc, a[k]);
-                    }
-                }
-                default -> throw new IllegalArgumentException("cpu backend: reduce op " + op + " not implemented");
             }
         }
         if (op == ReduceOp.ARGMAX) {
@@ -568,6 +580,7 @@ public final class CpuBackend implements Backend {
     /** Reduces the rows of a {@code [n, stride]} block, columns {@code [0, m)}, into {@code m} outputs. */
     private static void reduceColumns(ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, CpuStorage out,
                                       int oo, Scratch sc) {
+        boolean sum = isSum(op);
         float[] acc = sc.b;
         int[] best = sc.idx;
         x.get(xo, acc, 0, m);
@@ -575,26 +588,17 @@ public final class CpuBackend implements Backend {
         for (int k = 1; k < n; k++) {
             float[] row = sc.a;
             x.get(xo + k * stride, row, 0, m);
-            switch (op) {
-                case SUM -> {
-                    for (int j = 0; j < m; j++) {
-                        acc[j] += row[j];
+            if (sum) {
+                for (int j = 0; j < m; j++) {
+                    acc[j] += row[j];
+                }
+            } else {
+                for (int j = 0; j < m; j++) {
+                    if (row[j] > acc[j]) {
+                        acc[j] = row[j];
+                        best[j] = k;
                     }
                 }
-                case MAX, ARGMAX -> {
-                    for (int j = 0; j < m; j++) {
-                        if (row[j] > acc[j]) {
-                            acc[j] = row[j];
-                            best[j] = k;
-                        }
-                    }
-                }
-                case MIN -> {
-                    for (int j = 0; j < m; j++) {
-                        acc[j] = Math.min(acc[j], row[j]);
-                    }
-                }
-                default -> throw new IllegalArgumentException("cpu backend: reduce op " + op + " not implemented");
             }
         }
         if (op == ReduceOp.ARGMAX) {
@@ -607,25 +611,28 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ GEMM
 
     /** How one matrix operand is handed to BLAS: transposed or not, and its leading dimension. */
-    private record Operand(boolean trans, int ld) {
+    private record GemmArg(boolean trans, int ld) {
     }
 
     /** BLAS view of a {@code rows x cols} matrix with strides {@code rs, cs}, or null if it needs a copy. */
-    private static Operand operand(int rows, int cols, int rs, int cs) {
+    private static GemmArg gemmArg(int rows, int cols, int rs, int cs) {
         if ((cols == 1 || cs == 1) && (rows == 1 || rs >= Math.max(1, cols))) {
-            return new Operand(false, rows == 1 ? Math.max(1, cols) : rs);
+            return new GemmArg(false, rows == 1 ? Math.max(1, cols) : rs);
         }
         if ((rows == 1 || rs == 1) && (cols == 1 || cs >= Math.max(1, rows))) {
-            return new Operand(true, cols == 1 ? Math.max(1, rows) : cs);
+            return new GemmArg(true, cols == 1 ? Math.max(1, rows) : cs);
         }
         return null;
     }
 
     @Override
-    public void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
-        CpuStorage as = cpu(a);
-        CpuStorage bs = cpu(b);
-        CpuStorage os = cpu(out);
+    public void matmul(Operand ao, Operand bo, Operand outo) {
+        Layout aLayout = ao.layout();
+        Layout bLayout = bo.layout();
+        Layout outLayout = outo.layout();
+        CpuStorage as = cpu(ao.storage());
+        CpuStorage bs = cpu(bo.storage());
+        CpuStorage os = cpu(outo.storage());
         int r = aLayout.rank();
         int m = aLayout.shape()[r - 2];
         int k = aLayout.shape()[r - 1];
@@ -634,8 +641,8 @@ public final class CpuBackend implements Backend {
         for (int d = 0; d < r - 2; d++) {
             batch *= aLayout.shape()[d];
         }
-        Operand oa = operand(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
-        Operand ob = operand(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
+        GemmArg oa = gemmArg(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
+        GemmArg ob = gemmArg(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
         CpuStorage tmpA = null;
         CpuStorage tmpB = null;
         Layout al = aLayout;
@@ -645,13 +652,13 @@ public final class CpuBackend implements Backend {
                 tmpA = (CpuStorage) allocate(DType.FLOAT32, batch * m * k);
                 al = copyContiguous(as, aLayout, tmpA);
                 as = tmpA;
-                oa = new Operand(false, Math.max(1, k));
+                oa = new GemmArg(false, Math.max(1, k));
             }
             if (ob == null) {
                 tmpB = (CpuStorage) allocate(DType.FLOAT32, batch * k * n);
                 bl = copyContiguous(bs, bLayout, tmpB);
                 bs = tmpB;
-                ob = new Operand(false, Math.max(1, n));
+                ob = new GemmArg(false, Math.max(1, n));
             }
             int outBase = outLayout.offset();
             FloatPointer pa = new FloatPointer(as.floats);
@@ -694,7 +701,7 @@ public final class CpuBackend implements Backend {
 
     private Layout copyContiguous(CpuStorage src, Layout l, CpuStorage dst) {
         Layout c = Layout.contiguous(l.shape());
-        unary(UnaryOp.IDENTITY, 0f, src, l, dst, c);
+        unary(UnaryOp.IDENTITY, 0f, new Operand(src, l), new Operand(dst, c));
         return c;
     }
 
@@ -719,9 +726,15 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ softmax, one-hot, optimizers
 
     @Override
-    public void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset) {
-        FloatBuffer in = cpu(x).f;
-        FloatBuffer o = cpu(out).f;
+    public void logSoftmax(Operand x, Operand out) {
+        Operand.requireDense("logSoftmax", x, out);
+        int[] shape = x.shape();
+        int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+        int rows = cols == 0 ? 0 : x.numel() / cols;
+        FloatBuffer in = cpu(x.storage()).f;
+        FloatBuffer o = cpu(out.storage()).f;
+        int xOffset = 0;
+        int outOffset = 0;
         if (cols > TILE) {
             float[] row = new float[cols];
             float[] res = new float[cols];
@@ -743,9 +756,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void oneHot(Storage labels, int offset, int n, int classes, Storage out) {
-        IntBuffer lab = cpu(labels).i;
-        FloatBuffer o = cpu(out).f;
+    public void oneHot(Operand labels, Operand out) {
+        Operand.requireDense("oneHot", labels, out);
+        int n = out.shape()[0];
+        int classes = out.shape()[1];
+        int offset = 0;
+        IntBuffer lab = cpu(labels.storage()).i;
+        FloatBuffer o = cpu(out.storage()).f;
         for (int r = 0; r < n; r++) {
             int y = lab.get(offset + r);
             if (y < 0 || y >= classes) {
@@ -763,11 +780,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep h) {
-        FloatBuffer p = cpu(param).f;
-        FloatBuffer g = cpu(grad).f;
-        FloatBuffer fm = cpu(m).f;
-        FloatBuffer fv = cpu(v).f;
+    public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
+        int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
+        FloatBuffer p = cpu(param.storage()).f;
+        FloatBuffer g = cpu(grad.storage()).f;
+        FloatBuffer fm = cpu(m.storage()).f;
+        FloatBuffer fv = cpu(v.storage()).f;
         float stepSize = h.stepSize();
         float invSqrtBc2 = h.invSqrtBiasCorrection2();
         float decay = h.weightFactor();
@@ -789,10 +807,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep h) {
-        FloatBuffer p = cpu(param).f;
-        FloatBuffer g = cpu(grad).f;
-        FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf).f;
+    public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
+        int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
+        FloatBuffer p = cpu(param.storage()).f;
+        FloatBuffer g = cpu(grad.storage()).f;
+        FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf.storage()).f;
         float lr = h.lr();
         float mu = h.momentum();
         float damp = 1f - h.dampening();
@@ -830,71 +849,85 @@ public final class CpuBackend implements Backend {
 
     // ------------------------------------------------------------------ convolution, pooling, batch norm
 
-    private static CpuStorage cpuOrNull(Storage s) {
-        return s == null ? null : cpu(s);
+    private static CpuStorage cpuOrNull(Operand o) {
+        return o == null ? null : cpu(o.storage());
+    }
+
+    private static CpuStorage raw(Operand o) {
+        return o == null ? null : raw(o.storage());
+    }
+
+    private static CpuStorage cpu(Operand o) {
+        return cpu(o.storage());
     }
 
     @Override
-    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
-                       ConvParams p) {
-        conv2d(x, xShape, w, wShape, bias, out, outShape, p, UnaryOp.IDENTITY);
+    public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p) {
+        conv2d(x, w, bias, out, p, UnaryOp.IDENTITY);
     }
 
     @Override
-    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
-                       ConvParams p, UnaryOp activation) {
+    public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
+        Operand.requireDense("conv2d", x, w, bias, out);
         boolean relu = activation == UnaryOp.RELU;
-        if (dnnlConv != null && (relu || activation == UnaryOp.IDENTITY)
-                && dnnlConv.forward(raw(x), xShape, cpu(w), wShape, cpuOrNull(bias), raw(out), outShape, p, relu)) {
+        if (dnnlConv != null && (relu || activation == UnaryOp.IDENTITY) && dnnlConv.forward(raw(x), x.shape(),
+                cpu(w), w.shape(), cpuOrNull(bias), raw(out), out.shape(), p, relu)) {
             return;
         }
         if (activation == UnaryOp.IDENTITY) {
-            conv.forward(cpu(x), xShape, cpu(w), wShape, cpuOrNull(bias), cpu(out), outShape, p);
+            conv.forward(cpu(x), x.shape(), cpu(w), w.shape(), cpuOrNull(bias), cpu(out), out.shape(), p);
         } else {
-            Backend.super.conv2d(x, xShape, w, wShape, bias, out, outShape, p, activation); // unfused
+            Backend.super.conv2d(x, w, bias, out, p, activation); // unfused
         }
     }
 
     @Override
-    public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
-                                   ConvParams p) {
-        if (dnnlConv == null || !dnnlConv.backwardData(raw(dOut), outShape, cpu(w), wShape, raw(dx), xShape, p)) {
-            conv.backwardData(cpu(dOut), outShape, cpu(w), wShape, cpu(dx), xShape, p);
+    public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
+        Operand.requireDense("conv2dBackwardData", dOut, w, dx);
+        if (dnnlConv == null || !dnnlConv.backwardData(raw(dOut), dOut.shape(), cpu(w), w.shape(), raw(dx),
+                dx.shape(), p)) {
+            conv.backwardData(cpu(dOut), dOut.shape(), cpu(w), w.shape(), cpu(dx), dx.shape(), p);
         }
     }
 
     @Override
-    public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
-                                     Storage dBias, ConvParams p) {
-        if (dnnlConv == null || !dnnlConv.backwardWeights(raw(x), xShape, raw(dOut), outShape, cpu(dw), wShape,
-                cpuOrNull(dBias), p)) {
-            conv.backwardFilter(cpu(x), xShape, cpu(dOut), outShape, cpu(dw), wShape, cpuOrNull(dBias), p);
+    public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
+        Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
+        if (dnnlConv == null || !dnnlConv.backwardWeights(raw(x), x.shape(), raw(dOut), dOut.shape(), cpu(dw),
+                dw.shape(), cpuOrNull(dBias), p)) {
+            conv.backwardFilter(cpu(x), x.shape(), cpu(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias),
+                    p);
         }
     }
 
     @Override
-    public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+    public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
+        Operand.requireDense("pool2d", x, out, argmax);
         if (op == PoolOp.MAX && dnnlPool != null && argmax != null
-                && dnnlPool.maxForward(raw(x), xShape, raw(out), outShape, raw(argmax), p)) {
+                && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
             return;
         }
-        conv.pool(op, cpu(x), xShape, cpu(out), outShape, cpuOrNull(argmax), p);
+        conv.pool(op, cpu(x), x.shape(), cpu(out), out.shape(), cpuOrNull(argmax), p);
     }
 
     @Override
-    public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
-                               PoolParams p) {
+    public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
+        Operand.requireDense("pool2dBackward", dOut, argmax, dx);
         if (op == PoolOp.MAX && dnnlPool != null && argmax != null
                 && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
             return;
         }
-        conv.poolBackward(op, cpu(dOut), outShape, cpuOrNull(argmax), cpu(dx), xShape, p);
+        conv.poolBackward(op, cpu(dOut), dOut.shape(), cpuOrNull(argmax), cpu(dx), dx.shape(), p);
     }
 
     @Override
-    public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps,
-                               float momentum, Storage runningMean, Storage runningVar, Storage out,
-                               Storage saveMean, Storage saveInvStd) {
+    public void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
+                               Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum) {
+        Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
+        int[] nch = Backend.batchNormDims(x);
+        int n = nch[0];
+        int c = nch[1];
+        int hw = nch[2];
         if (dnnlBatchNorm != null && dnnlBatchNorm.train(raw(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps,
                 momentum, cpuOrNull(runningMean), cpuOrNull(runningVar), raw(out), cpu(saveMean),
                 cpu(saveInvStd))) {
@@ -905,8 +938,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
-                                  Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
+    public void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
+                                  Operand dx, Operand dGamma, Operand dBeta) {
+        Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+        int[] nch = Backend.batchNormDims(x);
+        int n = nch[0];
+        int c = nch[1];
+        int hw = nch[2];
         if (dnnlBatchNorm != null && dnnlBatchNorm.backward(raw(x), raw(dOut), n, c, hw, cpuOrNull(gamma),
                 cpu(saveMean), cpu(saveInvStd), raw(dx), cpuOrNull(dGamma), cpuOrNull(dBeta))) {
             return;

@@ -117,12 +117,6 @@ final class Kernels {
                 }
                 yield n;
             }
-            case RECIPROCAL -> {
-                for (int k = 0; k < n; k++) {
-                    o[k] = 1f / x[k];
-                }
-                yield n;
-            }
             case GT_SCALAR -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = x[k] > s ? 1f : 0f;
@@ -169,12 +163,6 @@ final class Kernels {
             case MAXIMUM -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = Math.max(a[k], b[k]);
-                }
-                yield n;
-            }
-            case MINIMUM -> {
-                for (int k = 0; k < n; k++) {
-                    o[k] = Math.min(a[k], b[k]);
                 }
                 yield n;
             }

@@ -20,6 +20,7 @@ import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Operand;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -168,9 +169,10 @@ class DnnlLayoutTest {
             be.write(w, 0, random(nw, 2), 0, nw);
             be.write(b, 0, random(ws[0], 3), 0, ws[0]);
             be.write(dOut, 0, random(no, 4), 0, no);
-            be.conv2d(x, xs, w, ws, b, out, os, p);
-            be.conv2dBackwardData(dOut, os, w, ws, dx, xs, p);
-            be.conv2dBackwardFilter(x, xs, dOut, os, dw, ws, db, p);
+            be.conv2d(Operand.dense(x, xs), Operand.dense(w, ws), Operand.dense(b, ws[0]), Operand.dense(out, os), p);
+            be.conv2dBackwardData(Operand.dense(dOut, os), Operand.dense(w, ws), Operand.dense(dx, xs), p);
+            be.conv2dBackwardFilter(Operand.dense(x, xs), Operand.dense(dOut, os), Operand.dense(dw, ws),
+                    Operand.dense(db, ws[0]), p);
             return new float[][] {read(be, out, no), read(be, dx, nx), read(be, dw, nw), read(be, db, ws[0])};
         } finally {
             for (var s : List.of(x, w, b, out, dOut, dx, dw, db)) {

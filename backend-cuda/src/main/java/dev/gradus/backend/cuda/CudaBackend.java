@@ -7,6 +7,7 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.MemoryStats;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -347,8 +348,9 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void fill(Storage dst, Layout layout, float value) {
-        CudaStorage d = written(dst);
+    public void fill(Operand dst, float value) {
+        Layout layout = dst.layout();
+        CudaStorage d = written(dst.storage());
         long n = layout.numel();
         if (n == 0) {
             return;
@@ -362,9 +364,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void unary(UnaryOp op, float scalar, Storage x, Layout xLayout, Storage out, Layout outLayout) {
-        CudaStorage xs = cuda(x);
-        CudaStorage os = written(out);
+    public void unary(UnaryOp op, float scalar, Operand x, Operand out) {
+        Layout xLayout = x.layout();
+        Layout outLayout = out.layout();
+        CudaStorage xs = cuda(x.storage());
+        CudaStorage os = written(out.storage());
         long n = outLayout.numel();
         if (n == 0) {
             return;
@@ -388,10 +392,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void binary(BinaryOp op, Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
-        CudaStorage as = cuda(a);
-        CudaStorage bs = cuda(b);
-        CudaStorage os = cuda(out);
+    public void binary(BinaryOp op, Operand a, Operand b, Operand out) {
+        Layout aLayout = a.layout();
+        Layout bLayout = b.layout();
+        Layout outLayout = out.layout();
+        CudaStorage as = cuda(a.storage());
+        CudaStorage bs = cuda(b.storage());
+        CudaStorage os = cuda(out.storage());
         long n = outLayout.numel();
         if (n == 0) {
             return;
@@ -410,9 +417,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void reduce(ReduceOp op, Storage x, Layout xLayout, int axis, Storage out, int outOffset) {
-        CudaStorage xs = cuda(x);
-        CudaStorage os = written(out);
+    public void reduce(ReduceOp op, Operand x, int axis, Operand out) {
+        Layout xLayout = x.layout();
+        int outOffset = out.layout().offset();
+        CudaStorage xs = cuda(x.storage());
+        CudaStorage os = written(out.storage());
         int[] shape = xLayout.shape();
         int outer = 1;
         for (int d = 0; d < axis; d++) {
@@ -433,10 +442,15 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ GEMM
 
     @Override
-    public void matmul(Storage a, Layout aLayout, Storage b, Layout bLayout, Storage out, Layout outLayout) {
+    public void matmul(Operand ao, Operand bo, Operand out) {
+        Layout aLayout = ao.layout();
+        Layout bLayout = bo.layout();
+        Layout outLayout = out.layout();
+        Storage a = ao.storage();
+        Storage b = bo.storage();
         CudaStorage as = cuda(a);
         CudaStorage bs = cuda(b);
-        CudaStorage os = cuda(out);
+        CudaStorage os = cuda(out.storage());
         int r = outLayout.rank();
         int m = outLayout.shape()[r - 2];
         int n = outLayout.shape()[r - 1];
@@ -454,14 +468,15 @@ public final class CudaBackend implements Backend {
                 if (GemmPlan.Operand.of(aLayout) == null) {
                     tmp[0] = allocate(DType.FLOAT32, aLayout.numel());
                     al = Layout.contiguous(aLayout.shape());
-                    unary(UnaryOp.IDENTITY, 0f, a, aLayout, tmp[0], al);
+                    unary(UnaryOp.IDENTITY, 0f, ao, new Operand(tmp[0], al));
                 }
                 if (GemmPlan.Operand.of(bLayout) == null) {
                     tmp[1] = allocate(DType.FLOAT32, bLayout.numel());
                     bl = Layout.contiguous(bLayout.shape());
-                    unary(UnaryOp.IDENTITY, 0f, b, bLayout, tmp[1], bl);
+                    unary(UnaryOp.IDENTITY, 0f, bo, new Operand(tmp[1], bl));
                 }
-                matmul(tmp[0] != null ? tmp[0] : a, al, tmp[1] != null ? tmp[1] : b, bl, out, outLayout);
+                matmul(tmp[0] != null ? new Operand(tmp[0], al) : ao, tmp[1] != null ? new Operand(tmp[1], bl) : bo,
+                        out);
             } finally {
                 for (Storage t : tmp) {
                     if (t != null) {
@@ -496,16 +511,25 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ softmax, labels, optimizers
 
     @Override
-    public void logSoftmax(Storage x, int xOffset, int rows, int cols, Storage out, int outOffset) {
-        if (rows == 0 || cols == 0) {
+    public void logSoftmax(Operand x, Operand out) {
+        Operand.requireDense("logSoftmax", x, out);
+        int[] shape = x.shape();
+        int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+        int rows = cols == 0 ? 0 : x.numel() / cols;
+        if (rows == 0) {
             return;
         }
-        launch("gradus_log_softmax", rows, THREADS, 0, new L(cuda(x).address), new L(xOffset), rows, cols,
-                new L(cuda(out).address), new L(outOffset));
+        launch("gradus_log_softmax", rows, THREADS, 0, new L(addr(x)), new L(0), rows, cols, new L(addr(out)),
+                new L(0));
     }
 
     @Override
-    public void oneHot(Storage labels, int offset, int n, int classes, Storage out) {
+    public void oneHot(Operand labelsOperand, Operand out) {
+        Operand.requireDense("oneHot", labelsOperand, out);
+        Storage labels = labelsOperand.storage();
+        int offset = 0;
+        int n = out.shape()[0];
+        int classes = out.shape()[1];
         // Labels are checked on the host, so that the message names the bad one as the CPU backend's does. Labels
         // the host wrote are checked against its copy, without waiting for the device; labels a kernel made (an
         // argmax) are read back first.
@@ -533,53 +557,58 @@ public final class CudaBackend implements Backend {
             return;
         }
         launch("gradus_one_hot", blocksFor((long) n * classes), THREADS, 0, new L(ls.at(offset)), n, classes,
-                new L(cuda(out).address));
+                new L(addr(out)));
     }
 
     @Override
-    public void adamStep(Storage param, Storage grad, Storage m, Storage v, int n, AdamStep h) {
-        launch("gradus_adam_step", blocksFor(n), THREADS, 0, new L(cuda(param).address), new L(cuda(grad).address),
-                new L(cuda(m).address), new L(cuda(v).address), new L(n), h.weightFactor(), h.l2(), h.beta1(),
+    public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
+        int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
+        launch("gradus_adam_step", blocksFor(n), THREADS, 0, new L(addr(param)), new L(addr(grad)),
+                new L(addr(m)), new L(addr(v)), new L(n), h.weightFactor(), h.l2(), h.beta1(),
                 h.beta2(), h.stepSize(), h.invSqrtBiasCorrection2(), h.eps());
     }
 
     @Override
-    public void sgdStep(Storage param, Storage grad, Storage momentumBuf, int n, SgdStep h) {
-        launch("gradus_sgd_step", blocksFor(n), THREADS, 0, new L(cuda(param).address), new L(cuda(grad).address),
-                new L(momentumBuf == null ? 0L : cuda(momentumBuf).address), new L(n), h.lr(),
+    public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
+        int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
+        launch("gradus_sgd_step", blocksFor(n), THREADS, 0, new L(addr(param)), new L(addr(grad)),
+                new L(addr(momentumBuf)), new L(n), h.lr(),
                 momentumBuf == null ? 0f : h.momentum(), h.dampening(), h.weightDecay(), h.nesterov() ? 1 : 0,
                 h.firstStep() ? 1 : 0);
     }
 
     // ------------------------------------------------------------------ convolution, pooling, batch norm
 
-    private static long addr(Storage s) {
-        return s == null ? 0L : cuda(s).address;
+    private static long addr(Operand o) {
+        return o == null ? 0L : cuda(o.storage()).address;
     }
 
     @Override
-    public void conv2d(Storage x, int[] xShape, Storage w, int[] wShape, Storage bias, Storage out, int[] outShape,
-                       ConvParams p) {
-        conv.forward(addr(x), xShape, addr(w), wShape, addr(bias), addr(out), outShape, p);
+    public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p) {
+        Operand.requireDense("conv2d", x, w, bias, out);
+        conv.forward(addr(x), x.shape(), addr(w), w.shape(), addr(bias), addr(out), out.shape(), p);
     }
 
     @Override
-    public void conv2dBackwardData(Storage dOut, int[] outShape, Storage w, int[] wShape, Storage dx, int[] xShape,
-                                   ConvParams p) {
-        conv.backwardData(addr(dOut), outShape, addr(w), wShape, addr(dx), xShape, p);
+    public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
+        Operand.requireDense("conv2dBackwardData", dOut, w, dx);
+        conv.backwardData(addr(dOut), dOut.shape(), addr(w), w.shape(), addr(dx), dx.shape(), p);
     }
 
     @Override
-    public void conv2dBackwardFilter(Storage x, int[] xShape, Storage dOut, int[] outShape, Storage dw, int[] wShape,
-                                     Storage dBias, ConvParams p) {
-        conv.backwardFilter(addr(x), xShape, addr(dOut), outShape, addr(dw), wShape, addr(dBias), p);
+    public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
+        Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
+        conv.backwardFilter(addr(x), x.shape(), addr(dOut), dOut.shape(), addr(dw), dw.shape(), addr(dBias), p);
     }
 
     @Override
-    public void pool2d(PoolOp op, Storage x, int[] xShape, Storage out, int[] outShape, Storage argmax, PoolParams p) {
+    public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
+        Operand.requireDense("pool2d", x, out, argmax);
         if (argmax != null) {
-            written(argmax);
+            written(argmax.storage());
         }
+        int[] xShape = x.shape();
+        int[] outShape = out.shape();
         int planes = xShape[0] * xShape[1];
         long total = (long) planes * outShape[2] * outShape[3];
         if (total == 0) {
@@ -591,8 +620,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void pool2dBackward(PoolOp op, Storage dOut, int[] outShape, Storage argmax, Storage dx, int[] xShape,
-                               PoolParams p) {
+    public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
+        Operand.requireDense("pool2dBackward", dOut, argmax, dx);
+        int[] xShape = dx.shape();
+        int[] outShape = dOut.shape();
         int planes = xShape[0] * xShape[1];
         long total = (long) planes * xShape[2] * xShape[3];
         if (total == 0) {
@@ -604,9 +635,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void batchNormTrain(Storage x, int n, int c, int hw, Storage gamma, Storage beta, float eps, float momentum,
-                               Storage runningMean, Storage runningVar, Storage out, Storage saveMean,
-                               Storage saveInvStd) {
+    public void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
+                               Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum) {
+        Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
+        int[] nch = Backend.batchNormDims(x);
+        int n = nch[0];
+        int c = nch[1];
+        int hw = nch[2];
         if ((long) n * hw < 1) {
             throw new IllegalArgumentException("batchNorm: no values per channel");
         }
@@ -619,8 +654,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void batchNormBackward(Storage x, Storage dOut, int n, int c, int hw, Storage gamma, Storage saveMean,
-                                  Storage saveInvStd, Storage dx, Storage dGamma, Storage dBeta) {
+    public void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
+                                  Operand dx, Operand dGamma, Operand dBeta) {
+        Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+        int[] nch = Backend.batchNormDims(x);
+        int n = nch[0];
+        int c = nch[1];
+        int hw = nch[2];
         if (c == 0) {
             return;
         }

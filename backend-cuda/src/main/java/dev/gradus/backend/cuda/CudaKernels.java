@@ -28,7 +28,7 @@ public final class CudaKernels {
     /** The kernels the backend launches; each must be an {@code extern "C"} entry point of the sources. */
     public static final List<String> ENTRY_POINTS = List.of("gradus_fill", "gradus_fill_int", "gradus_convert",
             "gradus_unary", "gradus_unary_dense", "gradus_binary", "gradus_binary_dense", "gradus_one_hot",
-            "gradus_reduce", "gradus_log_softmax", "gradus_log_softmax_backward", "gradus_adam_step",
+            "gradus_reduce", "gradus_log_softmax", "gradus_adam_step",
             "gradus_sgd_step", "gradus_pool2d", "gradus_pool2d_backward", "gradus_bn_train", "gradus_bn_backward");
 
     /** The shared header: layouts, and the place {@link #opCodes} fills in. */

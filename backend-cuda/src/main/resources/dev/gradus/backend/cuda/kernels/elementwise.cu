@@ -15,7 +15,6 @@ __host__ __device__ __forceinline__ float gradus_unary_op(int op, float x, float
         case UNARY_ADD_SCALAR: return x + s;
         case UNARY_MUL_SCALAR: return x * s;
         case UNARY_POW_SCALAR: return powf(x, s);
-        case UNARY_RECIPROCAL: return 1.f / x;
         case UNARY_GT_SCALAR: return x > s ? 1.f : 0.f;
         case UNARY_ERF: return erff(x);
         default: return nanf("");  // an op code this source does not know
@@ -29,7 +28,6 @@ __host__ __device__ __forceinline__ float gradus_binary_op(int op, float a, floa
         case BINARY_MUL: return a * b;
         case BINARY_DIV: return a / b;
         case BINARY_MAXIMUM: return fmaxf(a, b);
-        case BINARY_MINIMUM: return fminf(a, b);
         case BINARY_EQ: return a == b ? 1.f : 0.f;
         case BINARY_RELU_GRAD: return b > 0.f ? a : 0.f;
         case BINARY_SIGMOID_GRAD: return a * b * (1.f - b);

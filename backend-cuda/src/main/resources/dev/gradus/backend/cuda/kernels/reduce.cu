@@ -20,8 +20,6 @@ extern "C" __global__ void gradus_reduce(int op, const float* x, long long offse
     int best = 0;
     if (op == REDUCE_SUM) {
         acc = 0.f;
-    } else if (op == REDUCE_MIN) {
-        acc = __int_as_float(0x7f800000);   // +inf
     } else {
         acc = __int_as_float(0xff800000);   // -inf
     }
@@ -29,8 +27,6 @@ extern "C" __global__ void gradus_reduce(int op, const float* x, long long offse
         float v = base[(long long) k * inner];
         if (op == REDUCE_SUM) {
             acc += v;
-        } else if (op == REDUCE_MIN) {
-            if (v < acc || v != v) { acc = v; best = k; }
         } else if (v > acc || (v != v && acc == acc)) {
             acc = v;
             best = k;
@@ -48,7 +44,7 @@ extern "C" __global__ void gradus_reduce(int op, const float* x, long long offse
             if (op == REDUCE_SUM) {
                 val[threadIdx.x] = a + b;
             } else {
-                bool takeB = op == REDUCE_MIN ? (b < a || (b == a && ib < ia)) : (b > a || (b == a && ib < ia));
+                bool takeB = b > a || (b == a && ib < ia);
                 if (takeB) {
                     val[threadIdx.x] = b;
                     arg[threadIdx.x] = ib;

@@ -58,22 +58,3 @@ extern "C" __global__ void gradus_log_softmax(const float* x, long long xOffset,
         o[c] = (in[c] - m) - logSum;
     }
 }
-
-// Backward of log-softmax: dx = dOut - exp(logp) * sum(dOut) per row.
-extern "C" __global__ void gradus_log_softmax_backward(const float* logp, const float* dOut, int rows, int cols,
-                                                       float* dx) {
-    __shared__ float shared[GRADUS_ROW_THREADS];
-    int r = blockIdx.x;
-    if (r >= rows) {
-        return;
-    }
-    long long base = (long long) r * cols;
-    float s = 0.f;
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        s += dOut[base + c];
-    }
-    s = gradus_block_sum(s, shared);
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        dx[base + c] = dOut[base + c] - expf(logp[base + c]) * s;
-    }
-}

@@ -1,0 +1,192 @@
+package dev.gradus;
+
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.Layout;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.Storage;
+import dev.gradus.spi.UnaryOp;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The reverse-mode engine: records each op on a dynamic tape and walks the tape back from an output; also the
+ * public way to define a differentiable op of one's own.
+ *
+ * <p>An op is its forward (any tensor code, or backend kernels on {@link Tensor#storage()}) followed by
+ * {@link #record}, which attaches the backward rule beside it. {@link Functional} and every {@link Tensor} op
+ * are written this way; so can users be:
+ *
+ * <pre>{@code
+ * static Tensor swish(Tensor x) {                     // x * sigmoid(x), with its own gradient
+ *     Tensor s;
+ *     Tensor out;
+ *     try (GradMode g = GradMode.noGrad()) {          // the forward is not recorded op by op
+ *         s = x.sigmoid();
+ *         out = x.mul(s);
+ *     }
+ *     return Autograd.record(out, "swish",
+ *             dOut -> new Tensor[] {dOut.mul(s.add(out.mul(s.rsub(1f))))}, x);
+ * }
+ * }</pre>
+ */
+public final class Autograd {
+    private Autograd() {
+    }
+
+    /**
+     * A backward rule: the gradient of each input from the gradient of the output, in input order; null where an
+     * input needs none. Each gradient has its input's shape. It runs with gradients off.
+     */
+    @FunctionalInterface
+    public interface Backward {
+        Tensor[] apply(Tensor dOut);
+    }
+
+    /**
+     * Records {@code out = op(inputs)} on the tape when gradients are on and some input requires one, and returns
+     * {@code out}; otherwise returns {@code out} unchanged. Null inputs (an absent bias) are allowed.
+     *
+     * <p>Shapes: any; the rule's gradients must match the inputs' shapes (the engine checks).
+     *
+     * <pre>{@code Autograd.record(out, "square", d -> new Tensor[] {d.mul(x).mul(2f)}, x)}</pre>
+     */
+    public static Tensor record(Tensor out, String op, Backward backward, Tensor... inputs) {
+        boolean anomaly = Anomaly.isEnabled();
+        if (recording(inputs)) {
+            out.requiresGrad = true;
+            out.gradFn = new Node(op, inputs, backward, anomaly ? Anomaly.currentLayer() : null);
+        }
+        if (anomaly) {
+            Anomaly.checkForward(op, out, inputs);
+        }
+        return out;
+    }
+
+    private static boolean recording(Tensor... inputs) {
+        if (!GradMode.isEnabled()) {
+            return false;
+        }
+        for (Tensor t : inputs) {
+            if (t != null && t.requiresGrad) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Back-propagates {@code seed} (ones for a one-element {@code root} when null) from {@code root} into every
+     * leaf's {@code grad}; see {@link Tensor#backward}.
+     */
+    static void backward(Tensor root, Tensor seed, boolean retainGraph) {
+        root.check("backward");
+        if (seed == null) {
+            if (root.numel() != 1) {
+                throw new IllegalStateException("backward: output has shape " + root.shape + "; a non-scalar output"
+                        + " needs a seed gradient: call backward(seed) with a tensor of that shape");
+            }
+            try (GradMode ng = GradMode.noGrad()) {
+                backward(root, Tensor.full(root.backend, 1f, root.shape.dims()), retainGraph);
+            }
+            return;
+        }
+        if (!root.requiresGrad) {
+            throw new IllegalStateException("backward: tensor " + root.shape + " does not require grad (no parameter"
+                    + " or requiresGrad(true) input led to it, or it was made under GradMode.noGrad())");
+        }
+        if (!seed.shape.equals(root.shape)) {
+            throw new IllegalArgumentException("backward: seed " + seed.shape + " does not match output "
+                    + root.shape);
+        }
+        List<Tensor> order = topoOrder(root);
+        boolean anomaly = Anomaly.isEnabled();
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, seed);
+        try (GradMode ng = GradMode.noGrad()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) {
+                    continue;
+                }
+                if (t.gradFn == null) {
+                    accumulate(t, g);
+                    continue;
+                }
+                Node node = t.gradFn;
+                if (node.freed()) {
+                    throw new IllegalStateException("backward: the graph through '" + node.op + "' was already freed"
+                            + " by an earlier backward(); call backward(seed, true) to keep it, or run forward again");
+                }
+                Tensor[] gin = anomaly ? Anomaly.quietly(() -> node.backward.apply(g)) : node.backward.apply(g);
+                for (int j = 0; j < node.inputs.length; j++) {
+                    Tensor in = node.inputs[j];
+                    Tensor gi = j < gin.length ? gin[j] : null;
+                    if (in == null || gi == null || !in.requiresGrad) {
+                        continue;
+                    }
+                    if (!gi.shape.equals(in.shape)) {
+                        throw new IllegalStateException("backward: '" + node.op + "' gave a gradient " + gi.shape
+                                + " for an input " + in.shape);
+                    }
+                    if (anomaly) {
+                        Anomaly.checkBackward(node, j, gi, g);
+                    }
+                    Tensor prev = grads.get(in);
+                    grads.put(in, prev == null ? gi : prev.add(gi));
+                }
+                if (!retainGraph) {
+                    node.free();
+                }
+            }
+        }
+    }
+
+    /** Tensors reachable from {@code root} through inputs needing gradients, inputs before the ops using them. */
+    private static List<Tensor> topoOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {root, 0});
+        seen.add(root);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Tensor t = (Tensor) top[0];
+            int next = (Integer) top[1];
+            Tensor[] ins = t.gradFn == null ? new Tensor[0] : t.gradFn.inputs;
+            if (next < ins.length) {
+                top[1] = next + 1;
+                Tensor in = ins[next];
+                if (in != null && in.requiresGrad && seen.add(in)) {
+                    stack.push(new Object[] {in, 0});
+                }
+            } else {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+
+    /** Adds {@code g} into the leaf's gradient, or writes it there after {@code zeroGrad} (no fill pass). */
+    private static void accumulate(Tensor leaf, Tensor g) {
+        if (leaf.grad == null || leaf.gradStale) {
+            if (leaf.grad == null) {
+                NativeReclaimer.beforeAllocate((long) leaf.numel() * Float.BYTES);
+                Storage s = leaf.backend.allocate(DType.FLOAT32, leaf.numel());
+                leaf.grad = new Tensor(new StorageRef(leaf.backend, s), Layout.contiguous(leaf.shape.dims()),
+                        DType.FLOAT32, false);
+            }
+            leaf.gradStale = false;
+            leaf.backend.unary(UnaryOp.IDENTITY, 0f, g.operand(), leaf.grad.operand());
+        } else {
+            Operand acc = leaf.grad.operand();
+            leaf.backend.binary(BinaryOp.ADD, acc, g.operand(), acc);
+        }
+    }
+}
