@@ -2,6 +2,8 @@ package dev.gradus;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * Anomaly mode: every op checks its output, and backward checks every gradient it makes, for NaN and infinity,
@@ -20,7 +22,8 @@ public final class Anomaly implements AutoCloseable {
     private static volatile boolean global = Boolean.getBoolean("gradus.detectAnomaly");
     private static final ThreadLocal<Boolean> LOCAL = ThreadLocal.withInitial(() -> Boolean.FALSE);
     /** Guards open on any thread: lets the common case (none) skip the thread-local lookup. */
-    private static final java.util.concurrent.atomic.AtomicInteger OPEN = new java.util.concurrent.atomic.AtomicInteger();
+    private static final AtomicInteger OPEN = new AtomicInteger();
+
     private static final ThreadLocal<ArrayDeque<String>> LAYERS = ThreadLocal.withInitial(ArrayDeque::new);
     /** Depth of work whose ops must not be checked one by one: the check itself, and backward passes. */
     private static final ThreadLocal<int[]> QUIET = ThreadLocal.withInitial(() -> new int[1]);
@@ -93,15 +96,15 @@ public final class Anomaly implements AutoCloseable {
         float[] v = quietly(t::toFloatArray);
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
-                return (Float.isNaN(v[i]) ? "NaN" : v[i] > 0 ? "+Infinity" : "-Infinity") + " (first at flat index "
-                        + i + ")";
+                return (Float.isNaN(v[i]) ? "NaN" : v[i] > 0 ? "+Infinity" : "-Infinity") + " (first at flat index " + i
+                        + ")";
             }
         }
         return null;
     }
 
     /** Runs {@code r} with per-op checks off on this thread. */
-    static <T> T quietly(java.util.function.Supplier<T> r) {
+    static <T> T quietly(Supplier<T> r) {
         int[] q = QUIET.get();
         q[0]++;
         try {
@@ -126,9 +129,16 @@ public final class Anomaly implements AutoCloseable {
             if (in != null && !in.isClosed()) {
                 String inBad = nonFinite(in);
                 if (inBad != null) {
-                    why.append("; input ").append(i).append(' ').append(in.shape()).append(" already held ")
-                            .append(inBad).append(in.gradFn == null
-                                    ? ": it is data or a parameter, not the result of a checked op" : "");
+                    why.append("; input ")
+                            .append(i)
+                            .append(' ')
+                            .append(in.shape())
+                            .append(" already held ")
+                            .append(inBad)
+                            .append(
+                                    in.gradFn == null
+                                            ? ": it is data or a parameter, not the result of a checked op"
+                                            : "");
                 }
             }
         }
@@ -136,8 +146,11 @@ public final class Anomaly implements AutoCloseable {
             why.append("; its inputs ").append(shapes(inputs)).append(" were all finite");
         }
         String layer = currentLayer();
-        throw new AnomalyException(op, layer, "anomaly: '" + op + "' produced " + bad + " in its output "
-                + out.shape() + (layer != null ? " in " + layer : "") + why);
+        throw new AnomalyException(
+                op,
+                layer,
+                "anomaly: '" + op + "' produced " + bad + " in its output " + out.shape()
+                        + (layer != null ? " in " + layer : "") + why);
     }
 
     /** Checks the gradient that a recorded op's backward gave one of its inputs. */
@@ -147,11 +160,15 @@ public final class Anomaly implements AutoCloseable {
             return;
         }
         String outBad = nonFinite(dOut);
-        throw new AnomalyException(node.op, node.layer, "anomaly in backward: the gradient '" + node.op + "' gave its"
-                + " input " + input + " " + grad.shape() + " holds " + bad
-                + (node.layer != null ? "; the op ran forward in " + node.layer : "")
-                + (outBad == null ? "; the incoming gradient " + dOut.shape() + " was finite"
-                        : "; the incoming gradient already held " + outBad));
+        throw new AnomalyException(
+                node.op,
+                node.layer,
+                "anomaly in backward: the gradient '" + node.op + "' gave its"
+                        + " input " + input + " " + grad.shape() + " holds " + bad
+                        + (node.layer != null ? "; the op ran forward in " + node.layer : "")
+                        + (outBad == null
+                                ? "; the incoming gradient " + dOut.shape() + " was finite"
+                                : "; the incoming gradient already held " + outBad));
     }
 
     private static String shapes(Tensor[] inputs) {

@@ -29,14 +29,12 @@ import java.util.Set;
  *         s = x.sigmoid();
  *         out = x.mul(s);
  *     }
- *     return Autograd.record(out, "swish",
- *             dOut -> new Tensor[] {dOut.mul(s.add(out.mul(s.rsub(1f))))}, x);
+ *     return Autograd.record(out, "swish", x, dOut -> dOut.mul(s.add(out.mul(s.rsub(1f)))));
  * }
  * }</pre>
  */
 public final class Autograd {
-    private Autograd() {
-    }
+    private Autograd() {}
 
     /**
      * A backward rule: the gradient of each input from the gradient of the output, in input order; null where an
@@ -65,6 +63,38 @@ public final class Autograd {
             Anomaly.checkForward(op, out, inputs);
         }
         return out;
+    }
+
+    /**
+     * The gradient of one input from the gradient of the output, with that input's shape; it runs with gradients
+     * off, and only when the input requires a gradient.
+     */
+    @FunctionalInterface
+    public interface Rule {
+        Tensor apply(Tensor dOut);
+    }
+
+    /**
+     * {@link #record(Tensor, String, Backward, Tensor...)} for an op of one input.
+     *
+     * <pre>{@code Autograd.record(out, "exp", x, d -> d.mul(out))}</pre>
+     */
+    public static Tensor record(Tensor out, String op, Tensor input, Rule dInput) {
+        return record(out, op, d -> new Tensor[] {dInput.apply(d)}, input);
+    }
+
+    /**
+     * {@link #record(Tensor, String, Backward, Tensor...)} for an op of two inputs, one rule each; a rule runs
+     * only for an input that requires a gradient.
+     *
+     * <pre>{@code Autograd.record(out, "mul", a, d -> d.mul(b), b, d -> d.mul(a))}</pre>
+     */
+    public static Tensor record(Tensor out, String op, Tensor a, Rule dA, Tensor b, Rule dB) {
+        return record(out, op, d -> new Tensor[] {needs(a) ? dA.apply(d) : null, needs(b) ? dB.apply(d) : null}, a, b);
+    }
+
+    private static boolean needs(Tensor t) {
+        return t != null && t.requiresGrad;
     }
 
     private static boolean recording(Tensor... inputs) {
@@ -100,8 +130,7 @@ public final class Autograd {
                     + " or requiresGrad(true) input led to it, or it was made under GradMode.noGrad())");
         }
         if (!seed.shape.equals(root.shape)) {
-            throw new IllegalArgumentException("backward: seed " + seed.shape + " does not match output "
-                    + root.shape);
+            throw new IllegalArgumentException("backward: seed " + seed.shape + " does not match output " + root.shape);
         }
         List<Tensor> order = topoOrder(root);
         boolean anomaly = Anomaly.isEnabled();
@@ -179,8 +208,8 @@ public final class Autograd {
             if (leaf.grad == null) {
                 NativeReclaimer.beforeAllocate((long) leaf.numel() * Float.BYTES);
                 Storage s = leaf.backend.allocate(DType.FLOAT32, leaf.numel());
-                leaf.grad = new Tensor(new StorageRef(leaf.backend, s), Layout.contiguous(leaf.shape.dims()),
-                        DType.FLOAT32, false);
+                leaf.grad = new Tensor(
+                        new StorageRef(leaf.backend, s), Layout.contiguous(leaf.shape.dims()), DType.FLOAT32, false);
             }
             leaf.gradStale = false;
             leaf.backend.unary(UnaryOp.IDENTITY, 0f, g.operand(), leaf.grad.operand());

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,18 +28,16 @@ public final class Backends {
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
     /** Artifacts of the backends we ship, for messages when their module is absent. */
-    private static final java.util.Map<String, String> KNOWN = java.util.Map.of(
+    private static final Map<String, String> KNOWN = Map.of(
             "cpu", "dev.gradus:gradus-backend-cpu",
             "cuda", "dev.gradus:gradus-backend-cuda");
 
     private static volatile Backend defaultBackend;
 
-    private Backends() {
-    }
+    private Backends() {}
 
     /** A discovered provider and whether it can run here. */
-    public record Info(String name, int priority, boolean available, String reason, String artifact) {
-    }
+    public record Info(String name, int priority, boolean available, String reason, String artifact) {}
 
     /** Every provider on the class path or module path, with its availability. */
     public static List<Info> list() {
@@ -87,8 +87,7 @@ public final class Backends {
         }
         String artifact = KNOWN.get(wanted);
         throw new IllegalStateException("Gradus backend '" + wanted + "' was asked for but is not on the class path"
-                + (artifact != null ? ": add the dependency " + artifact
-                        : "; known backends: " + KNOWN.keySet()));
+                + (artifact != null ? ": add the dependency " + artifact : "; known backends: " + KNOWN.keySet()));
     }
 
     /**
@@ -142,14 +141,16 @@ public final class Backends {
             }
             skipped.add(p.name() + " (" + a.reason() + ")");
         }
-        throw new IllegalStateException(ps.isEmpty()
-                ? "No Gradus backend is on the class path: add the dependency dev.gradus:gradus-backend-cpu"
-                : "No Gradus backend can run here: " + String.join("; ", skipped));
+        throw new IllegalStateException(
+                ps.isEmpty()
+                        ? "No Gradus backend is on the class path: add the dependency dev.gradus:gradus-backend-cpu"
+                        : "No Gradus backend can run here: " + String.join("; ", skipped));
     }
 
     private static List<BackendProvider> providers() {
         List<BackendProvider> out = new ArrayList<>();
-        ServiceLoader<BackendProvider> loader = ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader());
+        ServiceLoader<BackendProvider> loader =
+                ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader());
         var it = loader.iterator();
         while (true) {
             try {
@@ -157,7 +158,7 @@ public final class Backends {
                     break;
                 }
                 out.add(it.next());
-            } catch (java.util.ServiceConfigurationError | LinkageError e) {
+            } catch (ServiceConfigurationError | LinkageError e) {
                 LOG.warn("Gradus could not load a backend provider: {}", e.toString());
             }
         }

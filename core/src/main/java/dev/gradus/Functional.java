@@ -25,8 +25,7 @@ import java.util.List;
  * }</pre>
  */
 public final class Functional {
-    private Functional() {
-    }
+    private Functional() {}
 
     private static Operand operandOrNull(Tensor t) {
         return t == null ? null : t.operand();
@@ -39,8 +38,8 @@ public final class Functional {
     private static void requireSameBackend(String op, Tensor a, Tensor b) {
         b.requireOpen(op);
         if (a.backend() != b.backend()) {
-            throw new IllegalArgumentException(op + ": tensors on different backends (" + a.backend().name()
-                    + " and " + b.backend().name() + "); move one with to()");
+            throw new IllegalArgumentException(op + ": tensors on different backends ("
+                    + a.backend().name() + " and " + b.backend().name() + "); move one with to()");
         }
     }
 
@@ -76,13 +75,30 @@ public final class Functional {
         }
         Shape[] shapes = Shape.matmul(as, bs);
         Tensor out = emptyFloat(a.backend(), shapes[0].dims());
-        a.backend().matmul(new Operand(a.storage(), a.layout().broadcastTo(shapes[1].dims())),
-                new Operand(b.storage(), b.layout().broadcastTo(shapes[2].dims())), out.operand());
-        return Autograd.record(out, "matmul", d -> new Tensor[] {
-            a.requiresGrad() ? (isTransposedMatrix(a) ? matmul(b, d.transpose(-1, -2)).transpose(-1, -2)
-                    : matmul(d, b.transpose(-1, -2))).sumTo(as) : null,
-            b.requiresGrad() ? (isTransposedMatrix(b) ? matmul(d.transpose(-1, -2), a).transpose(-1, -2)
-                    : matmul(a.transpose(-1, -2), d)).sumTo(bs) : null}, a, b);
+        a.backend()
+                .matmul(
+                        new Operand(a.operand().storage(), a.layout().broadcastTo(shapes[1].dims())),
+                        new Operand(b.operand().storage(), b.layout().broadcastTo(shapes[2].dims())),
+                        out.operand());
+        return Autograd.record(
+                out,
+                "matmul",
+                d -> new Tensor[] {
+                    a.requiresGrad()
+                            ? (isTransposedMatrix(a)
+                                            ? matmul(b, d.transpose(-1, -2)).transpose(-1, -2)
+                                            : matmul(d, b.transpose(-1, -2)))
+                                    .sumTo(as)
+                            : null,
+                    b.requiresGrad()
+                            ? (isTransposedMatrix(b)
+                                            ? matmul(d.transpose(-1, -2), a).transpose(-1, -2)
+                                            : matmul(a.transpose(-1, -2), d))
+                                    .sumTo(bs)
+                            : null
+                },
+                a,
+                b);
     }
 
     /**
@@ -135,34 +151,43 @@ public final class Functional {
         int oh = p.outH(xs[2], ws[2]);
         int ow = p.outW(xs[3], ws[3]);
         if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
-                    + ws[2] + "x" + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
+            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel " + ws[2] + "x"
+                    + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
         }
         Backend be = x.backend();
         Tensor xd = x.dense();
         Tensor wd = weight.dense();
         Tensor bd = bias == null ? null : bias.dense();
         Tensor out = emptyFloat(be, xs[0], ws[0], oh, ow);
-        be.conv2d(xd.operand(), wd.operand(), operandOrNull(bd), out.operand(), p,
+        be.conv2d(
+                xd.operand(),
+                wd.operand(),
+                operandOrNull(bd),
+                out.operand(),
+                p,
                 relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return Autograd.record(out, op, d -> {
-            // ReLU's gradient from its output, as Tensor.relu takes it.
-            Tensor dd = relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense();
-            Tensor dx = null;
-            if (x.requiresGrad()) {
-                dx = emptyFloat(be, xs);
-                be.conv2dBackwardData(dd.operand(), wd.operand(), dx.operand(), p);
-            }
-            Tensor dw = null;
-            Tensor db = null;
-            if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
-                dw = emptyFloat(be, ws);
-                db = bias == null ? null : emptyFloat(be, ws[0]);
-                be.conv2dBackwardFilter(xd.operand(), dd.operand(), dw.operand(), operandOrNull(db), p);
-            }
-            return new Tensor[] {dx, dw, db};
-        }, inputs);
+        return Autograd.record(
+                out,
+                op,
+                d -> {
+                    // ReLU's gradient from its output, as Tensor.relu takes it.
+                    Tensor dd = relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense();
+                    Tensor dx = null;
+                    if (x.requiresGrad()) {
+                        dx = emptyFloat(be, xs);
+                        be.conv2dBackwardData(dd.operand(), wd.operand(), dx.operand(), p);
+                    }
+                    Tensor dw = null;
+                    Tensor db = null;
+                    if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
+                        dw = emptyFloat(be, ws);
+                        db = bias == null ? null : emptyFloat(be, ws[0]);
+                        be.conv2dBackwardFilter(xd.operand(), dd.operand(), dw.operand(), operandOrNull(db), p);
+                    }
+                    return new Tensor[] {dx, dw, db};
+                },
+                inputs);
     }
 
     /** Max pooling; the gradient goes to the (first) maximum of each window. */
@@ -192,11 +217,15 @@ public final class Functional {
         Tensor out = emptyFloat(be, os);
         Tensor argmax = op == PoolOp.MAX ? Tensor.empty(be, DType.INT32, os) : null;
         be.pool2d(op, x.dense().operand(), out.operand(), operandOrNull(argmax), p);
-        return Autograd.record(out, name, d -> {
-            Tensor dx = emptyFloat(be, xs);
-            be.pool2dBackward(op, d.dense().operand(), operandOrNull(argmax), dx.operand(), p);
-            return new Tensor[] {dx};
-        }, x);
+        return Autograd.record(
+                out,
+                name,
+                d -> {
+                    Tensor dx = emptyFloat(be, xs);
+                    be.pool2dBackward(op, d.dense().operand(), operandOrNull(argmax), dx.operand(), p);
+                    return new Tensor[] {dx};
+                },
+                x);
     }
 
     /**
@@ -206,8 +235,15 @@ public final class Functional {
      * given, updates the running statistics in place with {@code momentum} (unbiased variance, as PyTorch); in
      * evaluation it uses the running statistics. {@code gamma}/{@code beta} are {@code [C]} or null.
      */
-    public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                   boolean training, float momentum, float eps) {
+    public static Tensor batchNorm(
+            Tensor x,
+            Tensor gamma,
+            Tensor beta,
+            Tensor runningMean,
+            Tensor runningVar,
+            boolean training,
+            float momentum,
+            float eps) {
         int[] xs = x.requireOpen("batchNorm").shape().dims();
         if (xs.length < 2) {
             throw new IllegalArgumentException("batchNorm: input " + x.shape() + " needs a channel axis: [N, C, ...]");
@@ -238,25 +274,46 @@ public final class Functional {
             return x.mul(g.reshape(bshape)).add(shift.reshape(bshape));
         }
         if (n * hw < 2) {
-            throw new IllegalArgumentException("batchNorm: training needs more than one value per channel, got input "
-                    + x.shape());
+            throw new IllegalArgumentException(
+                    "batchNorm: training needs more than one value per channel, got input " + x.shape());
         }
         Tensor xd = x.dense();
         Tensor gd = gamma == null ? null : gamma.dense();
         Tensor out = emptyFloat(be, xs);
         Tensor mean = emptyFloat(be, c);
         Tensor invStd = emptyFloat(be, c);
-        be.batchNormTrain(xd.operand(), operandOrNull(gd), beta == null ? null : beta.dense().operand(),
-                operandOrNull(runningMean), operandOrNull(runningVar), out.operand(), mean.operand(),
-                invStd.operand(), eps, momentum);
-        return Autograd.record(out, "batchNorm", d -> {
-            Tensor dx = emptyFloat(be, xs);
-            Tensor dGamma = gamma == null ? null : emptyFloat(be, c);
-            Tensor dBeta = beta == null ? null : emptyFloat(be, c);
-            be.batchNormBackward(xd.operand(), d.dense().operand(), operandOrNull(gd), mean.operand(),
-                    invStd.operand(), dx.operand(), operandOrNull(dGamma), operandOrNull(dBeta));
-            return new Tensor[] {dx, dGamma, dBeta};
-        }, x, gamma, beta);
+        be.batchNormTrain(
+                xd.operand(),
+                operandOrNull(gd),
+                beta == null ? null : beta.dense().operand(),
+                operandOrNull(runningMean),
+                operandOrNull(runningVar),
+                out.operand(),
+                mean.operand(),
+                invStd.operand(),
+                eps,
+                momentum);
+        return Autograd.record(
+                out,
+                "batchNorm",
+                d -> {
+                    Tensor dx = emptyFloat(be, xs);
+                    Tensor dGamma = gamma == null ? null : emptyFloat(be, c);
+                    Tensor dBeta = beta == null ? null : emptyFloat(be, c);
+                    be.batchNormBackward(
+                            xd.operand(),
+                            d.dense().operand(),
+                            operandOrNull(gd),
+                            mean.operand(),
+                            invStd.operand(),
+                            dx.operand(),
+                            operandOrNull(dGamma),
+                            operandOrNull(dBeta));
+                    return new Tensor[] {dx, dGamma, dBeta};
+                },
+                x,
+                gamma,
+                beta);
     }
 
     /**
@@ -295,7 +352,8 @@ public final class Functional {
         Tensor xd = x.dense();
         Tensor out = emptyFloat(x.backend(), x.shape().dims());
         x.backend().logSoftmax(xd.operand(), out.operand());
-        return Autograd.record(out, "logSoftmax", d -> new Tensor[] {d.sub(out.exp().mul(d.sum(-1, true)))}, x);
+        return Autograd.record(
+                out, "logSoftmax", d -> new Tensor[] {d.sub(out.exp().mul(d.sum(-1, true)))}, x);
     }
 
     /**
@@ -317,8 +375,8 @@ public final class Functional {
         Tensor onehot;
         if (labels) {
             if (target.shape().rank() != 1 || target.shape().dim(0) != n) {
-                throw new IllegalArgumentException("crossEntropy: logits " + shape + " need labels [" + n
-                        + "], got " + target.shape());
+                throw new IllegalArgumentException(
+                        "crossEntropy: logits " + shape + " need labels [" + n + "], got " + target.shape());
             }
             onehot = emptyFloat(logits.backend(), shape.dims());
             try {
@@ -328,8 +386,8 @@ public final class Functional {
             }
         } else {
             if (!target.shape().equals(shape)) {
-                throw new IllegalArgumentException("crossEntropy: logits " + shape + " and target " + target.shape()
-                        + " differ");
+                throw new IllegalArgumentException(
+                        "crossEntropy: logits " + shape + " and target " + target.shape() + " differ");
             }
             onehot = target;
         }
@@ -340,13 +398,20 @@ public final class Functional {
             logp = logSoftmax(logits, 1);
             loss = logp.mul(onehot).sum().mul(-invN);
         }
-        return Autograd.record(loss, "crossEntropy", d -> {
-            // d/dlogits of -sum(t * logSoftmax) is softmax * rowsum(t) - t, which is softmax - t only for rows
-            // summing to 1 (labels and one-hot targets).
-            Tensor p = logp.exp();
-            Tensor g = (labels ? p : p.mul(onehot.sum(1, true))).sub(onehot).mul(d.mul(invN));
-            return new Tensor[] {g, null};
-        }, logits, target);
+        return Autograd.record(
+                loss,
+                "crossEntropy",
+                d -> {
+                    // d/dlogits of -sum(t * logSoftmax) is softmax * rowsum(t) - t, which is softmax - t only for rows
+                    // summing to 1 (labels and one-hot targets).
+                    Tensor p = logp.exp();
+                    Tensor g = (labels ? p : p.mul(onehot.sum(1, true)))
+                            .sub(onehot)
+                            .mul(d.mul(invN));
+                    return new Tensor[] {g, null};
+                },
+                logits,
+                target);
     }
 
     /**
@@ -365,13 +430,13 @@ public final class Functional {
         for (Tensor p : parts) {
             requireSameBackend("cat", first, p);
             if (p.shape().rank() != dims.length || p.dtype() != first.dtype()) {
-                throw new IllegalArgumentException("cat: " + first.shape() + " and " + p.shape()
-                        + " differ in rank or type");
+                throw new IllegalArgumentException(
+                        "cat: " + first.shape() + " and " + p.shape() + " differ in rank or type");
             }
             for (int i = 0; i < dims.length; i++) {
                 if (i != a && p.shape().dim(i) != dims[i]) {
-                    throw new IllegalArgumentException("cat: " + first.shape() + " and " + p.shape()
-                            + " differ on axis " + i);
+                    throw new IllegalArgumentException(
+                            "cat: " + first.shape() + " and " + p.shape() + " differ on axis " + i);
                 }
             }
             total += p.shape().dim(a);
@@ -388,12 +453,19 @@ public final class Functional {
                 pos += inputs[i].shape().dim(a);
             }
         }
-        return Autograd.record(out, "cat", d -> {
-            Tensor[] g = new Tensor[inputs.length];
-            for (int i = 0; i < inputs.length; i++) {
-                g[i] = inputs[i].requiresGrad() ? d.narrow(a, starts[i], inputs[i].shape().dim(a)).contiguous() : null;
-            }
-            return g;
-        }, inputs);
+        return Autograd.record(
+                out,
+                "cat",
+                d -> {
+                    Tensor[] g = new Tensor[inputs.length];
+                    for (int i = 0; i < inputs.length; i++) {
+                        g[i] = inputs[i].requiresGrad()
+                                ? d.narrow(a, starts[i], inputs[i].shape().dim(a))
+                                        .contiguous()
+                                : null;
+                    }
+                    return g;
+                },
+                inputs);
     }
 }

@@ -6,8 +6,7 @@ package dev.gradus;
  * each backend and whether it can run.
  */
 public final class Gradus {
-    private Gradus() {
-    }
+    private Gradus() {}
 
     /**
      * Runs the garbage collector and frees the native memory of tensors that became unreachable without being

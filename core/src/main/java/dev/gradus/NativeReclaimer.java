@@ -4,6 +4,7 @@ import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
 import java.util.Comparator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +34,7 @@ final class NativeReclaimer {
     private static final ReferenceQueue<Tensor> QUEUE = new ReferenceQueue<>();
     /** Keeps the phantom references themselves reachable until their storage is freed. */
     private static final Set<Watch> WATCHED = ConcurrentHashMap.newKeySet();
+
     private static final AtomicLong UNSCOPED_BYTES = new AtomicLong();
     private static final AtomicLong RECLAIMED = new AtomicLong();
     private static final AtomicLong RECLAIMED_BYTES = new AtomicLong();
@@ -42,8 +44,10 @@ final class NativeReclaimer {
      * A quarter of the heap limit when that is smaller: JavaCPP, which allocates the CPU backend's memory, refuses
      * native allocations beyond {@code -Xmx} by default.
      */
-    private static final long BASE = longProperty("gradus.maxUnscopedBytes",
+    private static final long BASE = longProperty(
+            "gradus.maxUnscopedBytes",
             Math.min(DEFAULT_MAX_UNSCOPED_BYTES, Runtime.getRuntime().maxMemory() / 4));
+
     private static final boolean LEAK_DETECTION = leakDetectionProperty();
     private static final long REPORT_INTERVAL_NANOS = 30_000_000_000L;
 
@@ -52,8 +56,7 @@ final class NativeReclaimer {
     private static volatile long lastReport;
     private static final AtomicLong COLLECTIONS = new AtomicLong();
 
-    private NativeReclaimer() {
-    }
+    private NativeReclaimer() {}
 
     /**
      * A tensor no scope owns: {@link #drain} releases its hold on {@code ref} once the tensor is unreachable.
@@ -160,8 +163,15 @@ final class NativeReclaimer {
     }
 
     /** Packages whose frames are the library's, not the site a user wants to see. */
-    private static final Set<String> LIBRARY_PACKAGES = Set.of("dev.gradus", "dev.gradus.nn", "dev.gradus.optim",
-            "dev.gradus.io", "dev.gradus.metrics", "dev.gradus.spi", "dev.gradus.datasets", "dev.gradus.train");
+    private static final Set<String> LIBRARY_PACKAGES = Set.of(
+            "dev.gradus",
+            "dev.gradus.nn",
+            "dev.gradus.optim",
+            "dev.gradus.io",
+            "dev.gradus.metrics",
+            "dev.gradus.spi",
+            "dev.gradus.datasets",
+            "dev.gradus.train");
 
     /** The first frame outside the library (the user's code) of a creation stack. */
     private static String site(Throwable t) {
@@ -180,9 +190,11 @@ final class NativeReclaimer {
         if (!LEAK_DETECTION) {
             if (!hinted) {
                 hinted = true;
-                LOG.warn("Gradus: the garbage collector found {} tensor(s) that were never closed and no Scope owned, "
-                        + "and freed their native memory; close them or open a Scope around each step (run with "
-                        + "-Dgradus.leakDetection=on to log where they were created)", RECLAIMED.get());
+                LOG.warn(
+                        "Gradus: the garbage collector found {} tensor(s) that were never closed and no Scope owned, "
+                                + "and freed their native memory; close them or open a Scope around each step (run with "
+                                + "-Dgradus.leakDetection=on to log where they were created)",
+                        RECLAIMED.get());
             }
             return;
         }
@@ -191,14 +203,22 @@ final class NativeReclaimer {
             return;
         }
         lastReport = now;
-        LOG.warn("Gradus leak report: the garbage collector has found {} unclosed tensor(s), holding {} bytes, so far; "
-                + "top creation sites: {}", RECLAIMED.get(), RECLAIMED_BYTES.get(), topSites(5));
+        LOG.warn(
+                "Gradus leak report: the garbage collector has found {} unclosed tensor(s), holding {} bytes, so far; "
+                        + "top creation sites: {}",
+                RECLAIMED.get(),
+                RECLAIMED_BYTES.get(),
+                topSites(5));
     }
 
     static String topSites(int n) {
         return LEAK_SITES.entrySet().stream()
-                .sorted(Comparator.comparingLong((Map.Entry<String, AtomicLong> e) -> e.getValue().get()).reversed())
-                .limit(n).map(e -> e.getValue().get() + "x at " + e.getKey()).collect(Collectors.joining("; "));
+                .sorted(Comparator.comparingLong((Map.Entry<String, AtomicLong> e) ->
+                                e.getValue().get())
+                        .reversed())
+                .limit(n)
+                .map(e -> e.getValue().get() + "x at " + e.getKey())
+                .collect(Collectors.joining("; "));
     }
 
     /** Bytes of storages no scope owns that are not yet freed. */
@@ -234,7 +254,7 @@ final class NativeReclaimer {
 
     private static boolean leakDetectionProperty() {
         String v = System.getProperty("gradus.leakDetection", "off").trim();
-        switch (v.toLowerCase(java.util.Locale.ROOT)) {
+        switch (v.toLowerCase(Locale.ROOT)) {
             case "on", "true" -> {
                 return true;
             }

@@ -8,6 +8,7 @@ final class Node {
     final Tensor[] inputs;
     /** The layer the op ran in, kept only in {@link Anomaly} mode for its messages. */
     final String layer;
+
     Autograd.Backward backward;
 
     Node(String op, Tensor[] inputs, Autograd.Backward backward, String layer) {

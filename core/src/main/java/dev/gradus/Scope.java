@@ -77,8 +77,8 @@ public final class Scope implements AutoCloseable {
     public void close() {
         checkOpen();
         if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("Scope: closed on thread " + Thread.currentThread().getName()
-                    + " but opened on " + owner.getName());
+            throw new IllegalStateException("Scope: closed on thread "
+                    + Thread.currentThread().getName() + " but opened on " + owner.getName());
         }
         if (CURRENT.get() != this) {
             throw new IllegalStateException("Scope: closed out of order; close inner scopes first");

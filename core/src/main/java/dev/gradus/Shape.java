@@ -15,8 +15,8 @@ public final class Shape {
         long n = 1;
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] < 0) {
-                throw new IllegalArgumentException("shape: negative dimension " + dims[i] + " at axis " + i
-                        + " in " + Arrays.toString(dims));
+                throw new IllegalArgumentException(
+                        "shape: negative dimension " + dims[i] + " at axis " + i + " in " + Arrays.toString(dims));
             }
             n *= dims[i];
         }
@@ -102,8 +102,8 @@ public final class Shape {
             int da = i < r - a.rank() ? 1 : a.dims[i - (r - a.rank())];
             int db = i < r - b.rank() ? 1 : b.dims[i - (r - b.rank())];
             if (da != db && da != 1 && db != 1) {
-                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b
-                        + " do not broadcast (axis " + i + ": " + da + " vs " + db + ")");
+                throw new IllegalArgumentException(op + ": shapes " + a + " and " + b + " do not broadcast (axis " + i
+                        + ": " + da + " vs " + db + ")");
             }
             out[i] = da == 1 ? db : da;
         }
@@ -136,8 +136,8 @@ public final class Shape {
         }
         Shape target = of(d);
         if (target.numel() != numel()) {
-            throw new IllegalArgumentException("reshape: " + this + " (" + numel() + " elements) cannot become "
-                    + Arrays.toString(newShape));
+            throw new IllegalArgumentException(
+                    "reshape: " + this + " (" + numel() + " elements) cannot become " + Arrays.toString(newShape));
         }
         return target;
     }
@@ -164,11 +164,11 @@ public final class Shape {
         int k2 = b.dim(-2);
         int n = b.dim(-1);
         if (k != k2) {
-            throw new IllegalArgumentException("matmul: " + a + " x " + b + " (inner dimensions " + k + " and " + k2
-                    + " differ)");
+            throw new IllegalArgumentException(
+                    "matmul: " + a + " x " + b + " (inner dimensions " + k + " and " + k2 + " differ)");
         }
-        Shape batch = broadcast("matmul", of(Arrays.copyOf(a.dims, a.rank() - 2)),
-                of(Arrays.copyOf(b.dims, b.rank() - 2)));
+        Shape batch =
+                broadcast("matmul", of(Arrays.copyOf(a.dims, a.rank() - 2)), of(Arrays.copyOf(b.dims, b.rank() - 2)));
         return new Shape[] {batch.append(m, n), batch.append(m, k), batch.append(k, n)};
     }
 

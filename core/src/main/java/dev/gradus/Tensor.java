@@ -38,6 +38,7 @@ public class Tensor implements AutoCloseable {
     Tensor grad;
     /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
     boolean gradStale;
+
     private volatile boolean closed;
     /** Set when no scope owns this tensor: lets the GC release it if it is dropped unclosed. */
     private NativeReclaimer.Watch watch;
@@ -71,8 +72,6 @@ public class Tensor implements AutoCloseable {
             watch = NativeReclaimer.watch(this, ref);
         }
     }
-
-    // ---------------------------------------------------------------- creation
 
     /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
     static Tensor empty(Backend backend, Shape shape, DType dtype) {
@@ -167,8 +166,6 @@ public class Tensor implements AutoCloseable {
     public Tensor zerosLike() {
         return full(backend, 0f, shape.dims());
     }
-
-    // ---------------------------------------------------------------- accessors
 
     /** The shape. */
     public Shape shape() {
@@ -270,12 +267,6 @@ public class Tensor implements AutoCloseable {
         return new Operand(ref.storage, layout);
     }
 
-    /** The backing storage, for code that calls the backend directly (optimizers, data loaders). */
-    public Storage storage() {
-        check("storage");
-        return ref.storage;
-    }
-
     /**
      * A new handle on the same values that no scope releases; the caller closes it. For state that outlives a
      * training step (optimizer moments, running statistics).
@@ -311,7 +302,7 @@ public class Tensor implements AutoCloseable {
     public int[] toIntArray() {
         check("toIntArray");
         if (dtype != DType.INT32) {
-            throw new IllegalStateException("toIntArray: tensor is " + dtype + "; use toFloatArray or toInt()");
+            throw new IllegalStateException("toIntArray: tensor is " + dtype + "; use toFloatArray");
         }
         try (Scope s = Scope.open()) {
             Tensor c = contiguous();
@@ -320,8 +311,6 @@ public class Tensor implements AutoCloseable {
             return out;
         }
     }
-
-    // ---------------------------------------------------------------- checks
 
     private void checkFloat(String op) {
         check(op);
@@ -337,8 +326,6 @@ public class Tensor implements AutoCloseable {
                     + other.backend.name() + "); move one with to()");
         }
     }
-
-    // ---------------------------------------------------------------- elementwise
 
     private Tensor unary(UnaryOp op, float s) {
         Tensor out = empty(backend, shape, DType.FLOAT32);
@@ -374,59 +361,74 @@ public class Tensor implements AutoCloseable {
         checkSameBackend(name, other);
         Shape outShape = Shape.broadcast(name, shape, other.shape);
         Tensor out = empty(backend, outShape, DType.FLOAT32);
-        backend.binary(op, new Operand(ref.storage, layout.broadcastTo(outShape.dims())),
-                new Operand(other.ref.storage, other.layout.broadcastTo(outShape.dims())), out.operand());
+        backend.binary(
+                op,
+                new Operand(ref.storage, layout.broadcastTo(outShape.dims())),
+                new Operand(other.ref.storage, other.layout.broadcastTo(outShape.dims())),
+                out.operand());
         return out;
     }
 
+    /** Records a two-input op of {@code this} and {@code other}, one gradient rule each. */
+    private Tensor recordBinary(Tensor out, String op, Tensor other, Autograd.Rule dThis, Autograd.Rule dOther) {
+        return Autograd.record(out, op, this, dThis, other, dOther);
+    }
 
     /** {@code this + other} with broadcasting. */
     public Tensor add(Tensor other) {
         checkFloat("add");
         Tensor out = binaryRaw("add", BinaryOp.ADD, other);
-        return Autograd.record(out, "add", d -> new Tensor[] {d.sumTo(shape), d.sumTo(other.shape)}, this, other);
+        return recordBinary(out, "add", other, d -> d.sumTo(shape), d -> d.sumTo(other.shape));
     }
 
     /** {@code this - other} with broadcasting. */
     public Tensor sub(Tensor other) {
         checkFloat("sub");
         Tensor out = binaryRaw("sub", BinaryOp.SUB, other);
-        return Autograd.record(out, "sub", d -> new Tensor[] {d.sumTo(shape), other.requiresGrad ? d.neg().sumTo(other.shape)
-                : null}, this, other);
+        return recordBinary(out, "sub", other, d -> d.sumTo(shape), d -> d.neg().sumTo(other.shape));
     }
 
     /** {@code this * other} elementwise with broadcasting. */
     public Tensor mul(Tensor other) {
         checkFloat("mul");
         Tensor out = binaryRaw("mul", BinaryOp.MUL, other);
-        return Autograd.record(out, "mul", d -> new Tensor[] {
-            requiresGrad ? d.mul(other).sumTo(shape) : null,
-            other.requiresGrad ? d.mul(this).sumTo(other.shape) : null}, this, other);
+        return recordBinary(
+                out,
+                "mul",
+                other,
+                d -> d.mul(other).sumTo(shape),
+                d -> d.mul(this).sumTo(other.shape));
     }
 
     /** {@code this / other} elementwise with broadcasting. */
     public Tensor div(Tensor other) {
         checkFloat("div");
         Tensor out = binaryRaw("div", BinaryOp.DIV, other);
-        return Autograd.record(out, "div", d -> new Tensor[] {
-            requiresGrad ? d.div(other).sumTo(shape) : null,
-            other.requiresGrad ? d.mul(out).div(other).neg().sumTo(other.shape) : null}, this, other);
+        return recordBinary(
+                out,
+                "div",
+                other,
+                d -> d.div(other).sumTo(shape),
+                d -> d.mul(out).div(other).neg().sumTo(other.shape));
     }
 
     /** Elementwise maximum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor maximum(Tensor other) {
         checkFloat("maximum");
         Tensor out = binaryRaw("maximum", BinaryOp.MAXIMUM, other);
-        return Autograd.record(out, "maximum", d -> {
-            Tensor mask = binaryRaw("maximum", BinaryOp.EQ, out);
-            return new Tensor[] {d.mul(mask).sumTo(shape), d.mul(mask.rsub(1f)).sumTo(other.shape)};
-        }, this, other);
+        // where equal, the gradient goes to this
+        return recordBinary(
+                out,
+                "maximum",
+                other,
+                d -> d.mul(binaryRaw("maximum", BinaryOp.EQ, out)).sumTo(shape),
+                d -> d.mul(binaryRaw("maximum", BinaryOp.EQ, out).rsub(1f)).sumTo(other.shape));
     }
 
     /** {@code this + s}. */
     public Tensor add(float s) {
         checkFloat("add");
-        return Autograd.record(unary(UnaryOp.ADD_SCALAR, s), "addScalar", d -> new Tensor[] {d}, this);
+        return Autograd.record(unary(UnaryOp.ADD_SCALAR, s), "addScalar", this, d -> d);
     }
 
     /** {@code this - s}. */
@@ -442,7 +444,7 @@ public class Tensor implements AutoCloseable {
     /** {@code this * s}. */
     public Tensor mul(float s) {
         checkFloat("mul");
-        return Autograd.record(unary(UnaryOp.MUL_SCALAR, s), "mulScalar", d -> new Tensor[] {d.mul(s)}, this);
+        return Autograd.record(unary(UnaryOp.MUL_SCALAR, s), "mulScalar", this, d -> d.mul(s));
     }
 
     /** {@code this / s}. */
@@ -453,62 +455,70 @@ public class Tensor implements AutoCloseable {
     /** {@code this ^ p} elementwise. */
     public Tensor pow(float p) {
         checkFloat("pow");
-        return Autograd.record(unary(UnaryOp.POW_SCALAR, p), "pow", d -> new Tensor[] {d.mul(pow(p - 1f)).mul(p)}, this);
+        return Autograd.record(
+                unary(UnaryOp.POW_SCALAR, p),
+                "pow",
+                this,
+                d -> d.mul(pow(p - 1f)).mul(p));
     }
 
     /** {@code -this}. */
     public Tensor neg() {
         checkFloat("neg");
-        return Autograd.record(unary(UnaryOp.NEG, 0f), "neg", d -> new Tensor[] {d.neg()}, this);
+        return Autograd.record(unary(UnaryOp.NEG, 0f), "neg", this, d -> d.neg());
     }
 
     /** {@code e ^ this}. */
     public Tensor exp() {
         checkFloat("exp");
         Tensor out = unary(UnaryOp.EXP, 0f);
-        return Autograd.record(out, "exp", d -> new Tensor[] {d.mul(out)}, this);
+        return Autograd.record(out, "exp", this, d -> d.mul(out));
     }
 
     /** Natural logarithm. */
     public Tensor log() {
         checkFloat("log");
-        return Autograd.record(unary(UnaryOp.LOG, 0f), "log", d -> new Tensor[] {d.div(this)}, this);
+        return Autograd.record(unary(UnaryOp.LOG, 0f), "log", this, d -> d.div(this));
     }
 
     /** Square root. */
     public Tensor sqrt() {
         checkFloat("sqrt");
         Tensor out = unary(UnaryOp.SQRT, 0f);
-        return Autograd.record(out, "sqrt", d -> new Tensor[] {d.div(out).mul(0.5f)}, this);
+        return Autograd.record(out, "sqrt", this, d -> d.div(out).mul(0.5f));
     }
 
     /** Absolute value; the gradient at 0 is 0. */
     public Tensor abs() {
         checkFloat("abs");
-        return Autograd.record(unary(UnaryOp.ABS, 0f), "abs",
-                d -> new Tensor[] {d.mul(unary(UnaryOp.GT_SCALAR, 0f).sub(neg().unary(UnaryOp.GT_SCALAR, 0f)))},
-                this);
+        Tensor out = unary(UnaryOp.ABS, 0f);
+        return Autograd.record(out, "abs", this, d -> d.mul(sign()));
+    }
+
+    /** {@code 1, 0, -1} by the sign of each element, not recorded (abs's gradient). */
+    private Tensor sign() {
+        return unary(UnaryOp.GT_SCALAR, 0f).sub(neg().unary(UnaryOp.GT_SCALAR, 0f));
     }
 
     /** {@code max(this, 0)}. */
     public Tensor relu() {
         checkFloat("relu");
         Tensor out = unary(UnaryOp.RELU, 0f);
-        return Autograd.record(out, "relu", d -> new Tensor[] {d.binaryRaw("relu", BinaryOp.RELU_GRAD, out)}, this);
+        return Autograd.record(out, "relu", this, d -> d.binaryRaw("relu", BinaryOp.RELU_GRAD, out));
     }
 
     /** {@code 1 / (1 + e^-this)}. */
     public Tensor sigmoid() {
         checkFloat("sigmoid");
         Tensor out = unary(UnaryOp.SIGMOID, 0f);
-        return Autograd.record(out, "sigmoid", d -> new Tensor[] {d.binaryRaw("sigmoid", BinaryOp.SIGMOID_GRAD, out)}, this);
+        return Autograd.record(out, "sigmoid", this, d -> d.binaryRaw("sigmoid", BinaryOp.SIGMOID_GRAD, out));
     }
 
     /** Hyperbolic tangent. */
     public Tensor tanh() {
         checkFloat("tanh");
         Tensor out = unary(UnaryOp.TANH, 0f);
-        return Autograd.record(out, "tanh", d -> new Tensor[] {d.binaryRaw("tanh", BinaryOp.TANH_GRAD, out)}, this);
+        return Autograd.record(out, "tanh", this, d -> d.binaryRaw("tanh", BinaryOp.TANH_GRAD, out));
     }
 
     /**
@@ -519,7 +529,8 @@ public class Tensor implements AutoCloseable {
     public Tensor erf() {
         checkFloat("erf");
         Tensor out = unary(UnaryOp.ERF, 0f);
-        return Autograd.record(out, "erf", d -> new Tensor[] {d.mul(mul(this).mul(-1f).exp().mul(TWO_OVER_SQRT_PI))}, this);
+        return Autograd.record(
+                out, "erf", this, d -> d.mul(mul(this).mul(-1f).exp().mul(TWO_OVER_SQRT_PI)));
     }
 
     private static final float TWO_OVER_SQRT_PI = (float) (2 / Math.sqrt(Math.PI));
@@ -561,8 +572,6 @@ public class Tensor implements AutoCloseable {
         return Functional.matmul(this, other);
     }
 
-    // ---------------------------------------------------------------- reductions
-
     /** Sum of all elements, a scalar. */
     public Tensor sum() {
         checkFloat("sum");
@@ -574,8 +583,9 @@ public class Tensor implements AutoCloseable {
         checkFloat("sum");
         int a = shape.normalizeAxis(axis, "sum");
         Tensor out = reduceRaw(ReduceOp.SUM, a, keepDim, DType.FLOAT32);
-        return Autograd.record(out, "sum", d -> new Tensor[] {d.reshape(shape.reduce(a, true).dims()).broadcastTo(shape)
-                .contiguous()}, this);
+        int[] keep = shape.reduce(a, true).dims();
+        return Autograd.record(
+                out, "sum", this, d -> d.reshape(keep).broadcastTo(shape).contiguous());
     }
 
     /** Mean of all elements, a scalar. */
@@ -593,11 +603,9 @@ public class Tensor implements AutoCloseable {
         checkFloat("max");
         int a = shape.normalizeAxis(axis, "max");
         Tensor out = reduceRaw(ReduceOp.MAX, a, keepDim, DType.FLOAT32);
-        return Autograd.record(out, "max", d -> {
-            Shape keep = shape.reduce(a, true);
-            Tensor mask = binaryRaw("max", BinaryOp.EQ, out.reshape(keep.dims()));
-            return new Tensor[] {d.reshape(keep.dims()).mul(mask)};
-        }, this);
+        int[] keep = shape.reduce(a, true).dims();
+        return Autograd.record(
+                out, "max", this, d -> d.reshape(keep).mul(binaryRaw("max", BinaryOp.EQ, out.reshape(keep))));
     }
 
     /** Index of the maximum along {@code axis}, as {@code INT32}; the first wins ties. */
@@ -608,8 +616,8 @@ public class Tensor implements AutoCloseable {
 
     private Tensor reduceRaw(ReduceOp op, int axis, boolean keepDim, DType outType) {
         if (shape.dim(axis) == 0) {
-            throw new IllegalArgumentException(op.name().toLowerCase() + ": axis " + axis + " of " + shape
-                    + " is empty");
+            throw new IllegalArgumentException(
+                    op.name().toLowerCase() + ": axis " + axis + " of " + shape + " is empty");
         }
         Tensor x = contiguous();
         Tensor out = empty(backend, shape.reduce(axis, keepDim), outType);
@@ -639,8 +647,6 @@ public class Tensor implements AutoCloseable {
         return t;
     }
 
-    // ---------------------------------------------------------------- shape ops (views)
-
     private Tensor view(Layout l) {
         check("view");
         ref.retain();
@@ -653,7 +659,7 @@ public class Tensor implements AutoCloseable {
         Shape target = shape.reshape(newShape);
         Tensor base = contiguous();
         Tensor out = base.view(base.layout.reshape(target.dims()));
-        return Autograd.record(out, "reshape", d -> new Tensor[] {d.reshape(shape.dims())}, base);
+        return Autograd.record(out, "reshape", base, d -> d.reshape(shape.dims()));
     }
 
     /** Keeps axis 0 and flattens the rest: {@code [N, C, H, W] -> [N, C*H*W]}. */
@@ -667,7 +673,7 @@ public class Tensor implements AutoCloseable {
         int a = shape.normalizeAxis(axis0, "transpose");
         int b = shape.normalizeAxis(axis1, "transpose");
         Tensor out = view(layout.transpose(a, b));
-        return Autograd.record(out, "transpose", d -> new Tensor[] {d.transpose(a, b)}, this);
+        return Autograd.record(out, "transpose", this, d -> d.transpose(a, b));
     }
 
     /** Transpose of a 2-D tensor (a view). */
@@ -688,7 +694,7 @@ public class Tensor implements AutoCloseable {
             return this;
         }
         Tensor out = view(layout.broadcastTo(target.dims()));
-        return Autograd.record(out, "broadcastTo", d -> new Tensor[] {d.sumTo(shape)}, this);
+        return Autograd.record(out, "broadcastTo", this, d -> d.sumTo(shape));
     }
 
     /** Inserts a size-1 axis at {@code axis}. */
@@ -714,15 +720,15 @@ public class Tensor implements AutoCloseable {
         check("narrow");
         int a = shape.normalizeAxis(axis, "narrow");
         if (start < 0 || length < 0 || start + length > shape.dim(a)) {
-            throw new IllegalArgumentException("narrow: [" + start + ", " + (start + length) + ") is outside axis "
-                    + a + " of " + shape);
+            throw new IllegalArgumentException(
+                    "narrow: [" + start + ", " + (start + length) + ") is outside axis " + a + " of " + shape);
         }
         Tensor out = view(layout.narrow(a, start, length));
-        return Autograd.record(out, "narrow", d -> {
+        return Autograd.record(out, "narrow", this, d -> {
             Tensor g = zerosLike();
             g.narrow(a, start, length).copyFrom(d); // gradients are off in backward: a plain view
-            return new Tensor[] {g};
-        }, this);
+            return g;
+        });
     }
 
     /** Rows {@code start .. end-1} of axis 0: {@code x.slice(0, 32)} is the first batch of 32. */
@@ -767,7 +773,7 @@ public class Tensor implements AutoCloseable {
             return this;
         }
         Tensor out = copyInto(empty(backend, shape, dtype));
-        return Autograd.record(out, "contiguous", d -> new Tensor[] {d}, this);
+        return Autograd.record(out, "contiguous", this, d -> d);
     }
 
     /**
@@ -778,8 +784,6 @@ public class Tensor implements AutoCloseable {
     public static Tensor cat(List<Tensor> parts, int axis) {
         return Functional.cat(parts, axis);
     }
-
-    // ---------------------------------------------------------------- softmax and losses
 
     /** {@code log(softmax(this))} along {@code axis}, computed stably; see {@link Functional#logSoftmax}. */
     public Tensor logSoftmax(int axis) {
@@ -800,8 +804,6 @@ public class Tensor implements AutoCloseable {
     public Tensor crossEntropy(Tensor target) {
         return Functional.crossEntropy(this, target);
     }
-
-    // ---------------------------------------------------------------- autodiff
 
     /** A tensor sharing this one's values with no gradient history. */
     public Tensor detach() {
@@ -838,15 +840,14 @@ public class Tensor implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- devices and memory
-
     /** A copy of this tensor on {@code target} (or this tensor if it is already there). */
     public Tensor to(Backend target) {
         check("to");
         if (target == backend) {
             return this;
         }
-        return dtype == DType.INT32 ? ofInts(target, toIntArray(), shape.dims())
+        return dtype == DType.INT32
+                ? ofInts(target, toIntArray(), shape.dims())
                 : of(target, toFloatArray(), shape.dims());
     }
 
@@ -881,8 +882,8 @@ public class Tensor implements AutoCloseable {
         }
         StringBuilder sb = new StringBuilder("Tensor").append(shape).append(' ').append(dtype);
         if (numel() <= 20) {
-            sb.append(' ').append(dtype == DType.INT32 ? Arrays.toString(toIntArray())
-                    : Arrays.toString(toFloatArray()));
+            sb.append(' ')
+                    .append(dtype == DType.INT32 ? Arrays.toString(toIntArray()) : Arrays.toString(toFloatArray()));
         }
         if (requiresGrad) {
             sb.append(gradFn != null ? " grad_fn=" + gradFn.op : " requires_grad");

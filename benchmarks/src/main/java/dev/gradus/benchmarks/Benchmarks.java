@@ -6,8 +6,7 @@ import dev.gradus.spi.Backend;
 
 /** Backend names the benchmarks take as {@code -p backend=...}. */
 final class Benchmarks {
-    private Benchmarks() {
-    }
+    private Benchmarks() {}
 
     /**
      * {@code cpu} (oneDNN for convolution, pooling and batch norm, where it loads), {@code cpu-im2col} (the same

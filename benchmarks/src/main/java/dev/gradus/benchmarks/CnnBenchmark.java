@@ -1,10 +1,10 @@
 package dev.gradus.benchmarks;
 
+import dev.gradus.Backends;
 import dev.gradus.GradMode;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
-import dev.gradus.Backends;
 import dev.gradus.examples.BnCnnCommand;
 import dev.gradus.examples.CnnCommand;
 import dev.gradus.nn.Sequential;
@@ -83,7 +83,8 @@ public class CnnBenchmark {
     @Benchmark
     public int inferBatch() {
         net.eval();
-        try (Scope s = Scope.open(); GradMode ng = GradMode.noGrad()) {
+        try (Scope s = Scope.open();
+                GradMode ng = GradMode.noGrad()) {
             // The classes come back to the host, as a caller's would: on a GPU that also waits for the work.
             return net.forward(x).argmax(1).toIntArray().length;
         }

@@ -1,8 +1,8 @@
 package dev.gradus.benchmarks;
 
+import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
-import dev.gradus.Backends;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.PoolOp;
@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
@@ -27,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>GFLOP per convolution call = 2*N*K*C*R*S*P*Q/1e9: conv1 0.029, conv2 0.231, conv3 0.116. Run:
  * {@code java -jar benchmarks/target/gradus-benchmarks.jar ConvBenchmark}.
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
+@State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
@@ -127,8 +128,8 @@ public class ConvBenchmark {
 
     @Benchmark
     public Tensor batchNormTrain() {
-        be.batchNormTrain(out.operand(), null, null, null, null, bnOut.operand(), mean.operand(), invStd.operand(),
-                1e-5f, 0.1f);
+        be.batchNormTrain(
+                out.operand(), null, null, null, null, bnOut.operand(), mean.operand(), invStd.operand(), 1e-5f, 0.1f);
         be.synchronize(); // a GPU only queues the work
         return bnOut;
     }

@@ -88,7 +88,8 @@ public class DatasetsBenchmark {
     @BenchmarkMode(Mode.SingleShotTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public int loaderEpochAugmented() {
-        return epoch(new DataLoader(train, 128).shuffle(1)
+        return epoch(new DataLoader(train, 128)
+                .shuffle(1)
                 .transform(new RandomAffine(10, 0.1f, 0.1f, 0.1f).andThen(Normalize.of(0.1307f, 0.3081f)), 2)
                 .prefetch(2));
     }
@@ -96,7 +97,8 @@ public class DatasetsBenchmark {
     private int epoch(DataLoader loader) {
         int n = 0;
         for (DataLoader.Batch b : loader.epoch(backend)) {
-            try (b; Scope s = Scope.open()) {
+            try (b;
+                    Scope s = Scope.open()) {
                 n += b.size();
             }
         }

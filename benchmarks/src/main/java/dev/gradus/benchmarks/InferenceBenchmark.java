@@ -76,7 +76,8 @@ public class InferenceBenchmark {
     }
 
     private int[] predict(float[] images, int[] shape) {
-        try (GradMode ng = GradMode.noGrad(); Scope s = Scope.open()) {
+        try (GradMode ng = GradMode.noGrad();
+                Scope s = Scope.open()) {
             return net.forward(Tensor.of(cpu, images, shape)).argmax(1).toIntArray();
         }
     }

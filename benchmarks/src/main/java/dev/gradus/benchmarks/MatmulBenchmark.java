@@ -1,10 +1,10 @@
 package dev.gradus.benchmarks;
 
+import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.backend.cpu.CpuBackend;
-import dev.gradus.Backends;
 import dev.gradus.backend.cuda.CudaBackend;
 import dev.gradus.spi.Backend;
 import java.util.concurrent.TimeUnit;
@@ -86,9 +86,17 @@ public class MatmulBenchmark {
     @Benchmark
     public int raw() {
         if (be instanceof CpuBackend cpu) {
-            cpu.rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+            cpu.rawSgemm(
+                    a.operand().storage(), b.operand().storage(), c.operand().storage(), m, n, k);
         } else {
-            ((CudaBackend) be).rawSgemm(a.storage(), b.storage(), c.storage(), m, n, k);
+            ((CudaBackend) be)
+                    .rawSgemm(
+                            a.operand().storage(),
+                            b.operand().storage(),
+                            c.operand().storage(),
+                            m,
+                            n,
+                            k);
             be.synchronize();
         }
         return m;
@@ -97,7 +105,14 @@ public class MatmulBenchmark {
     /** oneDNN's matmul on the same buffers (CPU only): does it beat OpenBLAS for Dense layers? */
     @Benchmark
     public int onednn() {
-        if (!(be instanceof CpuBackend cpu) || !cpu.rawDnnlMatmul(a.storage(), b.storage(), c.storage(), m, n, k)) {
+        if (!(be instanceof CpuBackend cpu)
+                || !cpu.rawDnnlMatmul(
+                        a.operand().storage(),
+                        b.operand().storage(),
+                        c.operand().storage(),
+                        m,
+                        n,
+                        k)) {
             throw new IllegalStateException("onednn: needs the cpu backend with oneDNN loaded");
         }
         return m;

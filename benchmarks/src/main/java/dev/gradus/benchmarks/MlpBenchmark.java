@@ -15,6 +15,7 @@ import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -47,7 +48,9 @@ public class MlpBenchmark {
     public void setup() throws IOException {
         backend = Backends.defaultBackend();
         Rng rng = new Rng(42);
-        model = new Sequential(new Dense(backend, 784, 48, true, Init.GLOROT, rng), new ReLU(),
+        model = new Sequential(
+                new Dense(backend, 784, 48, true, Init.GLOROT, rng),
+                new ReLU(),
                 new Dense(backend, 48, 10, true, Init.GLOROT, rng));
         opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
         x = Tensor.uniform(rng, 0, 1, 128, 784);
@@ -58,7 +61,7 @@ public class MlpBenchmark {
         y = Tensor.ofInts(backend, labels, 128);
         String data = System.getenv("GRADUS_DATA");
         if (data != null) {
-            Dataset train = Mnist.load(java.nio.file.Path.of(data, "mnist")).train();
+            Dataset train = Mnist.load(Path.of(data, "mnist")).train();
             loader = new DataLoader(train, 128).shuffle(1).flatten(true);
         }
     }
@@ -95,7 +98,8 @@ public class MlpBenchmark {
         }
         float last = 0;
         for (DataLoader.Batch b : loader.epoch(backend)) {
-            try (b; Scope s = Scope.open()) {
+            try (b;
+                    Scope s = Scope.open()) {
                 last = Training.step(model, opt, b.x(), b.y()).item();
             }
         }

@@ -16,8 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  * <pre>{@code AtomicFiles.write(path, out -> out.write(bytes));}</pre>
  */
 public final class AtomicFiles {
-    private AtomicFiles() {
-    }
+    private AtomicFiles() {}
 
     /** Produces the file's bytes. */
     @FunctionalInterface

@@ -3,6 +3,7 @@ package dev.gradus.io;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
@@ -12,6 +13,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,16 +45,13 @@ public final class Safetensors {
     /** Headers larger than this are not a safetensors file we wrote or could use. */
     private static final long MAX_HEADER = 100L << 20;
 
-    private Safetensors() {
-    }
+    private Safetensors() {}
 
     /** One tensor as stored: name, shape and values. */
-    public record Entry(String name, int[] shape, float[] values) {
-    }
+    public record Entry(String name, int[] shape, float[] values) {}
 
     /** A whole file: tensors in file order and the metadata strings. */
-    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {
-    }
+    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {}
 
     /** The architecture string recorded for {@code model}: its layers' descriptions. */
     public static String architecture(Module model) {
@@ -116,7 +116,8 @@ public final class Safetensors {
             header.write(' ');
         }
         AtomicFiles.write(file, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.size());
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.size());
             out.write(len.array());
             header.writeTo(out);
             for (float[] v : data) {
@@ -139,19 +140,21 @@ public final class Safetensors {
             readFully(ch, lenBuf, 0, name);
             long headerLen = lenBuf.getLong(0);
             if (headerLen < 2 || headerLen > MAX_HEADER) {
-                throw new ModelFormatException(name, "not a safetensors file: header length " + headerLen
-                        + " at byte 0 is implausible");
+                throw new ModelFormatException(
+                        name, "not a safetensors file: header length " + headerLen + " at byte 0 is implausible");
             }
             if (8 + headerLen > size) {
-                throw new ModelFormatException(name, "truncated: the header needs " + headerLen + " bytes after byte 8,"
-                        + " the file has " + (size - 8));
+                throw new ModelFormatException(
+                        name,
+                        "truncated: the header needs " + headerLen + " bytes after byte 8," + " the file has "
+                                + (size - 8));
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
             readFully(ch, hb, 8, name);
             byte[] header = hb.array();
             if (header[0] != '{') {
-                throw new ModelFormatException(name, "not a safetensors file: the header at byte 8 does not start"
-                        + " with '{'");
+                throw new ModelFormatException(
+                        name, "not a safetensors file: the header at byte 8 does not start" + " with '{'");
             }
             Map<String, String> meta = new LinkedHashMap<>();
             Map<String, long[]> ranges = new LinkedHashMap<>();
@@ -168,16 +171,22 @@ public final class Safetensors {
                     n = Math.min(n * d, 1L << 31); // capped so that it cannot overflow
                 }
                 if (n > Integer.MAX_VALUE - 8) {
-                    throw new ModelFormatException(name, "tensor '" + e.getKey() + "' of shape "
-                            + Arrays.toString(shape) + " has more elements than one Java array can hold");
+                    throw new ModelFormatException(
+                            name,
+                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
+                                    + " has more elements than one Java array can hold");
                 }
                 if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != 4 * n) {
-                    throw new ModelFormatException(name, "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
-                            + " needs " + 4 * n + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
+                    throw new ModelFormatException(
+                            name,
+                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape) + " needs " + 4 * n
+                                    + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
                 }
                 if (r[1] > dataLen) {
-                    throw new ModelFormatException(name, "truncated: tensor '" + e.getKey() + "' ends at data byte "
-                            + r[1] + " but the file holds " + dataLen + " bytes of data");
+                    throw new ModelFormatException(
+                            name,
+                            "truncated: tensor '" + e.getKey() + "' ends at data byte " + r[1] + " but the file holds "
+                                    + dataLen + " bytes of data");
                 }
                 ByteBuffer b = ByteBuffer.allocate((int) (r[1] - r[0])).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(ch, b, dataStart + r[0], name);
@@ -199,15 +208,18 @@ public final class Safetensors {
         }
     }
 
-    private static void parseHeader(String name, byte[] header, Map<String, String> meta, Map<String, long[]> ranges,
-                                    Map<String, int[]> shapes) throws IOException {
+    private static void parseHeader(
+            String name, byte[] header, Map<String, String> meta, Map<String, long[]> ranges, Map<String, int[]> shapes)
+            throws IOException {
         String text;
         try {
-            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(header)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(header))
+                    .toString();
+        } catch (CharacterCodingException e) {
             throw new ModelFormatException(name, "corrupt header: the JSON at byte 8 is not valid UTF-8", e);
         }
         // Parse the decoded text: given bytes, Jackson would guess UTF-16/32 from odd leading bytes.
@@ -221,8 +233,9 @@ public final class Safetensors {
                         String k = p.currentName();
                         JsonToken v = p.nextToken();
                         if (v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) {
-                            throw new ModelFormatException(name, "corrupt header: __metadata__ value '" + k
-                                    + "' should be a string, found " + v);
+                            throw new ModelFormatException(
+                                    name,
+                                    "corrupt header: __metadata__ value '" + k + "' should be a string, found " + v);
                         }
                         meta.put(k, p.getValueAsString());
                     }
@@ -244,16 +257,19 @@ public final class Safetensors {
                             while ((v = p.nextToken()) == JsonToken.VALUE_NUMBER_INT) {
                                 into.add(p.getLongValue());
                             }
-                            expect(v, JsonToken.END_ARRAY, name, "each element of '" + f + "' of '" + key
-                                    + "' (an integer) or its end");
+                            expect(
+                                    v,
+                                    JsonToken.END_ARRAY,
+                                    name,
+                                    "each element of '" + f + "' of '" + key + "' (an integer) or its end");
                         }
                         default -> p.skipChildren();
                     }
                 }
                 expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of entry '" + key + "'");
                 if (!"F32".equals(dtype)) {
-                    throw new ModelFormatException(name, "tensor '" + key + "' has dtype " + dtype
-                            + "; Gradus reads F32 tensors");
+                    throw new ModelFormatException(
+                            name, "tensor '" + key + "' has dtype " + dtype + "; Gradus reads F32 tensors");
                 }
                 if (offs.size() != 2) {
                     throw new ModelFormatException(name, "tensor '" + key + "' needs two data_offsets, has " + offs);
@@ -269,9 +285,14 @@ public final class Safetensors {
                 shapes.put(key, dims);
                 ranges.put(key, new long[] {offs.get(0), offs.get(1)});
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new ModelFormatException(name, "corrupt header JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() != null ? " (header character " + e.getLocation().getCharOffset() + ")" : ""), e);
+        } catch (JsonProcessingException e) {
+            throw new ModelFormatException(
+                    name,
+                    "corrupt header JSON: " + e.getOriginalMessage()
+                            + (e.getLocation() != null
+                                    ? " (header character " + e.getLocation().getCharOffset() + ")"
+                                    : ""),
+                    e);
         }
     }
 
@@ -303,19 +324,21 @@ public final class Safetensors {
         }
         for (String k : c.tensors().keySet()) {
             if (!targets.containsKey(k)) {
-                problems.add("unexpected '" + k + "' " + Arrays.toString(c.tensors().get(k).shape()));
+                problems.add("unexpected '" + k + "' "
+                        + Arrays.toString(c.tensors().get(k).shape()));
             }
         }
         if (!problems.isEmpty()) {
             String saved = c.metadata().get("gradus.architecture");
             throw new IllegalArgumentException(file + " does not match the model: " + String.join("; ", problems)
-                    + (saved != null ? "\n  file architecture:  " + saved + "\n  model architecture: "
-                    + architecture(model) : ""));
+                    + (saved != null
+                            ? "\n  file architecture:  " + saved + "\n  model architecture: " + architecture(model)
+                            : ""));
         }
         for (Map.Entry<String, Tensor> e : targets.entrySet()) {
             float[] v = c.tensors().get(e.getKey()).values();
             Tensor t = e.getValue();
-            t.backend().write(t.storage(), t.layout().offset(), v, 0, v.length);
+            t.backend().write(t.operand().storage(), t.layout().offset(), v, 0, v.length);
         }
     }
 }

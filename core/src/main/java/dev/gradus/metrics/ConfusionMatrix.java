@@ -37,8 +37,8 @@ public final class ConfusionMatrix {
      */
     public static ConfusionMatrix of(int classes, int[] labels, int[] predictions) {
         if (labels.length != predictions.length) {
-            throw new IllegalArgumentException("ConfusionMatrix: " + labels.length + " labels but "
-                    + predictions.length + " predictions");
+            throw new IllegalArgumentException(
+                    "ConfusionMatrix: " + labels.length + " labels but " + predictions.length + " predictions");
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= classes || predictions[i] < 0 || predictions[i] >= classes) {

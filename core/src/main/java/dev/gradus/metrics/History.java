@@ -3,6 +3,7 @@ package dev.gradus.metrics;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ public final class History {
     public void writeCsv(Path file) throws IOException {
         List<String> cols = columns();
         dev.gradus.io.AtomicFiles.write(file, out -> {
-            Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
+            Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
             w.write(String.join(",", cols) + "\n");
             for (Map<String, Double> e : epochs) {
                 List<String> cells = new ArrayList<>();

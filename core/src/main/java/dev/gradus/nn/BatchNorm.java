@@ -84,11 +84,11 @@ public class BatchNorm extends Module {
     @Override
     public Tensor forward(Tensor x) {
         if (x.shape().rank() < 2 || x.shape().dim(1) != config.features()) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.features()
-                    + ", ...], got " + x.shape());
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.features() + ", ...], got " + x.shape());
         }
-        return Functional.batchNorm(x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(),
-                config.eps());
+        return Functional.batchNorm(
+                x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(), config.eps());
     }
 
     @Override

@@ -20,8 +20,16 @@ public class Conv2d extends Module {
     /**
      * Convolution settings; {@link #of} gives stride 1, no padding, dilation 1, one group, with bias.
      */
-    public record Config(int in, int out, int kernelH, int kernelW, int stride, int padding, int dilation, int groups,
-                         boolean bias) {
+    public record Config(
+            int in,
+            int out,
+            int kernelH,
+            int kernelW,
+            int stride,
+            int padding,
+            int dilation,
+            int groups,
+            boolean bias) {
         public Config {
             // Messages name the value: "this" would print zeros, the fields are not assigned yet.
             if (in < 1 || out < 1) {
@@ -35,8 +43,8 @@ public class Conv2d extends Module {
                         + stride + ", padding " + padding + ", dilation " + dilation);
             }
             if (groups < 1 || in % groups != 0 || out % groups != 0) {
-                throw new IllegalArgumentException("Conv2d: groups " + groups + " must divide both channel counts "
-                        + in + " and " + out);
+                throw new IllegalArgumentException(
+                        "Conv2d: groups " + groups + " must divide both channel counts " + in + " and " + out);
             }
         }
 
@@ -103,8 +111,17 @@ public class Conv2d extends Module {
         int area = config.kernelH() * config.kernelW();
         int fanIn = config.in() / config.groups() * area;
         int fanOut = config.out() / config.groups() * area;
-        this.weight = registerParameter("weight", init.weight(backend, rng, fanIn, fanOut, config.out(),
-                config.in() / config.groups(), config.kernelH(), config.kernelW()));
+        this.weight = registerParameter(
+                "weight",
+                init.weight(
+                        backend,
+                        rng,
+                        fanIn,
+                        fanOut,
+                        config.out(),
+                        config.in() / config.groups(),
+                        config.kernelH(),
+                        config.kernelW()));
         this.bias = config.bias() ? registerParameter("bias", init.bias(backend, rng, fanIn, config.out())) : null;
     }
 
@@ -121,8 +138,8 @@ public class Conv2d extends Module {
     @Override
     public Tensor forward(Tensor x) {
         if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
-                    + x.shape());
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
         }
         return Functional.conv2d(x, weight, bias, params);
     }
@@ -130,8 +147,8 @@ public class Conv2d extends Module {
     /** {@code relu(forward(x))} as one fused op, for {@link Sequential}. */
     Tensor forwardRelu(Tensor x) {
         if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
-                    + x.shape());
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
         }
         return Functional.conv2dRelu(x, weight, bias, params);
     }
@@ -139,10 +156,13 @@ public class Conv2d extends Module {
     @Override
     public Shape outputShape(Shape input) {
         if (input.rank() != 4 || input.dim(1) != config.in()) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, " + config.in() + ", H, W], got "
-                    + input);
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + input);
         }
-        return Shape.of(input.dim(0), config.out(), params.outH(input.dim(2), config.kernelH()),
+        return Shape.of(
+                input.dim(0),
+                config.out(),
+                params.outH(input.dim(2), config.kernelH()),
                 params.outW(input.dim(3), config.kernelW()));
     }
 

@@ -40,7 +40,8 @@ public class MaxPool2d extends Module {
 
     @Override
     public String describe() {
-        return "MaxPool2d(" + params.kernelH() + (params.strideH() != params.kernelH() ? ", stride " + params.strideH()
-                : "") + (params.padH() != 0 ? ", pad " + params.padH() : "") + ")";
+        return "MaxPool2d(" + params.kernelH()
+                + (params.strideH() != params.kernelH() ? ", stride " + params.strideH() : "")
+                + (params.padH() != 0 ? ", pad " + params.padH() : "") + ")";
     }
 }

@@ -77,7 +77,11 @@ public abstract class Module implements AutoCloseable {
      */
     public Map<String, Parameter> namedParameters() {
         Map<String, Parameter> out = new LinkedHashMap<>();
-        collect("", out, m -> m.params, Collections.newSetFromMap(new IdentityHashMap<>()),
+        collect(
+                "",
+                out,
+                m -> m.params,
+                Collections.newSetFromMap(new IdentityHashMap<>()),
                 Collections.newSetFromMap(new IdentityHashMap<>()));
         return out;
     }
@@ -85,14 +89,22 @@ public abstract class Module implements AutoCloseable {
     /** Every buffer of this module and its descendants, with dotted names, each once. */
     public Map<String, Tensor> namedBuffers() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        collect("", out, m -> m.buffers, Collections.newSetFromMap(new IdentityHashMap<>()),
+        collect(
+                "",
+                out,
+                m -> m.buffers,
+                Collections.newSetFromMap(new IdentityHashMap<>()),
                 Collections.newSetFromMap(new IdentityHashMap<>()));
         return out;
     }
 
     /** Adds {@code own}'s entries of this module, then of its children, each value once, each module once. */
-    private <T> void collect(String prefix, Map<String, T> out, Function<Module, Map<String, T>> own,
-                             Set<Object> seen, Set<Module> visited) {
+    private <T> void collect(
+            String prefix,
+            Map<String, T> out,
+            Function<Module, Map<String, T>> own,
+            Set<Object> seen,
+            Set<Module> visited) {
         if (!visited.add(this)) {
             return;
         }
@@ -113,17 +125,22 @@ public abstract class Module implements AutoCloseable {
             for (Class<?> c = type; c != null && c != Module.class; c = c.getSuperclass()) {
                 for (Field f : c.getDeclaredFields()) {
                     Class<?> t = f.getType();
-                    boolean holdsModule = Module.class.isAssignableFrom(t) || Parameter.class.isAssignableFrom(t)
-                            || t == Object.class || t == Tensor.class;
+                    boolean holdsModule = Module.class.isAssignableFrom(t)
+                            || Parameter.class.isAssignableFrom(t)
+                            || t == Object.class
+                            || t == Tensor.class;
                     if (!Modifier.isStatic(f.getModifiers()) && !f.isSynthetic() && holdsModule) {
                         try {
                             f.setAccessible(true);
                         } catch (RuntimeException e) { // InaccessibleObjectException: a package not opened to us
                             if (Module.class.isAssignableFrom(t) || Parameter.class.isAssignableFrom(t)) {
-                                throw new IllegalStateException(type.getName() + "." + f.getName() + " holds a "
-                                        + t.getSimpleName() + " that Gradus cannot read (its package is not open to"
-                                        + " dev.gradus.core): register it with registerModule/registerParameter in"
-                                        + " the constructor, or open the package", e);
+                                throw new IllegalStateException(
+                                        type.getName() + "." + f.getName() + " holds a "
+                                                + t.getSimpleName()
+                                                + " that Gradus cannot read (its package is not open to"
+                                                + " dev.gradus.core): register it with registerModule/registerParameter in"
+                                                + " the constructor, or open the package",
+                                        e);
                             }
                             continue;
                         }
@@ -236,15 +253,16 @@ public abstract class Module implements AutoCloseable {
      * <pre>{@code System.out.print(model.summary(Shape.of(1, 784)));}</pre>
      */
     public String summary(Shape input) {
-        java.util.List<String[]> rows = new java.util.ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
         Shape s = input;
-        java.util.Map<String, Module> layers = this instanceof Sequential ? children() : java.util.Map.of("", this);
-        for (java.util.Map.Entry<String, Module> e : layers.entrySet()) {
+        Map<String, Module> layers = this instanceof Sequential ? children() : Map.of("", this);
+        for (Map.Entry<String, Module> e : layers.entrySet()) {
             Module m = e.getValue();
             s = m.outputShape(s);
             long own = m.parameterCount() + m.bufferCount();
-            rows.add(new String[] {(e.getKey().isEmpty() ? "" : e.getKey() + " ") + m.describe(), s.toString(),
-                String.format("%,d", own)});
+            rows.add(new String[] {
+                (e.getKey().isEmpty() ? "" : e.getKey() + " ") + m.describe(), s.toString(), String.format("%,d", own)
+            });
         }
         int w0 = "Layer (type)".length();
         int w1 = "Output Shape".length();

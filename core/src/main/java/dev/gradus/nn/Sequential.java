@@ -1,7 +1,6 @@
 package dev.gradus.nn;
 
 import dev.gradus.Anomaly;
-
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import java.util.ArrayList;
@@ -52,7 +51,10 @@ public class Sequential extends Module {
                     i++;
                     continue;
                 }
-                if (FUSE && !anomaly && isPlain(i, Conv2d.class) && isPlain(i + 1, ReLU.class)
+                if (FUSE
+                        && !anomaly
+                        && isPlain(i, Conv2d.class)
+                        && isPlain(i + 1, ReLU.class)
                         && !isPlain(i + 2, MaxPool2d.class)) {
                     // Conv2d then ReLU in one pass over the activation instead of two (the values are the same).
                     h = ((Conv2d) layers.get(i)).forwardRelu(h);
@@ -65,8 +67,11 @@ public class Sequential extends Module {
             } catch (IllegalArgumentException e) {
                 String d = layers.get(at).describe();
                 String why = String.valueOf(e.getMessage());
-                throw new LayerException(at, "layer " + at + (why.startsWith(d + ":") ? " " : " (" + d + "): ") + why
-                        + (at > 0 ? " (the model's input was " + x.shape() + ")" : ""), e);
+                throw new LayerException(
+                        at,
+                        "layer " + at + (why.startsWith(d + ":") ? " " : " (" + d + "): ") + why
+                                + (at > 0 ? " (the model's input was " + x.shape() + ")" : ""),
+                        e);
             } finally {
                 if (anomaly) {
                     Anomaly.exitLayer();

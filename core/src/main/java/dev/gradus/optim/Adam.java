@@ -82,9 +82,20 @@ public final class Adam extends Optimizer {
     protected void update(int i, Parameter p, Tensor grad) {
         Tensor mi = m.get(i, p);
         Tensor vi = v.get(i, p);
-        p.backend().adamStep(p.operand(), grad.operand(), mi.operand(), vi.operand(),
-                new AdamStep(lr, config.beta1(), config.beta2(), config.eps(), config.weightDecay(),
-                        config.decoupled(), step));
+        p.backend()
+                .adamStep(
+                        p.operand(),
+                        grad.operand(),
+                        mi.operand(),
+                        vi.operand(),
+                        new AdamStep(
+                                lr,
+                                config.beta1(),
+                                config.beta2(),
+                                config.eps(),
+                                config.weightDecay(),
+                                config.decoupled(),
+                                step));
     }
 
     @Override

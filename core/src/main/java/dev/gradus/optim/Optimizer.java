@@ -34,8 +34,8 @@ public abstract class Optimizer implements AutoCloseable {
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             if (p.isClosed()) {
-                throw new IllegalStateException(getClass().getSimpleName() + ".step: parameter " + i + " "
-                        + p.shape() + " was released (its model was closed)");
+                throw new IllegalStateException(getClass().getSimpleName() + ".step: parameter " + i + " " + p.shape()
+                        + " was released (its model was closed)");
             }
             if (p.hasGrad()) {
                 update(i, p, p.grad());

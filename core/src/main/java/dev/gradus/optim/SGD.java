@@ -80,9 +80,18 @@ public final class SGD extends Optimizer {
         Tensor buf = config.momentum() > 0 ? momentum.get(i, p) : null;
         boolean first = !started[i];
         started[i] = true;
-        p.backend().sgdStep(p.operand(), grad.operand(), buf == null ? null : buf.operand(),
-                new SgdStep(lr, config.momentum(), config.dampening(), config.weightDecay(), config.nesterov(),
-                        first));
+        p.backend()
+                .sgdStep(
+                        p.operand(),
+                        grad.operand(),
+                        buf == null ? null : buf.operand(),
+                        new SgdStep(
+                                lr,
+                                config.momentum(),
+                                config.dampening(),
+                                config.weightDecay(),
+                                config.nesterov(),
+                                first));
     }
 
     @Override

@@ -18,8 +18,8 @@ public final class StepLR {
     /** A schedule over {@code opt} starting from its current learning rate. */
     public StepLR(Optimizer opt, int stepSize, float gamma) {
         if (stepSize < 1 || !(gamma > 0)) {
-            throw new IllegalArgumentException("StepLR: step size must be >= 1 and gamma > 0, got " + stepSize + ", "
-                    + gamma);
+            throw new IllegalArgumentException(
+                    "StepLR: step size must be >= 1 and gamma > 0, got " + stepSize + ", " + gamma);
         }
         this.opt = opt;
         this.stepSize = stepSize;

@@ -6,8 +6,7 @@ package dev.gradus.spi;
  * @param step        1 for the first update (bias correction uses it)
  * @param decoupled   true for AdamW (decay applied to the weights), false for L2 added to the gradient
  */
-public record AdamStep(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
-                       long step) {
+public record AdamStep(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, long step) {
     /** {@code lr / (1 - beta1^step)}, computed in double precision as PyTorch does. */
     public float stepSize() {
         return (float) (lr / (1 - Math.pow(beta1, step)));

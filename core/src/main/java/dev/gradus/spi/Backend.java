@@ -129,15 +129,31 @@ public interface Backend {
      * {@code runningMean} is not null, updates the running statistics with {@code momentum} (the variance
      * unbiased, as PyTorch). The per-channel operands are {@code [C]}.
      */
-    void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
-                        Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum);
+    void batchNormTrain(
+            Operand x,
+            Operand gamma,
+            Operand beta,
+            Operand runningMean,
+            Operand runningVar,
+            Operand out,
+            Operand saveMean,
+            Operand saveInvStd,
+            float eps,
+            float momentum);
 
     /**
      * Gradients of {@link #batchNormTrain}: {@code dx} (overwritten) and, when not null, {@code dGamma} and
      * {@code dBeta} per channel (overwritten).
      */
-    void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
-                           Operand dx, Operand dGamma, Operand dBeta);
+    void batchNormBackward(
+            Operand x,
+            Operand dOut,
+            Operand gamma,
+            Operand saveMean,
+            Operand saveInvStd,
+            Operand dx,
+            Operand dGamma,
+            Operand dBeta);
 
     /**
      * The {@code [N, C, rest]} view batch norm works on: {@code {N, C, rest}} for an {@code x} of at least two
@@ -161,12 +177,10 @@ public interface Backend {
      * Gives the memory cached for reuse ({@link MemoryStats#reservedBytes()}) back to the system, as PyTorch's
      * {@code torch.cuda.empty_cache()}; live tensors are untouched. The next steps allocate afresh.
      */
-    default void trim() {
-    }
+    default void trim() {}
 
     /** Waits for queued work (a no-op on synchronous backends). */
-    default void synchronize() {
-    }
+    default void synchronize() {}
 
     /** Human-readable facts for diagnostics: library versions, kernel sets, thread counts. */
     Map<String, String> describe();

@@ -1,5 +1,7 @@
 package dev.gradus.spi;
 
+import java.util.Optional;
+
 /**
  * Makes a {@link Backend}; found with {@link java.util.ServiceLoader}.
  *
@@ -26,8 +28,8 @@ public interface BackendProvider {
      * The backend if this process already started it, without starting it; for memory reports and leak checks
      * that must not load natives just to look.
      */
-    default java.util.Optional<Backend> started() {
-        return java.util.Optional.empty();
+    default Optional<Backend> started() {
+        return Optional.empty();
     }
 
     /**

@@ -97,7 +97,9 @@ public record Layout(int[] shape, int[] strides, int offset) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Layout l && offset == l.offset && Arrays.equals(shape, l.shape)
+        return o instanceof Layout l
+                && offset == l.offset
+                && Arrays.equals(shape, l.shape)
                 && Arrays.equals(strides, l.strides);
     }
 

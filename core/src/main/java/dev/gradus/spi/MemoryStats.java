@@ -8,5 +8,4 @@ package dev.gradus.spi;
  * @param allocations   native (or device) allocations made since the backend started; flat in a steady-state
  *                      training loop
  */
-public record MemoryStats(long liveBytes, long reservedBytes, long allocations) {
-}
+public record MemoryStats(long liveBytes, long reservedBytes, long allocations) {}

@@ -36,8 +36,8 @@ public record Operand(Storage storage, Layout layout) {
     public static void requireDense(String op, Operand... operands) {
         for (Operand o : operands) {
             if (o != null && !o.layout.isDense()) {
-                throw new IllegalArgumentException(op + ": needs dense operands (row-major from element 0), got "
-                        + o.layout);
+                throw new IllegalArgumentException(
+                        op + ": needs dense operands (row-major from element 0), got " + o.layout);
             }
         }
     }

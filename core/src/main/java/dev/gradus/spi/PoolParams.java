@@ -7,8 +7,14 @@ package dev.gradus.spi;
  */
 public record PoolParams(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW) {
     public PoolParams {
-        if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0
-                || padH * 2 > kernelH || padW * 2 > kernelW) {
+        if (kernelH < 1
+                || kernelW < 1
+                || strideH < 1
+                || strideW < 1
+                || padH < 0
+                || padW < 0
+                || padH * 2 > kernelH
+                || padW * 2 > kernelW) {
             // The fields are not assigned yet: "this" would print zeros.
             throw new IllegalArgumentException("pool2d: invalid kernel " + kernelH + "x" + kernelW + ", stride "
                     + strideH + "x" + strideW + ", padding " + padH + "x" + padW

@@ -5,6 +5,5 @@ package dev.gradus.spi;
  *
  * @param firstStep true on the first update, when the momentum buffer is set to the gradient
  */
-public record SgdStep(float lr, float momentum, float dampening, float weightDecay, boolean nesterov,
-                      boolean firstStep) {
-}
+public record SgdStep(
+        float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean firstStep) {}

@@ -8,11 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Anomaly;
-import dev.gradus.Autograd;
 import dev.gradus.AnomalyException;
+import dev.gradus.Autograd;
 import dev.gradus.Backends;
-import dev.gradus.Functional;
 import dev.gradus.DType;
+import dev.gradus.Functional;
 import dev.gradus.GradMode;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
@@ -25,9 +25,9 @@ import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
 import dev.gradus.nn.Flatten;
-import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.LayerException;
+import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
@@ -40,14 +40,23 @@ import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.UnaryOp;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The suite every backend runs: each op against a plain Java reference, each gradient against central finite
@@ -102,8 +111,8 @@ public abstract class BackendConformance {
             double a = actual[i];
             double err = Math.abs(e - a) / Math.max(1.0, Math.abs(e));
             if (!(err <= tol) && !(Double.isNaN(e) && Double.isNaN(a))) {
-                throw new AssertionError(what + ": element " + i + " expected " + e + " got " + a + " (rel err "
-                        + err + ")\nexpected " + Arrays.toString(expected) + "\nactual   " + Arrays.toString(actual));
+                throw new AssertionError(what + ": element " + i + " expected " + e + " got " + a + " (rel err " + err
+                        + ")\nexpected " + Arrays.toString(expected) + "\nactual   " + Arrays.toString(actual));
             }
         }
     }
@@ -152,15 +161,17 @@ public abstract class BackendConformance {
             float[] numeric = new float[x.length];
             for (int i = 0; i < x.length; i++) {
                 double h = step > 0 ? step : 1e-2 * Math.max(1.0, Math.abs(x[i]));
-                numeric[i] = (float) ((evalAt(f, inputs, k, x, i, x[i] + h, wt)
-                        - evalAt(f, inputs, k, x, i, x[i] - h, wt)) / (2 * h));
+                numeric[i] =
+                        (float) ((evalAt(f, inputs, k, x, i, x[i] + h, wt) - evalAt(f, inputs, k, x, i, x[i] - h, wt))
+                                / (2 * h));
             }
             assertClose(numeric, analytic, 2e-2, what + ": gradient of input " + k);
         }
     }
 
     private double evalAt(Function<Tensor[], Tensor> f, Tensor[] inputs, int k, float[] x, int i, double v, Tensor w) {
-        try (Scope s = Scope.open(); GradMode ng = GradMode.noGrad()) {
+        try (Scope s = Scope.open();
+                GradMode ng = GradMode.noGrad()) {
             float[] xv = x.clone();
             xv[i] = (float) v;
             Tensor[] args = inputs.clone();
@@ -235,8 +246,14 @@ public abstract class BackendConformance {
         assertArrayEquals(new float[] {0f, 1f, 0.5f}, y, 1e-7f);
     }
 
-    private void checkBinary(String name, java.util.function.BiFunction<Tensor, Tensor, Tensor> op,
-                             DoubleBinaryOperator ref, int[] sa, int[] sb, float lo, float hi) {
+    private void checkBinary(
+            String name,
+            BiFunction<Tensor, Tensor, Tensor> op,
+            DoubleBinaryOperator ref,
+            int[] sa,
+            int[] sb,
+            float lo,
+            float hi) {
         Tensor a = rand(lo, hi, sa);
         Tensor b = rand(lo, hi, sb);
         Tensor y = op.apply(a, b);
@@ -248,8 +265,8 @@ public abstract class BackendConformance {
         for (int i = 0; i < expected.length; i++) {
             expected[i] = (float) ref.applyAsDouble(av[broadcastIndex(i, out, sa)], bv[broadcastIndex(i, out, sb)]);
         }
-        assertClose(expected, y.toFloatArray(), 1e-5,
-                name + " " + Arrays.toString(sa) + " with " + Arrays.toString(sb));
+        assertClose(
+                expected, y.toFloatArray(), 1e-5, name + " " + Arrays.toString(sa) + " with " + Arrays.toString(sb));
     }
 
     static final int[][][] BROADCAST_CASES = {
@@ -288,10 +305,13 @@ public abstract class BackendConformance {
         Tensor a = rand(0, 1, 3, 4);
         Tensor b = rand(0, 1, 5);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.add(b));
-        assertTrue(e.getMessage().contains("add") && e.getMessage().contains("[3, 4]")
-                && e.getMessage().contains("[5]"), e.getMessage());
-        IllegalArgumentException m = assertThrows(IllegalArgumentException.class,
-                () -> rand(0, 1, 32, 784).matmul(rand(0, 1, 48, 784)));
+        assertTrue(
+                e.getMessage().contains("add")
+                        && e.getMessage().contains("[3, 4]")
+                        && e.getMessage().contains("[5]"),
+                e.getMessage());
+        IllegalArgumentException m = assertThrows(
+                IllegalArgumentException.class, () -> rand(0, 1, 32, 784).matmul(rand(0, 1, 48, 784)));
         assertTrue(m.getMessage().contains("matmul: [32, 784] x [48, 784]"), m.getMessage());
     }
 
@@ -320,13 +340,19 @@ public abstract class BackendConformance {
         for (int[] s : sizes) {
             Tensor a = rand(-1, 1, s[0], s[1]);
             Tensor b = rand(-1, 1, s[1], s[2]);
-            assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
-                    a.matmul(b).toFloatArray(), 1e-4, "matmul " + Arrays.toString(s));
+            assertClose(
+                    refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    a.matmul(b).toFloatArray(),
+                    1e-4,
+                    "matmul " + Arrays.toString(s));
             // the same product through transposed views (BLAS trans flags)
             Tensor at = a.t().contiguous().t();
             Tensor bt = b.t().contiguous().t();
-            assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
-                    at.matmul(bt).toFloatArray(), 1e-4, "matmul of transposed views " + Arrays.toString(s));
+            assertClose(
+                    refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    at.matmul(bt).toFloatArray(),
+                    1e-4,
+                    "matmul of transposed views " + Arrays.toString(s));
         }
     }
 
@@ -334,21 +360,33 @@ public abstract class BackendConformance {
     void matmulBatchedAndVectors() {
         Tensor a = rand(-1, 1, 2, 3, 4);
         Tensor b = rand(-1, 1, 2, 4, 5);
-        assertClose(refMatmul(a.toFloatArray(), b.toFloatArray(), 2, 3, 4, 5, false), a.matmul(b).toFloatArray(),
-                1e-4, "batched matmul");
+        assertClose(
+                refMatmul(a.toFloatArray(), b.toFloatArray(), 2, 3, 4, 5, false),
+                a.matmul(b).toFloatArray(),
+                1e-4,
+                "batched matmul");
         Tensor b2 = rand(-1, 1, 4, 5);
         Tensor y = a.matmul(b2);
         assertEquals(Shape.of(2, 3, 5), y.shape());
-        assertClose(refMatmul(a.toFloatArray(), b2.toFloatArray(), 2, 3, 4, 5, true), y.toFloatArray(), 1e-4,
+        assertClose(
+                refMatmul(a.toFloatArray(), b2.toFloatArray(), 2, 3, 4, 5, true),
+                y.toFloatArray(),
+                1e-4,
                 "matmul with broadcast batch");
         Tensor v = rand(-1, 1, 4);
         Tensor mv = b2.t().matmul(v);
         assertEquals(Shape.of(5), mv.shape());
-        assertClose(refMatmul(b2.t().contiguous().toFloatArray(), v.toFloatArray(), 1, 5, 4, 1, false),
-                mv.toFloatArray(), 1e-4, "matrix-vector");
+        assertClose(
+                refMatmul(b2.t().contiguous().toFloatArray(), v.toFloatArray(), 1, 5, 4, 1, false),
+                mv.toFloatArray(),
+                1e-4,
+                "matrix-vector");
         Tensor vm = v.matmul(b2);
         assertEquals(Shape.of(5), vm.shape());
-        assertClose(refMatmul(v.toFloatArray(), b2.toFloatArray(), 1, 1, 4, 5, false), vm.toFloatArray(), 1e-4,
+        assertClose(
+                refMatmul(v.toFloatArray(), b2.toFloatArray(), 1, 1, 4, 5, false),
+                vm.toFloatArray(),
+                1e-4,
                 "vector-matrix");
     }
 
@@ -358,8 +396,11 @@ public abstract class BackendConformance {
         Tensor base = rand(-1, 1, 6, 8, 2);
         Tensor odd = base.transpose(0, 2).narrow(0, 1, 1).reshape(8, 6).t();
         Tensor b = rand(-1, 1, 8, 3);
-        assertClose(refMatmul(odd.contiguous().toFloatArray(), b.toFloatArray(), 1, 6, 8, 3, false),
-                odd.matmul(b).toFloatArray(), 1e-4, "matmul of a strided view");
+        assertClose(
+                refMatmul(odd.contiguous().toFloatArray(), b.toFloatArray(), 1, 6, 8, 3, false),
+                odd.matmul(b).toFloatArray(),
+                1e-4,
+                "matmul of a strided view");
     }
 
     // ------------------------------------------------------------------ reductions
@@ -403,7 +444,9 @@ public abstract class BackendConformance {
             assertClose(mean, x.mean(axis, false).toFloatArray(), 1e-5, "mean axis " + axis);
             assertClose(max, x.max(axis, false).toFloatArray(), 0, "max axis " + axis);
             assertArrayEquals(arg, x.argmax(axis).toIntArray(), "argmax axis " + axis);
-            assertEquals(Shape.of(Shape.of(shape).reduce(axis, true).dims()), x.sum(axis, true).shape());
+            assertEquals(
+                    Shape.of(Shape.of(shape).reduce(axis, true).dims()),
+                    x.sum(axis, true).shape());
         }
         double total = 0;
         for (float v : xv) {
@@ -424,10 +467,12 @@ public abstract class BackendConformance {
         assertEquals(Shape.of(3, 2), x.reshape(-1, 2).shape());
         assertArrayEquals(new float[] {3, 4, 5}, x.slice(1, 2).toFloatArray());
         assertArrayEquals(new float[] {1, 2, 4, 5}, x.narrow(1, 1, 2).toFloatArray());
-        assertArrayEquals(new float[] {0, 1, 2, 3, 4, 5, 0, 1, 2}, Tensor.cat(List.of(x, x.slice(0, 1)), 0)
-                .toFloatArray());
-        assertArrayEquals(new float[] {0, 1, 2, 0, 3, 4, 5, 3}, Tensor.cat(List.of(x, x.narrow(1, 0, 1)), 1)
-                .toFloatArray());
+        assertArrayEquals(
+                new float[] {0, 1, 2, 3, 4, 5, 0, 1, 2},
+                Tensor.cat(List.of(x, x.slice(0, 1)), 0).toFloatArray());
+        assertArrayEquals(
+                new float[] {0, 1, 2, 0, 3, 4, 5, 3},
+                Tensor.cat(List.of(x, x.narrow(1, 0, 1)), 1).toFloatArray());
         assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, x.t().reshape(6).toFloatArray());
         assertEquals(Shape.of(2, 1, 3), x.unsqueeze(1).shape());
         assertEquals(Shape.of(2, 3), x.unsqueeze(1).squeeze(1).shape());
@@ -441,7 +486,8 @@ public abstract class BackendConformance {
         assertEquals(DType.INT32, labels.dtype());
         assertArrayEquals(new int[] {0, 2}, labels.slice(1, 3).toIntArray());
         assertArrayEquals(new float[] {3, 0, 2, 1}, labels.toFloat().toFloatArray());
-        Tensor pred = t(new float[] {0, 0, 0, 9, 5, 0, 0, 0, 0, 1, 7, 0, 0, 8, 0, 0}, 4, 4).argmax(1);
+        Tensor pred = t(new float[] {0, 0, 0, 9, 5, 0, 0, 0, 0, 1, 7, 0, 0, 8, 0, 0}, 4, 4)
+                .argmax(1);
         assertArrayEquals(new int[] {3, 0, 2, 1}, pred.toIntArray());
         assertEquals(4f, pred.eq(labels).sum().item());
         assertThrows(IllegalArgumentException.class, () -> labels.requiresGrad(true));
@@ -476,11 +522,17 @@ public abstract class BackendConformance {
             }
         }
         float[] big = t(new float[] {1000f, 1000f, -1000f}, 1, 3).logSoftmax(1).toFloatArray();
-        assertClose(new float[] {(float) -Math.log(2), (float) -Math.log(2), -2000f - (float) Math.log(2)}, big, 1e-5,
+        assertClose(
+                new float[] {(float) -Math.log(2), (float) -Math.log(2), -2000f - (float) Math.log(2)},
+                big,
+                1e-5,
                 "logSoftmax of large logits");
         // axis 0 goes through a transpose
         Tensor x = rand(-1, 1, 3, 4);
-        assertClose(x.t().logSoftmax(1).t().contiguous().toFloatArray(), x.logSoftmax(0).toFloatArray(), 1e-6,
+        assertClose(
+                x.t().logSoftmax(1).t().contiguous().toFloatArray(),
+                x.logSoftmax(0).toFloatArray(),
+                1e-6,
                 "logSoftmax on axis 0");
     }
 
@@ -504,14 +556,19 @@ public abstract class BackendConformance {
             onehot[r * 4 + y[r]] = 1;
         }
         expected /= 5;
-        assertEquals(expected, logits.crossEntropy(Tensor.ofInts(backend(), y, 5)).item(), 1e-5);
+        assertEquals(
+                expected, logits.crossEntropy(Tensor.ofInts(backend(), y, 5)).item(), 1e-5);
         assertEquals(expected, logits.crossEntropy(t(onehot, 5, 4)).item(), 1e-5);
-        float huge = t(new float[] {1e4f, -1e4f}, 1, 2).crossEntropy(Tensor.ofInts(backend(), new int[] {1}, 1)).item();
+        float huge = t(new float[] {1e4f, -1e4f}, 1, 2)
+                .crossEntropy(Tensor.ofInts(backend(), new int[] {1}, 1))
+                .item();
         assertEquals(2e4f, huge, 1f);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> logits.crossEntropy(Tensor.ofInts(backend(), new int[] {0, 3, 4, 1, 2}, 5)));
         assertTrue(e.getMessage().contains("label 4 at index 2"), e.getMessage());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> logits.crossEntropy(Tensor.ofInts(backend(), new int[] {0, 1}, 2)));
     }
 
@@ -608,7 +665,6 @@ public abstract class BackendConformance {
         d.close();
     }
 
-
     // ------------------------------------------------------------------ convolution, pooling, normalisation
 
     /** Plain reference convolution in double precision. */
@@ -664,10 +720,16 @@ public abstract class BackendConformance {
             Tensor w = rand(-1, 1, ws);
             Tensor b = rand(-1, 1, cs[4]);
             String what = "conv2d " + Arrays.toString(cs);
-            assertClose(refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, b.toFloatArray(), p),
-                    Functional.conv2d(x, w, b, p).toFloatArray(), 1e-4, what);
-            assertClose(refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, null, p),
-                    Functional.conv2d(x, w, null, p).toFloatArray(), 1e-4, what + " without bias");
+            assertClose(
+                    refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, b.toFloatArray(), p),
+                    Functional.conv2d(x, w, b, p).toFloatArray(),
+                    1e-4,
+                    what);
+            assertClose(
+                    refConv(x.toFloatArray(), xs, w.toFloatArray(), ws, null, p),
+                    Functional.conv2d(x, w, null, p).toFloatArray(),
+                    1e-4,
+                    what + " without bias");
             if (cs[1] <= 4) {
                 gradCheck(what, a -> Functional.conv2d(a[0], a[1], a[2], p), x, w, b);
             }
@@ -677,8 +739,8 @@ public abstract class BackendConformance {
 
     /** The fused {@code conv2dRelu} against {@code relu} of the reference, and its gradients against the two ops'. */
     private void checkConv2dRelu(String what, Tensor x, Tensor w, Tensor b, ConvParams p) {
-        float[] ref = refConv(x.toFloatArray(), x.shape().dims(), w.toFloatArray(), w.shape().dims(),
-                b.toFloatArray(), p);
+        float[] ref = refConv(
+                x.toFloatArray(), x.shape().dims(), w.toFloatArray(), w.shape().dims(), b.toFloatArray(), p);
         int negatives = 0;
         for (int i = 0; i < ref.length; i++) {
             negatives += ref[i] < 0 ? 1 : 0;
@@ -717,7 +779,7 @@ public abstract class BackendConformance {
         }
         Tensor y = forward.apply(leaf);
         y.mul(dOut).sum().backward();
-        List<float[]> r = new java.util.ArrayList<>(List.of(y.toFloatArray(), leaf.grad().toFloatArray()));
+        List<float[]> r = new ArrayList<>(List.of(y.toFloatArray(), leaf.grad().toFloatArray()));
         for (Parameter p : model.parameters()) {
             r.add(p.grad().toFloatArray());
         }
@@ -728,8 +790,12 @@ public abstract class BackendConformance {
     void sequentialRewritesGiveTheLayerByLayerValuesAndGradients() {
         Rng rng = new Rng(3);
         // Conv2d-ReLU-MaxPool2d (pooled before ReLU) and Conv2d-ReLU (fused), on odd sizes (floor-mode pooling).
-        Sequential model = new Sequential(new Conv2d(backend(), Conv2d.Config.of(3, 16, 3).withPadding(1), rng),
-                new ReLU(), new MaxPool2d(2), new Conv2d(backend(), Conv2d.Config.of(16, 8, 3), rng), new ReLU(),
+        Sequential model = new Sequential(
+                new Conv2d(backend(), Conv2d.Config.of(3, 16, 3).withPadding(1), rng),
+                new ReLU(),
+                new MaxPool2d(2),
+                new Conv2d(backend(), Conv2d.Config.of(16, 8, 3), rng),
+                new ReLU(),
                 new Flatten());
         Tensor x = rand(-1, 1, 3, 3, 11, 9);
         Function<Tensor, Tensor> layerByLayer = in -> {
@@ -743,7 +809,8 @@ public abstract class BackendConformance {
         float[][] want = outputAndGrads(model, layerByLayer, x, dOut);
         float[][] got = outputAndGrads(model, model::forward, x, dOut);
         for (int i = 0; i < want.length; i++) {
-            assertClose(want[i], got[i], 1e-5, "Sequential vs layer by layer, " + (i == 0 ? "output" : "gradient " + i));
+            assertClose(
+                    want[i], got[i], 1e-5, "Sequential vs layer by layer, " + (i == 0 ? "output" : "gradient " + i));
         }
         model.close();
         // Ties: whole windows <= 0 and repeated maxima, where a wrong argmax or mask would show.
@@ -764,11 +831,16 @@ public abstract class BackendConformance {
     @Test
     void conv2dRejectsMismatchedChannels() {
         ConvParams p = new ConvParams(1, 1, 0, 0, 1, 1, 1);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Functional.conv2d(rand(0, 1, 2, 3, 5, 5), rand(0, 1, 4, 2, 3, 3), null, p));
-        assertTrue(e.getMessage().contains("conv2d") && e.getMessage().contains("[2, 3, 5, 5]")
-                && e.getMessage().contains("[4, 2, 3, 3]"), e.getMessage());
-        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+        assertTrue(
+                e.getMessage().contains("conv2d")
+                        && e.getMessage().contains("[2, 3, 5, 5]")
+                        && e.getMessage().contains("[4, 2, 3, 3]"),
+                e.getMessage());
+        IllegalArgumentException small = assertThrows(
+                IllegalArgumentException.class,
                 () -> Functional.conv2d(rand(0, 1, 1, 1, 2, 2), rand(0, 1, 1, 1, 3, 3), null, p));
         assertTrue(small.getMessage().contains("too small"), small.getMessage());
     }
@@ -813,15 +885,26 @@ public abstract class BackendConformance {
                 v[i] = perm[i] * 0.1f - v.length * 0.05f;
             }
             Tensor x = t(v, xs);
-            assertClose(refPool(true, v, xs, p), Functional.maxPool2d(x, p).toFloatArray(), 0, "maxPool " + Arrays.toString(cs));
-            assertClose(refPool(false, v, xs, p), Functional.avgPool2d(x, p).toFloatArray(), 1e-5, "avgPool " + Arrays.toString(cs));
+            assertClose(
+                    refPool(true, v, xs, p),
+                    Functional.maxPool2d(x, p).toFloatArray(),
+                    0,
+                    "maxPool " + Arrays.toString(cs));
+            assertClose(
+                    refPool(false, v, xs, p),
+                    Functional.avgPool2d(x, p).toFloatArray(),
+                    1e-5,
+                    "avgPool " + Arrays.toString(cs));
             if (v.length < 300) {
                 gradCheck("maxPool " + Arrays.toString(cs), a -> Functional.maxPool2d(a[0], p), 1e-3, t(v, xs));
                 gradCheck("avgPool " + Arrays.toString(cs), a -> Functional.avgPool2d(a[0], p), t(v, xs));
             }
         }
-        assertEquals(Shape.of(1, 1, 3, 3), Functional.maxPool2d(rand(0, 1, 1, 1, 7, 7),
-                new PoolParams(2, 2, 2, 2, 0, 0)).shape(), "floor mode: 7x7 -> 3x3");
+        assertEquals(
+                Shape.of(1, 1, 3, 3),
+                Functional.maxPool2d(rand(0, 1, 1, 1, 7, 7), new PoolParams(2, 2, 2, 2, 0, 0))
+                        .shape(),
+                "floor mode: 7x7 -> 3x3");
     }
 
     /** Mean and biased variance of channel {@code ch} of NC(HW) data, in double, two passes. */
@@ -879,10 +962,15 @@ public abstract class BackendConformance {
             assertClose(expected, y.toFloatArray(), 1e-4, what);
             assertClose(expRm, rm.toFloatArray(), 1e-5, what + " running mean");
             assertClose(expRv, rv.toFloatArray(), 1e-5, what + " running var");
-            gradCheck(what, a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f),
-                    t(x.toFloatArray(), xs), gamma, beta);
+            gradCheck(
+                    what,
+                    a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f),
+                    t(x.toFloatArray(), xs),
+                    gamma,
+                    beta);
             // evaluation mode uses the running statistics and is differentiable too
-            float[] ev = Functional.batchNorm(x, gamma, beta, rm, rv, false, 0.1f, 1e-5f).toFloatArray();
+            float[] ev = Functional.batchNorm(x, gamma, beta, rm, rv, false, 0.1f, 1e-5f)
+                    .toFloatArray();
             float[] rmv = rm.toFloatArray();
             float[] rvv = rv.toFloatArray();
             float[] expEval = new float[xv.length];
@@ -891,10 +979,15 @@ public abstract class BackendConformance {
                 expEval[i] = (float) ((xv[i] - rmv[ch]) / Math.sqrt(rvv[ch] + 1e-5) * gv[ch] + bv[ch]);
             }
             assertClose(expEval, ev, 1e-5, what + " eval");
-            gradCheck(what + " eval", a -> Functional.batchNorm(a[0], a[1], a[2], rm, rv, false, 0.1f, 1e-5f),
-                    t(x.toFloatArray(), xs), t(gamma.toFloatArray(), c), t(beta.toFloatArray(), c));
+            gradCheck(
+                    what + " eval",
+                    a -> Functional.batchNorm(a[0], a[1], a[2], rm, rv, false, 0.1f, 1e-5f),
+                    t(x.toFloatArray(), xs),
+                    t(gamma.toFloatArray(), c),
+                    t(beta.toFloatArray(), c));
         }
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Functional.batchNorm(rand(0, 1, 1, 3), null, null, null, null, true, 0.1f, 1e-5f));
     }
 
@@ -913,9 +1006,10 @@ public abstract class BackendConformance {
             Tensor gamma = rand(0.5f, 1.5f, c);
             Tensor beta = rand(-1, 1, c);
             Tensor dOut = rand(-1, 1, xs);
-            float[][] g = grads(a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f), dOut,
-                    x, gamma, beta);
-            float[] y = Functional.batchNorm(x, gamma, beta, null, null, true, 0.1f, 1e-5f).toFloatArray();
+            float[][] g = grads(
+                    a -> Functional.batchNorm(a[0], a[1], a[2], null, null, true, 0.1f, 1e-5f), dOut, x, gamma, beta);
+            float[] y = Functional.batchNorm(x, gamma, beta, null, null, true, 0.1f, 1e-5f)
+                    .toFloatArray();
             float[] xv = x.toFloatArray();
             float[] dv = dOut.toFloatArray();
             float[] gv = gamma.toFloatArray();
@@ -980,9 +1074,13 @@ public abstract class BackendConformance {
     @Test
     void cnnLayersComposeAndSwitchModes() {
         Sequential model = new Sequential(
-                new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(1)), new ReLU(),
-                new BatchNorm2d(backend(), BatchNorm.Config.of(4)), new MaxPool2d(2), new Flatten(),
-                new Dropout(0.5f, new Rng(2)), new Dense(backend(), 4 * 3 * 3, 5, true, Init.PYTORCH, new Rng(3)));
+                new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(1)),
+                new ReLU(),
+                new BatchNorm2d(backend(), BatchNorm.Config.of(4)),
+                new MaxPool2d(2),
+                new Flatten(),
+                new Dropout(0.5f, new Rng(2)),
+                new Dense(backend(), 4 * 3 * 3, 5, true, Init.PYTORCH, new Rng(3)));
         Tensor x = rand(0, 1, 2, 1, 7, 7);
         assertEquals(Shape.of(2, 5), model.outputShape(x.shape()));
         Tensor y = model.forward(x);
@@ -991,9 +1089,12 @@ public abstract class BackendConformance {
         for (var e : model.namedParameters().entrySet()) {
             assertNotNull(e.getValue().grad(), e.getKey() + " has a gradient");
         }
-        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"),
+        assertEquals(
+                List.of("0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"),
                 List.copyOf(model.namedParameters().keySet()));
-        assertEquals(List.of("2.running_mean", "2.running_var"), List.copyOf(model.namedBuffers().keySet()));
+        assertEquals(
+                List.of("2.running_mean", "2.running_var"),
+                List.copyOf(model.namedBuffers().keySet()));
         // a training step of a CNN in steady state allocates no native memory either
         Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
         Tensor labels = Tensor.ofInts(backend(), new int[] {1, 3}, 2);
@@ -1014,88 +1115,107 @@ public abstract class BackendConformance {
         float[] a = model.forward(x).toFloatArray();
         float[] b = model.forward(x).toFloatArray();
         assertArrayEquals(a, b, "eval mode is deterministic (no dropout, running statistics)");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(rand(0, 1, 2, 3, 7, 7)));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> model.forward(rand(0, 1, 2, 3, 7, 7)));
         assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("[2, 3, 7, 7]"), e.getMessage());
         model.close();
     }
 
-
     // ------------------------------------------------------------------ model files
 
     @Test
-    void safetensorsRoundTripPredictsExactlyTheSame(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws java.io.IOException {
-        Sequential a = new Sequential(new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(1)), new ReLU(),
-                new BatchNorm1d(backend(), BatchNorm.Config.of(5)), new Dense(backend(), 5, 3, true, Init.PYTORCH,
-                new Rng(2)));
+    void safetensorsRoundTripPredictsExactlyTheSame(@TempDir Path dir) throws IOException {
+        Sequential a = new Sequential(
+                new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(1)),
+                new ReLU(),
+                new BatchNorm1d(backend(), BatchNorm.Config.of(5)),
+                new Dense(backend(), 5, 3, true, Init.PYTORCH, new Rng(2)));
         Tensor x = rand(-1, 1, 4, 6);
         a.forward(x); // training mode: moves the running statistics away from 0/1
         a.eval();
         float[] before = a.forward(x).toFloatArray();
-        java.nio.file.Path file = dir.resolve("model.safetensors");
+        Path file = dir.resolve("model.safetensors");
         dev.gradus.io.Safetensors.save(a, file);
-        Sequential b = new Sequential(new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(7)), new ReLU(),
-                new BatchNorm1d(backend(), BatchNorm.Config.of(5)), new Dense(backend(), 5, 3, true, Init.PYTORCH,
-                new Rng(8)));
+        Sequential b = new Sequential(
+                new Dense(backend(), 6, 5, true, Init.PYTORCH, new Rng(7)),
+                new ReLU(),
+                new BatchNorm1d(backend(), BatchNorm.Config.of(5)),
+                new Dense(backend(), 5, 3, true, Init.PYTORCH, new Rng(8)));
         b.eval();
         dev.gradus.io.Safetensors.load(b, file);
         assertArrayEquals(before, b.forward(x).toFloatArray(), "identical predictions after loading");
         var contents = dev.gradus.io.Safetensors.read(file);
-        assertEquals(List.of("0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias", "2.running_mean",
-                "2.running_var"), List.copyOf(contents.tensors().keySet()));
+        assertEquals(
+                List.of(
+                        "0.weight",
+                        "0.bias",
+                        "2.weight",
+                        "2.bias",
+                        "3.weight",
+                        "3.bias",
+                        "2.running_mean",
+                        "2.running_var"),
+                List.copyOf(contents.tensors().keySet()));
         assertEquals("pt", contents.metadata().get("format"));
         assertTrue(contents.metadata().get("gradus.architecture").contains("0:Dense(6 -> 5)"));
         // the header is the documented JSON: little-endian length, then {"__metadata__":..., "0.weight":{...}}
-        byte[] bytes = java.nio.file.Files.readAllBytes(file);
-        long headerLen = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
-        String header = new String(bytes, 8, (int) headerLen, java.nio.charset.StandardCharsets.UTF_8);
-        assertTrue(header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[5,6],\"data_offsets\":[0,120]}"),
-                header);
+        byte[] bytes = Files.readAllBytes(file);
+        long headerLen =
+                ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8);
+        assertTrue(
+                header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[5,6],\"data_offsets\":[0,120]}"), header);
         // a different architecture fails and names every difference
-        Sequential other = new Sequential(new Dense(backend(), 6, 4, true, Init.PYTORCH, new Rng(1)), new ReLU(),
+        Sequential other = new Sequential(
+                new Dense(backend(), 6, 4, true, Init.PYTORCH, new Rng(1)),
+                new ReLU(),
                 new Dense(backend(), 4, 3, true, Init.PYTORCH, new Rng(2)));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> dev.gradus.io.Safetensors.load(other, file));
-        assertTrue(e.getMessage().contains("'0.weight' has shape [5, 6] in the file, [4, 6] in the model")
-                && e.getMessage().contains("unexpected '3.weight'") && e.getMessage().contains("'2.weight' has shape [5] in the file, [3, 4] in the model")
-                && e.getMessage().contains("file architecture"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> dev.gradus.io.Safetensors.load(other, file));
+        assertTrue(
+                e.getMessage().contains("'0.weight' has shape [5, 6] in the file, [4, 6] in the model")
+                        && e.getMessage().contains("unexpected '3.weight'")
+                        && e.getMessage().contains("'2.weight' has shape [5] in the file, [3, 4] in the model")
+                        && e.getMessage().contains("file architecture"),
+                e.getMessage());
         a.close();
         b.close();
         other.close();
     }
 
     @Test
-    void corruptModelFilesAreNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+    void corruptModelFilesAreNamed(@TempDir Path dir) throws IOException {
         Sequential m = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(1)));
-        java.nio.file.Path good = dir.resolve("good.safetensors");
+        Path good = dir.resolve("good.safetensors");
         dev.gradus.io.Safetensors.save(m, good);
-        byte[] bytes = java.nio.file.Files.readAllBytes(good);
-        java.nio.file.Path cut = dir.resolve("cut.safetensors");
-        java.nio.file.Files.write(cut, Arrays.copyOf(bytes, bytes.length - 5));
+        byte[] bytes = Files.readAllBytes(good);
+        Path cut = dir.resolve("cut.safetensors");
+        Files.write(cut, Arrays.copyOf(bytes, bytes.length - 5));
         var e1 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(cut));
-        assertTrue(e1.getMessage().contains("cut.safetensors") && e1.getMessage().contains("truncated"), e1.getMessage());
-        java.nio.file.Path tiny = dir.resolve("tiny.safetensors");
-        java.nio.file.Files.write(tiny, new byte[] {1, 2, 3});
+        assertTrue(
+                e1.getMessage().contains("cut.safetensors") && e1.getMessage().contains("truncated"), e1.getMessage());
+        Path tiny = dir.resolve("tiny.safetensors");
+        Files.write(tiny, new byte[] {1, 2, 3});
         assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(tiny));
-        java.nio.file.Path png = dir.resolve("not-a-model.safetensors");
-        java.nio.file.Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 0});
+        Path png = dir.resolve("not-a-model.safetensors");
+        Files.write(png, new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 0});
         var e2 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(png));
         assertTrue(e2.getMessage().contains("not a safetensors file"), e2.getMessage());
-        String header = new String(bytes, 8, bytes.length - 8, java.nio.charset.StandardCharsets.ISO_8859_1);
-        java.nio.file.Path sizes = dir.resolve("sizes.safetensors");
+        String header = new String(bytes, 8, bytes.length - 8, StandardCharsets.ISO_8859_1);
+        Path sizes = dir.resolve("sizes.safetensors");
         byte[] wrong = bytes.clone();
         int at = header.indexOf("[2,3]");
         wrong[8 + at + 1] = '9'; // shape [9,3] no longer matches its 24 bytes
-        java.nio.file.Files.write(sizes, wrong);
+        Files.write(sizes, wrong);
         var e3 = assertThrows(dev.gradus.io.ModelFormatException.class, () -> dev.gradus.io.Safetensors.read(sizes));
         assertTrue(e3.getMessage().contains("'0.weight'") && e3.getMessage().contains("[9, 3]"), e3.getMessage());
         // a save that fails half-way leaves the previous file untouched
         Sequential broken = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(5)));
         broken.namedParameters().get("0.bias").close();
         assertThrows(IllegalStateException.class, () -> dev.gradus.io.Safetensors.save(broken, good));
-        assertArrayEquals(bytes, java.nio.file.Files.readAllBytes(good), "the earlier good file is intact");
+        assertArrayEquals(bytes, Files.readAllBytes(good), "the earlier good file is intact");
         broken.namedParameters().get("0.weight").close();
-        try (var files = java.nio.file.Files.list(dir)) {
+        try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(f -> f.toString().endsWith(".tmp")), "no temporary files left");
         }
         m.close();
@@ -1126,35 +1246,44 @@ public abstract class BackendConformance {
             Tensor y = x.mul(2f);
             var e = assertThrows(AnomalyException.class, () -> y.log());
             assertEquals("log", e.op());
-            assertTrue(e.getMessage().contains("'log' produced NaN (first at flat index 1) in its output [3]")
-                    && e.getMessage().contains("were all finite"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("'log' produced NaN (first at flat index 1) in its output [3]")
+                            && e.getMessage().contains("were all finite"),
+                    e.getMessage());
         }
         assertTrue(Float.isNaN(x.mul(2f).log().toFloatArray()[1]), "off again once the guard closed");
     }
 
     @Test
     void anomalyModeNamesTheLayerAndBlamesNonFiniteData() {
-        try (Sequential m = new Sequential(new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(3)), new ReLU(),
-                new Dense(backend(), 2, 2, true, Init.PYTORCH, new Rng(4)));
-             Anomaly a = Anomaly.detect()) {
+        try (Sequential m = new Sequential(
+                        new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(3)),
+                        new ReLU(),
+                        new Dense(backend(), 2, 2, true, Init.PYTORCH, new Rng(4)));
+                Anomaly a = Anomaly.detect()) {
             fill(m.namedParameters().get("0.weight"), 1f); // layer 0 gives 3 and 6, finite
             fill(m.namedParameters().get("2.weight"), 3e38f); // layer 2 overflows
             Tensor x = t(new float[] {1, 1, 1, 2, 2, 2}, 2, 3);
             var e = assertThrows(AnomalyException.class, () -> m.forward(x));
             assertTrue(e.layer().startsWith("layer 2 (Dense"), e.getMessage());
-            assertTrue(e.getMessage().contains("Infinity") && e.getMessage().contains("in layer 2 (Dense"),
+            assertTrue(
+                    e.getMessage().contains("Infinity") && e.getMessage().contains("in layer 2 (Dense"),
                     e.getMessage());
             Tensor bad = t(new float[] {1, Float.NaN, 1, 2, 2, 2}, 2, 3);
             var e2 = assertThrows(AnomalyException.class, () -> m.forward(bad));
-            assertTrue(e2.getMessage().contains("layer 0 (Dense") && e2.getMessage().contains("input 0 [2, 3]"
-                    + " already held NaN (first at flat index 1): it is data or a parameter"), e2.getMessage());
+            assertTrue(
+                    e2.getMessage().contains("layer 0 (Dense")
+                            && e2.getMessage()
+                                    .contains("input 0 [2, 3]"
+                                            + " already held NaN (first at flat index 1): it is data or a parameter"),
+                    e2.getMessage());
         }
     }
 
     private static void fill(Tensor w, float v) {
         float[] values = new float[w.numel()];
         Arrays.fill(values, v);
-        w.backend().write(w.storage(), w.layout().offset(), values, 0, values.length);
+        w.backend().write(w.operand().storage(), w.layout().offset(), values, 0, values.length);
     }
 
     @Test
@@ -1165,9 +1294,12 @@ public abstract class BackendConformance {
             assertEquals(5f, loss.item(), 0f, "forward is finite");
             var e = assertThrows(AnomalyException.class, loss::backward);
             assertEquals("sqrt", e.op());
-            assertTrue(e.getMessage().startsWith("anomaly in backward: the gradient 'sqrt' gave its input 0 [3]"
-                    + " holds +Infinity (first at flat index 1)") && e.getMessage().contains("incoming gradient [3]"
-                    + " was finite"), e.getMessage());
+            assertTrue(
+                    e.getMessage()
+                                    .startsWith("anomaly in backward: the gradient 'sqrt' gave its input 0 [3]"
+                                            + " holds +Infinity (first at flat index 1)")
+                            && e.getMessage().contains("incoming gradient [3]" + " was finite"),
+                    e.getMessage());
         }
     }
 
@@ -1252,10 +1384,9 @@ public abstract class BackendConformance {
         Tensor ax = Tensor.empty(be, DType.FLOAT32, x.shape().dims());
         be.unary(UnaryOp.ABS, 0f, x.operand(), ax.operand());
         Tensor out = ax.applyKernel(BinaryOp.MUL, y);
-        return Autograd.record(out, "absTimes", d -> {
-            Tensor sign = x.applyKernel(UnaryOp.GT_SCALAR, 0f).sub(x.neg().applyKernel(UnaryOp.GT_SCALAR, 0f));
-            return new Tensor[] {d.mul(sign).mul(y), d.mul(ax).sumTo(y.shape())};
-        }, x, y);
+        Tensor sign = x.applyKernel(UnaryOp.GT_SCALAR, 0f).sub(x.neg().applyKernel(UnaryOp.GT_SCALAR, 0f));
+        return Autograd.record(
+                out, "absTimes", x, d -> d.mul(sign).mul(y), y, d -> d.mul(ax).sumTo(y.shape()));
     }
 
     @Test
@@ -1282,7 +1413,8 @@ public abstract class BackendConformance {
     void badCustomOpGradientShapeIsNamed() {
         Tensor x = rand(-1, 1, 2, 3).requiresGrad(true);
         Tensor out = Autograd.record(x.mul(2f), "wrongShape", d -> new Tensor[] {d.sum(0, false)}, x);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> out.sum().backward());
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> out.sum().backward());
         assertTrue(e.getMessage().contains("'wrongShape' gave a gradient [3] for an input [2, 3]"), e.getMessage());
     }
 
@@ -1295,22 +1427,32 @@ public abstract class BackendConformance {
         Tensor v = Tensor.full(be, 0f, 8);
         Operand offset = p.narrow(0, 2, 4).operand();
         AdamStep h = new AdamStep(0.1f, 0.9f, 0.999f, 1e-8f, 0f, false, 1);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> be.adamStep(offset, g.narrow(0, 0, 4).operand(), m.narrow(0, 0, 4).operand(),
-                        v.narrow(0, 0, 4).operand(), h));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> be.adamStep(
+                        offset,
+                        g.narrow(0, 0, 4).operand(),
+                        m.narrow(0, 0, 4).operand(),
+                        v.narrow(0, 0, 4).operand(),
+                        h));
         assertTrue(e.getMessage().startsWith("adamStep: needs dense operands"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> be.adamStep(p.operand(), g.narrow(0, 0, 4).operand(),
-                m.operand(), v.operand(), h));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> be.adamStep(p.operand(), g.narrow(0, 0, 4).operand(), m.operand(), v.operand(), h));
         assertTrue(e.getMessage().contains("8 and 4 elements"), e.getMessage());
         Tensor x = rand(-1, 1, 1, 1, 4, 4);
         Tensor w = rand(-1, 1, 1, 1, 3, 3);
         Tensor out = Tensor.empty(be, DType.FLOAT32, 1, 1, 4, 4);
         ConvParams cp = new ConvParams(1, 1, 1, 1, 1, 1, 1);
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> be.conv2d(x.transpose(2, 3).operand(), w.operand(), null, out.operand(), cp));
         assertTrue(e.getMessage().startsWith("conv2d: needs dense operands"), e.getMessage());
         be.adamStep(p.operand(), g.operand(), m.operand(), v.operand(), h);
-        assertClose(new float[] {0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f}, p.toFloatArray(), 1e-5,
+        assertClose(
+                new float[] {0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f},
+                p.toFloatArray(),
+                1e-5,
                 "adamStep on dense operands");
     }
 
@@ -1354,7 +1496,9 @@ public abstract class BackendConformance {
 
     @Test
     void steadyStateTrainingMakesNoNewAllocations() {
-        Sequential model = new Sequential(new Dense(backend(), 20, 16, true, Init.PYTORCH, new Rng(1)), new ReLU(),
+        Sequential model = new Sequential(
+                new Dense(backend(), 20, 16, true, Init.PYTORCH, new Rng(1)),
+                new ReLU(),
                 new Dense(backend(), 16, 4, true, Init.PYTORCH, new Rng(2)));
         Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
         Tensor x = rand(-1, 1, 8, 20);
@@ -1389,8 +1533,11 @@ public abstract class BackendConformance {
 
     private float[] trainTwoLayerNet(long seed) {
         Rng r = new Rng(seed);
-        Sequential m = new Sequential(new Dense(backend(), 30, 64, true, Init.PYTORCH, r), new ReLU(),
-                new Dropout(0.1f, r.split()), new Dense(backend(), 64, 5, true, Init.PYTORCH, r));
+        Sequential m = new Sequential(
+                new Dense(backend(), 30, 64, true, Init.PYTORCH, r),
+                new ReLU(),
+                new Dropout(0.1f, r.split()),
+                new Dense(backend(), 64, 5, true, Init.PYTORCH, r));
         Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.01f));
         float[] xs = new float[200 * 30];
         int[] ys = new int[200];
@@ -1403,7 +1550,9 @@ public abstract class BackendConformance {
         for (int step = 0; step < 20; step++) {
             try (Scope s = Scope.open()) {
                 opt.zeroGrad();
-                m.forward(t(xs, 200, 30)).crossEntropy(Tensor.ofInts(backend(), ys, 200)).backward();
+                m.forward(t(xs, 200, 30))
+                        .crossEntropy(Tensor.ofInts(backend(), ys, 200))
+                        .backward();
                 opt.step();
             }
         }
@@ -1428,7 +1577,8 @@ public abstract class BackendConformance {
         float[][] grads = {{0.5f, -1f}, {0.25f, 2f}, {-1f, 0.5f}};
         for (boolean nesterov : new boolean[] {false, true}) {
             Parameter p = new Parameter(t(new float[] {1f, -2f}, 2));
-            SGD opt = new SGD(List.of(p), SGD.Config.lr(0.1f).withMomentum(0.9f, nesterov).withWeightDecay(0.01f));
+            SGD opt = new SGD(
+                    List.of(p), SGD.Config.lr(0.1f).withMomentum(0.9f, nesterov).withWeightDecay(0.01f));
             double[] ref = {1, -2};
             double[] buf = new double[2];
             for (int step = 0; step < grads.length; step++) {
@@ -1487,24 +1637,39 @@ public abstract class BackendConformance {
 
     @Test
     void summaryCountsParametersLikeKeras() {
-        Sequential keras = new Sequential(new Dense(backend(), 784, 20, true, Init.GLOROT, rng), new ReLU(),
+        Sequential keras = new Sequential(
+                new Dense(backend(), 784, 20, true, Init.GLOROT, rng),
+                new ReLU(),
                 new Dense(backend(), 20, 10, true, Init.GLOROT, rng));
         assertEquals(SummaryCounts.KERAS_784_20_10, keras.parameterCount());
         String table = keras.summary(Shape.of(1, 784));
-        assertTrue(table.contains("0 Dense(784 -> 20)") && table.contains("[1, 20]") && table.contains("15,700")
-                && table.contains("Total params: 15,910") && table.contains("Non-trainable params: 0"), table);
-        Sequential deeper = new Sequential(new Dense(backend(), 784, 50, true, Init.GLOROT, rng), new ReLU(),
-                new Dense(backend(), 50, 50, true, Init.GLOROT, rng), new ReLU(),
+        assertTrue(
+                table.contains("0 Dense(784 -> 20)")
+                        && table.contains("[1, 20]")
+                        && table.contains("15,700")
+                        && table.contains("Total params: 15,910")
+                        && table.contains("Non-trainable params: 0"),
+                table);
+        Sequential deeper = new Sequential(
+                new Dense(backend(), 784, 50, true, Init.GLOROT, rng),
+                new ReLU(),
+                new Dense(backend(), 50, 50, true, Init.GLOROT, rng),
+                new ReLU(),
                 new Dense(backend(), 50, 10, true, Init.GLOROT, rng));
         assertEquals(SummaryCounts.KERAS_784_50_50_10, deeper.parameterCount());
-        Sequential flux = new Sequential(new Dense(backend(), 784, 48, true, Init.GLOROT, rng), new ReLU(),
+        Sequential flux = new Sequential(
+                new Dense(backend(), 784, 48, true, Init.GLOROT, rng),
+                new ReLU(),
                 new Dense(backend(), 48, 10, true, Init.GLOROT, rng));
         assertEquals(SummaryCounts.FLUX_784_48_10, flux.parameterCount());
-        Sequential bn = new Sequential(new Dense(backend(), 4, 3, true, Init.GLOROT, rng),
-                new BatchNorm(backend(), BatchNorm.Config.of(3)));
+        Sequential bn = new Sequential(
+                new Dense(backend(), 4, 3, true, Init.GLOROT, rng), new BatchNorm(backend(), BatchNorm.Config.of(3)));
         String t2 = bn.summary(Shape.of(2, 4));
-        assertTrue(t2.contains("Total params: 27") && t2.contains("Trainable params: 21")
-                && t2.contains("Non-trainable params: 6"), t2);
+        assertTrue(
+                t2.contains("Total params: 27")
+                        && t2.contains("Trainable params: 21")
+                        && t2.contains("Non-trainable params: 6"),
+                t2);
         keras.close();
         deeper.close();
         flux.close();
@@ -1514,18 +1679,26 @@ public abstract class BackendConformance {
     @Test
     void denseRejectsWrongInputWidth() {
         Sequential model = new Sequential(new Dense(backend(), 784, 48, true, Init.PYTORCH, new Rng(1)), new ReLU());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> model.forward(rand(0, 1, 2, 785)));
-        assertTrue(e.getMessage().contains("layer 0") && e.getMessage().contains("784")
-                && e.getMessage().contains("[2, 785]"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> model.forward(rand(0, 1, 2, 785)));
+        assertTrue(
+                e.getMessage().contains("layer 0")
+                        && e.getMessage().contains("784")
+                        && e.getMessage().contains("[2, 785]"),
+                e.getMessage());
         model.close();
         // a CNN built for 28x28 images, fed 32x32: the Dense layer after Flatten names what it expected
-        Sequential cnn = new Sequential(new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(2)),
-                new MaxPool2d(2), new Flatten(), new Dense(backend(), 4 * 14 * 14, 10, true, Init.PYTORCH, new Rng(3)));
-        IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
-                () -> cnn.forward(rand(0, 1, 2, 1, 32, 32)));
-        assertEquals("layer 3 Dense(784 -> 10): expected input [..., 784], got [2, 1024] (the"
-                + " model's input was [2, 1, 32, 32])", e2.getMessage());
+        Sequential cnn = new Sequential(
+                new Conv2d(backend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(2)),
+                new MaxPool2d(2),
+                new Flatten(),
+                new Dense(backend(), 4 * 14 * 14, 10, true, Init.PYTORCH, new Rng(3)));
+        IllegalArgumentException e2 =
+                assertThrows(IllegalArgumentException.class, () -> cnn.forward(rand(0, 1, 2, 1, 32, 32)));
+        assertEquals(
+                "layer 3 Dense(784 -> 10): expected input [..., 784], got [2, 1024] (the"
+                        + " model's input was [2, 1, 32, 32])",
+                e2.getMessage());
         assertEquals(3, ((LayerException) e2).layer());
         // nested: the inner Sequential names its layer, the outer one keeps that message
         Sequential outer = new Sequential(new ReLU(), cnn);

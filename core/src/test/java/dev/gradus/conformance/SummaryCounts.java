@@ -2,8 +2,7 @@ package dev.gradus.conformance;
 
 /** Parameter counts published with the notebooks our examples reproduce. */
 final class SummaryCounts {
-    private SummaryCounts() {
-    }
+    private SummaryCounts() {}
 
     /** Keras notebook 784-20-10. */
     static final long KERAS_784_20_10 = 15_910;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,18 +30,19 @@ class MetricsTest {
 
     @Test
     void historyWritesCsvAndJson(@TempDir Path dir) throws Exception {
-        java.util.LinkedHashMap<String, Double> e1 = new java.util.LinkedHashMap<>();
+        LinkedHashMap<String, Double> e1 = new LinkedHashMap<>();
         e1.put("epoch", 1.0);
         e1.put("train_loss", 0.5);
         e1.put("valid_accuracy", 0.9);
         History hist = new History();
         hist.add(e1);
-        java.util.LinkedHashMap<String, Double> e2 = new java.util.LinkedHashMap<>(e1);
+        LinkedHashMap<String, Double> e2 = new LinkedHashMap<>(e1);
         e2.put("epoch", 2.0);
         e2.put("train_loss", 0.25);
         hist.add(e2);
         hist.writeCsv(dir.resolve("history.csv"));
-        assertEquals(List.of("epoch,train_loss,valid_accuracy", "1,0.5,0.9", "2,0.25,0.9"),
+        assertEquals(
+                List.of("epoch,train_loss,valid_accuracy", "1,0.5,0.9", "2,0.25,0.9"),
                 Files.readAllLines(dir.resolve("history.csv")));
         hist.writeJson(dir.resolve("history.json"));
         String json = Files.readString(dir.resolve("history.json"));

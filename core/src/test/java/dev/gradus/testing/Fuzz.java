@@ -32,10 +32,27 @@ public final class Fuzz {
         void read(Path file) throws Exception;
     }
 
-    private static final int[] INTERESTING = {0, 1, -1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF,
-        0x80000000, 1 << 30, 1 << 20, 784, 60_000, 65_536};
-    private static final String[] TEXT = {",", ",,", "\n", "\r\n", "\r", "-1", "256", "99999999999", "x", " ",
-        "1.5", "\"", "label", "pixel0", "\u00ef\u00bb\u00bf", "\t"};
+    private static final int[] INTERESTING = {
+        0, 1, -1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 1 << 30, 1 << 20, 784, 60_000, 65_536
+    };
+    private static final String[] TEXT = {
+        ",",
+        ",,",
+        "\n",
+        "\r\n",
+        "\r",
+        "-1",
+        "256",
+        "99999999999",
+        "x",
+        " ",
+        "1.5",
+        "\"",
+        "label",
+        "pixel0",
+        "\u00ef\u00bb\u00bf",
+        "\t"
+    };
 
     private final String name;
     private final Reader reader;
@@ -72,8 +89,7 @@ public final class Fuzz {
     }
 
     /** What one run saw. */
-    public record Result(int inputs, int loaded, int rejected) {
-    }
+    public record Result(int inputs, int loaded, int rejected) {}
 
     /**
      * Feeds {@code iterations} mutated inputs (and, one in ten, random bytes) to the reader.
@@ -81,7 +97,9 @@ public final class Fuzz {
      * @return how many loaded and how many were rejected with the documented exception
      */
     public Result run(Path dir, List<byte[]> valid, int iterations, long seed) {
-        return assertTimeoutPreemptively(limit, () -> loop(dir, valid, iterations, seed),
+        return assertTimeoutPreemptively(
+                limit,
+                () -> loop(dir, valid, iterations, seed),
                 () -> name + " fuzzing did not finish within " + limit + ": a reader may hang");
     }
 
@@ -128,8 +146,10 @@ public final class Fuzz {
         Path saved = Path.of("target", "fuzz-failures", name + "-seed" + seed + "-input" + i);
         Files.createDirectories(saved.getParent());
         Files.write(saved, input);
-        return new AssertionError(name + " input " + i + " (seed " + seed + ", " + String.join(", ", how)
-                + ") " + what + "; input saved to " + saved.toAbsolutePath(), e);
+        return new AssertionError(
+                name + " input " + i + " (seed " + seed + ", " + String.join(", ", how) + ") " + what
+                        + "; input saved to " + saved.toAbsolutePath(),
+                e);
     }
 
     private byte[] mutate(byte[] in, Random rnd, List<String> how) {

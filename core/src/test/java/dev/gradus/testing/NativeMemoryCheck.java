@@ -67,7 +67,8 @@ public final class NativeMemoryCheck
                 long was = before.getOrDefault(b, 0L);
                 long now = b.memory().liveBytes();
                 if (now > was) {
-                    leaks.append(String.format("%n  backend '%s': %,d bytes live before, %,d after (+%,d)",
+                    leaks.append(String.format(
+                            "%n  backend '%s': %,d bytes live before, %,d after (+%,d)",
                             b.name(), was, now, now - was));
                 }
             }

@@ -13,8 +13,7 @@ import java.util.List;
  * <pre>{@code Path dir = DataDirs.locate("mnist", null, "train-images-idx3-ubyte");}</pre>
  */
 public final class DataDirs {
-    private DataDirs() {
-    }
+    private DataDirs() {}
 
     /** The candidate directories in search order; an explicit directory is the only candidate. */
     public static List<Path> candidates(String name, Path explicit) {
@@ -48,13 +47,15 @@ public final class DataDirs {
                 return dir;
             }
         }
-        StringBuilder sb = new StringBuilder("The " + name + " data set was not found. Looked for " + probe
-                + "[.gz] in:");
+        StringBuilder sb =
+                new StringBuilder("The " + name + " data set was not found. Looked for " + probe + "[.gz] in:");
         for (Path p : looked) {
             sb.append("\n  ").append(p.toAbsolutePath());
         }
-        sb.append("\nProvide it with --data DIR, or set GRADUS_DATA to a folder holding ").append(name)
-                .append("/, or put the files in ").append(cacheDir().resolve(name));
+        sb.append("\nProvide it with --data DIR, or set GRADUS_DATA to a folder holding ")
+                .append(name)
+                .append("/, or put the files in ")
+                .append(cacheDir().resolve(name));
         throw new FileNotFoundException(sb.toString());
     }
 

@@ -3,6 +3,7 @@ package dev.gradus.datasets;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -194,8 +195,8 @@ public final class DataLoader {
             shape[0] = b;
             System.arraycopy(item, 0, shape, 1, item.length);
         }
-        float[] xs = b == batchSize ? hb.x : java.util.Arrays.copyOf(hb.x, b * per);
-        int[] ys = b == batchSize ? hb.y : java.util.Arrays.copyOf(hb.y, b);
+        float[] xs = b == batchSize ? hb.x : Arrays.copyOf(hb.x, b * per);
+        int[] ys = b == batchSize ? hb.y : Arrays.copyOf(hb.y, b);
         Tensor x = Tensor.of(backend, xs, shape);
         try {
             return new Batch(x, Tensor.ofInts(backend, ys, b), b);
@@ -260,8 +261,8 @@ public final class DataLoader {
             try {
                 HostBatch hb = ready.take();
                 if (hb.error != null) {
-                    throw new IllegalStateException("DataLoader: preparing a batch failed: " + hb.error.getMessage(),
-                            hb.error);
+                    throw new IllegalStateException(
+                            "DataLoader: preparing a batch failed: " + hb.error.getMessage(), hb.error);
                 }
                 return hb;
             } catch (InterruptedException e) {

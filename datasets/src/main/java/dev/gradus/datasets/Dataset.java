@@ -34,8 +34,8 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= classes) {
-                throw new IllegalArgumentException(name + ": label " + labels[i] + " of item " + i
-                        + " is outside [0, " + classes + ")");
+                throw new IllegalArgumentException(
+                        name + ": label " + labels[i] + " of item " + i + " is outside [0, " + classes + ")");
             }
         }
     }
@@ -65,8 +65,13 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
             throw new IllegalArgumentException(name + ": subset [" + from + ", " + to + ") of " + size() + " items");
         }
         int per = itemSize();
-        return new Dataset(name, Arrays.copyOfRange(features, from * per, to * per), Arrays.copyOfRange(labels, from, to),
-                itemShape, classes, labeled);
+        return new Dataset(
+                name,
+                Arrays.copyOfRange(features, from * per, to * per),
+                Arrays.copyOfRange(labels, from, to),
+                itemShape,
+                classes,
+                labeled);
     }
 
     /** The items at {@code indices}, in that order. */
@@ -82,8 +87,7 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
     }
 
     /** A train/validation pair. */
-    public record Split(Dataset train, Dataset valid) {
-    }
+    public record Split(Dataset train, Dataset valid) {}
 
     /**
      * A seeded random split, as fastai's {@code RandomSplitter(valid_pct)}: {@code validFraction} of the items,
@@ -95,7 +99,8 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
         }
         int[] perm = new dev.gradus.Rng(seed).permutation(size());
         int nValid = (int) Math.round(size() * validFraction);
-        return new Split(select(name + "/train", Arrays.copyOfRange(perm, nValid, perm.length)),
+        return new Split(
+                select(name + "/train", Arrays.copyOfRange(perm, nValid, perm.length)),
                 select(name + "/valid", Arrays.copyOfRange(perm, 0, nValid)));
     }
 

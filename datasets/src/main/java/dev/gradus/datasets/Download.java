@@ -26,29 +26,38 @@ import java.util.List;
  * }</pre>
  */
 public final class Download {
-    private Download() {
-    }
+    private Download() {}
 
     /** One file: its name, expected SHA-256 (lower-case hex) and base URLs that serve it. */
-    public record Resource(String file, String sha256, List<String> mirrors) {
-    }
+    public record Resource(String file, String sha256, List<String> mirrors) {}
 
     /** MNIST from the mirrors torchvision uses. */
     public static final List<Resource> MNIST = resources(
-            List.of("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"),
-            "train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-            "train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-            "t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-            "t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6");
+            List.of(
+                    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                    "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+            "train-images-idx3-ubyte.gz",
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train-labels-idx1-ubyte.gz",
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "t10k-images-idx3-ubyte.gz",
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "t10k-labels-idx1-ubyte.gz",
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6");
 
     /** Fashion-MNIST from Zalando's mirror. */
     public static final List<Resource> FASHION_MNIST = resources(
-            List.of("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            List.of(
+                    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                     "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"),
-            "train-images-idx3-ubyte.gz", "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-            "train-labels-idx1-ubyte.gz", "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-            "t10k-images-idx3-ubyte.gz", "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-            "t10k-labels-idx1-ubyte.gz", "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5");
+            "train-images-idx3-ubyte.gz",
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            "train-labels-idx1-ubyte.gz",
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "t10k-images-idx3-ubyte.gz",
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "t10k-labels-idx1-ubyte.gz",
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5");
 
     private static List<Resource> resources(List<String> mirrors, String... fileAndHash) {
         List<Resource> out = new ArrayList<>();
@@ -97,7 +106,8 @@ public final class Download {
                 Files.deleteIfExists(tmp);
             }
         }
-        throw new IOException("could not download " + r.file() + " into " + dir + ":\n  " + String.join("\n  ", failures));
+        throw new IOException(
+                "could not download " + r.file() + " into " + dir + ":\n  " + String.join("\n  ", failures));
     }
 
     private static String copy(String url, Path tmp, PrintStream progress) throws IOException {
@@ -114,7 +124,8 @@ public final class Download {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        try (InputStream in = c.getInputStream(); OutputStream out = Files.newOutputStream(tmp)) {
+        try (InputStream in = c.getInputStream();
+                OutputStream out = Files.newOutputStream(tmp)) {
             byte[] buf = new byte[1 << 16];
             long done = 0;
             int lastPct = -1;

@@ -12,12 +12,11 @@ import java.util.List;
  * <pre>{@code Mnist.Splits fashion = FashionMnist.load(null);}</pre>
  */
 public final class FashionMnist {
-    private FashionMnist() {
-    }
+    private FashionMnist() {}
 
     /** Class names, index = label. */
-    public static final List<String> CLASS_NAMES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+    public static final List<String> CLASS_NAMES = List.of(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
 
     /** Loads from {@code dir}, or from {@code $GRADUS_DATA/fashion-mnist}, then the cache; never downloads. */
     public static Mnist.Splits load(Path dir) throws IOException {

@@ -3,6 +3,7 @@ package dev.gradus.datasets;
 import java.io.BufferedInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -26,8 +27,7 @@ import java.util.zip.ZipException;
  * }</pre>
  */
 public final class Idx {
-    private Idx() {
-    }
+    private Idx() {}
 
     /** Element types and their IDX type codes. */
     public enum Type {
@@ -129,7 +129,7 @@ public final class Idx {
     public static Array read(Path file) throws IOException {
         String name = file.toString();
         if (!Files.isRegularFile(file)) {
-            throw new java.io.FileNotFoundException(name + ": no such file");
+            throw new FileNotFoundException(name + ": no such file");
         }
         boolean gz;
         try (InputStream probe = Files.newInputStream(file)) {
@@ -153,8 +153,12 @@ public final class Idx {
         Counting c = new Counting(name, in);
         byte[] header = c.readFully(4, "header");
         if (header[0] != 0 || header[1] != 0) {
-            throw new IdxFormatException(name, 0, String.format("wrong magic 0x%02x%02x%02x%02x: an IDX file starts"
-                    + " with two zero bytes", header[0], header[1], header[2], header[3]));
+            throw new IdxFormatException(
+                    name,
+                    0,
+                    String.format(
+                            "wrong magic 0x%02x%02x%02x%02x: an IDX file starts" + " with two zero bytes",
+                            header[0], header[1], header[2], header[3]));
         }
         Type type = Type.of(header[2] & 0xFF);
         if (type == null) {
@@ -176,8 +180,11 @@ public final class Idx {
         }
         long bytes = count * type.size;
         if (bytes > Integer.MAX_VALUE - 16) {
-            throw new IdxFormatException(name, 4, "dimensions " + Arrays.toString(dims) + " describe " + bytes
-                    + " bytes, more than one array can hold");
+            throw new IdxFormatException(
+                    name,
+                    4,
+                    "dimensions " + Arrays.toString(dims) + " describe " + bytes
+                            + " bytes, more than one array can hold");
         }
         byte[] data = c.readFully((int) bytes, "data for dimensions " + Arrays.toString(dims));
         int extra;
@@ -187,8 +194,11 @@ public final class Idx {
             throw c.wrap(e);
         }
         if (extra != -1) {
-            throw new IdxFormatException(name, c.position, "trailing bytes after the " + count
-                    + " elements the header " + Arrays.toString(dims) + " describes");
+            throw new IdxFormatException(
+                    name,
+                    c.position,
+                    "trailing bytes after the " + count + " elements the header " + Arrays.toString(dims)
+                            + " describes");
         }
         return new Array(type, dims, data);
     }
@@ -206,8 +216,8 @@ public final class Idx {
             throw new IllegalArgumentException("Idx.write: needs 1 to 255 dimensions, got " + dims.length);
         }
         if (count * type.size != data.length) {
-            throw new IllegalArgumentException("Idx.write: " + data.length + " bytes do not match " + type + " "
-                    + Arrays.toString(dims));
+            throw new IllegalArgumentException(
+                    "Idx.write: " + data.length + " bytes do not match " + type + " " + Arrays.toString(dims));
         }
         dev.gradus.io.AtomicFiles.write(file, fo -> {
             OutputStream os = file.toString().endsWith(".gz") ? new GZIPOutputStream(fo, 1 << 16) : fo;
@@ -258,15 +268,20 @@ public final class Idx {
                 try {
                     r = in.read(b, off, b.length - off);
                 } catch (EOFException e) {
-                    throw new IdxFormatException(name, position + off, "truncated in the " + what + ": expected " + n
-                            + " bytes, the stream ended after " + off, e);
+                    throw new IdxFormatException(
+                            name,
+                            position + off,
+                            "truncated in the " + what + ": expected " + n + " bytes, the stream ended after " + off,
+                            e);
                 } catch (IOException e) {
                     position += off;
                     throw wrap(e);
                 }
                 if (r < 0) {
-                    throw new IdxFormatException(name, position + off, "truncated in the " + what + ": expected " + n
-                            + " bytes, found " + off);
+                    throw new IdxFormatException(
+                            name,
+                            position + off,
+                            "truncated in the " + what + ": expected " + n + " bytes, found " + off);
                 }
                 off += r;
             }

@@ -14,12 +14,12 @@ import javax.imageio.ImageIO;
  * <pre>{@code ImageGrid.write(Path.of("grid.png"), train.features(), 64, 8, 28, 28, 0f, 1f, 2);}</pre>
  */
 public final class ImageGrid {
-    private ImageGrid() {
-    }
+    private ImageGrid() {}
 
     /** Writes the first {@code count} images in rows of {@code perRow}, each scaled up {@code scale} times. */
-    public static void write(Path file, float[] pixels, int count, int perRow, int h, int w, float lo, float hi,
-                             int scale) throws IOException {
+    public static void write(
+            Path file, float[] pixels, int count, int perRow, int h, int w, float lo, float hi, int scale)
+            throws IOException {
         if ((long) count * h * w > pixels.length) {
             throw new IllegalArgumentException("ImageGrid: " + count + " images of " + h + "x" + w + " need "
                     + (long) count * h * w + " values, got " + pixels.length);

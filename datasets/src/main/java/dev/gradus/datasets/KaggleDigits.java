@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Kaggle's digit-recognizer CSV files: {@code train.csv} ({@code label,pixel0..pixel783}), {@code test.csv}
@@ -23,8 +24,7 @@ public final class KaggleDigits {
     private static final int PIXELS = 784;
     private static final int[] ITEM = {1, 28, 28};
 
-    private KaggleDigits() {
-    }
+    private KaggleDigits() {}
 
     /** Reads a labelled {@code train.csv}. */
     public static Dataset readTrain(Path file) throws IOException {
@@ -63,15 +63,16 @@ public final class KaggleDigits {
                 for (int c = 0; c < PIXELS; c++) {
                     int v = row[first + c];
                     if (v > 255) {
-                        throw new CsvFormatException(name, p.line, first + c + 1, "pixel value " + v
-                                + " is outside 0..255");
+                        throw new CsvFormatException(
+                                name, p.line, first + c + 1, "pixel value " + v + " is outside 0..255");
                     }
                     feats[base + c] = v * (1f / 255f);
                 }
                 n++;
             }
             float[] f = Arrays.copyOf(feats, n * PIXELS);
-            return labeled ? new Dataset("kaggle/" + file.getFileName(), f, Arrays.copyOf(labels, n), ITEM, 10)
+            return labeled
+                    ? new Dataset("kaggle/" + file.getFileName(), f, Arrays.copyOf(labels, n), ITEM, 10)
                     : Dataset.unlabeled("kaggle/" + file.getFileName(), f, ITEM, 10);
         }
     }
@@ -83,20 +84,28 @@ public final class KaggleDigits {
         }
         String[] cells = header.split(",", -1);
         if (!cells[0].isEmpty() && Character.isDigit(cells[0].charAt(0))) {
-            throw new CsvFormatException(name, 1, 1, "missing header: the first line holds numbers; expected "
-                    + (labeled ? "label,pixel0,...,pixel783" : "pixel0,...,pixel783"));
+            throw new CsvFormatException(
+                    name,
+                    1,
+                    1,
+                    "missing header: the first line holds numbers; expected "
+                            + (labeled ? "label,pixel0,...,pixel783" : "pixel0,...,pixel783"));
         }
         if (cells.length != cols) {
-            throw new CsvFormatException(name, 1, 0, "header has " + cells.length + " columns, expected " + cols
-                    + (labeled ? " (label,pixel0..pixel783)" : " (pixel0..pixel783)")
-                    + (cells.length == cols - 1 && labeled ? "; is this test.csv?" : "")
-                    + (cells.length == cols + 1 && !labeled ? "; is this train.csv?" : ""));
+            throw new CsvFormatException(
+                    name,
+                    1,
+                    0,
+                    "header has " + cells.length + " columns, expected " + cols
+                            + (labeled ? " (label,pixel0..pixel783)" : " (pixel0..pixel783)")
+                            + (cells.length == cols - 1 && labeled ? "; is this test.csv?" : "")
+                            + (cells.length == cols + 1 && !labeled ? "; is this train.csv?" : ""));
         }
         for (int c = 0; c < cols; c++) {
             String want = labeled ? (c == 0 ? "label" : "pixel" + (c - 1)) : "pixel" + c;
             if (!cells[c].trim().equals(want)) {
-                throw new CsvFormatException(name, 1, c + 1, "header column is '" + cells[c] + "', expected '" + want
-                        + "'");
+                throw new CsvFormatException(
+                        name, 1, c + 1, "header column is '" + cells[c] + "', expected '" + want + "'");
             }
         }
     }
@@ -182,12 +191,17 @@ public final class KaggleDigits {
                     b = next();
                 }
                 if (col >= cols) {
-                    throw new CsvFormatException(name, line, col + 1, "row has more than the " + cols
-                            + " columns of the header");
+                    throw new CsvFormatException(
+                            name, line, col + 1, "row has more than the " + cols + " columns of the header");
                 }
                 if (bad != null || digits == 0) {
-                    throw new CsvFormatException(name, line, col + 1, digits == 0 && bad == null ? "empty cell"
-                            : "cell is not a non-negative integer (" + bad + ")");
+                    throw new CsvFormatException(
+                            name,
+                            line,
+                            col + 1,
+                            digits == 0 && bad == null
+                                    ? "empty cell"
+                                    : "cell is not a non-negative integer (" + bad + ")");
                 }
                 row[col++] = v;
                 if (b == ',') {
@@ -269,7 +283,7 @@ public final class KaggleDigits {
     public static int[] readSubmission(Path file) throws IOException {
         String name = file.toString();
         // ISO-8859-1 maps every byte, so stray bytes surface below as a bad cell with its line, not a decoder error.
-        java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.ISO_8859_1);
+        List<String> lines = Files.readAllLines(file, StandardCharsets.ISO_8859_1);
         if (lines.isEmpty() || !lines.get(0).trim().equals("ImageId,Label")) {
             throw new CsvFormatException(name, 1, 0, "expected the header 'ImageId,Label'");
         }
@@ -286,7 +300,8 @@ public final class KaggleDigits {
             }
             try {
                 if (Integer.parseInt(c[0].trim()) != n + 1) {
-                    throw new CsvFormatException(name, i + 1, 1, "ImageId " + c[0] + " out of order, expected " + (n + 1));
+                    throw new CsvFormatException(
+                            name, i + 1, 1, "ImageId " + c[0] + " out of order, expected " + (n + 1));
                 }
                 int label = Integer.parseInt(c[1].trim());
                 if (label < 0 || label > 9) {
@@ -294,8 +309,8 @@ public final class KaggleDigits {
                 }
                 out[n++] = label;
             } catch (NumberFormatException e) {
-                throw new CsvFormatException(name, i + 1, 0, "not an integer: "
-                        + (l.length() > 40 ? l.substring(0, 40) + "..." : l));
+                throw new CsvFormatException(
+                        name, i + 1, 0, "not an integer: " + (l.length() > 40 ? l.substring(0, 40) + "..." : l));
             }
         }
         return Arrays.copyOf(out, n);

@@ -1,8 +1,10 @@
 package dev.gradus.datasets;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * MNIST handwritten digits from the four standard IDX files, pixels scaled to [0, 1].
@@ -15,16 +17,13 @@ import java.util.Arrays;
  * }</pre>
  */
 public final class Mnist {
-    private Mnist() {
-    }
+    private Mnist() {}
 
     /** The train and test splits. */
-    public record Splits(Dataset train, Dataset test) {
-    }
+    public record Splits(Dataset train, Dataset test) {}
 
     /** The digit names. */
-    public static final java.util.List<String> CLASS_NAMES =
-            java.util.List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
+    public static final List<String> CLASS_NAMES = List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
 
     /** Loads MNIST from {@code dir}, or from the default places when null; never downloads. */
     public static Splits load(Path dir) throws IOException {
@@ -39,12 +38,12 @@ public final class Mnist {
         return loadIdxPair("mnist", dir, 10, download ? Download.MNIST : null);
     }
 
-    static Splits loadIdxPair(String name, Path explicit, int classes, java.util.List<Download.Resource> download)
+    static Splits loadIdxPair(String name, Path explicit, int classes, List<Download.Resource> download)
             throws IOException {
         Path dir;
         try {
             dir = DataDirs.locate(name, explicit, "train-images-idx3-ubyte");
-        } catch (java.io.FileNotFoundException e) {
+        } catch (FileNotFoundException e) {
             if (download == null) {
                 throw e;
             }
@@ -60,25 +59,34 @@ public final class Mnist {
         Idx.Array images = Idx.read(imagesFile);
         Idx.Array labels = Idx.read(labelsFile);
         if (images.type() != Idx.Type.UBYTE || images.dims().length != 3) {
-            throw new IdxFormatException(imagesFile.toString(), 0, "expected unsigned-byte images [n, rows, cols], got "
-                    + images.type() + " " + Arrays.toString(images.dims()));
+            throw new IdxFormatException(
+                    imagesFile.toString(),
+                    0,
+                    "expected unsigned-byte images [n, rows, cols], got " + images.type() + " "
+                            + Arrays.toString(images.dims()));
         }
         if (labels.type() != Idx.Type.UBYTE || labels.dims().length != 1) {
-            throw new IdxFormatException(labelsFile.toString(), 0, "expected unsigned-byte labels [n], got "
-                    + labels.type() + " " + Arrays.toString(labels.dims()));
+            throw new IdxFormatException(
+                    labelsFile.toString(),
+                    0,
+                    "expected unsigned-byte labels [n], got " + labels.type() + " " + Arrays.toString(labels.dims()));
         }
         if (images.dims()[0] != labels.dims()[0]) {
-            throw new IdxFormatException(labelsFile.toString(), 4, labels.dims()[0] + " labels for "
-                    + images.dims()[0] + " images in " + imagesFile);
+            throw new IdxFormatException(
+                    labelsFile.toString(),
+                    4,
+                    labels.dims()[0] + " labels for " + images.dims()[0] + " images in " + imagesFile);
         }
         int[] y = labels.toInts();
         for (int i = 0; i < y.length; i++) {
             if (y[i] >= classes) {
-                throw new IdxFormatException(labelsFile.toString(), 8L + i, "label " + y[i] + " of item " + i
-                        + " is outside 0.." + (classes - 1));
+                throw new IdxFormatException(
+                        labelsFile.toString(),
+                        8L + i,
+                        "label " + y[i] + " of item " + i + " is outside 0.." + (classes - 1));
             }
         }
-        return new Dataset(name, images.toFloats(1f / 255f), y, new int[] {1, images.dims()[1], images.dims()[2]},
-                classes);
+        return new Dataset(
+                name, images.toFloats(1f / 255f), y, new int[] {1, images.dims()[1], images.dims()[2]}, classes);
     }
 }

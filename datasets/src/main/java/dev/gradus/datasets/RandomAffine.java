@@ -13,7 +13,8 @@ import dev.gradus.Rng;
  *
  * <pre>{@code RandomAffine aug = new RandomAffine(10, 0.1f, 0.1f, 0.1f);   // the PyTorch notebook's settings}</pre>
  */
-public record RandomAffine(float rotationDegrees, float zoom, float widthShift, float heightShift) implements Transform {
+public record RandomAffine(float rotationDegrees, float zoom, float widthShift, float heightShift)
+        implements Transform {
     public RandomAffine {
         if (rotationDegrees < 0 || zoom < 0 || zoom >= 1 || widthShift < 0 || heightShift < 0) {
             throw new IllegalArgumentException("RandomAffine: invalid ranges " + rotationDegrees + ", " + zoom + ", "
@@ -40,8 +41,17 @@ public record RandomAffine(float rotationDegrees, float zoom, float widthShift, 
      * Applies one fixed affine map: each output pixel samples the input at
      * {@code R(theta) * diag(zx, zy) * (p - centre) + centre - (tx, ty)}.
      */
-    static void transform(float[] data, int offset, int channels, int h, int w, double theta, double zx, double zy,
-                          double tx, double ty) {
+    static void transform(
+            float[] data,
+            int offset,
+            int channels,
+            int h,
+            int w,
+            double theta,
+            double zx,
+            double zy,
+            double tx,
+            double ty) {
         float[] src = SCRATCH.get();
         int plane = h * w;
         if (src.length < plane) {

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DownloadTest {
     @TempDir
     Path tmp;
+
     HttpServer server;
     String base;
     final byte[] good = "the real file contents".getBytes();
@@ -60,8 +61,8 @@ class DownloadTest {
 
     @Test
     void fallsBackAcrossMirrorsAndVerifiesTheChecksum() throws Exception {
-        Download.Resource r = new Download.Resource("data.bin", sha256(good),
-                List.of(base + "/missing/", base + "/corrupt/", base + "/good/"));
+        Download.Resource r = new Download.Resource(
+                "data.bin", sha256(good), List.of(base + "/missing/", base + "/corrupt/", base + "/good/"));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Path got = Download.fetch(r, tmp.resolve("cache"), new PrintStream(log));
         assertArrayEquals(good, Files.readAllBytes(got));

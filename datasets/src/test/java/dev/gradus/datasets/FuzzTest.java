@@ -44,9 +44,11 @@ class FuzzTest {
         byte[] images = idx("images-idx3-ubyte", Idx.Type.UBYTE, new int[] {5, 28, 28}, pixels, false);
         byte[] labels = idx("labels-idx1-ubyte", Idx.Type.UBYTE, new int[] {5}, new byte[] {1, 2, 3, 4, 5}, false);
         byte[] floats = idx("floats-idx2", Idx.Type.FLOAT, new int[] {3, 4}, new byte[48], false);
-        var plain = Fuzz.reader("idx", Idx::read).documented(e -> e instanceof IdxFormatException)
+        var plain = Fuzz.reader("idx", Idx::read)
+                .documented(e -> e instanceof IdxFormatException)
                 .run(tmp, List.of(images, labels, floats), 3_000, 11);
-        var packed = Fuzz.reader("idx-gz", Idx::read).documented(e -> e instanceof IdxFormatException)
+        var packed = Fuzz.reader("idx-gz", Idx::read)
+                .documented(e -> e instanceof IdxFormatException)
                 .run(tmp, List.of(gzip(images), gzip(labels), gzip(floats)), 2_000, 12);
         assertTrue(plain.rejected() > 1_000 && plain.loaded() > 50, plain.toString());
         assertTrue(packed.rejected() > 1_000, packed.toString());
@@ -62,12 +64,18 @@ class FuzzTest {
         KaggleDigits.writeTest(test, d);
         KaggleDigits.writeSubmission(sub, new int[] {3, 1, 4, 1, 5, 9, 2, 6});
         List<byte[]> valid = List.of(Files.readAllBytes(train), Files.readAllBytes(test));
-        var asTrain = Fuzz.reader("train-csv", KaggleDigits::readTrain).text()
-                .documented(e -> e instanceof CsvFormatException).run(tmp, valid, 1_500, 21);
-        var asTest = Fuzz.reader("test-csv", KaggleDigits::readTest).text()
-                .documented(e -> e instanceof CsvFormatException).run(tmp, valid, 1_500, 22);
-        var asSubmission = Fuzz.reader("submission-csv", KaggleDigits::readSubmission).text()
-                .documented(e -> e instanceof CsvFormatException).run(tmp, List.of(Files.readAllBytes(sub)), 3_000, 23);
+        var asTrain = Fuzz.reader("train-csv", KaggleDigits::readTrain)
+                .text()
+                .documented(e -> e instanceof CsvFormatException)
+                .run(tmp, valid, 1_500, 21);
+        var asTest = Fuzz.reader("test-csv", KaggleDigits::readTest)
+                .text()
+                .documented(e -> e instanceof CsvFormatException)
+                .run(tmp, valid, 1_500, 22);
+        var asSubmission = Fuzz.reader("submission-csv", KaggleDigits::readSubmission)
+                .text()
+                .documented(e -> e instanceof CsvFormatException)
+                .run(tmp, List.of(Files.readAllBytes(sub)), 3_000, 23);
         assertTrue(asTrain.rejected() > 500 && asTrain.loaded() > 0, asTrain.toString());
         assertTrue(asTest.rejected() > 500 && asTest.loaded() > 0, asTest.toString());
         assertTrue(asSubmission.rejected() > 500 && asSubmission.loaded() > 50, asSubmission.toString());

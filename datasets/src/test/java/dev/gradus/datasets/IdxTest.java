@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,7 +96,7 @@ class IdxTest {
     void corruptGzipIsAnIdxError() throws IOException {
         Path good = tmp.resolve("x-idx1-ubyte.gz");
         byte[] labels = new byte[5000];
-        new java.util.Random(1).nextBytes(labels);
+        new Random(1).nextBytes(labels);
         Idx.writeUbyte(good, new int[] {5000}, labels);
         byte[] gz = Files.readAllBytes(good);
         // cut the stream in half

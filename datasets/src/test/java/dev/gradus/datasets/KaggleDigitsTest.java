@@ -81,8 +81,13 @@ class KaggleDigitsTest {
     }
 
     private void expectError(Path file, boolean train, String... fragments) {
-        CsvFormatException e = assertThrows(CsvFormatException.class,
-                () -> { if (train) { KaggleDigits.readTrain(file); } else { KaggleDigits.readTest(file); } });
+        CsvFormatException e = assertThrows(CsvFormatException.class, () -> {
+            if (train) {
+                KaggleDigits.readTrain(file);
+            } else {
+                KaggleDigits.readTest(file);
+            }
+        });
         for (String f : fragments) {
             assertTrue(e.getMessage().contains(f), "'" + f + "' missing in: " + e.getMessage());
         }
@@ -91,24 +96,35 @@ class KaggleDigitsTest {
     @Test
     void badInputNamesFileLineAndColumn() throws IOException {
         String h = header(true);
-        expectError(csv("missing-header.csv", null, List.of(row(1, 0), row(2, 0))), true, "missing-header.csv:1",
+        expectError(
+                csv("missing-header.csv", null, List.of(row(1, 0), row(2, 0))),
+                true,
+                "missing-header.csv:1",
                 "missing header");
         expectError(csv("empty.csv", null, List.of()), true, "empty file");
-        expectError(csv("test-as-train.csv", header(false), List.of(row(-1, 0))), true, "header has 784 columns",
+        expectError(
+                csv("test-as-train.csv", header(false), List.of(row(-1, 0))),
+                true,
+                "header has 784 columns",
                 "is this test.csv?");
-        expectError(csv("renamed.csv", h.replace("pixel5,", "pixelFive,"), List.of()), true, ":1:7",
-                "'pixelFive'");
+        expectError(csv("renamed.csv", h.replace("pixel5,", "pixelFive,"), List.of()), true, ":1:7", "'pixelFive'");
         List<String> rows = new ArrayList<>(List.of(row(1, 0), row(2, 0), row(3, 0)));
         rows.set(2, rows.get(2).replaceFirst(",0,", ",x7,"));
         expectError(csv("nonnumeric.csv", h, rows), true, "nonnumeric.csv:4:2", "x7");
-        expectError(csv("pixel.csv", h, List.of(row(1, 0), row(2, 256))), true, "pixel.csv:3:2", "256",
-                "outside 0..255");
+        expectError(
+                csv("pixel.csv", h, List.of(row(1, 0), row(2, 256))), true, "pixel.csv:3:2", "256", "outside 0..255");
         expectError(csv("label.csv", h, List.of(row(1, 0), row(12, 0))), true, "label.csv:3:1", "label 12");
-        expectError(csv("short.csv", h, List.of(row(1, 0), row(2, 0).substring(0, 101))), true, "short.csv:3",
+        expectError(
+                csv("short.csv", h, List.of(row(1, 0), row(2, 0).substring(0, 101))),
+                true,
+                "short.csv:3",
                 "the header has 785");
         expectError(csv("long.csv", h, List.of(row(1, 0) + ",5")), true, "long.csv:2:786", "more than");
         expectError(csv("negative.csv", h, List.of(row(1, 0).replaceFirst(",0", ",-3"))), true, "negative.csv:2:2");
-        expectError(csv("emptycell.csv", h, List.of(row(1, 0).replaceFirst(",0,", ",,"))), true, "emptycell.csv:2:2",
+        expectError(
+                csv("emptycell.csv", h, List.of(row(1, 0).replaceFirst(",0,", ",,"))),
+                true,
+                "emptycell.csv:2:2",
                 "empty cell");
     }
 
@@ -125,8 +141,8 @@ class KaggleDigitsTest {
     void invalidPredictionsWriteNothing() throws IOException {
         Path sub = tmp.resolve("submission.csv");
         KaggleDigits.writeSubmission(sub, new int[] {1, 2});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> KaggleDigits.writeSubmission(sub, new int[] {1, 10}));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> KaggleDigits.writeSubmission(sub, new int[] {1, 10}));
         assertTrue(e.getMessage().contains("ImageId 2"), e.getMessage());
         assertArrayEquals(new int[] {1, 2}, KaggleDigits.readSubmission(sub), "the earlier file is intact");
     }

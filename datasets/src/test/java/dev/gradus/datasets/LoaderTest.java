@@ -88,9 +88,11 @@ class LoaderTest {
     @Test
     void aFailingTransformSurfacesOnTheConsumingThread() {
         Backend cpu = CpuBackendProvider.get();
-        DataLoader bad = new DataLoader(toy(50), 10).transform((data, off, shape, rng) -> {
-            throw new IllegalArgumentException("boom at " + off);
-        }).prefetch(1);
+        DataLoader bad = new DataLoader(toy(50), 10)
+                .transform((data, off, shape, rng) -> {
+                    throw new IllegalArgumentException("boom at " + off);
+                })
+                .prefetch(1);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> order(bad, cpu));
         assertTrue(e.getMessage().contains("boom"), e.getMessage());
     }
@@ -113,7 +115,8 @@ class LoaderTest {
         Backend cpu = CpuBackendProvider.get();
         try (Scope s = Scope.open()) {
             Dataset head = f.test().subset(0, 5);
-            assertEquals(dev.gradus.Shape.of(5, 1, 28, 28), head.featureTensor(cpu).shape());
+            assertEquals(
+                    dev.gradus.Shape.of(5, 1, 28, 28), head.featureTensor(cpu).shape());
             assertArrayEquals(head.labels(), head.labelTensor(cpu).toIntArray());
             assertArrayEquals(head.labels(), head.oneHotTensor(cpu).argmax(1).toIntArray());
         }

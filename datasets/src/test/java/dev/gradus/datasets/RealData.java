@@ -8,8 +8,7 @@ import java.nio.file.Path;
 
 /** The real data sets under {@code GRADUS_DATA}: missing data fails under CI and skips (visibly) elsewhere. */
 final class RealData {
-    private RealData() {
-    }
+    private RealData() {}
 
     static Path dir(String name) {
         String env = System.getenv("GRADUS_DATA");

@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
@@ -22,9 +20,11 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,13 +36,17 @@ import picocli.CommandLine.Option;
  * inputs normalised with mean 0.1307 / std 0.3081; Adam 0.001 with StepLR(7, 0.1), batch 128. {@code --augment}
  * adds the notebook's rotation/zoom/shift augmentation.
  */
-@Command(name = "bn-cnn", mixinStandardHelpOptions = true,
+@Command(
+        name = "bn-cnn",
+        mixinStandardHelpOptions = true,
         description = "Train the PyTorch notebook's BatchNorm CNN on MNIST and report test accuracy.")
 public final class BnCnnCommand implements Callable<Integer> {
     @Mixin
     TrainOptions options = TrainOptions.defaults(10, 128, 0.001f, Path.of("out", "bn-cnn"));
 
-    @Option(names = "--augment", description = "random rotation 10 deg, zoom 0.1, shifts 0.1 (Keras ImageDataGenerator)")
+    @Option(
+            names = "--augment",
+            description = "random rotation 10 deg, zoom 0.1, shifts 0.1 (Keras ImageDataGenerator)")
     boolean augment;
 
     @Option(names = "--save", description = "write the trained model to this safetensors file")
@@ -57,12 +61,17 @@ public final class BnCnnCommand implements Callable<Integer> {
     /** The model, initialised from {@code rng}. */
     public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
-                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), rng), new ReLU(),
-                new BatchNorm2d(backend, BatchNorm2d.Config.of(16)), new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), rng), new ReLU(),
-                new BatchNorm2d(backend, BatchNorm2d.Config.of(32)), new MaxPool2d(2),
+                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
+                new ReLU(),
+                new BatchNorm2d(backend, BatchNorm2d.Config.of(16)),
+                new MaxPool2d(2),
+                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), rng),
+                new ReLU(),
+                new BatchNorm2d(backend, BatchNorm2d.Config.of(32)),
+                new MaxPool2d(2),
                 new Flatten(),
-                new Dense(backend, 1568, 256, true, Init.PYTORCH, rng), new ReLU(),
+                new Dense(backend, 1568, 256, true, Init.PYTORCH, rng),
+                new ReLU(),
                 new BatchNorm1d(backend, BatchNorm1d.Config.of(256)),
                 new Dense(backend, 256, 10, true, Init.PYTORCH, rng));
     }
@@ -80,23 +89,34 @@ public final class BnCnnCommand implements Callable<Integer> {
         Rng rng = new Rng(o.seed);
         Normalize norm = Normalize.of(0.1307f, 0.3081f);
         Transform trainTransform = augment ? new RandomAffine(10, 0.1f, 0.1f, 0.1f).andThen(norm) : norm;
-        DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong())
-                .transform(trainTransform, rng.nextLong()).prefetch(augment ? 2 : 0);
+        DataLoader train = new DataLoader(mnist.train(), o.batch)
+                .shuffle(rng.nextLong())
+                .transform(trainTransform, rng.nextLong())
+                .prefetch(augment ? 2 : 0);
         DataLoader test = new DataLoader(mnist.test(), 1000).transform(norm);
         Training.Result r;
         try (Sequential model = model(backend, rng);
-             Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+                Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
-            log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%s%n",
-                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount(),
+            log.printf(
+                    "backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%s%n",
+                    backend.name(),
+                    mnist.train().size(),
+                    mnist.test().size(),
+                    o.batch,
+                    o.lr,
+                    model.parameterCount(),
                     augment ? ", augmented" : "");
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn")
-                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
+                    .withName("bn-cnn")
+                    .withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withBackend(backend)
+                    .withLog(log)
                     .withListeners(o.listeners(backend, log)));
             o.finish();
             if (save != null) {
-                Safetensors.save(model, save, java.util.Map.of("gradus.example", "bn-cnn"));
+                Safetensors.save(model, save, Map.of("gradus.example", "bn-cnn"));
                 log.println("model saved to " + save);
             }
         }

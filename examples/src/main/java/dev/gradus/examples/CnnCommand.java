@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
@@ -17,6 +15,7 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -34,14 +33,18 @@ import picocli.CommandLine.Option;
  *
  * <pre>{@code Training.Result r = CnnCommand.train(TrainOptions.defaults(1, 128, 0.001f, out), 0.1f, System.out);}</pre>
  */
-@Command(name = "cnn", mixinStandardHelpOptions = true,
+@Command(
+        name = "cnn",
+        mixinStandardHelpOptions = true,
         description = "Train the Flux.jl model-zoo MNIST CNN (3 conv layers, Adam) and report test accuracy.")
 public final class CnnCommand implements Callable<Integer> {
     @Mixin
     TrainOptions options = TrainOptions.defaults(10, 128, 0.001f, Path.of("out", "cnn"));
 
-    @Option(names = "--noise", description = "std of the Gaussian noise added to training images, as the model zoo's"
-            + " augment(x) (default: ${DEFAULT-VALUE}; 0 turns it off)")
+    @Option(
+            names = "--noise",
+            description = "std of the Gaussian noise added to training images, as the model zoo's"
+                    + " augment(x) (default: ${DEFAULT-VALUE}; 0 turns it off)")
     float noise = 0.1f;
 
     @Override
@@ -53,11 +56,14 @@ public final class CnnCommand implements Callable<Integer> {
     /** The model, initialised from {@code rng}. */
     public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
-                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
+                new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng), new ReLU(),
+                new Conv2d(backend, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new ReLU(),
                 new MaxPool2d(2),
                 new Flatten(),
                 new Dense(backend, 288, 10, true, Init.GLOROT, rng));
@@ -78,14 +84,18 @@ public final class CnnCommand implements Callable<Integer> {
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
         try (Sequential model = model(backend, rng);
-             Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+                Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
-            log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%n", backend.name(),
-                    mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
+            log.printf(
+                    "backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%n",
+                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn")
-                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
+                    .withName("cnn")
+                    .withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withBackend(backend)
+                    .withLog(log)
                     .withListeners(o.listeners(backend, log)));
             o.finish();
         }

@@ -9,22 +9,32 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 /** Prints what a user needs when something does not load: Java, backends and why, OpenBLAS, data sets. */
-@Command(name = "doctor", mixinStandardHelpOptions = true,
+@Command(
+        name = "doctor",
+        mixinStandardHelpOptions = true,
         description = "Report the Java version, each backend and whether it can run, and where data sets are.")
 public final class DoctorCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.out.printf("java        %s (%s, %s)%n", System.getProperty("java.version"),
-                System.getProperty("java.vm.name"), System.getProperty("java.home"));
-        System.out.printf("os          %s %s, %d processors%n", System.getProperty("os.name"),
-                System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                "java        %s (%s, %s)%n",
+                System.getProperty("java.version"),
+                System.getProperty("java.vm.name"),
+                System.getProperty("java.home"));
+        System.out.printf(
+                "os          %s %s, %d processors%n",
+                System.getProperty("os.name"),
+                System.getProperty("os.arch"),
+                Runtime.getRuntime().availableProcessors());
         String requested = Backends.requestedName();
         System.out.println("requested   " + (requested == null ? "(none: best available)" : requested));
         System.out.println("backends");
         for (Backends.Info info : Backends.list()) {
-            System.out.printf("  %-6s %s%n", info.name(), info.available() ? "available" : "UNAVAILABLE: " + info.reason());
+            System.out.printf(
+                    "  %-6s %s%n", info.name(), info.available() ? "available" : "UNAVAILABLE: " + info.reason());
             if (info.available()) {
-                for (Map.Entry<String, String> e : Backends.get(info.name()).describe().entrySet()) {
+                for (Map.Entry<String, String> e :
+                        Backends.get(info.name()).describe().entrySet()) {
                     System.out.printf("         %-20s %s%n", e.getKey(), e.getValue());
                 }
             }
@@ -44,8 +54,12 @@ public final class DoctorCommand implements Callable<Integer> {
                     break;
                 }
             }
-            System.out.printf("  %-14s %s%n", name, found != null ? found.toAbsolutePath()
-                    : "not found (looked in " + DataDirs.candidates(name, null) + ")");
+            System.out.printf(
+                    "  %-14s %s%n",
+                    name,
+                    found != null
+                            ? found.toAbsolutePath()
+                            : "not found (looked in " + DataDirs.candidates(name, null) + ")");
         }
         return 0;
     }

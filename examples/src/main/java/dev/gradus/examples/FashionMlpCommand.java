@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
@@ -14,6 +12,7 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -27,7 +26,9 @@ import picocli.CommandLine.Option;
  * batch 32, 10 epochs, Glorot initialisation as Keras; {@code --hidden 50,50 --dropout 0.2} is its second model.
  * Prints the summary, the per-epoch table, the confusion matrix and per-class accuracy.
  */
-@Command(name = "fashion-mlp", mixinStandardHelpOptions = true,
+@Command(
+        name = "fashion-mlp",
+        mixinStandardHelpOptions = true,
         description = "Train the Keras Fashion-MNIST MLP (784-20-10, Adam, batch 32) and report a confusion matrix.")
 public final class FashionMlpCommand implements Callable<Integer> {
     @Mixin
@@ -58,14 +59,18 @@ public final class FashionMlpCommand implements Callable<Integer> {
         DataLoader test = new DataLoader(fashion.test(), 1000);
         Training.Result r;
         try (Sequential model = Models.mlp(backend, hidden, dropout, rng);
-             Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+                Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
-            log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s%n", backend.name(),
-                    fashion.train().size(), fashion.test().size(), o.batch, o.lr);
+            log.printf(
+                    "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
+                    backend.name(), fashion.train().size(), fashion.test().size(), o.batch, o.lr);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
             r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
-                    .withName("fashion-mlp 784-" + Models.join(hidden) + "-10").withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withBackend(backend).withLog(log).withListeners(o.listeners(backend, log)));
+                    .withName("fashion-mlp 784-" + Models.join(hidden) + "-10")
+                    .withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withBackend(backend)
+                    .withLog(log)
+                    .withListeners(o.listeners(backend, log)));
             o.finish();
             if (save != null) {
                 Safetensors.save(model, save, Models.describe("fashion-mlp", hidden, dropout));

@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
@@ -14,9 +12,11 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,7 +27,9 @@ import picocli.CommandLine.Option;
  * random (fastai's {@code RandomSplitter}), shows the fit table, trains {@code --model linear|mlp|cnn} and writes
  * {@code submission.csv}.
  */
-@Command(name = "kaggle", mixinStandardHelpOptions = true,
+@Command(
+        name = "kaggle",
+        mixinStandardHelpOptions = true,
         description = "Kaggle digit recognizer: train on train.csv (80/20 split), write submission.csv for test.csv.")
 public final class KaggleCommand implements Callable<Integer> {
     @Mixin
@@ -52,8 +54,8 @@ public final class KaggleCommand implements Callable<Integer> {
     }
 
     /** Trains on an 80/20 split of {@code trainCsv} and writes {@code submission.csv} for {@code testCsv}. */
-    public static Training.Result train(TrainOptions o, Path trainCsv, Path testCsv, String kind, Path save,
-                                        PrintStream log) throws IOException {
+    public static Training.Result train(
+            TrainOptions o, Path trainCsv, Path testCsv, String kind, Path save, PrintStream log) throws IOException {
         Dataset all = KaggleDigits.readTrain(trainCsv);
         Dataset test = KaggleDigits.readTest(testCsv);
         Rng rng = new Rng(o.seed);
@@ -69,17 +71,26 @@ public final class KaggleCommand implements Callable<Integer> {
         DataLoader valid = new DataLoader(split.valid(), 1000);
         Training.Result r;
         try (Sequential model = hidden == null ? CnnCommand.model(backend, rng) : Models.mlp(backend, hidden, 0f, rng);
-             Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+                Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
-            log.printf("backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n", backend.name(),
-                    split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
-            r = Training.fit(Training.Config.of(model, opt, train, valid, o.epochs).withName("kaggle " + kind)
-                    .withSchedule(new StepLR(opt, 7, 0.1f)).withHeldOut("valid").withBackend(backend).withLog(log)
+            log.printf(
+                    "backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n",
+                    backend.name(), split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
+            r = Training.fit(Training.Config.of(model, opt, train, valid, o.epochs)
+                    .withName("kaggle " + kind)
+                    .withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withHeldOut("valid")
+                    .withBackend(backend)
+                    .withLog(log)
                     .withListeners(o.listeners(backend, log)));
             o.finish();
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
-            Safetensors.save(model, modelFile, hidden == null ? java.util.Map.of("gradus.example", "cnn")
-                    : Models.describe(kind.equals("linear") ? "linear" : "mlp", hidden, 0f));
+            Safetensors.save(
+                    model,
+                    modelFile,
+                    hidden == null
+                            ? Map.of("gradus.example", "cnn")
+                            : Models.describe(kind.equals("linear") ? "linear" : "mlp", hidden, 0f));
             Training.writeReport(o.out, r, split.valid(), Mnist.CLASS_NAMES, log);
             PredictCommand.predict(modelFile, testCsv, o.out, log);
         }

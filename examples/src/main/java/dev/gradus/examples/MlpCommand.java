@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
@@ -13,6 +11,7 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -27,7 +26,9 @@ import picocli.CommandLine.Option;
  *
  * <pre>{@code Training.Result r = MlpCommand.train(TrainOptions.defaults(2, 128, 0.01f, out), 48, System.out);}</pre>
  */
-@Command(name = "mlp", mixinStandardHelpOptions = true,
+@Command(
+        name = "mlp",
+        mixinStandardHelpOptions = true,
         description = "Train the Flux.jl MNIST MLP (784-48-10, Adam) and report test accuracy.")
 public final class MlpCommand implements Callable<Integer> {
     @Mixin
@@ -47,21 +48,26 @@ public final class MlpCommand implements Callable<Integer> {
         Mnist.Splits mnist = Mnist.load(o.data);
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
-        DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong()).flatten(true);
+        DataLoader train =
+                new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong()).flatten(true);
         DataLoader test = new DataLoader(mnist.test(), 1000).flatten(true);
         Training.Result r;
         try (Sequential model = new Sequential(
-                new Dense(backend, 784, hidden, true, Init.GLOROT, rng),
-                new ReLU(),
-                new Dense(backend, hidden, 10, true, Init.GLOROT, rng));
-             Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
+                        new Dense(backend, 784, hidden, true, Init.GLOROT, rng),
+                        new ReLU(),
+                        new Dense(backend, hidden, 10, true, Init.GLOROT, rng));
+                Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(dev.gradus.Shape.of(o.batch, 784)));
-            log.printf("backend %s, %d train / %d test images, batch %d, Adam lr %s%n", backend.name(),
-                    mnist.train().size(), mnist.test().size(), o.batch, o.lr);
+            log.printf(
+                    "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
+                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
             // Adam at 0.01 ends an epoch wherever its last steps left it (test accuracy swings by +-0.3% between
             // epochs); a tenth of the rate for the last epochs settles it, as for the CNNs.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10")
-                    .withSchedule(new StepLR(opt, 7, 0.1f)).withBackend(backend).withLog(log)
+            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
+                    .withName("mlp 784-" + hidden + "-10")
+                    .withSchedule(new StepLR(opt, 7, 0.1f))
+                    .withBackend(backend)
+                    .withLog(log)
                     .withListeners(o.listeners(backend, log)));
             o.finish();
         }

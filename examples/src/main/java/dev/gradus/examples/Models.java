@@ -15,8 +15,7 @@ import java.util.Map;
  * ({@code gradus.example}, {@code gradus.hidden}, {@code gradus.dropout}).
  */
 public final class Models {
-    private Models() {
-    }
+    private Models() {}
 
     /** An MLP on flattened images: 784 -> hidden... (relu, optional dropout) -> 10, Glorot init as Keras/Flux. */
     public static Sequential mlp(Backend backend, int[] hidden, float dropout, Rng rng) {
@@ -34,8 +33,8 @@ public final class Models {
 
     /** The metadata that lets {@link #rebuild} make this architecture again. */
     public static Map<String, String> describe(String example, int[] hidden, float dropout) {
-        return Map.of("gradus.example", example, "gradus.hidden", join(hidden), "gradus.dropout",
-                Float.toString(dropout));
+        return Map.of(
+                "gradus.example", example, "gradus.hidden", join(hidden), "gradus.dropout", Float.toString(dropout));
     }
 
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
@@ -49,8 +48,12 @@ public final class Models {
         return switch (example) {
             case "cnn" -> CnnCommand.model(backend, rng);
             case "bn-cnn" -> BnCnnCommand.model(backend, rng);
-            case "mlp", "fashion-mlp", "linear" -> mlp(backend, parse(meta.getOrDefault("gradus.hidden", "")),
-                    Float.parseFloat(meta.getOrDefault("gradus.dropout", "0")), rng);
+            case "mlp", "fashion-mlp", "linear" ->
+                mlp(
+                        backend,
+                        parse(meta.getOrDefault("gradus.hidden", "")),
+                        Float.parseFloat(meta.getOrDefault("gradus.dropout", "0")),
+                        rng);
             default -> throw new IllegalArgumentException("unknown example '" + example + "' in the model file");
         };
     }
@@ -73,7 +76,8 @@ public final class Models {
             try {
                 out[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("hidden layer sizes must be integers like 50,50; got '" + spec + "'");
+                throw new IllegalArgumentException(
+                        "hidden layer sizes must be integers like 50,50; got '" + spec + "'");
             }
             if (out[i] < 1) {
                 throw new IllegalArgumentException("hidden layer sizes must be positive; got '" + spec + "'");

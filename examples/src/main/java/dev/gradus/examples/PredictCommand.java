@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Evaluation;
-
 import dev.gradus.Backends;
 import dev.gradus.GradMode;
 import dev.gradus.Scope;
@@ -13,9 +11,11 @@ import dev.gradus.datasets.Normalize;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
+import dev.gradus.train.Evaluation;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,7 +25,9 @@ import picocli.CommandLine.Option;
  * Loads a saved model and classifies a Kaggle {@code test.csv} or an IDX image file, writing Kaggle's
  * {@code submission.csv}.
  */
-@Command(name = "predict", mixinStandardHelpOptions = true,
+@Command(
+        name = "predict",
+        mixinStandardHelpOptions = true,
         description = "Classify a Kaggle test.csv or an IDX image file with a saved model; write submission.csv.")
 public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "a .safetensors file written with --save")
@@ -56,14 +58,16 @@ public final class PredictCommand implements Callable<Integer> {
             if ("bn-cnn".equals(meta.get("gradus.example"))) {
                 loader.transform(Normalize.of(0.1307f, 0.3081f));
             }
-            try (GradMode ng = GradMode.noGrad(); Scope s = Scope.open()) {
+            try (GradMode ng = GradMode.noGrad();
+                    Scope s = Scope.open()) {
                 preds = Evaluation.evaluate(model, loader, backend).predictions();
             }
         }
         Path file = out.resolve("submission.csv");
         KaggleDigits.writeSubmission(file, preds);
-        log.printf("%d predictions from %s (%s) written to %s%n", preds.length, modelFile,
-                meta.get("gradus.example"), file);
+        log.printf(
+                "%d predictions from %s (%s) written to %s%n",
+                preds.length, modelFile, meta.get("gradus.example"), file);
         return preds;
     }
 
@@ -73,10 +77,10 @@ public final class PredictCommand implements Callable<Integer> {
         }
         Idx.Array a = Idx.read(input);
         if (a.dims().length != 3) {
-            throw new IllegalArgumentException(input + ": expected IDX images [n, rows, cols], got "
-                    + java.util.Arrays.toString(a.dims()));
+            throw new IllegalArgumentException(
+                    input + ": expected IDX images [n, rows, cols], got " + Arrays.toString(a.dims()));
         }
-        return Dataset.unlabeled(input.getFileName().toString(), a.toFloats(1f / 255f),
-                new int[] {1, a.dims()[1], a.dims()[2]}, 10);
+        return Dataset.unlabeled(
+                input.getFileName().toString(), a.toFloats(1f / 255f), new int[] {1, a.dims()[1], a.dims()[2]}, 10);
     }
 }

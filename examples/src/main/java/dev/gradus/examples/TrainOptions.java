@@ -22,21 +22,27 @@ public final class TrainOptions {
     @Option(names = "--seed", description = "random seed for initialisation and shuffling (default: ${DEFAULT-VALUE})")
     public long seed = 42;
 
-    @Option(names = "--data", description = "folder holding the data set files (default: $GRADUS_DATA/<name>, then"
-            + " ~/.gradus/datasets/<name>)")
+    @Option(
+            names = "--data",
+            description = "folder holding the data set files (default: $GRADUS_DATA/<name>, then"
+                    + " ~/.gradus/datasets/<name>)")
     public Path data;
 
     @Option(names = "--out", description = "folder for metrics.json and other outputs (default: ${DEFAULT-VALUE})")
     public Path out;
 
-    @Option(names = "--detect-anomaly", description = "check every op and gradient for NaN/Inf and stop at the first,"
-            + " naming the op and layer (slow; for debugging)")
+    @Option(
+            names = "--detect-anomaly",
+            description = "check every op and gradient for NaN/Inf and stop at the first,"
+                    + " naming the op and layer (slow; for debugging)")
     void detectAnomaly(boolean on) {
         dev.gradus.Anomaly.setEnabled(on);
     }
 
-    @Option(names = "--memory-report", description = "print native, resident and heap memory after every epoch and"
-            + " whether it stayed flat after the first")
+    @Option(
+            names = "--memory-report",
+            description = "print native, resident and heap memory after every epoch and"
+                    + " whether it stayed flat after the first")
     public boolean memoryReport;
 
     private MemoryReport report;

@@ -61,7 +61,8 @@ class ConcurrentInferenceTest {
     }
 
     private static int predict(Sequential model, Backend cpu, float[] image) {
-        try (GradMode ng = GradMode.noGrad(); Scope s = Scope.open()) {
+        try (GradMode ng = GradMode.noGrad();
+                Scope s = Scope.open()) {
             return model.forward(Tensor.of(cpu, image, 1, 1, 28, 28)).argmax(1).toIntArray()[0];
         }
     }

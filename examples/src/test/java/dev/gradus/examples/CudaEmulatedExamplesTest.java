@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gradus.Backends;
+import dev.gradus.Rng;
 import dev.gradus.backend.cuda.CudaEmulator;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.Rng;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
@@ -59,14 +59,19 @@ class CudaEmulatedExamplesTest {
         Training.Result cuda = mlp("cuda", out);
         assertEquals("cuda", cuda.backend());
         // Sums run in another order on each backend, so weights drift apart in the last bits over an epoch.
-        assertEquals(cpu.testAccuracy(), cuda.testAccuracy(), 0.003,
+        assertEquals(
+                cpu.testAccuracy(),
+                cuda.testAccuracy(),
+                0.003,
                 "mlp after one epoch: cpu " + cpu.testAccuracy() + ", emulated cuda " + cuda.testAccuracy());
-        assertEquals(cpu.trainLoss().get(0), cuda.trainLoss().get(0), 0.01 * cpu.trainLoss().get(0));
+        assertEquals(
+                cpu.trainLoss().get(0),
+                cuda.trainLoss().get(0),
+                0.01 * cpu.trainLoss().get(0));
     }
 
     /** A short run: its per-step losses and its accuracy on the first 1,000 test images. */
-    private record Run(double[] losses, Training.Result result) {
-    }
+    private record Run(double[] losses, Training.Result result) {}
 
     /** {@code steps} steps of batch 64 from the same initialisation and data order, then evaluation. */
     private static Run convnet(String name, BiFunction<Backend, Rng, Sequential> model, String backend, int steps)
@@ -89,9 +94,10 @@ class CudaEmulatedExamplesTest {
         };
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         System.setProperty("gradus.lossEvery", "1"); // every step's loss, on both backends
-        try (Sequential m = model.apply(b, rng); Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.003f))) {
-            Training.Result r = Training.fit(new Training.Config(name, m, opt, null, train, test, "test", 1, b,
-                    new PrintStream(log, true), List.of(perStep)));
+        try (Sequential m = model.apply(b, rng);
+                Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.003f))) {
+            Training.Result r = Training.fit(new Training.Config(
+                    name, m, opt, null, train, test, "test", 1, b, new PrintStream(log, true), List.of(perStep)));
             System.out.print(name + " on " + backend + ":\n" + log);
             return new Run(losses, r);
         } finally {
@@ -108,13 +114,22 @@ class CudaEmulatedExamplesTest {
         // (measured: 1e-6 at step 5, about 1% by step 20). A wrong kernel shows in the first steps.
         double early = worst(cpu.losses(), cuda.losses(), 0, 5);
         double late = worst(cpu.losses(), cuda.losses(), 5, steps);
-        System.out.printf("%s: %d steps, largest relative loss difference %.2e in steps 1-5, %.2e after; accuracy"
-                + " cpu %.4f, emulated cuda %.4f%n", name, steps, early, late, cpu.result().testAccuracy(),
+        System.out.printf(
+                "%s: %d steps, largest relative loss difference %.2e in steps 1-5, %.2e after; accuracy"
+                        + " cpu %.4f, emulated cuda %.4f%n",
+                name,
+                steps,
+                early,
+                late,
+                cpu.result().testAccuracy(),
                 cuda.result().testAccuracy());
         String both = "\ncpu  " + Arrays.toString(cpu.losses()) + "\ncuda " + Arrays.toString(cuda.losses());
         assertTrue(early < 1e-4, name + ": losses of steps 1-5 differ by up to " + early + " (relative)" + both);
         assertTrue(late < 5e-2, name + ": losses of steps 6-" + steps + " differ by up to " + late + both);
-        assertEquals(cpu.result().testAccuracy(), cuda.result().testAccuracy(), 0.01,
+        assertEquals(
+                cpu.result().testAccuracy(),
+                cuda.result().testAccuracy(),
+                0.01,
                 name + " after " + steps + " steps: cpu " + cpu.result().testAccuracy() + ", emulated cuda "
                         + cuda.result().testAccuracy());
     }

@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Mnist;
+import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -30,14 +29,25 @@ class ExamplesEndToEndTest {
         Training.Result r = KaggleCommand.train(o, trainCsv, testCsv, "linear", null, new PrintStream(log, true));
         assertTrue(r.testAccuracy() > 0.85, "valid accuracy " + r.testAccuracy() + "\n" + log);
         Path out = dir.resolve("out");
-        for (String f : new String[] {"metrics.json", "history.csv", "history.json", "curves.png", "confusion.png",
-            "misclassified.png", "submission.csv", "model.safetensors"}) {
+        for (String f : new String[] {
+            "metrics.json",
+            "history.csv",
+            "history.json",
+            "curves.png",
+            "confusion.png",
+            "misclassified.png",
+            "submission.csv",
+            "model.safetensors"
+        }) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         }
         assertEquals(3, Files.readAllLines(out.resolve("history.csv")).size(), "header and two epochs");
         int[] submitted = KaggleDigits.readSubmission(out.resolve("submission.csv"));
         assertEquals(1000, submitted.length);
-        int[] again = PredictCommand.predict(out.resolve("model.safetensors"), testCsv, dir.resolve("again"),
+        int[] again = PredictCommand.predict(
+                out.resolve("model.safetensors"),
+                testCsv,
+                dir.resolve("again"),
                 new PrintStream(new ByteArrayOutputStream()));
         assertArrayEquals(submitted, again, "the loaded model predicts exactly what the trained one did");
         int right = 0;
@@ -59,8 +69,12 @@ class ExamplesEndToEndTest {
         Training.Result r = FashionMlpCommand.train(o, new int[] {20}, 0f, null, new PrintStream(buf, true));
         String log = buf.toString();
         assertTrue(r.testAccuracy() > 0.78, "one epoch: " + r.testAccuracy());
-        assertTrue(log.contains("Total params: 15,910") && log.contains("confusion matrix")
-                && log.contains("Ankle boot") && log.contains("per-class accuracy"), log);
+        assertTrue(
+                log.contains("Total params: 15,910")
+                        && log.contains("confusion matrix")
+                        && log.contains("Ankle boot")
+                        && log.contains("per-class accuracy"),
+                log);
         assertTrue(Files.size(dir.resolve("misclassified.png")) > 1000);
     }
 
@@ -71,14 +85,20 @@ class ExamplesEndToEndTest {
         Path model = dir.resolve("bn-cnn.safetensors");
         Training.Result r = BnCnnCommand.train(o, false, model, new PrintStream(new ByteArrayOutputStream()));
         assertTrue(r.testAccuracy() > 0.97, "one epoch: " + r.testAccuracy());
-        int[] preds = PredictCommand.predict(model, o.data.resolve("t10k-images-idx3-ubyte.gz"), dir.resolve("p"),
+        int[] preds = PredictCommand.predict(
+                model,
+                o.data.resolve("t10k-images-idx3-ubyte.gz"),
+                dir.resolve("p"),
                 new PrintStream(new ByteArrayOutputStream()));
         int[] truth = Mnist.load(o.data).test().labels();
         int right = 0;
         for (int i = 0; i < truth.length; i++) {
             right += preds[i] == truth[i] ? 1 : 0;
         }
-        assertEquals(r.testAccuracy(), right / (double) truth.length, 1e-12,
+        assertEquals(
+                r.testAccuracy(),
+                right / (double) truth.length,
+                1e-12,
                 "the reloaded model scores exactly what the trained one did");
     }
 }

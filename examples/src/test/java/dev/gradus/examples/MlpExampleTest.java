@@ -1,7 +1,5 @@
 package dev.gradus.examples;
 
-import dev.gradus.train.Training;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -9,10 +7,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
+import java.io.FileNotFoundException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,21 +46,29 @@ class MlpExampleTest {
         assertEquals(2, m.get("native_bytes").size());
         // Every run measures inference: the last evaluation pass over the 10,000 test images.
         assertTrue(m.get("eval_images_per_second").asLong() > 0, m.toString());
-        assertEquals(10_000 / r.last().seconds(), m.get("eval_images_per_second").asDouble(), 1.0);
-        assertEquals(m.get("native_bytes").get(0).asLong(), m.get("native_bytes").get(1).asLong(),
+        assertEquals(
+                10_000 / r.last().seconds(), m.get("eval_images_per_second").asDouble(), 1.0);
+        assertEquals(
+                m.get("native_bytes").get(0).asLong(),
+                m.get("native_bytes").get(1).asLong(),
                 "live native bytes stay flat between epochs");
         assertEquals(2, o.memoryReport().samples().size());
         assertEquals(0.0, o.memoryReport().liveDrift(), "--memory-report: live bytes of epoch 2 against epoch 1");
-        assertTrue(log.contains("heap_committed") && log.contains("memory after epoch 1: live bytes moved 0.000%"), log);
-        assertTrue(log.contains("epoch  train_loss   test_loss   accuracy") && log.contains("Total params: 38,170"), log);
-        assertTrue(Files.readAllLines(out.resolve("history.csv")).get(0).startsWith("epoch,train_loss,test_loss,test_accuracy"));
+        assertTrue(
+                log.contains("heap_committed") && log.contains("memory after epoch 1: live bytes moved 0.000%"), log);
+        assertTrue(
+                log.contains("epoch  train_loss   test_loss   accuracy") && log.contains("Total params: 38,170"), log);
+        assertTrue(Files.readAllLines(out.resolve("history.csv"))
+                .get(0)
+                .startsWith("epoch,train_loss,test_loss,test_accuracy"));
     }
 
     @Test
     void missingDataSaysWhereItLookedAndHowToFixIt(@TempDir Path dir) {
         TrainOptions o = TrainOptions.defaults(1, 128, 0.01f, dir.resolve("out"));
         o.data = dir.resolve("no-such-folder");
-        Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.FileNotFoundException.class,
+        Exception e = Assertions.assertThrows(
+                FileNotFoundException.class,
                 () -> MlpCommand.train(o, 48, new PrintStream(new ByteArrayOutputStream())));
         assertTrue(e.getMessage().contains("no-such-folder") && e.getMessage().contains("GRADUS_DATA"), e.getMessage());
     }

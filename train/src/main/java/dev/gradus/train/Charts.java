@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
@@ -21,16 +22,25 @@ import org.knowm.xchart.XYChartBuilder;
 
 /** The pictures the examples write: learning curves, a confusion heat map, grids of labelled images. */
 public final class Charts {
-    private Charts() {
-    }
+    private Charts() {}
 
     /** Loss and accuracy per epoch (train and held-out) as two side-by-side line charts in one PNG. */
     public static void curves(History h, Path file) throws IOException {
         double[] epochs = h.series("epoch");
-        XYChart loss = new XYChartBuilder().width(560).height(400).title("Loss").xAxisTitle("epoch").yAxisTitle("loss")
+        XYChart loss = new XYChartBuilder()
+                .width(560)
+                .height(400)
+                .title("Loss")
+                .xAxisTitle("epoch")
+                .yAxisTitle("loss")
                 .build();
-        XYChart acc = new XYChartBuilder().width(560).height(400).title("Accuracy").xAxisTitle("epoch")
-                .yAxisTitle("accuracy").build();
+        XYChart acc = new XYChartBuilder()
+                .width(560)
+                .height(400)
+                .title("Accuracy")
+                .xAxisTitle("epoch")
+                .yAxisTitle("accuracy")
+                .build();
         for (String c : h.columns()) {
             double[] v = h.series(c);
             if (c.endsWith("loss")) {
@@ -41,8 +51,8 @@ public final class Charts {
         }
         BufferedImage a = BitmapEncoder.getBufferedImage(loss);
         BufferedImage b = BitmapEncoder.getBufferedImage(acc);
-        BufferedImage both = new BufferedImage(a.getWidth() + b.getWidth(), Math.max(a.getHeight(), b.getHeight()),
-                BufferedImage.TYPE_INT_RGB);
+        BufferedImage both = new BufferedImage(
+                a.getWidth() + b.getWidth(), Math.max(a.getHeight(), b.getHeight()), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = both.createGraphics();
         g.drawImage(a, 0, 0, null);
         g.drawImage(b, a.getWidth(), 0, null);
@@ -53,7 +63,10 @@ public final class Charts {
     /** The confusion matrix as a heat map with class names (rows true, columns predicted). */
     public static void confusion(ConfusionMatrix cm, List<String> names, Path file) throws IOException {
         int n = cm.classes();
-        HeatMapChart chart = new HeatMapChartBuilder().width(760).height(640).title("Confusion matrix (rows: true)")
+        HeatMapChart chart = new HeatMapChartBuilder()
+                .width(760)
+                .height(640)
+                .title("Confusion matrix (rows: true)")
                 .build();
         chart.getStyler().setShowValue(true);
         chart.getStyler().setXAxisLabelRotation(30);
@@ -66,7 +79,7 @@ public final class Charts {
             }
         }
         List<String> yNames = new ArrayList<>(names);
-        java.util.Collections.reverse(yNames);
+        Collections.reverse(yNames);
         chart.addSeries("counts", names, yNames, heat);
         write(BitmapEncoder.getBufferedImage(chart), file);
     }
@@ -74,8 +87,9 @@ public final class Charts {
     /**
      * Grey images {@code [count, h, w]} in [0, 1] in a grid, each captioned (e.g. {@code "pred 3 / true 5"}).
      */
-    public static void labelledGrid(float[] pixels, int[] indices, int h, int w, List<String> captions, int perRow,
-                                    Path file) throws IOException {
+    public static void labelledGrid(
+            float[] pixels, int[] indices, int h, int w, List<String> captions, int perRow, Path file)
+            throws IOException {
         int scale = 3;
         int cellW = Math.max(w * scale, 96);
         int cellH = h * scale + 30;

@@ -9,8 +9,7 @@ import dev.gradus.spi.Backend;
 
 /** Predictions and accuracy of a classifier over a loader, in evaluation mode and without a graph. */
 public final class Evaluation {
-    private Evaluation() {
-    }
+    private Evaluation() {}
 
     /**
      * Predictions, labels and mean loss over one pass of {@code loader}, and the pass's wall-clock seconds (batches
@@ -44,7 +43,8 @@ public final class Evaluation {
         long t0 = System.nanoTime();
         try (GradMode ng = GradMode.noGrad()) {
             for (DataLoader.Batch b : loader.epoch(backend)) {
-                try (b; Scope s = Scope.open()) {
+                try (b;
+                        Scope s = Scope.open()) {
                     Tensor logits = model.forward(b.x());
                     int[] p = logits.argmax(1).toIntArray();
                     int[] y = b.y().toIntArray();

@@ -5,11 +5,13 @@ import dev.gradus.spi.MemoryStats;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * A {@link Training.Listener} that prints, after every epoch, the backend's live and reserved bytes, its
@@ -30,9 +32,14 @@ public final class MemoryReport implements Training.Listener {
     public static final double RSS_TOLERANCE = 0.05;
 
     /** One epoch's readings; {@code rssBytes} is -1 where the OS does not tell. */
-    public record Sample(int epoch, long liveBytes, long reservedBytes, long allocations, long rssBytes,
-                         long heapBytes, long heapCommittedBytes) {
-    }
+    public record Sample(
+            int epoch,
+            long liveBytes,
+            long reservedBytes,
+            long allocations,
+            long rssBytes,
+            long heapBytes,
+            long heapCommittedBytes) {}
 
     private final Backend backend;
     private final PrintStream out;
@@ -48,16 +55,30 @@ public final class MemoryReport implements Training.Listener {
         // A full collection first, so that the heap figure is live data rather than garbage not yet collected.
         System.gc();
         MemoryStats m = backend.memory();
-        java.lang.management.MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-        Sample s = new Sample(metrics.get("epoch").intValue(), m.liveBytes(), m.reservedBytes(), m.allocations(),
-                residentBytes(), heap.getUsed(), heap.getCommitted());
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        Sample s = new Sample(
+                metrics.get("epoch").intValue(),
+                m.liveBytes(),
+                m.reservedBytes(),
+                m.allocations(),
+                residentBytes(),
+                heap.getUsed(),
+                heap.getCommitted());
         if (samples.isEmpty()) {
-            out.printf("  %-5s  %14s  %14s  %11s  %14s  %14s  %14s%n", "mem", "live_bytes", "reserved_bytes",
-                    "allocations", "rss_bytes", "heap_used", "heap_committed");
+            out.printf(
+                    "  %-5s  %14s  %14s  %11s  %14s  %14s  %14s%n",
+                    "mem", "live_bytes", "reserved_bytes", "allocations", "rss_bytes", "heap_used", "heap_committed");
         }
         samples.add(s);
-        out.printf("  %-5d  %,14d  %,14d  %,11d  %,14d  %,14d  %,14d%n", s.epoch(), s.liveBytes(), s.reservedBytes(),
-                s.allocations(), s.rssBytes(), s.heapBytes(), s.heapCommittedBytes());
+        out.printf(
+                "  %-5d  %,14d  %,14d  %,11d  %,14d  %,14d  %,14d%n",
+                s.epoch(),
+                s.liveBytes(),
+                s.reservedBytes(),
+                s.allocations(),
+                s.rssBytes(),
+                s.heapBytes(),
+                s.heapCommittedBytes());
     }
 
     /** The readings so far, one per epoch. */
@@ -83,12 +104,17 @@ public final class MemoryReport implements Training.Listener {
 
     /** Prints one line: the drifts, against the tolerances, and whether memory stayed flat. */
     public void printVerdict() {
-        out.printf("memory after epoch 1: live bytes moved %.3f%% (limit %.0f%%), resident memory %.2f%% (limit %.0f%%):"
-                + " %s%n", 100 * liveDrift(), 100 * LIVE_TOLERANCE, 100 * rssDrift(), 100 * RSS_TOLERANCE,
+        out.printf(
+                "memory after epoch 1: live bytes moved %.3f%% (limit %.0f%%), resident memory %.2f%% (limit %.0f%%):"
+                        + " %s%n",
+                100 * liveDrift(),
+                100 * LIVE_TOLERANCE,
+                100 * rssDrift(),
+                100 * RSS_TOLERANCE,
                 flat() ? "FLAT" : "GROWING");
     }
 
-    private double drift(java.util.function.ToLongFunction<Sample> f) {
+    private double drift(ToLongFunction<Sample> f) {
         if (samples.size() < 2) {
             return 0;
         }

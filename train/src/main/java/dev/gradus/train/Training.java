@@ -30,8 +30,7 @@ import java.util.Map;
  * <pre>{@code Training.Result r = Training.fit(Training.Config.of(model, opt, train, test, 10).withName("cnn"));}</pre>
  */
 public final class Training {
-    private Training() {
-    }
+    private Training() {}
 
     /**
      * Hears about a run as it goes: each step's running loss and each epoch's metrics (the {@code history.csv}
@@ -42,19 +41,24 @@ public final class Training {
          * After each step whose loss was read ({@link #lossEvery}: every step on the CPU): {@code meanLoss} is the
          * epoch's running mean so far.
          */
-        default void onStep(int epoch, int step, int steps, double meanLoss) {
-        }
+        default void onStep(int epoch, int step, int steps, double meanLoss) {}
 
         /** After each epoch's evaluation. */
-        default void onEpoch(Map<String, Double> metrics) {
-        }
+        default void onEpoch(Map<String, Double> metrics) {}
     }
 
     /** What a run produced; {@code heldOut} names the evaluation split ({@code test} or {@code valid}). */
-    public record Result(String model, String heldOut, double testAccuracy, List<Double> epochSeconds,
-                         List<Double> trainLoss, List<Double> testAccuracies, List<Long> nativeBytes, String backend,
-                         History history, Evaluation.Outcome last) {
-    }
+    public record Result(
+            String model,
+            String heldOut,
+            double testAccuracy,
+            List<Double> epochSeconds,
+            List<Double> trainLoss,
+            List<Double> testAccuracies,
+            List<Long> nativeBytes,
+            String backend,
+            History history,
+            Evaluation.Outcome last) {}
 
     /**
      * What {@link #fit} runs: the required model, optimizer, data and epoch count, and optional settings with
@@ -66,14 +70,31 @@ public final class Training {
      *         .withName("cnn").withSchedule(new StepLR(opt, 7, 0.1f)));
      * }</pre>
      */
-    public record Config(String name, Module model, Optimizer optimizer, StepLR schedule, DataLoader train,
-                         DataLoader test, String heldOut, int epochs, Backend backend, PrintStream log,
-                         List<Listener> listeners) {
+    public record Config(
+            String name,
+            Module model,
+            Optimizer optimizer,
+            StepLR schedule,
+            DataLoader train,
+            DataLoader test,
+            String heldOut,
+            int epochs,
+            Backend backend,
+            PrintStream log,
+            List<Listener> listeners) {
         public Config {
             // Messages name the missing piece: "this" would print nulls, the fields are not assigned yet.
-            for (Object[] required : new Object[][] {{"name", name}, {"model", model}, {"optimizer", optimizer},
-                {"train", train}, {"test", test}, {"heldOut", heldOut}, {"backend", backend}, {"log", log},
-                {"listeners", listeners}}) {
+            for (Object[] required : new Object[][] {
+                {"name", name},
+                {"model", model},
+                {"optimizer", optimizer},
+                {"train", train},
+                {"test", test},
+                {"heldOut", heldOut},
+                {"backend", backend},
+                {"log", log},
+                {"listeners", listeners}
+            }) {
                 if (required[1] == null) {
                     throw new IllegalArgumentException("Training.Config: " + required[0] + " must not be null");
                 }
@@ -86,8 +107,18 @@ public final class Training {
 
         /** Trains {@code model} with {@code optimizer} on {@code train} for {@code epochs}, evaluating on {@code test}. */
         public static Config of(Module model, Optimizer optimizer, DataLoader train, DataLoader test, int epochs) {
-            return new Config("model", model, optimizer, null, train, test, "test", epochs,
-                    dev.gradus.Backends.defaultBackend(), System.out, List.of());
+            return new Config(
+                    "model",
+                    model,
+                    optimizer,
+                    null,
+                    train,
+                    test,
+                    "test",
+                    epochs,
+                    dev.gradus.Backends.defaultBackend(),
+                    System.out,
+                    List.of());
         }
 
         /** The run's name in the log and in {@code metrics.json}. */
@@ -166,7 +197,8 @@ public final class Training {
             int unread = 0;
             try {
                 for (DataLoader.Batch b : train.epoch(backend)) {
-                    try (b; Scope s = Scope.open()) {
+                    try (b;
+                            Scope s = Scope.open()) {
                         Tensor loss = step(model, opt, b.x(), b.y());
                         Tensor sum = unreadSum == null ? loss.detach().mul(1f) : unreadSum.add(loss.detach());
                         if (unreadSum != null) {
@@ -187,8 +219,9 @@ public final class Training {
                         }
                         if (terminal && (steps % 20 == 0 || steps == total)) {
                             int filled = (int) (30L * steps / total);
-                            log.printf("\r  [%s%s] %d/%d loss %.4f", "#".repeat(filled), ".".repeat(30 - filled),
-                                    steps, total, lossSum / steps);
+                            log.printf(
+                                    "\r  [%s%s] %d/%d loss %.4f",
+                                    "#".repeat(filled), ".".repeat(30 - filled), steps, total, lossSum / steps);
                         }
                     }
                 }
@@ -274,7 +307,8 @@ public final class Training {
             // The last epoch's evaluation pass: every run measures inference speed too.
             m.put("eval_images_per_second", Math.round(r.last().imagesPerSecond()));
         }
-        byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
+        byte[] json =
+                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
         dev.gradus.io.AtomicFiles.write(out.resolve("metrics.json"), o -> o.write(json));
     }
 
@@ -282,13 +316,14 @@ public final class Training {
      * Writes every output of a run into {@code out}: metrics.json, history.csv, history.json, curves.png,
      * confusion.png and misclassified.png (the first 32 errors on {@code heldOut}, predicted and true labels).
      */
-    public static ConfusionMatrix writeReport(Path out, Result r, Dataset heldOut, List<String> classNames,
-                                              PrintStream log) throws IOException {
+    public static ConfusionMatrix writeReport(
+            Path out, Result r, Dataset heldOut, List<String> classNames, PrintStream log) throws IOException {
         writeMetrics(out, r);
         r.history().writeCsv(out.resolve("history.csv"));
         r.history().writeJson(out.resolve("history.json"));
         Charts.curves(r.history(), out.resolve("curves.png"));
-        ConfusionMatrix cm = ConfusionMatrix.of(classNames.size(), r.last().labels(), r.last().predictions());
+        ConfusionMatrix cm = ConfusionMatrix.of(
+                classNames.size(), r.last().labels(), r.last().predictions());
         Charts.confusion(cm, classNames, out.resolve("confusion.png"));
         int[] wrong = cm.misclassified();
         int[] shown = Arrays.copyOf(wrong, Math.min(32, wrong.length));
@@ -298,10 +333,18 @@ public final class Training {
                     + shorten(classNames.get(cm.label(i))));
         }
         int[] item = heldOut.itemShape();
-        Charts.labelledGrid(heldOut.features(), shown, item[item.length - 2], item[item.length - 1], captions, 8,
+        Charts.labelledGrid(
+                heldOut.features(),
+                shown,
+                item[item.length - 2],
+                item[item.length - 1],
+                captions,
+                8,
                 out.resolve("misclassified.png"));
-        log.printf("%s accuracy %.2f%%; %d misclassified; wrote metrics.json, history.csv, history.json, curves.png,"
-                + " confusion.png, misclassified.png into %s%n", r.heldOut(), r.testAccuracy() * 100, wrong.length, out);
+        log.printf(
+                "%s accuracy %.2f%%; %d misclassified; wrote metrics.json, history.csv, history.json, curves.png,"
+                        + " confusion.png, misclassified.png into %s%n",
+                r.heldOut(), r.testAccuracy() * 100, wrong.length, out);
         return cm;
     }
 

@@ -52,14 +52,24 @@ class TrainingTest {
             }
         };
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Training.Result r = Training.fit(new Training.Config("blobs", model, opt, null,
-                new DataLoader(blobs(400, rng), 32).shuffle(1), new DataLoader(blobs(200, rng), 50), "valid", 3, cpu,
-                new PrintStream(log), List.of(l)));
+        Training.Result r = Training.fit(new Training.Config(
+                "blobs",
+                model,
+                opt,
+                null,
+                new DataLoader(blobs(400, rng), 32).shuffle(1),
+                new DataLoader(blobs(200, rng), 50),
+                "valid",
+                3,
+                cpu,
+                new PrintStream(log),
+                List.of(l)));
         assertEquals(3, epochs.size());
         assertEquals(3 * 13, steps[0]);
         assertTrue(r.testAccuracy() > 0.95, "accuracy " + r.testAccuracy());
         assertTrue(log.toString().contains("valid_loss"), log.toString());
-        assertEquals(List.of("epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds", "native_bytes"),
+        assertEquals(
+                List.of("epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds", "native_bytes"),
                 r.history().columns());
         opt.close();
         model.close();
@@ -71,7 +81,7 @@ class TrainingTest {
         Rng rng = new Rng(3);
         System.setProperty("gradus.lossEvery", "4");
         try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
-             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+                SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
             List<Integer> heard = new ArrayList<>();
             Training.Listener l = new Training.Listener() {
                 @Override
@@ -79,17 +89,29 @@ class TrainingTest {
                     heard.add(step);
                 }
             };
-            Training.Result r = Training.fit(new Training.Config("blobs", model, opt, null,
-                    new DataLoader(blobs(400, rng), 32), new DataLoader(blobs(200, rng), 50), "valid", 1, cpu,
-                    new PrintStream(new ByteArrayOutputStream()), List.of(l)));
+            Training.Result r = Training.fit(new Training.Config(
+                    "blobs",
+                    model,
+                    opt,
+                    null,
+                    new DataLoader(blobs(400, rng), 32),
+                    new DataLoader(blobs(200, rng), 50),
+                    "valid",
+                    1,
+                    cpu,
+                    new PrintStream(new ByteArrayOutputStream()),
+                    List.of(l)));
             assertEquals(List.of(4, 8, 12, 13), heard, "reads every 4 steps and at the end of the epoch");
             assertTrue(r.trainLoss().get(0) > 0 && r.testAccuracy() > 0.9, r.toString());
 
             Dataset d = blobs(64, rng);
             d.features()[2 * 40] = Float.NaN; // in the third batch of 16
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit(
-                    Training.Config.of(model, opt, new DataLoader(d, 16), new DataLoader(d, 64), 1).withName("nan")
-                            .withBackend(cpu).withLog(new PrintStream(new ByteArrayOutputStream()))));
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> Training.fit(Training.Config.of(model, opt, new DataLoader(d, 16), new DataLoader(d, 64), 1)
+                            .withName("nan")
+                            .withBackend(cpu)
+                            .withLog(new PrintStream(new ByteArrayOutputStream()))));
             assertTrue(e.getMessage().contains("training loss became NaN in steps 1-4 of epoch 1"), e.getMessage());
         } finally {
             System.clearProperty("gradus.lossEvery");
@@ -104,9 +126,12 @@ class TrainingTest {
         d.features()[5] = Float.NaN;
         Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
         SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Training.fit(
-                Training.Config.of(model, opt, new DataLoader(d, 64), new DataLoader(d, 64), 1).withName("nan")
-                        .withBackend(cpu).withLog(new PrintStream(new ByteArrayOutputStream()))));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Training.fit(Training.Config.of(model, opt, new DataLoader(d, 64), new DataLoader(d, 64), 1)
+                        .withName("nan")
+                        .withBackend(cpu)
+                        .withLog(new PrintStream(new ByteArrayOutputStream()))));
         assertTrue(e.getMessage().contains("training loss became NaN at step 1 of epoch 1"), e.getMessage());
         opt.close();
         model.close();
@@ -119,10 +144,20 @@ class TrainingTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(log);
         try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
-             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+                SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
             MemoryReport flat = new MemoryReport(cpu, out);
-            Training.fit(new Training.Config("flat", model, opt, null, new DataLoader(blobs(256, rng), 32).shuffle(1),
-                    new DataLoader(blobs(64, rng), 64), "valid", 5, cpu, out, List.of(flat)));
+            Training.fit(new Training.Config(
+                    "flat",
+                    model,
+                    opt,
+                    null,
+                    new DataLoader(blobs(256, rng), 32).shuffle(1),
+                    new DataLoader(blobs(64, rng), 64),
+                    "valid",
+                    5,
+                    cpu,
+                    out,
+                    List.of(flat)));
             assertEquals(5, flat.samples().size());
             assertEquals(0.0, flat.liveDrift(), "live bytes of a steady loop");
             assertTrue(flat.samples().get(0).liveBytes() > 0, "parameters and gradients are live");
@@ -135,8 +170,18 @@ class TrainingTest {
                 }
             };
             MemoryReport growing = new MemoryReport(cpu, out);
-            Training.fit(new Training.Config("leaky", model, opt, null, new DataLoader(blobs(256, rng), 32),
-                    new DataLoader(blobs(64, rng), 64), "valid", 3, cpu, out, List.of(leaky, growing)));
+            Training.fit(new Training.Config(
+                    "leaky",
+                    model,
+                    opt,
+                    null,
+                    new DataLoader(blobs(256, rng), 32),
+                    new DataLoader(blobs(64, rng), 64),
+                    "valid",
+                    3,
+                    cpu,
+                    out,
+                    List.of(leaky, growing)));
             leaked.forEach(dev.gradus.Tensor::close);
             assertTrue(growing.liveDrift() > MemoryReport.LIVE_TOLERANCE, "drift " + growing.liveDrift());
             assertTrue(!growing.flat());
@@ -151,14 +196,15 @@ class TrainingTest {
         Rng rng = new Rng(3);
         DataLoader d = new DataLoader(blobs(64, rng), 32);
         try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.GLOROT, rng));
-             SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
-            IllegalArgumentException noTest = assertThrows(IllegalArgumentException.class,
-                    () -> Training.Config.of(model, opt, d, null, 1));
+                SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            IllegalArgumentException noTest =
+                    assertThrows(IllegalArgumentException.class, () -> Training.Config.of(model, opt, d, null, 1));
             assertEquals("Training.Config: test must not be null", noTest.getMessage());
-            IllegalArgumentException epochs = assertThrows(IllegalArgumentException.class,
-                    () -> Training.Config.of(model, opt, d, d, 0));
+            IllegalArgumentException epochs =
+                    assertThrows(IllegalArgumentException.class, () -> Training.Config.of(model, opt, d, d, 0));
             assertEquals("Training.Config: epochs must be >= 1, got 0", epochs.getMessage());
-            Training.Config c = Training.Config.of(model, opt, d, d, 2).withName("n").withHeldOut("valid");
+            Training.Config c =
+                    Training.Config.of(model, opt, d, d, 2).withName("n").withHeldOut("valid");
             assertEquals("n", c.name());
             assertEquals("valid", c.heldOut());
             assertEquals(2, c.epochs());

@@ -12,8 +12,8 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
-import dev.gradus.spi.Operand;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
@@ -23,6 +23,7 @@ import dev.gradus.spi.UnaryOp;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,6 +48,7 @@ public final class CpuBackend implements Backend {
     private final CpuConv conv;
     /** Null when oneDNN is off or could not load: convolution then runs through im2col. */
     private final Dnnl dnnl;
+
     private final DnnlConv dnnlConv;
     private final DnnlEltwise dnnlEltwise;
     private final DnnlMatmul dnnlMatmul;
@@ -209,7 +211,7 @@ public final class CpuBackend implements Backend {
         if (stride == 1) {
             src.get(off, dst, 0, n);
         } else if (stride == 0) {
-            java.util.Arrays.fill(dst, 0, n, src.get(off));
+            Arrays.fill(dst, 0, n, src.get(off));
         } else {
             for (int k = 0; k < n; k++) {
                 dst[k] = src.get(off + k * stride);
@@ -243,7 +245,8 @@ public final class CpuBackend implements Backend {
         if (n == 0) {
             return;
         }
-        boolean contiguous = l0.isContiguous() && (l1 == null || l1.isContiguous()) && (l2 == null || l2.isContiguous());
+        boolean contiguous =
+                l0.isContiguous() && (l1 == null || l1.isContiguous()) && (l2 == null || l2.isContiguous());
         if (contiguous) {
             int b0 = l0.offset();
             int b1 = l1 == null ? 0 : l1.offset();
@@ -323,7 +326,7 @@ public final class CpuBackend implements Backend {
         }
         FloatBuffer o = d.f;
         forEachRow(l, null, null, (sc, a, b, c, len) -> {
-            java.util.Arrays.fill(sc.a, value);
+            Arrays.fill(sc.a, value);
             for (int t = 0; t < len; t += TILE) {
                 store(sc.a, o, a + t * st, st, Math.min(TILE, len - t));
             }
@@ -370,7 +373,10 @@ public final class CpuBackend implements Backend {
     private static DnnlLayout keptLayout(Storage a, Layout al, Storage b, Layout bl, Storage out, Layout ol) {
         CpuStorage ra = raw(a);
         DnnlLayout l = ra.layout();
-        if (l == null || raw(b).layout() != l || ra.dtype != DType.FLOAT32 || raw(b).dtype != DType.FLOAT32
+        if (l == null
+                || raw(b).layout() != l
+                || ra.dtype != DType.FLOAT32
+                || raw(b).dtype != DType.FLOAT32
                 || raw(out).dtype != DType.FLOAT32) {
             return null;
         }
@@ -384,15 +390,21 @@ public final class CpuBackend implements Backend {
      * of reordering the activation to plain and taking the strided broadcast path (measured: most of {@code bn-cnn}'s
      * inference time). False, doing nothing, when the operands are not of that form.
      */
-    private boolean perChannelOnBlocked(BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage out,
-                                        Layout ol) {
+    private boolean perChannelOnBlocked(
+            BinaryOp op, Storage a, Layout al, Storage b, Layout bl, Storage out, Layout ol) {
         if (op != BinaryOp.ADD && op != BinaryOp.SUB && op != BinaryOp.MUL && op != BinaryOp.DIV) {
             return false;
         }
         CpuStorage ra = raw(a);
         DnnlLayout l = ra.layout();
-        if (l == null || l.channelBlock == 0 || ra.dtype != DType.FLOAT32 || !whole(a, al) || !whole(out, ol)
-                || raw(out).dtype != DType.FLOAT32 || raw(b).dtype != DType.FLOAT32 || bl.shape().length != 4) {
+        if (l == null
+                || l.channelBlock == 0
+                || ra.dtype != DType.FLOAT32
+                || !whole(a, al)
+                || !whole(out, ol)
+                || raw(out).dtype != DType.FLOAT32
+                || raw(b).dtype != DType.FLOAT32
+                || bl.shape().length != 4) {
             return false;
         }
         int[] shape = al.shape();
@@ -468,11 +480,21 @@ public final class CpuBackend implements Backend {
             return;
         }
         DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
-        if (op == BinaryOp.RELU_GRAD && dnnlEltwise != null && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
-                && aLayout.isContiguous() && bLayout.isContiguous() && outLayout.isContiguous()) {
+        if (op == BinaryOp.RELU_GRAD
+                && dnnlEltwise != null
+                && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
+                && aLayout.isContiguous()
+                && bLayout.isContiguous()
+                && outLayout.isContiguous()) {
             CpuStorage ro = inKept(out, kept);
-            dnnlEltwise.reluBackward(inKept(a, kept), aLayout.offset(), inKept(b, kept), bLayout.offset(), ro,
-                    outLayout.offset(), aLayout.numel());
+            dnnlEltwise.reluBackward(
+                    inKept(a, kept),
+                    aLayout.offset(),
+                    inKept(b, kept),
+                    bLayout.offset(),
+                    ro,
+                    outLayout.offset(),
+                    aLayout.numel());
             ro.setLayout(kept);
             return;
         }
@@ -533,8 +555,8 @@ public final class CpuBackend implements Backend {
             for (int o = from; o < to; o++) {
                 for (int j = 0; j < innerF; j += TILE) {
                     int m = Math.min(TILE, innerF - j);
-                    reduceColumns(op, in, base + o * len * innerF + j, len, innerF, m, os, outOffset + o * innerF + j,
-                            sc);
+                    reduceColumns(
+                            op, in, base + o * len * innerF + j, len, innerF, m, os, outOffset + o * innerF + j, sc);
                 }
             }
         });
@@ -578,13 +600,13 @@ public final class CpuBackend implements Backend {
     }
 
     /** Reduces the rows of a {@code [n, stride]} block, columns {@code [0, m)}, into {@code m} outputs. */
-    private static void reduceColumns(ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, CpuStorage out,
-                                      int oo, Scratch sc) {
+    private static void reduceColumns(
+            ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, CpuStorage out, int oo, Scratch sc) {
         boolean sum = isSum(op);
         float[] acc = sc.b;
         int[] best = sc.idx;
         x.get(xo, acc, 0, m);
-        java.util.Arrays.fill(best, 0, m, 0);
+        Arrays.fill(best, 0, m, 0);
         for (int k = 1; k < n; k++) {
             float[] row = sc.a;
             x.get(xo + k * stride, row, 0, m);
@@ -611,8 +633,7 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ GEMM
 
     /** How one matrix operand is handed to BLAS: transposed or not, and its leading dimension. */
-    private record GemmArg(boolean trans, int ld) {
-    }
+    private record GemmArg(boolean trans, int ld) {}
 
     /** BLAS view of a {@code rows x cols} matrix with strides {@code rs, cs}, or null if it needs a copy. */
     private static GemmArg gemmArg(int rows, int cols, int rs, int cs) {
@@ -678,9 +699,21 @@ public final class CpuBackend implements Backend {
                         os.f.put(offC + i, 0f);
                     }
                 } else if (m > 0 && n > 0) {
-                    cblas_sgemm(CblasRowMajor, oa.trans ? CblasTrans : CblasNoTrans,
-                            ob.trans ? CblasTrans : CblasNoTrans, m, n, k, 1f, pa.position(offA), oa.ld,
-                            pb.position(offB), ob.ld, 0f, pc.position(offC), Math.max(1, n));
+                    cblas_sgemm(
+                            CblasRowMajor,
+                            oa.trans ? CblasTrans : CblasNoTrans,
+                            ob.trans ? CblasTrans : CblasNoTrans,
+                            m,
+                            n,
+                            k,
+                            1f,
+                            pa.position(offA),
+                            oa.ld,
+                            pb.position(offB),
+                            ob.ld,
+                            0f,
+                            pc.position(offC),
+                            Math.max(1, n));
                 }
                 for (int d = r - 3; d >= 0; d--) {
                     if (++idx[d] < al.shape()[d]) {
@@ -707,8 +740,21 @@ public final class CpuBackend implements Backend {
 
     /** Raw {@code C = A x B} on row-major buffers with no checks: the baseline benchmarks compare against. */
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1f, cpu(a).floats, k, cpu(b).floats, n, 0f,
-                cpu(c).floats, n);
+        cblas_sgemm(
+                CblasRowMajor,
+                CblasNoTrans,
+                CblasNoTrans,
+                m,
+                n,
+                k,
+                1f,
+                cpu(a).floats,
+                k,
+                cpu(b).floats,
+                n,
+                0f,
+                cpu(c).floats,
+                n);
     }
 
     /**
@@ -766,8 +812,8 @@ public final class CpuBackend implements Backend {
         for (int r = 0; r < n; r++) {
             int y = lab.get(offset + r);
             if (y < 0 || y >= classes) {
-                throw new IllegalArgumentException("label " + y + " at index " + r + " is outside [0, " + classes
-                        + ")");
+                throw new IllegalArgumentException(
+                        "label " + y + " at index " + r + " is outside [0, " + classes + ")");
             }
         }
         for (int r = 0; r < n; r++) {
@@ -870,8 +916,10 @@ public final class CpuBackend implements Backend {
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
         Operand.requireDense("conv2d", x, w, bias, out);
         boolean relu = activation == UnaryOp.RELU;
-        if (dnnlConv != null && (relu || activation == UnaryOp.IDENTITY) && dnnlConv.forward(raw(x), x.shape(),
-                cpu(w), w.shape(), cpuOrNull(bias), raw(out), out.shape(), p, relu)) {
+        if (dnnlConv != null
+                && (relu || activation == UnaryOp.IDENTITY)
+                && dnnlConv.forward(
+                        raw(x), x.shape(), cpu(w), w.shape(), cpuOrNull(bias), raw(out), out.shape(), p, relu)) {
             return;
         }
         if (activation == UnaryOp.IDENTITY) {
@@ -884,8 +932,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
         Operand.requireDense("conv2dBackwardData", dOut, w, dx);
-        if (dnnlConv == null || !dnnlConv.backwardData(raw(dOut), dOut.shape(), cpu(w), w.shape(), raw(dx),
-                dx.shape(), p)) {
+        if (dnnlConv == null
+                || !dnnlConv.backwardData(raw(dOut), dOut.shape(), cpu(w), w.shape(), raw(dx), dx.shape(), p)) {
             conv.backwardData(cpu(dOut), dOut.shape(), cpu(w), w.shape(), cpu(dx), dx.shape(), p);
         }
     }
@@ -893,17 +941,19 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
         Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
-        if (dnnlConv == null || !dnnlConv.backwardWeights(raw(x), x.shape(), raw(dOut), dOut.shape(), cpu(dw),
-                dw.shape(), cpuOrNull(dBias), p)) {
-            conv.backwardFilter(cpu(x), x.shape(), cpu(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias),
-                    p);
+        if (dnnlConv == null
+                || !dnnlConv.backwardWeights(
+                        raw(x), x.shape(), raw(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias), p)) {
+            conv.backwardFilter(cpu(x), x.shape(), cpu(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias), p);
         }
     }
 
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
         Operand.requireDense("pool2d", x, out, argmax);
-        if (op == PoolOp.MAX && dnnlPool != null && argmax != null
+        if (op == PoolOp.MAX
+                && dnnlPool != null
+                && argmax != null
                 && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
             return;
         }
@@ -913,7 +963,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
         Operand.requireDense("pool2dBackward", dOut, argmax, dx);
-        if (op == PoolOp.MAX && dnnlPool != null && argmax != null
+        if (op == PoolOp.MAX
+                && dnnlPool != null
+                && argmax != null
                 && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
             return;
         }
@@ -921,36 +973,97 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
-                               Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum) {
+    public void batchNormTrain(
+            Operand x,
+            Operand gamma,
+            Operand beta,
+            Operand runningMean,
+            Operand runningVar,
+            Operand out,
+            Operand saveMean,
+            Operand saveInvStd,
+            float eps,
+            float momentum) {
         Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
         int[] nch = Backend.batchNormDims(x);
         int n = nch[0];
         int c = nch[1];
         int hw = nch[2];
-        if (dnnlBatchNorm != null && dnnlBatchNorm.train(raw(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps,
-                momentum, cpuOrNull(runningMean), cpuOrNull(runningVar), raw(out), cpu(saveMean),
-                cpu(saveInvStd))) {
+        if (dnnlBatchNorm != null
+                && dnnlBatchNorm.train(
+                        raw(x),
+                        n,
+                        c,
+                        hw,
+                        cpuOrNull(gamma),
+                        cpuOrNull(beta),
+                        eps,
+                        momentum,
+                        cpuOrNull(runningMean),
+                        cpuOrNull(runningVar),
+                        raw(out),
+                        cpu(saveMean),
+                        cpu(saveInvStd))) {
             return;
         }
-        conv.batchNormTrain(cpu(x), n, c, hw, cpuOrNull(gamma), cpuOrNull(beta), eps, momentum,
-                cpuOrNull(runningMean), cpuOrNull(runningVar), cpu(out), cpu(saveMean), cpu(saveInvStd));
+        conv.batchNormTrain(
+                cpu(x),
+                n,
+                c,
+                hw,
+                cpuOrNull(gamma),
+                cpuOrNull(beta),
+                eps,
+                momentum,
+                cpuOrNull(runningMean),
+                cpuOrNull(runningVar),
+                cpu(out),
+                cpu(saveMean),
+                cpu(saveInvStd));
     }
 
     @Override
-    public void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
-                                  Operand dx, Operand dGamma, Operand dBeta) {
+    public void batchNormBackward(
+            Operand x,
+            Operand dOut,
+            Operand gamma,
+            Operand saveMean,
+            Operand saveInvStd,
+            Operand dx,
+            Operand dGamma,
+            Operand dBeta) {
         Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
         int[] nch = Backend.batchNormDims(x);
         int n = nch[0];
         int c = nch[1];
         int hw = nch[2];
-        if (dnnlBatchNorm != null && dnnlBatchNorm.backward(raw(x), raw(dOut), n, c, hw, cpuOrNull(gamma),
-                cpu(saveMean), cpu(saveInvStd), raw(dx), cpuOrNull(dGamma), cpuOrNull(dBeta))) {
+        if (dnnlBatchNorm != null
+                && dnnlBatchNorm.backward(
+                        raw(x),
+                        raw(dOut),
+                        n,
+                        c,
+                        hw,
+                        cpuOrNull(gamma),
+                        cpu(saveMean),
+                        cpu(saveInvStd),
+                        raw(dx),
+                        cpuOrNull(dGamma),
+                        cpuOrNull(dBeta))) {
             return;
         }
-        conv.batchNormBackward(cpu(x), cpu(dOut), n, c, hw, cpuOrNull(gamma), cpu(saveMean), cpu(saveInvStd),
-                cpu(dx), cpuOrNull(dGamma), cpuOrNull(dBeta));
+        conv.batchNormBackward(
+                cpu(x),
+                cpu(dOut),
+                n,
+                c,
+                hw,
+                cpuOrNull(gamma),
+                cpu(saveMean),
+                cpu(saveInvStd),
+                cpu(dx),
+                cpuOrNull(dGamma),
+                cpuOrNull(dBeta));
     }
 
     // ------------------------------------------------------------------ diagnostics

@@ -2,6 +2,7 @@ package dev.gradus.backend.cpu;
 
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BackendProvider;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,8 +69,8 @@ public final class CpuBackendProvider implements BackendProvider {
     }
 
     @Override
-    public java.util.Optional<Backend> started() {
-        return java.util.Optional.ofNullable(instance);
+    public Optional<Backend> started() {
+        return Optional.ofNullable(instance);
     }
 
     /** The process-wide CPU backend, loading OpenBLAS on first use. */
@@ -117,8 +118,11 @@ public final class CpuBackendProvider implements BackendProvider {
             try {
                 OpenBlasInfo blas = OpenBlasInfo.load(threads);
                 instance = withDnnl(threads, blas);
-                LOG.info("Gradus cpu backend: OpenBLAS {} kernels, {} threads, convolution: {}", blas.corename(),
-                        blas.threads(), instance.convolutionPath());
+                LOG.info(
+                        "Gradus cpu backend: OpenBLAS {} kernels, {} threads, convolution: {}",
+                        blas.corename(),
+                        blas.threads(),
+                        instance.convolutionPath());
                 if (blas.warning() != null) {
                     LOG.warn(blas.warning());
                 }

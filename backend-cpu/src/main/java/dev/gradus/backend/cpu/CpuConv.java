@@ -34,16 +34,46 @@ final class CpuConv {
     }
 
     /** Shapes and derived sizes of one convolution. */
-    private record Geometry(int n, int c, int h, int w, int k, int cg, int kg, int r, int s, int p, int q, int crs,
-                            int pq, int groups, int chunk, ConvParams params) {
+    private record Geometry(
+            int n,
+            int c,
+            int h,
+            int w,
+            int k,
+            int cg,
+            int kg,
+            int r,
+            int s,
+            int p,
+            int q,
+            int crs,
+            int pq,
+            int groups,
+            int chunk,
+            ConvParams params) {
         static Geometry of(int[] x, int[] wt, int[] out, ConvParams p) {
             int groups = p.groups();
             int cg = x[1] / groups;
             int crs = cg * wt[2] * wt[3];
             int pq = out[2] * out[3];
             int chunk = (int) Math.max(1, Math.min(x[0], COL_BUDGET / Math.max(1L, (long) crs * pq)));
-            return new Geometry(x[0], x[1], x[2], x[3], wt[0], cg, wt[0] / groups, wt[2], wt[3], out[2], out[3], crs,
-                    pq, groups, chunk, p);
+            return new Geometry(
+                    x[0],
+                    x[1],
+                    x[2],
+                    x[3],
+                    wt[0],
+                    cg,
+                    wt[0] / groups,
+                    wt[2],
+                    wt[3],
+                    out[2],
+                    out[3],
+                    crs,
+                    pq,
+                    groups,
+                    chunk,
+                    p);
         }
     }
 
@@ -53,8 +83,8 @@ final class CpuConv {
 
     // ------------------------------------------------------------------ convolution
 
-    void forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
-                 ConvParams p) {
+    void forward(
+            CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os, ConvParams p) {
         Geometry g = Geometry.of(xs, ws, os, p);
         CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
         CpuStorage tmp = scratch((long) g.kg * g.chunk * g.pq);
@@ -68,8 +98,21 @@ final class CpuConv {
                 int cols = nb * g.pq;
                 for (int gi = 0; gi < g.groups; gi++) {
                     im2col(x, g, n0, nb, gi, col);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.kg, cols, g.crs, 1f,
-                            at(w, (long) gi * g.kg * g.crs), g.crs, at(col, 0), cols, 0f, at(tmp, 0), cols);
+                    cblas_sgemm(
+                            CblasRowMajor,
+                            CblasNoTrans,
+                            CblasNoTrans,
+                            g.kg,
+                            cols,
+                            g.crs,
+                            1f,
+                            at(w, (long) gi * g.kg * g.crs),
+                            g.crs,
+                            at(col, 0),
+                            cols,
+                            0f,
+                            at(tmp, 0),
+                            cols);
                     int kBase = gi * g.kg;
                     final int n0f = n0;
                     // [Kg, nb*PQ] -> out[n, kBase + k, :], adding the bias on the way
@@ -106,8 +149,21 @@ final class CpuConv {
                 int cols = nb * g.pq;
                 for (int gi = 0; gi < g.groups; gi++) {
                     gatherRows(dOut, g, n0, nb, gi, dOutT);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.crs, cols, g.kg, 1f,
-                            at(w, (long) gi * g.kg * g.crs), g.crs, at(dOutT, 0), cols, 0f, at(col, 0), cols);
+                    cblas_sgemm(
+                            CblasRowMajor,
+                            CblasTrans,
+                            CblasNoTrans,
+                            g.crs,
+                            cols,
+                            g.kg,
+                            1f,
+                            at(w, (long) gi * g.kg * g.crs),
+                            g.crs,
+                            at(dOutT, 0),
+                            cols,
+                            0f,
+                            at(col, 0),
+                            cols);
                     col2im(col, g, n0, nb, gi, dx);
                 }
             }
@@ -117,8 +173,15 @@ final class CpuConv {
         }
     }
 
-    void backwardFilter(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws, CpuStorage dBias,
-                        ConvParams p) {
+    void backwardFilter(
+            CpuStorage x,
+            int[] xs,
+            CpuStorage dOut,
+            int[] os,
+            CpuStorage dw,
+            int[] ws,
+            CpuStorage dBias,
+            ConvParams p) {
         Geometry g = Geometry.of(xs, ws, os, p);
         CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
         CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
@@ -130,8 +193,21 @@ final class CpuConv {
                 for (int gi = 0; gi < g.groups; gi++) {
                     im2col(x, g, n0, nb, gi, col);
                     gatherRows(dOut, g, n0, nb, gi, dOutT);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.kg, g.crs, cols, 1f, at(dOutT, 0), cols,
-                            at(col, 0), cols, n0 == 0 ? 0f : 1f, at(dw, (long) gi * g.kg * g.crs), g.crs);
+                    cblas_sgemm(
+                            CblasRowMajor,
+                            CblasNoTrans,
+                            CblasTrans,
+                            g.kg,
+                            g.crs,
+                            cols,
+                            1f,
+                            at(dOutT, 0),
+                            cols,
+                            at(col, 0),
+                            cols,
+                            n0 == 0 ? 0f : 1f,
+                            at(dw, (long) gi * g.kg * g.crs),
+                            g.crs);
                     if (dBias != null) {
                         float[] row = buffer(ROW, cols);
                         for (int k = 0; k < g.kg; k++) {
@@ -322,8 +398,8 @@ final class CpuConv {
         return g.params.strideH() == 1 && g.params.strideW() == 1 && g.q == g.w;
     }
 
-    private static void shiftedPlane(float[] xs, int planeBase, int plane, Geometry g, int dy, int dx, int pLo, int pHi,
-                                     float[] row, int k) {
+    private static void shiftedPlane(
+            float[] xs, int planeBase, int plane, Geometry g, int dy, int dx, int pLo, int pHi, float[] row, int k) {
         int w = g.w;
         int total = (pHi - pLo) * w;
         int dst = k + pLo * w;
@@ -349,8 +425,8 @@ final class CpuConv {
         }
     }
 
-    private static void addShiftedPlane(float[] row, int k, Geometry g, int dy, int dx, int pLo, int pHi, float[] dxs,
-                                        int planeBase, int plane) {
+    private static void addShiftedPlane(
+            float[] row, int k, Geometry g, int dy, int dx, int pLo, int pHi, float[] dxs, int planeBase, int plane) {
         int w = g.w;
         if (dx != 0) {
             int from = dx > 0 ? w - dx : 0;
@@ -401,8 +477,13 @@ final class CpuConv {
             int[] idx = new int[oh * ow];
             for (int pl = from; pl < to; pl++) {
                 x.f.get(pl * h * w, in, 0, h * w);
-                if (op == PoolOp.MAX && p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2
-                        && p.padH() == 0 && p.padW() == 0) {
+                if (op == PoolOp.MAX
+                        && p.kernelH() == 2
+                        && p.kernelW() == 2
+                        && p.strideH() == 2
+                        && p.strideW() == 2
+                        && p.padH() == 0
+                        && p.padW() == 0) {
                     max2x2(in, w, o, idx, oh, ow);
                     out.f.put(pl * oh * ow, o, 0, oh * ow);
                     argmax.i.put(pl * oh * ow, idx, 0, oh * ow);
@@ -534,9 +615,20 @@ final class CpuConv {
         }
     }
 
-    void batchNormTrain(CpuStorage x, int n, int c, int hw, CpuStorage gamma, CpuStorage beta, float eps,
-                        float momentum, CpuStorage runningMean, CpuStorage runningVar, CpuStorage out,
-                        CpuStorage saveMean, CpuStorage saveInvStd) {
+    void batchNormTrain(
+            CpuStorage x,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage beta,
+            float eps,
+            float momentum,
+            CpuStorage runningMean,
+            CpuStorage runningVar,
+            CpuStorage out,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd) {
         long m = (long) n * hw;
         if (m < 1) {
             throw new IllegalArgumentException("batchNorm: no values per channel");
@@ -545,8 +637,8 @@ final class CpuConv {
             return;
         }
         if (hw < SMALL_PLANE) {
-            batchNormTrainRows(x, n, c, hw, gamma, beta, eps, momentum, runningMean, runningVar, out, saveMean,
-                    saveInvStd);
+            batchNormTrainRows(
+                    x, n, c, hw, gamma, beta, eps, momentum, runningMean, runningVar, out, saveMean, saveInvStd);
             return;
         }
         // Channels are independent; with few channels split each channel's pass over threads would need a
@@ -593,9 +685,17 @@ final class CpuConv {
      * Records channel {@code ch}'s batch statistics for the backward pass and, when given, moves the running
      * statistics towards them (PyTorch: the running variance is the unbiased one), for every batch-norm kernel.
      */
-    static void saveStatistics(int ch, double mean, double var, long m, float invStd, float momentum,
-                               CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage runningMean,
-                               CpuStorage runningVar) {
+    static void saveStatistics(
+            int ch,
+            double mean,
+            double var,
+            long m,
+            float invStd,
+            float momentum,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd,
+            CpuStorage runningMean,
+            CpuStorage runningVar) {
         saveMean.f.put(ch, (float) mean);
         saveInvStd.f.put(ch, invStd);
         if (runningMean != null) {
@@ -605,9 +705,18 @@ final class CpuConv {
         }
     }
 
-    void batchNormBackward(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma,
-                           CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage dx, CpuStorage dGamma,
-                           CpuStorage dBeta) {
+    void batchNormBackward(
+            CpuStorage x,
+            CpuStorage dOut,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd,
+            CpuStorage dx,
+            CpuStorage dGamma,
+            CpuStorage dBeta) {
         long m = (long) n * hw;
         if (hw < SMALL_PLANE) {
             batchNormBackwardRows(x, dOut, n, c, hw, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
@@ -668,9 +777,20 @@ final class CpuConv {
      */
     static final int SMALL_PLANE = 16;
 
-    private void batchNormTrainRows(CpuStorage x, int n, int c, int hw, CpuStorage gamma, CpuStorage beta,
-                                    float eps, float momentum, CpuStorage runningMean, CpuStorage runningVar,
-                                    CpuStorage out, CpuStorage saveMean, CpuStorage saveInvStd) {
+    private void batchNormTrainRows(
+            CpuStorage x,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage beta,
+            float eps,
+            float momentum,
+            CpuStorage runningMean,
+            CpuStorage runningVar,
+            CpuStorage out,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd) {
         long m = (long) n * hw;
         parallel.forRange(c, m * 3, (from, to) -> {
             int len = (to - from) * hw;
@@ -689,7 +809,7 @@ final class CpuConv {
             for (int k = 0; k < len; k++) {
                 centre[k] = (float) mean[k / hw];
             }
-            java.util.Arrays.fill(tot1, 0);
+            Arrays.fill(tot1, 0);
             for (int i = 0; i < n; i++) {
                 x.f.get((i * c + from) * hw, row, 0, len);
                 for (int k = 0; k < len; k++) {
@@ -709,8 +829,8 @@ final class CpuConv {
                 float invStd = (float) (1.0 / Math.sqrt(var + eps));
                 float sc = (gamma == null ? 1f : gamma.f.get(ch)) * invStd;
                 float sh = (beta == null ? 0f : beta.f.get(ch)) - (float) mu * sc;
-                java.util.Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
-                java.util.Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
+                Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
+                Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
                 saveStatistics(ch, mu, var, m, invStd, momentum, saveMean, saveInvStd, runningMean, runningVar);
             }
             for (int i = 0; i < n; i++) {
@@ -724,9 +844,18 @@ final class CpuConv {
         });
     }
 
-    private void batchNormBackwardRows(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma,
-                                       CpuStorage saveMean, CpuStorage saveInvStd, CpuStorage dx,
-                                       CpuStorage dGamma, CpuStorage dBeta) {
+    private void batchNormBackwardRows(
+            CpuStorage x,
+            CpuStorage dOut,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd,
+            CpuStorage dx,
+            CpuStorage dGamma,
+            CpuStorage dBeta) {
         long m = (long) n * hw;
         parallel.forRange(c, m * 4, (from, to) -> {
             int len = (to - from) * hw;
@@ -737,8 +866,8 @@ final class CpuConv {
             double[] totD = new double[len];
             double[] totDX = new double[len];
             for (int j = 0; j < to - from; j++) {
-                java.util.Arrays.fill(mean, j * hw, (j + 1) * hw, saveMean.f.get(from + j));
-                java.util.Arrays.fill(inv, j * hw, (j + 1) * hw, saveInvStd.f.get(from + j));
+                Arrays.fill(mean, j * hw, (j + 1) * hw, saveMean.f.get(from + j));
+                Arrays.fill(inv, j * hw, (j + 1) * hw, saveInvStd.f.get(from + j));
             }
             for (int i = 0; i < n; i++) {
                 int at = (i * c + from) * hw;
@@ -757,9 +886,9 @@ final class CpuConv {
             for (int j = 0; j < to - from; j++) {
                 int ch = from + j;
                 float gm = gamma == null ? 1f : gamma.f.get(ch);
-                java.util.Arrays.fill(k1, j * hw, (j + 1) * hw, gm * saveInvStd.f.get(ch));
-                java.util.Arrays.fill(meanD, j * hw, (j + 1) * hw, (float) (sumD[j] / m));
-                java.util.Arrays.fill(meanDX, j * hw, (j + 1) * hw, (float) (sumDX[j] / m));
+                Arrays.fill(k1, j * hw, (j + 1) * hw, gm * saveInvStd.f.get(ch));
+                Arrays.fill(meanD, j * hw, (j + 1) * hw, (float) (sumD[j] / m));
+                Arrays.fill(meanDX, j * hw, (j + 1) * hw, (float) (sumDX[j] / m));
                 if (dGamma != null) {
                     dGamma.f.put(ch, (float) sumDX[j]);
                 }

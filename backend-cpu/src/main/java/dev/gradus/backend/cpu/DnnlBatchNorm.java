@@ -23,6 +23,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_use_scale;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 
 import dev.gradus.DType;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -46,8 +47,7 @@ import org.slf4j.LoggerFactory;
 final class DnnlBatchNorm {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlBatchNorm.class);
 
-    private record Key(boolean backward, int n, int c, int hw, boolean affine, DnnlLayout layout, float eps) {
-    }
+    private record Key(boolean backward, int n, int c, int hw, boolean affine, DnnlLayout layout, float eps) {}
 
     private final Dnnl dnnl;
     private final CpuBackend backend;
@@ -59,14 +59,28 @@ final class DnnlBatchNorm {
     }
 
     /** See {@link dev.gradus.spi.Backend#batchNormTrain}; false when oneDNN declines (nothing done then). */
-    boolean train(CpuStorage x, int n, int c, int hw, CpuStorage gamma, CpuStorage beta, float eps, float momentum,
-                  CpuStorage runningMean, CpuStorage runningVar, CpuStorage out, CpuStorage saveMean,
-                  CpuStorage saveInvStd) {
+    boolean train(
+            CpuStorage x,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage beta,
+            float eps,
+            float momentum,
+            CpuStorage runningMean,
+            CpuStorage runningVar,
+            CpuStorage out,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd) {
         DnnlLayout layout = layoutOf(x, n, c, hw);
         // The statistics below walk nChw<B>c; plain input (BatchNorm1d's [N, C], small) takes the Java kernel's
         // forward, and its backward still comes here.
         int block = layout != null ? layout.channelBlock : 0;
-        if ((gamma == null) != (beta == null) || (long) n * hw < 1 || c == 0 || block == 0
+        if ((gamma == null) != (beta == null)
+                || (long) n * hw < 1
+                || c == 0
+                || block == 0
                 || x.numel != (long) n * c * hw) {
             return false;
         }
@@ -88,8 +102,17 @@ final class DnnlBatchNorm {
             long m = (long) n * hw;
             for (int ch = 0; ch < c; ch++) {
                 double v = variance[ch];
-                CpuConv.saveStatistics(ch, saveMean.f.get(ch), v, m, (float) (1.0 / Math.sqrt(v + eps)), momentum,
-                        saveMean, saveInvStd, runningMean, runningVar);
+                CpuConv.saveStatistics(
+                        ch,
+                        saveMean.f.get(ch),
+                        v,
+                        m,
+                        (float) (1.0 / Math.sqrt(v + eps)),
+                        momentum,
+                        saveMean,
+                        saveInvStd,
+                        runningMean,
+                        runningVar);
             }
         } finally {
             backend.free(var);
@@ -98,8 +121,18 @@ final class DnnlBatchNorm {
     }
 
     /** See {@link dev.gradus.spi.Backend#batchNormBackward}; false when oneDNN declines (nothing done then). */
-    boolean backward(CpuStorage x, CpuStorage dOut, int n, int c, int hw, CpuStorage gamma, CpuStorage saveMean,
-                     CpuStorage saveInvStd, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+    boolean backward(
+            CpuStorage x,
+            CpuStorage dOut,
+            int n,
+            int c,
+            int hw,
+            CpuStorage gamma,
+            CpuStorage saveMean,
+            CpuStorage saveInvStd,
+            CpuStorage dx,
+            CpuStorage dGamma,
+            CpuStorage dBeta) {
         boolean affine = gamma != null;
         if (affine && (dGamma == null || dBeta == null) || (long) n * hw < 1 || c == 0) {
             return false;
@@ -140,8 +173,8 @@ final class DnnlBatchNorm {
      */
     private double[] statistics(CpuStorage x, int n, int c, int hw, int block, CpuStorage mean) {
         Map<Integer, double[][]> parts = new ConcurrentHashMap<>();
-        backend.parallel().forRange(n, (long) c * hw * 2, (from, to) -> parts.put(from,
-                moments(x, from, to, c, hw, block)));
+        backend.parallel()
+                .forRange(n, (long) c * hw * 2, (from, to) -> parts.put(from, moments(x, from, to, c, hw, block)));
         // Per channel: the sum of x and the sum of squares around each image's own mean, and the sum over images
         // of hw * imageMean^2 (for the between-image part of the variance).
         double[] sum = new double[c];
@@ -184,7 +217,7 @@ final class DnnlBatchNorm {
         for (int i = from; i < to; i++) {
             for (int cb = 0; cb < blocks; cb++) {
                 int base = (i * blocks + cb) * len;
-                java.util.Arrays.fill(acc1, 0f);
+                Arrays.fill(acc1, 0f);
                 for (int o = 0; o < len; o += ROW) {
                     int l = Math.min(ROW, len - o);
                     x.f.get(base + o, row, 0, l);
@@ -197,8 +230,8 @@ final class DnnlBatchNorm {
                     System.arraycopy(centre, 0, centre, p, block);
                 }
                 // Second pass over the same image block, now in cache: deviations from the image's float mean.
-                java.util.Arrays.fill(acc1, 0f);
-                java.util.Arrays.fill(acc2, 0f);
+                Arrays.fill(acc1, 0f);
+                Arrays.fill(acc2, 0f);
                 for (int o = 0; o < len; o += ROW) {
                     int l = Math.min(ROW, len - o);
                     x.f.get(base + o, row, 0, l);
@@ -261,30 +294,41 @@ final class DnnlBatchNorm {
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
         // The forward normalises with statistics computed here (global stats); the backward, which needs a hint
         // made without them, still differentiates through the batch statistics.
-        int st = dnnl_batch_normalization_forward_primitive_desc_create(fwd, dnnl.engine(), dnnl_forward_training,
-                data, data, key.eps, key.backward ? flags : flags | dnnl_use_global_stats, null);
+        int st = dnnl_batch_normalization_forward_primitive_desc_create(
+                fwd,
+                dnnl.engine(),
+                dnnl_forward_training,
+                data,
+                data,
+                key.eps,
+                key.backward ? flags : flags | dnnl_use_global_stats,
+                null);
         if (st != dnnl_success) {
             LOG.debug("oneDNN has no batch normalisation for {} (status {}); using the Java kernel", key, st);
             return DnnlPlan.UNSUPPORTED;
         }
         DnnlPlan.Builder b;
         if (!key.backward) {
-            b = new DnnlPlan.Builder(dnnl, fwd).add(DNNL_ARG_SRC, plain, data, true, key.layout)
-                    .add(DNNL_ARG_MEAN, stat, stat, true, null).add(DNNL_ARG_VARIANCE, stat, stat, true, null);
+            b = new DnnlPlan.Builder(dnnl, fwd)
+                    .add(DNNL_ARG_SRC, plain, data, true, key.layout)
+                    .add(DNNL_ARG_MEAN, stat, stat, true, null)
+                    .add(DNNL_ARG_VARIANCE, stat, stat, true, null);
             if (key.affine) {
                 b.add(DNNL_ARG_SCALE, stat, stat, true, null).add(DNNL_ARG_SHIFT, stat, stat, true, null);
             }
             b.add(DNNL_ARG_DST, plain, data, false, key.layout);
         } else {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            st = dnnl_batch_normalization_backward_primitive_desc_create(pd, dnnl.engine(), dnnl_backward, data, data,
-                    data, 0f, flags, fwd, null);
+            st = dnnl_batch_normalization_backward_primitive_desc_create(
+                    pd, dnnl.engine(), dnnl_backward, data, data, data, 0f, flags, fwd, null);
             if (st != dnnl_success) {
                 LOG.debug("oneDNN has no batch normalisation backward for {} (status {})", key, st);
                 return DnnlPlan.UNSUPPORTED;
             }
-            b = new DnnlPlan.Builder(dnnl, pd).add(DNNL_ARG_SRC, plain, data, true, key.layout)
-                    .add(DNNL_ARG_MEAN, stat, stat, true, null).add(DNNL_ARG_VARIANCE, stat, stat, true, null)
+            b = new DnnlPlan.Builder(dnnl, pd)
+                    .add(DNNL_ARG_SRC, plain, data, true, key.layout)
+                    .add(DNNL_ARG_MEAN, stat, stat, true, null)
+                    .add(DNNL_ARG_VARIANCE, stat, stat, true, null)
                     .add(DNNL_ARG_DIFF_DST, plain, data, true, key.layout);
             if (key.affine) {
                 b.add(DNNL_ARG_SCALE, stat, stat, true, null);

@@ -9,7 +9,22 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_a;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_data_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_weights_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_goihw;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_nchw;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_post_ops;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_diff_dst_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_diff_src_md;
@@ -17,21 +32,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_query_diff_weights_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dst_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_src_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_weights_md;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_data_primitive_desc_create;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_weights_primitive_desc_create;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_primitive_desc_create;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_create;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_destroy;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_post_ops;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_goihw;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_nchw;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
 import dev.gradus.spi.ConvParams;
@@ -55,16 +55,31 @@ import org.slf4j.LoggerFactory;
 final class DnnlConv {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlConv.class);
 
-    enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHTS }
-
-    /** One primitive's shapes; {@code relu} only for the forward pass (a ReLU post-op on its output). */
-    private record Key(Pass pass, int n, int c, int h, int w, int k, int r, int s, int p, int q, ConvParams params,
-                       boolean bias, boolean relu) {
+    enum Pass {
+        FORWARD,
+        BACKWARD_DATA,
+        BACKWARD_WEIGHTS
     }
 
-    /** Marks a geometry oneDNN declined. */
+    /** One primitive's shapes; {@code relu} only for the forward pass (a ReLU post-op on its output). */
+    private record Key(
+            Pass pass,
+            int n,
+            int c,
+            int h,
+            int w,
+            int k,
+            int r,
+            int s,
+            int p,
+            int q,
+            ConvParams params,
+            boolean bias,
+            boolean relu) {}
 
+    /** Marks a geometry oneDNN declined. */
     private final Dnnl dnnl;
+
     private final DnnlLayout.Registry layouts;
     private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
 
@@ -75,15 +90,24 @@ final class DnnlConv {
 
     /** Number of primitives made so far (each a JIT compile). */
     int planCount() {
-        return (int) plans.values().stream().filter(p -> p != DnnlPlan.UNSUPPORTED).count();
+        return (int)
+                plans.values().stream().filter(p -> p != DnnlPlan.UNSUPPORTED).count();
     }
 
     /**
      * {@code out = conv(x, w) + bias}, then {@code max(out, 0)} when {@code relu} (fused: oneDNN applies it while the
      * output is still in registers); false when oneDNN does not implement this geometry.
      */
-    boolean forward(CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os,
-                    ConvParams p, boolean relu) {
+    boolean forward(
+            CpuStorage x,
+            int[] xs,
+            CpuStorage w,
+            int[] ws,
+            CpuStorage bias,
+            CpuStorage out,
+            int[] os,
+            ConvParams p,
+            boolean relu) {
         DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null, relu));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
@@ -107,8 +131,15 @@ final class DnnlConv {
     }
 
     /** {@code dw} and, when not null, {@code dBias}; false when oneDNN does not implement this geometry. */
-    boolean backwardWeights(CpuStorage x, int[] xs, CpuStorage dOut, int[] os, CpuStorage dw, int[] ws,
-                            CpuStorage dBias, ConvParams p) {
+    boolean backwardWeights(
+            CpuStorage x,
+            int[] xs,
+            CpuStorage dOut,
+            int[] os,
+            CpuStorage dw,
+            int[] ws,
+            CpuStorage dBias,
+            ConvParams p) {
         DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null, false));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
@@ -139,8 +170,13 @@ final class DnnlConv {
      * or more. oneDNN's plain-layout convolutions ran 20-400x slower than its blocked ones on an AVX-512 Xeon, and
      * a tensor of fewer channels would be padded to the block (measured on Zen 3: use NCHW there).
      */
-    private record Descs(dnnl_memory_desc[] plain, dnnl_memory_desc[] wanted, long[] strides, long[] dilates,
-                         long[] padL, long[] padR) {
+    private record Descs(
+            dnnl_memory_desc[] plain,
+            dnnl_memory_desc[] wanted,
+            long[] strides,
+            long[] dilates,
+            long[] padL,
+            long[] padR) {
         static final int SRC = 0;
         static final int WEIGHTS = 1;
         static final int BIAS = 2;
@@ -160,14 +196,22 @@ final class DnnlConv {
         dnnl_memory_desc bias = k.bias ? Dnnl.md(dnnl_a, k.k) : null;
         dnnl_memory_desc dst = Dnnl.md(dnnl_nchw, k.n, k.k, k.p, k.q);
         dnnl_memory_desc[] plain = {src, weights, bias, dst};
-        dnnl_memory_desc[] wanted = {wanted(k.c, src, k.n, k.c, k.h, k.w),
-            wanted(k.k, weights, wDims), bias, wanted(k.k, dst, k.n, k.k, k.p, k.q)};
+        dnnl_memory_desc[] wanted = {
+            wanted(k.c, src, k.n, k.c, k.h, k.w),
+            wanted(k.k, weights, wDims),
+            bias,
+            wanted(k.k, dst, k.n, k.k, k.p, k.q)
+        };
         // oneDNN wants the padding on both sides consistent with the output size; PyTorch's floor division may
         // leave fewer rows on the bottom/right than the top/left padding.
         long padB = (long) (k.p - 1) * p.strideH() + (long) (k.r - 1) * p.dilationH() + 1 - k.h - p.padH();
         long padR = (long) (k.q - 1) * p.strideW() + (long) (k.s - 1) * p.dilationW() + 1 - k.w - p.padW();
-        return new Descs(plain, wanted, new long[] {p.strideH(), p.strideW()},
-                new long[] {p.dilationH() - 1, p.dilationW() - 1}, new long[] {p.padH(), p.padW()},
+        return new Descs(
+                plain,
+                wanted,
+                new long[] {p.strideH(), p.strideW()},
+                new long[] {p.dilationH() - 1, p.dilationW() - 1},
+                new long[] {p.padH(), p.padW()},
                 new long[] {padB, padR});
     }
 
@@ -179,9 +223,19 @@ final class DnnlConv {
         dnnl_memory_desc[] w = d.wanted;
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
         dnnl_primitive_attr attr = key.relu ? reluPostOp() : null;
-        int st = dnnl_convolution_forward_primitive_desc_create(fwd, dnnl.engine(), dnnl_forward_training,
-                dnnl_convolution_direct, w[Descs.SRC], w[Descs.WEIGHTS],
-                key.pass == Pass.FORWARD ? w[Descs.BIAS] : null, w[Descs.DST], d.strides, d.dilates, d.padL, d.padR,
+        int st = dnnl_convolution_forward_primitive_desc_create(
+                fwd,
+                dnnl.engine(),
+                dnnl_forward_training,
+                dnnl_convolution_direct,
+                w[Descs.SRC],
+                w[Descs.WEIGHTS],
+                key.pass == Pass.FORWARD ? w[Descs.BIAS] : null,
+                w[Descs.DST],
+                d.strides,
+                d.dilates,
+                d.padL,
+                d.padR,
                 attr);
         if (attr != null) {
             dnnl_primitive_attr_destroy(attr); // the descriptor keeps its own copy
@@ -214,15 +268,25 @@ final class DnnlConv {
                 pd = fwd;
                 tensors = new int[] {Descs.SRC, Descs.WEIGHTS, Descs.BIAS, Descs.DST};
                 argIds = new int[] {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST};
-                queries = new int[] {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_weights_md,
-                    dnnl_query_dst_md};
+                queries =
+                        new int[] {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_weights_md, dnnl_query_dst_md};
                 queryIndex = new int[] {0, 0, 1, 0};
                 inputs = 3;
             }
             case BACKWARD_DATA -> {
                 pd = new dnnl_primitive_desc();
-                st = dnnl_convolution_backward_data_primitive_desc_create(pd, dnnl.engine(), dnnl_convolution_direct,
-                        w[Descs.SRC], w[Descs.WEIGHTS], w[Descs.DST], d.strides, d.dilates, d.padL, d.padR, fwd,
+                st = dnnl_convolution_backward_data_primitive_desc_create(
+                        pd,
+                        dnnl.engine(),
+                        dnnl_convolution_direct,
+                        w[Descs.SRC],
+                        w[Descs.WEIGHTS],
+                        w[Descs.DST],
+                        d.strides,
+                        d.dilates,
+                        d.padL,
+                        d.padR,
+                        fwd,
                         null);
                 tensors = new int[] {Descs.DST, Descs.WEIGHTS, Descs.SRC};
                 argIds = new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
@@ -232,13 +296,25 @@ final class DnnlConv {
             }
             case BACKWARD_WEIGHTS -> {
                 pd = new dnnl_primitive_desc();
-                st = dnnl_convolution_backward_weights_primitive_desc_create(pd, dnnl.engine(),
-                        dnnl_convolution_direct, w[Descs.SRC], w[Descs.WEIGHTS], w[Descs.BIAS], w[Descs.DST],
-                        d.strides, d.dilates, d.padL, d.padR, fwd, null);
+                st = dnnl_convolution_backward_weights_primitive_desc_create(
+                        pd,
+                        dnnl.engine(),
+                        dnnl_convolution_direct,
+                        w[Descs.SRC],
+                        w[Descs.WEIGHTS],
+                        w[Descs.BIAS],
+                        w[Descs.DST],
+                        d.strides,
+                        d.dilates,
+                        d.padL,
+                        d.padR,
+                        fwd,
+                        null);
                 tensors = new int[] {Descs.SRC, Descs.DST, Descs.WEIGHTS, Descs.BIAS};
                 argIds = new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
-                queries = new int[] {dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md,
-                    dnnl_query_diff_weights_md};
+                queries = new int[] {
+                    dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md, dnnl_query_diff_weights_md
+                };
                 queryIndex = new int[] {0, 0, 0, 1};
                 inputs = 2;
             }

@@ -35,8 +35,7 @@ final class DnnlEltwise {
     /** Below this many elements the Java loop wins: a primitive call costs a few microseconds. */
     static final int MIN_ELEMENTS = 1 << 14;
 
-    private record Key(int n) {
-    }
+    private record Key(int n) {}
 
     private static final class Plan {
         final dnnl_primitive primitive;
@@ -83,11 +82,23 @@ final class DnnlEltwise {
     private Plan build(Key key) {
         dnnl_memory_desc md = Dnnl.md(dnnl_a, key.n);
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
-        Dnnl.check(dnnl_eltwise_forward_primitive_desc_create(fwd, dnnl.engine(), dnnl_forward_training,
-                dnnl_eltwise_relu_use_dst_for_bwd, md, md, 0f, 0f, null), "eltwise forward descriptor");
+        Dnnl.check(
+                dnnl_eltwise_forward_primitive_desc_create(
+                        fwd,
+                        dnnl.engine(),
+                        dnnl_forward_training,
+                        dnnl_eltwise_relu_use_dst_for_bwd,
+                        md,
+                        md,
+                        0f,
+                        0f,
+                        null),
+                "eltwise forward descriptor");
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
-        Dnnl.check(dnnl_eltwise_backward_primitive_desc_create(pd, dnnl.engine(), dnnl_eltwise_relu_use_dst_for_bwd,
-                md, md, md, 0f, 0f, fwd, null), "eltwise backward descriptor");
+        Dnnl.check(
+                dnnl_eltwise_backward_primitive_desc_create(
+                        pd, dnnl.engine(), dnnl_eltwise_relu_use_dst_for_bwd, md, md, md, 0f, 0f, fwd, null),
+                "eltwise backward descriptor");
         int[] ids = {DNNL_ARG_DIFF_DST, DNNL_ARG_DST, DNNL_ARG_DIFF_SRC};
         dnnl_primitive prim = new dnnl_primitive();
         Dnnl.check(dnnl_primitive_create(prim, pd), "dnnl_primitive_create eltwise");

@@ -6,17 +6,18 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_query;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw16c;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw8c;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dims;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_query_ndims_s32;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dims;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_ndims_s32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
@@ -50,6 +51,7 @@ final class DnnlLayout {
      * Java code may then walk itself; 0 for any other layout.
      */
     final int channelBlock;
+
     private final Dnnl dnnl;
     private final dnnl_primitive toPlain;
     private final dnnl_memory from;
@@ -73,7 +75,8 @@ final class DnnlLayout {
         }
         this.channelBlock = block;
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
-        Dnnl.check(dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), null),
+        Dnnl.check(
+                dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), null),
                 "reorder to plain");
         toPlain = new dnnl_primitive();
         Dnnl.check(dnnl_primitive_create(toPlain, pd), "dnnl_primitive_create reorder");
@@ -110,13 +113,14 @@ final class DnnlLayout {
 
     @Override
     public String toString() {
-        return "DnnlLayout" + java.util.Arrays.toString(dims) + (channelBlock > 0 ? " nChw" + channelBlock + "c" : "");
+        return "DnnlLayout" + Arrays.toString(dims) + (channelBlock > 0 ? " nChw" + channelBlock + "c" : "");
     }
 
     /** The canonical layouts seen so far. */
     static final class Registry {
         /** {@code -Dgradus.dnnl.keepLayouts=false} reorders around every oneDNN op instead (for the ablation). */
         private static final boolean KEEP = Boolean.parseBoolean(System.getProperty("gradus.dnnl.keepLayouts", "true"));
+
         private final Dnnl dnnl;
         private final List<DnnlLayout> known = new ArrayList<>();
 
@@ -129,7 +133,8 @@ final class DnnlLayout {
          * another size than {@code plain}.
          */
         synchronized DnnlLayout of(dnnl_memory_desc chosen, dnnl_memory_desc plain) {
-            if (!KEEP || dnnl_memory_desc_equal(chosen, plain) != 0
+            if (!KEEP
+                    || dnnl_memory_desc_equal(chosen, plain) != 0
                     || dnnl_memory_desc_get_size(chosen) != dnnl_memory_desc_get_size(plain)) {
                 return null;
             }

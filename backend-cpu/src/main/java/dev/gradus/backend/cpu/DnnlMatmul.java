@@ -16,8 +16,7 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
  * path: it exists for {@code MatmulBenchmark}, which decided that question (OpenBLAS stays; see the README).
  */
 final class DnnlMatmul {
-    private record Key(int m, int k, int n) {
-    }
+    private record Key(int m, int k, int n) {}
 
     private final Dnnl dnnl;
     private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
@@ -35,9 +34,13 @@ final class DnnlMatmul {
         dnnl_memory_desc weights = Dnnl.md(dnnl_ab, key.k, key.n);
         dnnl_memory_desc dst = Dnnl.md(dnnl_ab, key.m, key.n);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
-        Dnnl.check(dnnl_matmul_primitive_desc_create(pd, dnnl.engine(), src, weights, null, dst, null),
+        Dnnl.check(
+                dnnl_matmul_primitive_desc_create(pd, dnnl.engine(), src, weights, null, dst, null),
                 "matmul descriptor " + key);
-        return new DnnlPlan.Builder(dnnl, pd).add(DNNL_ARG_SRC, src, src, true, null)
-                .add(DNNL_ARG_WEIGHTS, weights, weights, true, null).add(DNNL_ARG_DST, dst, dst, false, null).build();
+        return new DnnlPlan.Builder(dnnl, pd)
+                .add(DNNL_ARG_SRC, src, src, true, null)
+                .add(DNNL_ARG_WEIGHTS, weights, weights, true, null)
+                .add(DNNL_ARG_DST, dst, dst, false, null)
+                .build();
     }
 }

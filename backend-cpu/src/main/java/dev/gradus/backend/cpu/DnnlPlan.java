@@ -43,8 +43,15 @@ final class DnnlPlan {
         final long numel;
         final boolean workspace;
 
-        Arg(dnnl_memory user, dnnl_memory inner, dnnl_primitive reorder, dnnl_exec_arg_t reorderArgs,
-            BytePointer scratch, DnnlLayout keep, long numel, boolean workspace) {
+        Arg(
+                dnnl_memory user,
+                dnnl_memory inner,
+                dnnl_primitive reorder,
+                dnnl_exec_arg_t reorderArgs,
+                BytePointer scratch,
+                DnnlLayout keep,
+                long numel,
+                boolean workspace) {
             this.user = user;
             this.inner = inner;
             this.reorder = reorder;
@@ -153,9 +160,11 @@ final class DnnlPlan {
             BytePointer scratch = new BytePointer(dnnl_memory_desc_get_size(chosen));
             dnnl_memory inner = memory(chosen, scratch);
             dnnl_primitive_desc rpd = new dnnl_primitive_desc();
-            Dnnl.check(input
-                    ? dnnl_reorder_primitive_desc_create(rpd, plain, dnnl.engine(), chosen, dnnl.engine(), null)
-                    : dnnl_reorder_primitive_desc_create(rpd, chosen, dnnl.engine(), plain, dnnl.engine(), null),
+            Dnnl.check(
+                    input
+                            ? dnnl_reorder_primitive_desc_create(rpd, plain, dnnl.engine(), chosen, dnnl.engine(), null)
+                            : dnnl_reorder_primitive_desc_create(
+                                    rpd, chosen, dnnl.engine(), plain, dnnl.engine(), null),
                     "dnnl_reorder_primitive_desc_create");
             dnnl_primitive reorder = new dnnl_primitive();
             Dnnl.check(dnnl_primitive_create(reorder, rpd), "dnnl_primitive_create reorder");

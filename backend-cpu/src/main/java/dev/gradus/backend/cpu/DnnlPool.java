@@ -36,8 +36,7 @@ import org.slf4j.LoggerFactory;
 final class DnnlPool {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlPool.class);
 
-    private record Key(int n, int c, int h, int w, int oh, int ow, PoolParams params, DnnlLayout src) {
-    }
+    private record Key(int n, int c, int h, int w, int oh, int ow, PoolParams params, DnnlLayout src) {}
 
     /** A forward plan with what its backward needs, which is built on first use. */
     private final class Entry {
@@ -48,8 +47,12 @@ final class DnnlPool {
         final dnnl_memory_desc workspace;
         volatile DnnlPlan backward;
 
-        Entry(Key key, DnnlPlan forward, dnnl_primitive_desc forwardPd, dnnl_memory_desc dst,
-              dnnl_memory_desc workspace) {
+        Entry(
+                Key key,
+                DnnlPlan forward,
+                dnnl_primitive_desc forwardPd,
+                dnnl_memory_desc dst,
+                dnnl_memory_desc workspace) {
             this.key = key;
             this.forward = forward;
             this.forwardPd = forwardPd;
@@ -61,8 +64,20 @@ final class DnnlPool {
             if (backward == null) {
                 Geometry g = new Geometry(key);
                 dnnl_primitive_desc pd = new dnnl_primitive_desc();
-                Dnnl.check(dnnl_pooling_backward_primitive_desc_create(pd, dnnl.engine(), dnnl_pooling_max,
-                        key.src.blocked, dst, g.strides, g.kernel, g.dilation, g.padL, g.padR, forwardPd, null),
+                Dnnl.check(
+                        dnnl_pooling_backward_primitive_desc_create(
+                                pd,
+                                dnnl.engine(),
+                                dnnl_pooling_max,
+                                key.src.blocked,
+                                dst,
+                                g.strides,
+                                g.kernel,
+                                g.dilation,
+                                g.padL,
+                                g.padR,
+                                forwardPd,
+                                null),
                         "pooling backward descriptor " + key);
                 backward = new DnnlPlan.Builder(dnnl, pd)
                         .add(DNNL_ARG_DIFF_DST, g.plainDst, dst, true, layouts.of(dst, g.plainDst))
@@ -89,8 +104,10 @@ final class DnnlPool {
             kernel = new long[] {p.kernelH(), p.kernelW()};
             padL = new long[] {p.padH(), p.padW()};
             // Floor mode may leave the last rows and columns out (7 -> 3 with a 2x2 window): negative padding.
-            padR = new long[] {(long) (k.oh - 1) * p.strideH() + p.kernelH() - k.h - p.padH(),
-                (long) (k.ow - 1) * p.strideW() + p.kernelW() - k.w - p.padW()};
+            padR = new long[] {
+                (long) (k.oh - 1) * p.strideH() + p.kernelH() - k.h - p.padH(),
+                (long) (k.ow - 1) * p.strideW() + p.kernelW() - k.w - p.padW()
+            };
             plainDst = Dnnl.md(dnnl_nchw, k.n, k.c, k.oh, k.ow);
         }
     }
@@ -159,8 +176,19 @@ final class DnnlPool {
         Geometry g = new Geometry(key);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         dnnl_memory_desc anyDst = Dnnl.md(dnnl_format_tag_any, key.n, key.c, key.oh, key.ow);
-        int st = dnnl_pooling_forward_primitive_desc_create(pd, dnnl.engine(), dnnl_forward_training,
-                dnnl_pooling_max, key.src.blocked, anyDst, g.strides, g.kernel, g.dilation, g.padL, g.padR, null);
+        int st = dnnl_pooling_forward_primitive_desc_create(
+                pd,
+                dnnl.engine(),
+                dnnl_forward_training,
+                dnnl_pooling_max,
+                key.src.blocked,
+                anyDst,
+                g.strides,
+                g.kernel,
+                g.dilation,
+                g.padL,
+                g.padR,
+                null);
         if (st != dnnl_success) {
             LOG.debug("oneDNN has no max pooling for {} (status {}); using the Java kernel", key, st);
             return null;

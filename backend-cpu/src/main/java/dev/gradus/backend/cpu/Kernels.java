@@ -11,8 +11,7 @@ import dev.gradus.spi.UnaryOp;
  * not (about 70 vs 24 GB/s measured here). The op switch sits outside each loop.
  */
 final class Kernels {
-    private Kernels() {
-    }
+    private Kernels() {}
 
     /**
      * The error function to about 1e-7 (float needs no more; Java has none): its Taylor series below 0.5, where
@@ -35,9 +34,28 @@ final class Kernels {
             return x;
         }
         double t = 1 / (1 + 0.5 * z);
-        double erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223
-                + t * 0.17087277)))))))));
+        double erfc = t
+                * Math.exp(
+                        -z * z
+                                - 1.26551223
+                                + t
+                                        * (1.00002368
+                                                + t
+                                                        * (0.37409196
+                                                                + t
+                                                                        * (0.09678418
+                                                                                + t
+                                                                                        * (-0.18628806
+                                                                                                + t
+                                                                                                        * (0.27886807
+                                                                                                                + t
+                                                                                                                        * (-1.13520398
+                                                                                                                                + t
+                                                                                                                                        * (1.48851587
+                                                                                                                                                + t
+                                                                                                                                                        * (-0.82215223
+                                                                                                                                                                + t
+                                                                                                                                                                        * 0.17087277)))))))));
         return x >= 0 ? 1 - erfc : erfc - 1;
     }
 
@@ -237,8 +255,19 @@ final class Kernels {
      * One Adam update of a tile in place: {@code p}, {@code m}, {@code v} are overwritten; see
      * {@link dev.gradus.spi.AdamStep} for the semantics.
      */
-    static void adam(float[] p, float[] g, float[] m, float[] v, int n, float decay, float l2, float b1, float b2,
-                     float stepSize, float invSqrtBc2, float eps) {
+    static void adam(
+            float[] p,
+            float[] g,
+            float[] m,
+            float[] v,
+            int n,
+            float decay,
+            float l2,
+            float b1,
+            float b2,
+            float stepSize,
+            float invSqrtBc2,
+            float eps) {
         float c1 = 1f - b1;
         float c2 = 1f - b2;
         for (int i = 0; i < n; i++) {

@@ -9,8 +9,7 @@ import com.sun.jna.NativeLibrary;
  * holds; {@code setenv} through JNA changes that. A value the user set wins.
  */
 final class NativeEnv {
-    private NativeEnv() {
-    }
+    private NativeEnv() {}
 
     /** Sets {@code name} unless the user set it; returns the value in force. */
     static String setDefault(String name, String value) {

@@ -29,8 +29,13 @@ public final class OpenBlasInfo {
     private final String coretypeEnv;
     private final String threadTimeout;
 
-    private OpenBlasInfo(String corename, String config, int threads, boolean cpuHasAvx512, String coretypeEnv,
-                         String threadTimeout) {
+    private OpenBlasInfo(
+            String corename,
+            String config,
+            int threads,
+            boolean cpuHasAvx512,
+            String coretypeEnv,
+            String threadTimeout) {
         this.threadTimeout = threadTimeout;
         this.corename = corename;
         this.config = config;
@@ -63,8 +68,13 @@ public final class OpenBlasInfo {
         } catch (Throwable t) {
             core = "unknown (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
         }
-        return new OpenBlasInfo(core == null ? "unknown" : core.trim(), cfg == null ? "" : cfg.trim(), actual,
-                detectAvx512(), System.getenv("OPENBLAS_CORETYPE"), timeout);
+        return new OpenBlasInfo(
+                core == null ? "unknown" : core.trim(),
+                cfg == null ? "" : cfg.trim(),
+                actual,
+                detectAvx512(),
+                System.getenv("OPENBLAS_CORETYPE"),
+                timeout);
     }
 
     private static NativeLibrary openblasLibrary() {

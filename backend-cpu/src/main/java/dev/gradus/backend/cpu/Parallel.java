@@ -1,6 +1,7 @@
 package dev.gradus.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RecursiveAction;
 
 /** Splits index ranges over a fixed pool when the work is large enough to pay for the hand-off. */
@@ -32,7 +33,9 @@ final class Parallel {
     void forRange(int n, long costPerItem, RangeBody body) {
         int chunks = (int) Math.min(threads, Math.max(1, (n * Math.max(1, costPerItem)) / GRAIN));
         chunks = Math.min(chunks, n);
-        if (chunks <= 1 || pool == null || (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread w && w.getPool() == pool)) {
+        if (chunks <= 1
+                || pool == null
+                || (Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == pool)) {
             body.run(0, n);
             return;
         }

@@ -18,6 +18,7 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,8 +32,7 @@ class DiscoveryTest {
 
     @Test
     void unknownBackendNamesTheModuleToAdd() {
-        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                () -> Backends.get("cuda"));
+        IllegalStateException e = Assertions.assertThrows(IllegalStateException.class, () -> Backends.get("cuda"));
         assertTrue(e.getMessage().contains("dev.gradus:gradus-backend-cuda"), e.getMessage());
     }
 
@@ -53,19 +53,34 @@ class DiscoveryTest {
             Path p = Path.of(entry);
             String name = p.getFileName().toString();
             if (Files.isDirectory(p) && p.endsWith(Path.of("core", "target", "classes"))) {
-                modulePath.add(jar(p, tmp.resolve("gradus-core.jar"), "dev.gradus.core").toString());
+                modulePath.add(jar(p, tmp.resolve("gradus-core.jar"), "dev.gradus.core")
+                        .toString());
             } else if (Files.isDirectory(p) && p.endsWith(Path.of("backend-cpu", "target", "classes"))) {
-                modulePath.add(jar(p, tmp.resolve("gradus-backend-cpu.jar"), "dev.gradus.backend.cpu").toString());
-            } else if (name.endsWith(".jar") && !name.contains("-platform") && !name.contains("tests")
-                    && (name.startsWith("javacpp") || name.startsWith("openblas") || name.startsWith("jna")
-                    || name.startsWith("slf4j-api") || name.startsWith("gradus-core-") || name.startsWith("gradus-backend-cpu"))) {
+                modulePath.add(jar(p, tmp.resolve("gradus-backend-cpu.jar"), "dev.gradus.backend.cpu")
+                        .toString());
+            } else if (name.endsWith(".jar")
+                    && !name.contains("-platform")
+                    && !name.contains("tests")
+                    && (name.startsWith("javacpp")
+                            || name.startsWith("openblas")
+                            || name.startsWith("jna")
+                            || name.startsWith("slf4j-api")
+                            || name.startsWith("gradus-core-")
+                            || name.startsWith("gradus-backend-cpu"))) {
                 modulePath.add(entry);
             }
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process proc = new ProcessBuilder(java, "--module-path", String.join(File.pathSeparator, modulePath),
-                "--add-modules", "ALL-MODULE-PATH", "-m", "dev.gradus.core/dev.gradus.Gradus")
-                .redirectErrorStream(true).start();
+        Process proc = new ProcessBuilder(
+                        java,
+                        "--module-path",
+                        String.join(File.pathSeparator, modulePath),
+                        "--add-modules",
+                        "ALL-MODULE-PATH",
+                        "-m",
+                        "dev.gradus.core/dev.gradus.Gradus")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, proc.waitFor(), out);
         assertTrue(out.contains("module path as dev.gradus.core"), out);
@@ -77,11 +92,13 @@ class DiscoveryTest {
         Manifest mf = new Manifest();
         mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         mf.getMainAttributes().putValue("Automatic-Module-Name", moduleName);
-        try (OutputStream fo = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(fo, mf);
-             Stream<Path> files = Files.walk(classes)) {
+        try (OutputStream fo = Files.newOutputStream(jar);
+                JarOutputStream out = new JarOutputStream(fo, mf);
+                Stream<Path> files = Files.walk(classes)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 if (Files.isRegularFile(f)) {
-                    out.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+                    out.putNextEntry(
+                            new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
                     Files.copy(f, out);
                     out.closeEntry();
                 }

@@ -21,6 +21,7 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Operand;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -39,22 +40,26 @@ class DnnlLayoutTest {
         if (bn) {
             m.add(new BatchNorm2d(be, BatchNorm.Config.of(16)));
         }
-        m.add(new MaxPool2d(2)).add(new Conv2d(be, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng))
+        m.add(new MaxPool2d(2))
+                .add(new Conv2d(be, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng))
                 .add(new ReLU());
         if (bn) {
             m.add(new BatchNorm2d(be, BatchNorm.Config.of(32)));
         }
-        m.add(new MaxPool2d(2)).add(new Conv2d(be, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng))
-                .add(new ReLU()).add(new MaxPool2d(2)).add(new Flatten())
-                .add(new Dense(be, 32 * 1 * 1, 8, true, Init.GLOROT, rng)).add(new ReLU());
+        m.add(new MaxPool2d(2))
+                .add(new Conv2d(be, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng))
+                .add(new ReLU())
+                .add(new MaxPool2d(2))
+                .add(new Flatten())
+                .add(new Dense(be, 32 * 1 * 1, 8, true, Init.GLOROT, rng))
+                .add(new ReLU());
         if (bn) {
             m.add(new BatchNorm1d(be, BatchNorm.Config.of(8)));
         }
         return m.add(new Dense(be, 8, 5, true, Init.GLOROT, rng));
     }
 
-    private record Run(float[] out, float[] hidden, List<float[]> grads, List<float[]> buffers, float[] eval) {
-    }
+    private record Run(float[] out, float[] hidden, List<float[]> grads, List<float[]> buffers, float[] eval) {}
 
     private static Run run(CpuBackend be, int n, int channels, int hw, boolean bn) {
         float[] x = new float[n * channels * hw * hw];
@@ -66,16 +71,21 @@ class DnnlLayoutTest {
         for (int i = 0; i < n; i++) {
             y[i] = i % 5;
         }
-        try (Sequential model = cnn(be, channels, bn); Scope s = Scope.open()) {
+        try (Sequential model = cnn(be, channels, bn);
+                Scope s = Scope.open()) {
             Tensor in = Tensor.of(be, x, n, channels, hw, hw);
             Tensor out = model.forward(in);
             // A Java op over a blocked activation in the middle of the chain, and the user reading it.
             Tensor hidden = model.layers().get(0).forward(in).relu();
             float[] h = hidden.mul(2f).toFloatArray();
             out.crossEntropy(Tensor.ofInts(be, y, n)).backward();
-            List<float[]> grads = model.parameters().stream().map(Parameter::grad).map(Tensor::toFloatArray)
+            List<float[]> grads = model.parameters().stream()
+                    .map(Parameter::grad)
+                    .map(Tensor::toFloatArray)
                     .toList();
-            List<float[]> buffers = model.namedBuffers().values().stream().map(Tensor::toFloatArray).toList();
+            List<float[]> buffers = model.namedBuffers().values().stream()
+                    .map(Tensor::toFloatArray)
+                    .toList();
             // Evaluation mode: batch norm as per-channel arithmetic on the blocked activations.
             model.eval();
             float[] eval;
@@ -133,7 +143,8 @@ class DnnlLayoutTest {
                 assertEquals(Integer.toString(dnnl.threads()), d.get("onednn OMP_NUM_THREADS"));
             }
         }
-        assertTrue(CpuBackendProvider.im2colBackend().describe().get("convolution").startsWith("im2col"));
+        assertTrue(
+                CpuBackendProvider.im2colBackend().describe().get("convolution").startsWith("im2col"));
     }
 
     private static float[] random(int n, long seed) {
@@ -171,8 +182,8 @@ class DnnlLayoutTest {
             be.write(dOut, 0, random(no, 4), 0, no);
             be.conv2d(Operand.dense(x, xs), Operand.dense(w, ws), Operand.dense(b, ws[0]), Operand.dense(out, os), p);
             be.conv2dBackwardData(Operand.dense(dOut, os), Operand.dense(w, ws), Operand.dense(dx, xs), p);
-            be.conv2dBackwardFilter(Operand.dense(x, xs), Operand.dense(dOut, os), Operand.dense(dw, ws),
-                    Operand.dense(db, ws[0]), p);
+            be.conv2dBackwardFilter(
+                    Operand.dense(x, xs), Operand.dense(dOut, os), Operand.dense(dw, ws), Operand.dense(db, ws[0]), p);
             return new float[][] {read(be, out, no), read(be, dx, nx), read(be, dw, nw), read(be, db, ws[0])};
         } finally {
             for (var s : List.of(x, w, b, out, dOut, dx, dw, db)) {
@@ -205,10 +216,11 @@ class DnnlLayoutTest {
             float[][] want = passes(plain, xs, ws, os, p);
             float[][] got = passes(dnnl, xs, ws, os, p);
             for (int i = 0; i < want.length; i++) {
-                assertClose(want[i], got[i], "conv " + java.util.Arrays.toString(c) + " " + names[i]);
+                assertClose(want[i], got[i], "conv " + Arrays.toString(c) + " " + names[i]);
             }
         }
-        assertTrue(dnnl.dnnlConvPlans() >= plansBefore + 3 * 3, "most cases should run through oneDNN: "
-                + (dnnl.dnnlConvPlans() - plansBefore) + " primitives made");
+        assertTrue(
+                dnnl.dnnlConvPlans() >= plansBefore + 3 * 3,
+                "most cases should run through oneDNN: " + (dnnl.dnnlConvPlans() - plansBefore) + " primitives made");
     }
 }

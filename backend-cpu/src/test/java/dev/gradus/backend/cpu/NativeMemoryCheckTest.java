@@ -8,8 +8,10 @@ import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.testing.NativeMemoryCheck;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Event;
 import org.junit.platform.testkit.engine.Events;
@@ -25,13 +27,13 @@ class NativeMemoryCheckTest {
 
         @Test
         void leaks() {
-            org.junit.jupiter.api.Assumptions.assumeTrue(underTestKit);
+            Assumptions.assumeTrue(underTestKit);
             leaked = Tensor.zeros(3, 5);
         }
 
         @Test
         void tidy() {
-            org.junit.jupiter.api.Assumptions.assumeTrue(underTestKit);
+            Assumptions.assumeTrue(underTestKit);
             try (Scope s = Scope.open()) {
                 Tensor.zeros(7, 11).add(Tensor.ones(7, 11)).sum().item();
             }
@@ -44,7 +46,9 @@ class NativeMemoryCheckTest {
         underTestKit = true;
         Events tests;
         try {
-            tests = EngineTestKit.engine("junit-jupiter").selectors(selectClass(Examples.class)).execute()
+            tests = EngineTestKit.engine("junit-jupiter")
+                    .selectors(selectClass(Examples.class))
+                    .execute()
                     .testEvents();
         } finally {
             underTestKit = false;
@@ -56,8 +60,11 @@ class NativeMemoryCheckTest {
         assertEquals(1, tests.succeeded().count(), "the tidy test passes");
         List<Event> failed = tests.failed().list();
         assertEquals(1, failed.size(), "the leaky test fails");
-        Throwable why = failed.get(0).getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow()
-                .getThrowable().orElseThrow();
+        Throwable why = failed.get(0)
+                .getPayload(TestExecutionResult.class)
+                .orElseThrow()
+                .getThrowable()
+                .orElseThrow();
         assertTrue(why.getMessage().contains("leaks()") && why.getMessage().contains("(+60)"), why.getMessage());
     }
 }

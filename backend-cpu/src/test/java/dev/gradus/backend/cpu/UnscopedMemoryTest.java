@@ -14,6 +14,7 @@ import dev.gradus.spi.Backend;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +61,9 @@ class UnscopedMemoryTest {
         Backend be = CpuBackendProvider.get();
         long before = live(be);
         Rng rng = new Rng(2);
-        Sequential model = new Sequential(new Dense(be, 784, 48, true, dev.gradus.nn.Init.GLOROT, rng), new ReLU(),
+        Sequential model = new Sequential(
+                new Dense(be, 784, 48, true, dev.gradus.nn.Init.GLOROT, rng),
+                new ReLU(),
                 new Dense(be, 48, 10, true, dev.gradus.nn.Init.GLOROT, rng));
         Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.001f));
         float[] losses = trainingLoop(be, model, opt, before);
@@ -74,7 +77,7 @@ class UnscopedMemoryTest {
     private static float[] trainingLoop(Backend be, Sequential model, Adam opt, long before) {
         float[] xs = new float[64 * 784];
         int[] ys = new int[64];
-        java.util.Random r = new java.util.Random(3);
+        Random r = new Random(3);
         for (int i = 0; i < xs.length; i++) {
             xs[i] = r.nextFloat();
         }
@@ -118,9 +121,15 @@ class UnscopedMemoryTest {
     @Test
     void leakDetectionLogsWhereUnclosedTensorsWereMade() throws Exception {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process p = new ProcessBuilder(List.of(java, "-Dgradus.leakDetection=on", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), LeakyProgram.class.getName()))
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(List.of(
+                        java,
+                        "-Dgradus.leakDetection=on",
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LeakyProgram.class.getName()))
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the leaky program finished");
         assertEquals(0, p.exitValue(), out);

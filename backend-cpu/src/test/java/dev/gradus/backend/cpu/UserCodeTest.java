@@ -20,6 +20,7 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -33,18 +34,20 @@ class UserCodeTest {
         CpuBackendProvider.get();
         Rng.manualSeed(7);
         float[][] first = weightsOfTwoLayers();
-        assertFalse(java.util.Arrays.equals(first[0], first[1]), "two new Dense(32, 32) start different");
+        assertFalse(Arrays.equals(first[0], first[1]), "two new Dense(32, 32) start different");
         Rng.manualSeed(7);
         float[][] again = weightsOfTwoLayers();
         assertArrayEquals(first[0], again[0], "seeded: bit for bit");
         assertArrayEquals(first[1], again[1], "seeded: bit for bit");
-        try (Conv2d a = new Conv2d(Conv2d.Config.of(3, 8, 3)); Conv2d b = new Conv2d(Conv2d.Config.of(3, 8, 3))) {
-            assertFalse(java.util.Arrays.equals(a.weight().toFloatArray(), b.weight().toFloatArray()));
+        try (Conv2d a = new Conv2d(Conv2d.Config.of(3, 8, 3));
+                Conv2d b = new Conv2d(Conv2d.Config.of(3, 8, 3))) {
+            assertFalse(Arrays.equals(a.weight().toFloatArray(), b.weight().toFloatArray()));
         }
     }
 
     private static float[][] weightsOfTwoLayers() {
-        try (Dense a = new Dense(32, 32); Dense b = new Dense(32, 32)) {
+        try (Dense a = new Dense(32, 32);
+                Dense b = new Dense(32, 32)) {
             return new float[][] {a.weight().toFloatArray(), b.weight().toFloatArray()};
         }
     }
@@ -110,7 +113,8 @@ class UserCodeTest {
         CpuBackendProvider.get();
         try (FieldsOnly m = new FieldsOnly()) {
             // PyTorch's order: a module's own parameters, then its children's.
-            assertEquals(List.of("scale", "hidden.weight", "hidden.bias", "out.weight", "out.bias"),
+            assertEquals(
+                    List.of("scale", "hidden.weight", "hidden.bias", "out.weight", "out.bias"),
                     List.copyOf(m.namedParameters().keySet()));
             assertEquals(5 * 4 + 4 + 4 * 2 + 2 + 2, m.parameterCount());
             m.eval();
@@ -172,17 +176,17 @@ class UserCodeTest {
 
     @Test
     void configErrorsNameTheBadValue() {
-        IllegalArgumentException adam = assertThrows(IllegalArgumentException.class,
-                () -> new Adam.Config(0.001f, 1.5f, 0.999f, 1e-8f, 0f, false));
+        IllegalArgumentException adam = assertThrows(
+                IllegalArgumentException.class, () -> new Adam.Config(0.001f, 1.5f, 0.999f, 1e-8f, 0f, false));
         assertTrue(adam.getMessage().contains("1.5") && adam.getMessage().contains("betas"), adam.getMessage());
-        IllegalArgumentException sgd = assertThrows(IllegalArgumentException.class,
-                () -> new SGD.Config(-0.1f, 0f, 0f, 0f, false));
+        IllegalArgumentException sgd =
+                assertThrows(IllegalArgumentException.class, () -> new SGD.Config(-0.1f, 0f, 0f, 0f, false));
         assertTrue(sgd.getMessage().contains("lr") && sgd.getMessage().contains("-0.1"), sgd.getMessage());
-        IllegalArgumentException conv = assertThrows(IllegalArgumentException.class,
-                () -> new Conv2d.Config(6, 16, 3, 3, 1, 0, 1, 4, true));
+        IllegalArgumentException conv =
+                assertThrows(IllegalArgumentException.class, () -> new Conv2d.Config(6, 16, 3, 3, 1, 0, 1, 4, true));
         assertTrue(conv.getMessage().contains("groups 4") && conv.getMessage().contains("6"), conv.getMessage());
-        IllegalArgumentException bn = assertThrows(IllegalArgumentException.class,
-                () -> new BatchNorm.Config(8, 1e-5f, 1.5f, true));
+        IllegalArgumentException bn =
+                assertThrows(IllegalArgumentException.class, () -> new BatchNorm.Config(8, 1e-5f, 1.5f, true));
         assertTrue(bn.getMessage().contains("momentum") && bn.getMessage().contains("1.5"), bn.getMessage());
     }
 
@@ -195,7 +199,8 @@ class UserCodeTest {
             Tensor view = big.narrow(0, 4, 3); // 14, 15, 16, at offset 4 of big's storage
             Parameter p = new Parameter(view);
             assertArrayEquals(new float[] {14, 15, 16}, p.toFloatArray());
-            try (var opt = which.equals("sgd") ? new SGD(List.of(p), SGD.Config.lr(0.5f))
+            try (var opt = which.equals("sgd")
+                    ? new SGD(List.of(p), SGD.Config.lr(0.5f))
                     : new Adam(List.of(p), Adam.Config.lr(0.5f))) {
                 try (Scope s = Scope.open()) {
                     p.mul(Tensor.of(new float[] {1, 2, 3}, 3)).sum().backward(); // grad (1, 2, 3)
@@ -205,8 +210,10 @@ class UserCodeTest {
             // SGD: p - 0.5 * g; Adam's first step moves each element by lr against the sign of its gradient.
             float[] want = which.equals("sgd") ? new float[] {13.5f, 14f, 14.5f} : new float[] {13.5f, 14.5f, 15.5f};
             assertArrayEquals(want, p.toFloatArray(), 1e-5f, which);
-            assertArrayEquals(new float[] {10, 11, 12, 13, 14, 15, 16, 17}, big.toFloatArray(), which
-                    + ": the original tensor is left alone");
+            assertArrayEquals(
+                    new float[] {10, 11, 12, 13, 14, 15, 16, 17},
+                    big.toFloatArray(),
+                    which + ": the original tensor is left alone");
             p.close();
             view.close();
             big.close();

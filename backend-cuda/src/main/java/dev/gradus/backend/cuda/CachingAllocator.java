@@ -68,9 +68,11 @@ final class CachingAllocator {
                 fresh = device.malloc(size);
             }
             if (fresh == 0) {
-                throw new OutOfMemoryError(String.format("cuda: out of device memory allocating %,d bytes (size class"
-                        + " %,d); %,d bytes are live in tensors and the cache was emptied first; free tensors (close"
-                        + " scopes) or use smaller batches", bytes, size, liveBytes));
+                throw new OutOfMemoryError(String.format(
+                        "cuda: out of device memory allocating %,d bytes (size class"
+                                + " %,d); %,d bytes are live in tensors and the cache was emptied first; free tensors (close"
+                                + " scopes) or use smaller batches",
+                        bytes, size, liveBytes));
             }
             mallocs++;
             p = fresh;
@@ -84,8 +86,8 @@ final class CachingAllocator {
     synchronized void release(long pointer) {
         Long size = live.remove(pointer);
         if (size == null) {
-            throw new IllegalStateException(String.format("cuda: block 0x%x released twice or never allocated here",
-                    pointer));
+            throw new IllegalStateException(
+                    String.format("cuda: block 0x%x released twice or never allocated here", pointer));
         }
         liveBytes -= size;
         reservedBytes += size;

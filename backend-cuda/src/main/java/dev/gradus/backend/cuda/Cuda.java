@@ -7,8 +7,7 @@ import org.bytedeco.javacpp.Pointer;
 
 /** Error checks and raw-address helpers shared by the CUDA backend's classes. */
 final class Cuda {
-    private Cuda() {
-    }
+    private Cuda() {}
 
     /** Throws naming {@code what} and the CUDA error when {@code err} is not success. */
     static void check(int err, String what) {

@@ -7,8 +7,8 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
-import dev.gradus.spi.Operand;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
@@ -16,8 +16,12 @@ import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
@@ -56,6 +60,7 @@ public final class CudaBackend implements Backend {
     private final String arch;
     /** cuBLAS reads alpha and beta from host memory: allocated once, not per call. */
     private final FloatPointer one = new FloatPointer(1).put(1f);
+
     private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudaBackend(int device, boolean tf32) {
@@ -63,14 +68,19 @@ public final class CudaBackend implements Backend {
         Cuda.check(cudart.cudaSetDevice(device), "cudaSetDevice(" + device + ")");
         int[] major = {0};
         int[] minor = {0};
-        Cuda.check(cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, device), "compute capability");
-        Cuda.check(cudart.cudaDeviceGetAttribute(minor, cudart.cudaDevAttrComputeCapabilityMinor, device), "compute capability");
+        Cuda.check(
+                cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, device),
+                "compute capability");
+        Cuda.check(
+                cudart.cudaDeviceGetAttribute(minor, cudart.cudaDevAttrComputeCapabilityMinor, device),
+                "compute capability");
         this.arch = "sm_" + major[0] + minor[0];
         Cuda.check(cudart.cudaStreamCreate(stream), "cudaStreamCreate");
         Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
         Cuda.checkBlas(cublas.cublasSetStream_v2(blas, stream), "cublasSetStream");
-        Cuda.checkBlas(cublas.cublasSetMathMode(blas, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH
-                : cublas.CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        Cuda.checkBlas(
+                cublas.cublasSetMathMode(blas, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH),
+                "cublasSetMathMode");
         this.allocator = new CachingAllocator(new CachingAllocator.DeviceMemory() {
             @Override
             public long malloc(long bytes) {
@@ -138,7 +148,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** How often the host has waited for the stream: tests check that a training step does not. */
-    private final java.util.concurrent.atomic.AtomicLong hostWaits = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong hostWaits = new AtomicLong();
 
     long hostWaits() {
         return hostWaits.get();
@@ -147,8 +157,8 @@ public final class CudaBackend implements Backend {
     private static CudaStorage cuda(Storage s) {
         if (s instanceof CudaStorage c) {
             if (!c.inUse) {
-                throw new IllegalStateException("cuda backend: storage of " + c.numel + " " + c.dtype
-                        + " used after it was freed");
+                throw new IllegalStateException(
+                        "cuda backend: storage of " + c.numel + " " + c.dtype + " used after it was freed");
             }
             return c;
         }
@@ -176,6 +186,7 @@ public final class CudaBackend implements Backend {
      * anyway, since the caller wants the values.
      */
     private final Object stagingLock = new Object();
+
     private BytePointer staging;
     private long stagingBytes;
 
@@ -205,18 +216,20 @@ public final class CudaBackend implements Backend {
      * still running.
      */
     private static final int UPLOAD_SLOTS = 4;
+
     private final BytePointer[] uploadBuffers = new BytePointer[UPLOAD_SLOTS];
     private final CUevent_st[] uploadDone = new CUevent_st[UPLOAD_SLOTS];
     private final boolean[] uploadPending = new boolean[UPLOAD_SLOTS];
     private int nextUpload;
 
-    private void toDevice(CudaStorage d, int offset, long bytes, java.util.function.Consumer<BytePointer> fill) {
+    private void toDevice(CudaStorage d, int offset, long bytes, Consumer<BytePointer> fill) {
         synchronized (uploadDone) {
             int slot = nextUpload;
             nextUpload = (nextUpload + 1) % UPLOAD_SLOTS;
             if (uploadDone[slot] == null) {
                 uploadDone[slot] = new CUevent_st();
-                Cuda.check(cudart.cudaEventCreateWithFlags(uploadDone[slot], cudart.cudaEventDisableTiming),
+                Cuda.check(
+                        cudart.cudaEventCreateWithFlags(uploadDone[slot], cudart.cudaEventDisableTiming),
                         "cudaEventCreateWithFlags");
             }
             if (uploadPending[slot]) {
@@ -237,18 +250,22 @@ public final class CudaBackend implements Backend {
                 uploadBuffers[slot] = host;
             }
             fill.accept(host);
-            Cuda.check(cudart.cudaMemcpyAsync(Cuda.pointer(d.at(offset)), host, bytes, cudart.cudaMemcpyHostToDevice,
-                    stream), "cudaMemcpy host -> device");
+            Cuda.check(
+                    cudart.cudaMemcpyAsync(
+                            Cuda.pointer(d.at(offset)), host, bytes, cudart.cudaMemcpyHostToDevice, stream),
+                    "cudaMemcpy host -> device");
             Cuda.check(cudart.cudaEventRecord(uploadDone[slot], stream), "cudaEventRecord (upload buffer)");
             uploadPending[slot] = true;
         }
     }
 
-    private void toHost(CudaStorage s, int offset, long bytes, java.util.function.Consumer<BytePointer> drain) {
+    private void toHost(CudaStorage s, int offset, long bytes, Consumer<BytePointer> drain) {
         synchronized (stagingLock) {
             BytePointer host = staging(bytes);
-            Cuda.check(cudart.cudaMemcpyAsync(host, Cuda.pointer(s.at(offset)), bytes, cudart.cudaMemcpyDeviceToHost,
-                    stream), "cudaMemcpy device -> host");
+            Cuda.check(
+                    cudart.cudaMemcpyAsync(
+                            host, Cuda.pointer(s.at(offset)), bytes, cudart.cudaMemcpyDeviceToHost, stream),
+                    "cudaMemcpy device -> host");
             synchronize();
             drain.accept(host);
         }
@@ -278,7 +295,7 @@ public final class CudaBackend implements Backend {
             if (known != null) {
                 System.arraycopy(src, srcOffset, known, offset, length);
             } else if (offset == 0 && length == d.numel) {
-                d.hostInts = java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+                d.hostInts = Arrays.copyOfRange(src, srcOffset, srcOffset + length);
             }
         }
     }
@@ -293,8 +310,7 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ kernel launches
 
     /** A 64-bit kernel argument: a device address or a {@code long long}. */
-    private record L(long v) {
-    }
+    private record L(long v) {}
 
     /**
      * Per-thread memory for kernel arguments, reused by every launch: a step launches many kernels and should not
@@ -304,7 +320,7 @@ public final class CudaBackend implements Backend {
         static final int BYTES = 4096;
         static final int MAX = 32;
         final BytePointer memory = new BytePointer(BYTES);
-        final ByteBuffer buffer = memory.asByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer buffer = memory.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         final PointerPointer<Pointer> params = new PointerPointer<>(MAX);
         final LongPointer addresses = new LongPointer(params);
     }
@@ -334,8 +350,20 @@ public final class CudaBackend implements Backend {
             a.addresses.put(i, a.memory.address() + at);
             at += v instanceof Layout ? KernelLayout.BYTES : 8;
         }
-        Cuda.check(cudart.cuLaunchKernel(kernels.function(kernel), Math.max(1, blocks), 1, 1, threads, 1, 1,
-                sharedBytes, stream, a.params, (PointerPointer<?>) null), "launch " + kernel);
+        Cuda.check(
+                cudart.cuLaunchKernel(
+                        kernels.function(kernel),
+                        Math.max(1, blocks),
+                        1,
+                        1,
+                        threads,
+                        1,
+                        1,
+                        sharedBytes,
+                        stream,
+                        a.params,
+                        (PointerPointer<?>) null),
+                "launch " + kernel);
     }
 
     /** Blocks for a grid-stride loop over {@code n} elements. */
@@ -356,8 +384,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (d.dtype == DType.INT32) {
-            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n),
-                    (int) value);
+            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n), (int) value);
         } else {
             launch("gradus_fill", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n), value);
         }
@@ -378,16 +405,43 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
             }
             int mode = xs.dtype == DType.INT32 ? (os.dtype == DType.INT32 ? 2 : 0) : 1;
-            launch("gradus_convert", blocksFor(n), THREADS, 0, mode, new L(xs.address), xLayout,
-                    new L(os.address), outLayout, new L(n));
+            launch(
+                    "gradus_convert",
+                    blocksFor(n),
+                    THREADS,
+                    0,
+                    mode,
+                    new L(xs.address),
+                    xLayout,
+                    new L(os.address),
+                    outLayout,
+                    new L(n));
             return;
         }
         if (dense(xLayout) && dense(outLayout)) {
-            launch("gradus_unary_dense", blocksFor(n), THREADS, 0, op.ordinal(), scalar, new L(xs.at(xLayout.offset())),
-                    new L(os.at(outLayout.offset())), new L(n));
+            launch(
+                    "gradus_unary_dense",
+                    blocksFor(n),
+                    THREADS,
+                    0,
+                    op.ordinal(),
+                    scalar,
+                    new L(xs.at(xLayout.offset())),
+                    new L(os.at(outLayout.offset())),
+                    new L(n));
         } else {
-            launch("gradus_unary", blocksFor(n), THREADS, 0, op.ordinal(), scalar, new L(xs.address),
-                    xLayout, new L(os.address), outLayout, new L(n));
+            launch(
+                    "gradus_unary",
+                    blocksFor(n),
+                    THREADS,
+                    0,
+                    op.ordinal(),
+                    scalar,
+                    new L(xs.address),
+                    xLayout,
+                    new L(os.address),
+                    outLayout,
+                    new L(n));
         }
     }
 
@@ -407,12 +461,30 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("cuda backend: " + op + " needs FLOAT32 storages");
         }
         if (dense(aLayout) && dense(bLayout) && dense(outLayout)) {
-            launch("gradus_binary_dense", blocksFor(n), THREADS, 0, op.ordinal(), new L(as.at(aLayout.offset())),
-                    new L(bs.at(bLayout.offset())), new L(os.at(outLayout.offset())), new L(n));
+            launch(
+                    "gradus_binary_dense",
+                    blocksFor(n),
+                    THREADS,
+                    0,
+                    op.ordinal(),
+                    new L(as.at(aLayout.offset())),
+                    new L(bs.at(bLayout.offset())),
+                    new L(os.at(outLayout.offset())),
+                    new L(n));
         } else {
-            launch("gradus_binary", blocksFor(n), THREADS, 0, op.ordinal(), new L(as.address),
-                    aLayout, new L(bs.address), bLayout, new L(os.address),
-                    outLayout, new L(n));
+            launch(
+                    "gradus_binary",
+                    blocksFor(n),
+                    THREADS,
+                    0,
+                    op.ordinal(),
+                    new L(as.address),
+                    aLayout,
+                    new L(bs.address),
+                    bLayout,
+                    new L(os.address),
+                    outLayout,
+                    new L(n));
         }
     }
 
@@ -435,8 +507,19 @@ public final class CudaBackend implements Backend {
         if (outputs == 0) {
             return;
         }
-        launch("gradus_reduce", (int) outputs, THREADS, 0, op.ordinal(), new L(xs.address), new L(xLayout.offset()),
-                outer, shape[axis], inner, new L(os.address), new L(outOffset));
+        launch(
+                "gradus_reduce",
+                (int) outputs,
+                THREADS,
+                0,
+                op.ordinal(),
+                new L(xs.address),
+                new L(xLayout.offset()),
+                outer,
+                shape[axis],
+                inner,
+                new L(os.address),
+                new L(outOffset));
     }
 
     // ------------------------------------------------------------------ GEMM
@@ -475,7 +558,9 @@ public final class CudaBackend implements Backend {
                     bl = Layout.contiguous(bLayout.shape());
                     unary(UnaryOp.IDENTITY, 0f, bo, new Operand(tmp[1], bl));
                 }
-                matmul(tmp[0] != null ? new Operand(tmp[0], al) : ao, tmp[1] != null ? new Operand(tmp[1], bl) : bo,
+                matmul(
+                        tmp[0] != null ? new Operand(tmp[0], al) : ao,
+                        tmp[1] != null ? new Operand(tmp[1], bl) : bo,
                         out);
             } finally {
                 for (Storage t : tmp) {
@@ -487,13 +572,21 @@ public final class CudaBackend implements Backend {
             return;
         }
         for (int bi = 0; bi < plan.outOffsets().length; bi++) {
-            int status = cublas.cublasSgemm_v2(blas,
+            int status = cublas.cublasSgemm_v2(
+                    blas,
                     plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
                     plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                    plan.n(), plan.m(), plan.k(), one,
-                    new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))), plan.ldFirst(),
-                    new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))), plan.ldSecond(),
-                    zero, new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))), plan.ldOut());
+                    plan.n(),
+                    plan.m(),
+                    plan.k(),
+                    one,
+                    new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))),
+                    plan.ldFirst(),
+                    new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))),
+                    plan.ldSecond(),
+                    zero,
+                    new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))),
+                    plan.ldOut());
             Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
         }
     }
@@ -503,9 +596,23 @@ public final class CudaBackend implements Backend {
      * benchmarks compare the Tensor API against (call {@link #synchronize} to time it).
      */
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        Cuda.checkBlas(cublas.cublasSgemm_v2(blas, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, n, m, k, one,
-                new FloatPointer(Cuda.pointer(cuda(b).address)), n, new FloatPointer(Cuda.pointer(cuda(a).address)),
-                k, zero, new FloatPointer(Cuda.pointer(cuda(c).address)), n), "cublasSgemm");
+        Cuda.checkBlas(
+                cublas.cublasSgemm_v2(
+                        blas,
+                        cublas.CUBLAS_OP_N,
+                        cublas.CUBLAS_OP_N,
+                        n,
+                        m,
+                        k,
+                        one,
+                        new FloatPointer(Cuda.pointer(cuda(b).address)),
+                        n,
+                        new FloatPointer(Cuda.pointer(cuda(a).address)),
+                        k,
+                        zero,
+                        new FloatPointer(Cuda.pointer(cuda(c).address)),
+                        n),
+                "cublasSgemm");
     }
 
     // ------------------------------------------------------------------ softmax, labels, optimizers
@@ -519,7 +626,16 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        launch("gradus_log_softmax", rows, THREADS, 0, new L(addr(x)), new L(0), rows, cols, new L(addr(out)),
+        launch(
+                "gradus_log_softmax",
+                rows,
+                THREADS,
+                0,
+                new L(addr(x)),
+                new L(0),
+                rows,
+                cols,
+                new L(addr(out)),
                 new L(0));
     }
 
@@ -549,31 +665,63 @@ public final class CudaBackend implements Backend {
         for (int r = 0; r < n; r++) {
             int label = host[from + r];
             if (label < 0 || label >= classes) {
-                throw new IllegalArgumentException("label " + label + " at index " + r + " is outside [0, "
-                        + classes + ")");
+                throw new IllegalArgumentException(
+                        "label " + label + " at index " + r + " is outside [0, " + classes + ")");
             }
         }
         if (n == 0) {
             return;
         }
-        launch("gradus_one_hot", blocksFor((long) n * classes), THREADS, 0, new L(ls.at(offset)), n, classes,
+        launch(
+                "gradus_one_hot",
+                blocksFor((long) n * classes),
+                THREADS,
+                0,
+                new L(ls.at(offset)),
+                n,
+                classes,
                 new L(addr(out)));
     }
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
         int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
-        launch("gradus_adam_step", blocksFor(n), THREADS, 0, new L(addr(param)), new L(addr(grad)),
-                new L(addr(m)), new L(addr(v)), new L(n), h.weightFactor(), h.l2(), h.beta1(),
-                h.beta2(), h.stepSize(), h.invSqrtBiasCorrection2(), h.eps());
+        launch(
+                "gradus_adam_step",
+                blocksFor(n),
+                THREADS,
+                0,
+                new L(addr(param)),
+                new L(addr(grad)),
+                new L(addr(m)),
+                new L(addr(v)),
+                new L(n),
+                h.weightFactor(),
+                h.l2(),
+                h.beta1(),
+                h.beta2(),
+                h.stepSize(),
+                h.invSqrtBiasCorrection2(),
+                h.eps());
     }
 
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
         int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
-        launch("gradus_sgd_step", blocksFor(n), THREADS, 0, new L(addr(param)), new L(addr(grad)),
-                new L(addr(momentumBuf)), new L(n), h.lr(),
-                momentumBuf == null ? 0f : h.momentum(), h.dampening(), h.weightDecay(), h.nesterov() ? 1 : 0,
+        launch(
+                "gradus_sgd_step",
+                blocksFor(n),
+                THREADS,
+                0,
+                new L(addr(param)),
+                new L(addr(grad)),
+                new L(addr(momentumBuf)),
+                new L(n),
+                h.lr(),
+                momentumBuf == null ? 0f : h.momentum(),
+                h.dampening(),
+                h.weightDecay(),
+                h.nesterov() ? 1 : 0,
                 h.firstStep() ? 1 : 0);
     }
 
@@ -614,9 +762,26 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch("gradus_pool2d", blocksFor(total), THREADS, 0, op.ordinal(), new L(addr(x)), planes,
-                xShape[2], xShape[3], new L(addr(out)), new L(op == PoolOp.MAX ? addr(argmax) : 0L), outShape[2],
-                outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
+        launch(
+                "gradus_pool2d",
+                blocksFor(total),
+                THREADS,
+                0,
+                op.ordinal(),
+                new L(addr(x)),
+                planes,
+                xShape[2],
+                xShape[3],
+                new L(addr(out)),
+                new L(op == PoolOp.MAX ? addr(argmax) : 0L),
+                outShape[2],
+                outShape[3],
+                p.kernelH(),
+                p.kernelW(),
+                p.strideH(),
+                p.strideW(),
+                p.padH(),
+                p.padW());
     }
 
     @Override
@@ -629,14 +794,40 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch("gradus_pool2d_backward", blocksFor(total), THREADS, 0, op.ordinal(), new L(addr(dOut)),
-                new L(op == PoolOp.MAX ? addr(argmax) : 0L), planes, xShape[2], xShape[3], new L(addr(dx)),
-                outShape[2], outShape[3], p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW());
+        launch(
+                "gradus_pool2d_backward",
+                blocksFor(total),
+                THREADS,
+                0,
+                op.ordinal(),
+                new L(addr(dOut)),
+                new L(op == PoolOp.MAX ? addr(argmax) : 0L),
+                planes,
+                xShape[2],
+                xShape[3],
+                new L(addr(dx)),
+                outShape[2],
+                outShape[3],
+                p.kernelH(),
+                p.kernelW(),
+                p.strideH(),
+                p.strideW(),
+                p.padH(),
+                p.padW());
     }
 
     @Override
-    public void batchNormTrain(Operand x, Operand gamma, Operand beta, Operand runningMean, Operand runningVar,
-                               Operand out, Operand saveMean, Operand saveInvStd, float eps, float momentum) {
+    public void batchNormTrain(
+            Operand x,
+            Operand gamma,
+            Operand beta,
+            Operand runningMean,
+            Operand runningVar,
+            Operand out,
+            Operand saveMean,
+            Operand saveInvStd,
+            float eps,
+            float momentum) {
         Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
         int[] nch = Backend.batchNormDims(x);
         int n = nch[0];
@@ -648,14 +839,36 @@ public final class CudaBackend implements Backend {
         if (c == 0) {
             return;
         }
-        launch("gradus_bn_train", c, THREADS, 0, new L(addr(x)), n, c, hw, new L(addr(gamma)), new L(addr(beta)), eps,
-                momentum, new L(addr(runningMean)), new L(addr(runningVar)), new L(addr(out)), new L(addr(saveMean)),
+        launch(
+                "gradus_bn_train",
+                c,
+                THREADS,
+                0,
+                new L(addr(x)),
+                n,
+                c,
+                hw,
+                new L(addr(gamma)),
+                new L(addr(beta)),
+                eps,
+                momentum,
+                new L(addr(runningMean)),
+                new L(addr(runningVar)),
+                new L(addr(out)),
+                new L(addr(saveMean)),
                 new L(addr(saveInvStd)));
     }
 
     @Override
-    public void batchNormBackward(Operand x, Operand dOut, Operand gamma, Operand saveMean, Operand saveInvStd,
-                                  Operand dx, Operand dGamma, Operand dBeta) {
+    public void batchNormBackward(
+            Operand x,
+            Operand dOut,
+            Operand gamma,
+            Operand saveMean,
+            Operand saveInvStd,
+            Operand dx,
+            Operand dGamma,
+            Operand dBeta) {
         Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
         int[] nch = Backend.batchNormDims(x);
         int n = nch[0];
@@ -664,8 +877,21 @@ public final class CudaBackend implements Backend {
         if (c == 0) {
             return;
         }
-        launch("gradus_bn_backward", c, THREADS, 0, new L(addr(x)), new L(addr(dOut)), n, c, hw, new L(addr(gamma)),
-                new L(addr(saveMean)), new L(addr(saveInvStd)), new L(addr(dx)), new L(addr(dGamma)),
+        launch(
+                "gradus_bn_backward",
+                c,
+                THREADS,
+                0,
+                new L(addr(x)),
+                new L(addr(dOut)),
+                n,
+                c,
+                hw,
+                new L(addr(gamma)),
+                new L(addr(saveMean)),
+                new L(addr(saveInvStd)),
+                new L(addr(dx)),
+                new L(addr(dGamma)),
                 new L(addr(dBeta)));
     }
 

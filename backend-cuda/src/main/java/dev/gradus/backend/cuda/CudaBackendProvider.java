@@ -2,6 +2,7 @@ package dev.gradus.backend.cuda;
 
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BackendProvider;
+import java.util.Optional;
 
 /**
  * Registers the CUDA backend with {@link java.util.ServiceLoader} and finds out whether it can run here: whether
@@ -50,7 +51,8 @@ public final class CudaBackendProvider implements BackendProvider {
             return Availability.unavailable(r.summary() + ", but " + NOT_VERIFIED);
         }
         start();
-        return instance != null ? Availability.ok()
+        return instance != null
+                ? Availability.ok()
                 : Availability.unavailable(r.summary() + ", but the backend failed to start: " + failure);
     }
 
@@ -65,7 +67,9 @@ public final class CudaBackendProvider implements BackendProvider {
             try {
                 instance = new CudaBackend(0, Boolean.getBoolean("gradus.cuda.tf32"));
             } catch (RuntimeException | LinkageError e) {
-                failure = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                failure = e.getMessage() == null
+                        ? e.toString()
+                        : e.getMessage().lines().findFirst().orElse("");
             }
         }
     }
@@ -80,7 +84,7 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     @Override
-    public java.util.Optional<Backend> started() {
-        return java.util.Optional.ofNullable(instance);
+    public Optional<Backend> started() {
+        return Optional.ofNullable(instance);
     }
 }

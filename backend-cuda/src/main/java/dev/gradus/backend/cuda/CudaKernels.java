@@ -22,14 +22,27 @@ import java.util.TreeMap;
  */
 public final class CudaKernels {
     /** Every kernel source, compiled together into one module per device. */
-    public static final List<String> SOURCES = List.of("elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu",
-            "pool.cu", "batchnorm.cu");
+    public static final List<String> SOURCES =
+            List.of("elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu", "pool.cu", "batchnorm.cu");
 
     /** The kernels the backend launches; each must be an {@code extern "C"} entry point of the sources. */
-    public static final List<String> ENTRY_POINTS = List.of("gradus_fill", "gradus_fill_int", "gradus_convert",
-            "gradus_unary", "gradus_unary_dense", "gradus_binary", "gradus_binary_dense", "gradus_one_hot",
-            "gradus_reduce", "gradus_log_softmax", "gradus_adam_step",
-            "gradus_sgd_step", "gradus_pool2d", "gradus_pool2d_backward", "gradus_bn_train", "gradus_bn_backward");
+    public static final List<String> ENTRY_POINTS = List.of(
+            "gradus_fill",
+            "gradus_fill_int",
+            "gradus_convert",
+            "gradus_unary",
+            "gradus_unary_dense",
+            "gradus_binary",
+            "gradus_binary_dense",
+            "gradus_one_hot",
+            "gradus_reduce",
+            "gradus_log_softmax",
+            "gradus_adam_step",
+            "gradus_sgd_step",
+            "gradus_pool2d",
+            "gradus_pool2d_backward",
+            "gradus_bn_train",
+            "gradus_bn_backward");
 
     /** The shared header: layouts, and the place {@link #opCodes} fills in. */
     public static final String HEADER = "common.cuh";
@@ -38,11 +51,10 @@ public final class CudaKernels {
     static final String OP_CODES = "// @GRADUS_OP_CODES@";
 
     /** The SPI enums whose ordinals the kernels switch on, with the prefix of their codes in the sources. */
-    private static final Map<String, Class<? extends Enum<?>>> OP_ENUMS = Map.of("UNARY", UnaryOp.class,
-            "BINARY", BinaryOp.class, "REDUCE", ReduceOp.class, "POOL", PoolOp.class);
+    private static final Map<String, Class<? extends Enum<?>>> OP_ENUMS =
+            Map.of("UNARY", UnaryOp.class, "BINARY", BinaryOp.class, "REDUCE", ReduceOp.class, "POOL", PoolOp.class);
 
-    private CudaKernels() {
-    }
+    private CudaKernels() {}
 
     /** The raw text of a resource under {@code kernels/}. */
     public static String raw(String name) {
@@ -64,7 +76,12 @@ public final class CudaKernels {
         StringBuilder sb = new StringBuilder();
         new TreeMap<>(OP_ENUMS).forEach((prefix, type) -> {
             for (Enum<?> e : type.getEnumConstants()) {
-                sb.append("#define ").append(prefix).append('_').append(e.name()).append(' ').append(e.ordinal())
+                sb.append("#define ")
+                        .append(prefix)
+                        .append('_')
+                        .append(e.name())
+                        .append(' ')
+                        .append(e.ordinal())
                         .append('\n');
             }
         });

@@ -52,9 +52,11 @@ final class CudaModule {
         // PTX must end in NUL; a CUBIN is an ELF image and ignores the extra byte.
         try (BytePointer data = new BytePointer(image.length + 1)) {
             data.put(image, 0, image.length).put(image.length, (byte) 0);
-            Cuda.check(cudart.cuModuleLoadData(module, data), "cuModuleLoadData (Gradus kernels, " + target.arch()
-                    + (target.cubin() ? " CUBIN" : " PTX") + " from NVRTC " + CudaProbe.version(nvrtcVersion)
-                    + ", driver " + CudaProbe.version(CudaProbe.run().driverVersion()) + ")");
+            Cuda.check(
+                    cudart.cuModuleLoadData(module, data),
+                    "cuModuleLoadData (Gradus kernels, " + target.arch()
+                            + (target.cubin() ? " CUBIN" : " PTX") + " from NVRTC " + CudaProbe.version(nvrtcVersion)
+                            + ", driver " + CudaProbe.version(CudaProbe.run().driverVersion()) + ")");
         }
         for (String name : CudaKernels.ENTRY_POINTS) {
             CUfunc_st f = new CUfunc_st();
@@ -66,7 +68,8 @@ final class CudaModule {
     /** {@code -Dgradus.cuda.cache=DIR}, else {@code ~/.cache/gradus/cuda}. */
     static Path cacheDirectory() {
         String dir = System.getProperty("gradus.cuda.cache");
-        return dir != null && !dir.isBlank() ? Path.of(dir)
+        return dir != null && !dir.isBlank()
+                ? Path.of(dir)
                 : Path.of(System.getProperty("user.home"), ".cache", "gradus", "cuda");
     }
 
@@ -80,7 +83,8 @@ final class CudaModule {
 
     private static String sha256(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -16,12 +16,12 @@ final class CudaProbe {
         }
 
         String summary() {
-            return devices + " CUDA device(s), driver " + version(driverVersion) + ", runtime " + version(runtimeVersion);
+            return devices + " CUDA device(s), driver " + version(driverVersion) + ", runtime "
+                    + version(runtimeVersion);
         }
     }
 
-    private CudaProbe() {
-    }
+    private CudaProbe() {}
 
     private static volatile Result result;
 
@@ -48,8 +48,12 @@ final class CudaProbe {
             if (why.contains("libcuda.so")) {
                 return new Result("no NVIDIA driver: libcuda.so.1 was not found (" + why + ")", 0, 0, 0);
             }
-            return new Result("the CUDA 13 runtime (libcudart.so.13 and JavaCPP's libjnicudart) could not be loaded: "
-                    + why + "; install CUDA 13 and put its lib64 folder on LD_LIBRARY_PATH", 0, 0, 0);
+            return new Result(
+                    "the CUDA 13 runtime (libcudart.so.13 and JavaCPP's libjnicudart) could not be loaded: " + why
+                            + "; install CUDA 13 and put its lib64 folder on LD_LIBRARY_PATH",
+                    0,
+                    0,
+                    0);
         }
         try {
             int[] runtime = {0};
@@ -57,14 +61,22 @@ final class CudaProbe {
             int[] driver = {0};
             int err = cudart.cudaDriverGetVersion(driver);
             if (err != 0 || driver[0] == 0) {
-                return new Result("no NVIDIA driver found (" + errorName(err) + "); CUDA runtime " + version(runtime[0])
-                        + " loaded", 0, 0, runtime[0]);
+                return new Result(
+                        "no NVIDIA driver found (" + errorName(err) + "); CUDA runtime " + version(runtime[0])
+                                + " loaded",
+                        0,
+                        0,
+                        runtime[0]);
             }
             int[] count = {0};
             err = cudart.cudaGetDeviceCount(count);
             if (err != 0) {
-                return new Result("the NVIDIA driver " + version(driver[0]) + " reports no usable device: "
-                        + errorName(err) + " (" + errorString(err) + ")", 0, driver[0], runtime[0]);
+                return new Result(
+                        "the NVIDIA driver " + version(driver[0]) + " reports no usable device: " + errorName(err)
+                                + " (" + errorString(err) + ")",
+                        0,
+                        driver[0],
+                        runtime[0]);
             }
             if (count[0] == 0) {
                 return new Result("no CUDA device (driver " + version(driver[0]) + ")", 0, driver[0], runtime[0]);
@@ -101,6 +113,7 @@ final class CudaProbe {
             r = r.getCause();
         }
         String m = r.getMessage();
-        return r.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
+        return r.getClass().getSimpleName()
+                + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
     }
 }

@@ -4,6 +4,7 @@ import dev.gradus.spi.ConvParams;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
@@ -56,7 +57,8 @@ final class CudnnConv {
 
     private static void check(int status, String what) {
         if (status != cudnn.CUDNN_STATUS_SUCCESS) {
-            throw new IllegalStateException("cuda: " + what + " failed: " + cudnn.cudnnGetErrorString(status).getString());
+            throw new IllegalStateException("cuda: " + what + " failed: "
+                    + cudnn.cudnnGetErrorString(status).getString());
         }
     }
 
@@ -70,22 +72,40 @@ final class CudnnConv {
         int f = cudnn.CUDNN_DATA_FLOAT;
         int nchw = cudnn.CUDNN_TENSOR_NCHW;
         check(cudnn.cudnnCreateTensorDescriptor(pl.x), "cudnnCreateTensorDescriptor");
-        check(cudnn.cudnnSetTensor4dDescriptor(pl.x, nchw, f, xs[0], xs[1], xs[2], xs[3]), "x descriptor " + Arrays.toString(xs));
+        check(
+                cudnn.cudnnSetTensor4dDescriptor(pl.x, nchw, f, xs[0], xs[1], xs[2], xs[3]),
+                "x descriptor " + Arrays.toString(xs));
         check(cudnn.cudnnCreateTensorDescriptor(pl.y), "cudnnCreateTensorDescriptor");
-        check(cudnn.cudnnSetTensor4dDescriptor(pl.y, nchw, f, ys[0], ys[1], ys[2], ys[3]), "y descriptor " + Arrays.toString(ys));
+        check(
+                cudnn.cudnnSetTensor4dDescriptor(pl.y, nchw, f, ys[0], ys[1], ys[2], ys[3]),
+                "y descriptor " + Arrays.toString(ys));
         check(cudnn.cudnnCreateTensorDescriptor(pl.bias), "cudnnCreateTensorDescriptor");
         check(cudnn.cudnnSetTensor4dDescriptor(pl.bias, nchw, f, 1, ws[0], 1, 1), "bias descriptor");
         check(cudnn.cudnnCreateFilterDescriptor(pl.w), "cudnnCreateFilterDescriptor");
-        check(cudnn.cudnnSetFilter4dDescriptor(pl.w, f, nchw, ws[0], ws[1], ws[2], ws[3]), "w descriptor " + Arrays.toString(ws));
+        check(
+                cudnn.cudnnSetFilter4dDescriptor(pl.w, f, nchw, ws[0], ws[1], ws[2], ws[3]),
+                "w descriptor " + Arrays.toString(ws));
         check(cudnn.cudnnCreateConvolutionDescriptor(pl.conv), "cudnnCreateConvolutionDescriptor");
-        check(cudnn.cudnnSetConvolution2dDescriptor(pl.conv, p.padH(), p.padW(), p.strideH(), p.strideW(),
-                p.dilationH(), p.dilationW(), cudnn.CUDNN_CROSS_CORRELATION, f), "convolution descriptor " + p);
+        check(
+                cudnn.cudnnSetConvolution2dDescriptor(
+                        pl.conv,
+                        p.padH(),
+                        p.padW(),
+                        p.strideH(),
+                        p.strideW(),
+                        p.dilationH(),
+                        p.dilationW(),
+                        cudnn.CUDNN_CROSS_CORRELATION,
+                        f),
+                "convolution descriptor " + p);
         check(cudnn.cudnnSetConvolutionGroupCount(pl.conv, p.groups()), "group count " + p.groups());
-        check(cudnn.cudnnSetConvolutionMathType(pl.conv, tf32 ? cudnn.CUDNN_DEFAULT_MATH : cudnn.CUDNN_FMA_MATH),
+        check(
+                cudnn.cudnnSetConvolutionMathType(pl.conv, tf32 ? cudnn.CUDNN_DEFAULT_MATH : cudnn.CUDNN_FMA_MATH),
                 "math type");
         try (IntPointer count = new IntPointer(1)) {
             cudnnConvolutionFwdAlgoPerf_t fwd = new cudnnConvolutionFwdAlgoPerf_t(ALGOS);
-            check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, pl.x, pl.w, pl.conv, pl.y, ALGOS, count, fwd),
+            check(
+                    cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, pl.x, pl.w, pl.conv, pl.y, ALGOS, count, fwd),
                     "choosing the forward algorithm");
             for (int i = 0; i < count.get() && pl.fwdAlgo < 0; i++) {
                 if (fwd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
@@ -94,7 +114,9 @@ final class CudnnConv {
                 }
             }
             cudnnConvolutionBwdDataAlgoPerf_t bd = new cudnnConvolutionBwdDataAlgoPerf_t(ALGOS);
-            check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, pl.w, pl.y, pl.conv, pl.x, ALGOS, count, bd),
+            check(
+                    cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                            handle, pl.w, pl.y, pl.conv, pl.x, ALGOS, count, bd),
                     "choosing the backward-data algorithm");
             for (int i = 0; i < count.get() && pl.bwdDataAlgo < 0; i++) {
                 if (bd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
@@ -103,8 +125,10 @@ final class CudnnConv {
                 }
             }
             cudnnConvolutionBwdFilterAlgoPerf_t bf = new cudnnConvolutionBwdFilterAlgoPerf_t(ALGOS);
-            check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, pl.x, pl.y, pl.conv, pl.w, ALGOS, count,
-                    bf), "choosing the backward-filter algorithm");
+            check(
+                    cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                            handle, pl.x, pl.y, pl.conv, pl.w, ALGOS, count, bf),
+                    "choosing the backward-filter algorithm");
             for (int i = 0; i < count.get() && pl.bwdFilterAlgo < 0; i++) {
                 if (bf.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
                     pl.bwdFilterAlgo = bf.algo();
@@ -121,7 +145,7 @@ final class CudnnConv {
     }
 
     /** Runs {@code body} with a workspace of {@code bytes} (0: none) from the allocator. */
-    private void withWorkspace(long bytes, java.util.function.LongConsumer body) {
+    private void withWorkspace(long bytes, LongConsumer body) {
         if (bytes == 0) {
             body.accept(0L);
             return;
@@ -136,31 +160,78 @@ final class CudnnConv {
 
     synchronized void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(pl.fwdBytes, work -> check(cudnn.cudnnConvolutionForward(handle, one, pl.x, Cuda.pointer(x),
-                pl.w, Cuda.pointer(w), pl.conv, pl.fwdAlgo, work == 0 ? null : Cuda.pointer(work), pl.fwdBytes, zero,
-                pl.y, Cuda.pointer(y)), "cudnnConvolutionForward"));
+        withWorkspace(
+                pl.fwdBytes,
+                work -> check(
+                        cudnn.cudnnConvolutionForward(
+                                handle,
+                                one,
+                                pl.x,
+                                Cuda.pointer(x),
+                                pl.w,
+                                Cuda.pointer(w),
+                                pl.conv,
+                                pl.fwdAlgo,
+                                work == 0 ? null : Cuda.pointer(work),
+                                pl.fwdBytes,
+                                zero,
+                                pl.y,
+                                Cuda.pointer(y)),
+                        "cudnnConvolutionForward"));
         if (bias != 0) {
-            check(cudnn.cudnnAddTensor(handle, one, pl.bias, Cuda.pointer(bias), one, pl.y, Cuda.pointer(y)),
+            check(
+                    cudnn.cudnnAddTensor(handle, one, pl.bias, Cuda.pointer(bias), one, pl.y, Cuda.pointer(y)),
                     "cudnnAddTensor (bias)");
         }
     }
 
     synchronized void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(pl.bwdDataBytes, work -> check(cudnn.cudnnConvolutionBackwardData(handle, one, pl.w,
-                Cuda.pointer(w), pl.y, Cuda.pointer(dy), pl.conv, pl.bwdDataAlgo, work == 0 ? null : Cuda.pointer(work),
-                pl.bwdDataBytes, zero, pl.x, Cuda.pointer(dx)), "cudnnConvolutionBackwardData"));
+        withWorkspace(
+                pl.bwdDataBytes,
+                work -> check(
+                        cudnn.cudnnConvolutionBackwardData(
+                                handle,
+                                one,
+                                pl.w,
+                                Cuda.pointer(w),
+                                pl.y,
+                                Cuda.pointer(dy),
+                                pl.conv,
+                                pl.bwdDataAlgo,
+                                work == 0 ? null : Cuda.pointer(work),
+                                pl.bwdDataBytes,
+                                zero,
+                                pl.x,
+                                Cuda.pointer(dx)),
+                        "cudnnConvolutionBackwardData"));
     }
 
     synchronized void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
         Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(pl.bwdFilterBytes, work -> check(cudnn.cudnnConvolutionBackwardFilter(handle, one, pl.x,
-                Cuda.pointer(x), pl.y, Cuda.pointer(dy), pl.conv, pl.bwdFilterAlgo,
-                work == 0 ? null : Cuda.pointer(work), pl.bwdFilterBytes, zero, pl.w, Cuda.pointer(dw)),
-                "cudnnConvolutionBackwardFilter"));
+        withWorkspace(
+                pl.bwdFilterBytes,
+                work -> check(
+                        cudnn.cudnnConvolutionBackwardFilter(
+                                handle,
+                                one,
+                                pl.x,
+                                Cuda.pointer(x),
+                                pl.y,
+                                Cuda.pointer(dy),
+                                pl.conv,
+                                pl.bwdFilterAlgo,
+                                work == 0 ? null : Cuda.pointer(work),
+                                pl.bwdFilterBytes,
+                                zero,
+                                pl.w,
+                                Cuda.pointer(dw)),
+                        "cudnnConvolutionBackwardFilter"));
         if (dBias != 0) {
-            check(cudnn.cudnnConvolutionBackwardBias(handle, one, pl.y, Cuda.pointer(dy), zero, pl.bias,
-                    Cuda.pointer(dBias)), "cudnnConvolutionBackwardBias");
+            check(
+                    cudnn.cudnnConvolutionBackwardBias(
+                            handle, one, pl.y, Cuda.pointer(dy), zero, pl.bias, Cuda.pointer(dBias)),
+                    "cudnnConvolutionBackwardBias");
         }
     }
 

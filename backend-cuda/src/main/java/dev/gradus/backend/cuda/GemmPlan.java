@@ -13,8 +13,18 @@ import dev.gradus.spi.Layout;
  * @param transSecond whether {@code a}, the second cuBLAS operand, is passed transposed
  * @param bOffsets    element offset of {@code b} for each batch entry (likewise {@code aOffsets}, {@code outOffsets})
  */
-record GemmPlan(boolean transFirst, boolean transSecond, int m, int n, int k, int ldFirst, int ldSecond, int ldOut,
-                long[] bOffsets, long[] aOffsets, long[] outOffsets) {
+record GemmPlan(
+        boolean transFirst,
+        boolean transSecond,
+        int m,
+        int n,
+        int k,
+        int ldFirst,
+        int ldSecond,
+        int ldOut,
+        long[] bOffsets,
+        long[] aOffsets,
+        long[] outOffsets) {
 
     /** One operand as cuBLAS takes it: transposed or not, and its leading dimension; null if neither fits. */
     record Operand(boolean trans, int ld) {

@@ -19,8 +19,7 @@ final class KernelLayout {
     static final int OFFSET_OF_STRIDES = 48;
     static final int BYTES = 112;
 
-    private KernelLayout() {
-    }
+    private KernelLayout() {}
 
     /** The struct's bytes, little-endian as on every CUDA host. */
     static ByteBuffer pack(Layout l) {

@@ -25,8 +25,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  * a GPU.
  */
 final class Nvrtc {
-    private Nvrtc() {
-    }
+    private Nvrtc() {}
 
     /**
      * What to compile for: {@code sm_XY} with {@code cubin} true, or {@code compute_XY} with {@code cubin} false.
@@ -106,9 +105,10 @@ final class Nvrtc {
     static byte[] compile(String source, Target target) {
         _nvrtcProgram prog = new _nvrtcProgram();
         try (BytePointer src = new BytePointer(source, StandardCharsets.UTF_8);
-             BytePointer name = new BytePointer("gradus_kernels.cu")) {
-            Cuda.checkNvrtc(nvrtc.nvrtcCreateProgram(prog, src, name, 0, (PointerPointer<?>) null,
-                    (PointerPointer<?>) null), "nvrtcCreateProgram");
+                BytePointer name = new BytePointer("gradus_kernels.cu")) {
+            Cuda.checkNvrtc(
+                    nvrtc.nvrtcCreateProgram(prog, src, name, 0, (PointerPointer<?>) null, (PointerPointer<?>) null),
+                    "nvrtcCreateProgram");
         }
         List<String> options = List.of(target.option(), "-std=c++17");
         try (PointerPointer<BytePointer> opts = new PointerPointer<>(options.toArray(new String[0]))) {

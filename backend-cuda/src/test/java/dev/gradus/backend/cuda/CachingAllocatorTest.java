@@ -101,7 +101,8 @@ class CachingAllocatorTest {
         assertNotEquals(0, big);
         assertEquals(1, dev.freeCalls);
         OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> a.allocate(8000));
-        assertTrue(e.getMessage().contains("8,000 bytes") && e.getMessage().contains("3,072 bytes are live"),
+        assertTrue(
+                e.getMessage().contains("8,000 bytes") && e.getMessage().contains("3,072 bytes are live"),
                 e.getMessage());
         a.release(big);
         assertThrows(IllegalStateException.class, () -> a.release(big));

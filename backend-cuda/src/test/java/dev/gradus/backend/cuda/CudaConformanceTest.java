@@ -16,7 +16,10 @@ class CudaConformanceTest extends BackendConformance {
 
     @Override
     protected Backend backend() {
-        Backends.Info info = Backends.list().stream().filter(i -> i.name().equals("cuda")).findFirst().orElseThrow();
+        Backends.Info info = Backends.list().stream()
+                .filter(i -> i.name().equals("cuda"))
+                .findFirst()
+                .orElseThrow();
         if (!info.available() && !told) {
             told = true;
             System.out.println("CudaConformanceTest skipped: no usable CUDA backend here: " + info.reason());

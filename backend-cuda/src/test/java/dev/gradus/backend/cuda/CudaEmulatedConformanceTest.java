@@ -17,7 +17,10 @@ class CudaEmulatedConformanceTest extends BackendConformance {
     protected Backend backend() {
         String problem = CudaEmulator.prepare();
         assumeTrue(problem == null, () -> "the CUDA emulator is not available: " + problem);
-        Backends.Info info = Backends.list().stream().filter(i -> i.name().equals("cuda")).findFirst().orElseThrow();
+        Backends.Info info = Backends.list().stream()
+                .filter(i -> i.name().equals("cuda"))
+                .findFirst()
+                .orElseThrow();
         if (!info.available()) {
             throw new AssertionError("the CUDA backend did not start on the emulator: " + info.reason());
         }

@@ -20,6 +20,7 @@ import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.Optimizer;
 import dev.gradus.optim.SGD;
+import java.util.Arrays;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,7 +50,9 @@ class CudaEmulatedStepTest {
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) rng.nextGaussian();
         }
-        try (model; Optimizer opt = optimizer.apply(model); Scope s = Scope.open()) {
+        try (model;
+                Optimizer opt = optimizer.apply(model);
+                Scope s = Scope.open()) {
             float first = Float.NaN;
             for (int step = 0; step < 3; step++) {
                 long before = cuda.hostWaits();
@@ -75,18 +78,29 @@ class CudaEmulatedStepTest {
     @Test
     void anMlpStepWithAdamDoesNotWait() {
         Rng rng = new Rng(1);
-        stepsDoNotWait(new Sequential(new Flatten(), new Dense(cuda, 36, 16, true, Init.GLOROT, rng), new ReLU(),
-                new Dense(cuda, 16, 5, true, Init.GLOROT, rng)), m -> new Adam(m.parameters(), Adam.Config.lr(0.01f)),
+        stepsDoNotWait(
+                new Sequential(
+                        new Flatten(),
+                        new Dense(cuda, 36, 16, true, Init.GLOROT, rng),
+                        new ReLU(),
+                        new Dense(cuda, 16, 5, true, Init.GLOROT, rng)),
+                m -> new Adam(m.parameters(), Adam.Config.lr(0.01f)),
                 new int[] {8, 1, 6, 6});
     }
 
     @Test
     void aConvBatchNormPoolStepWithSgdDoesNotWait() {
         Rng rng = new Rng(2);
-        stepsDoNotWait(new Sequential(new Conv2d(cuda, Conv2d.Config.of(1, 4, 3).withPadding(1), rng), new ReLU(),
-                new BatchNorm2d(cuda, BatchNorm2d.Config.of(4)), new MaxPool2d(2), new Flatten(),
-                new Dense(cuda, 36, 5, true, Init.GLOROT, rng)),
-                m -> new SGD(m.parameters(), SGD.Config.lr(0.05f).withMomentum(0.9f, false)), new int[] {8, 1, 6, 6});
+        stepsDoNotWait(
+                new Sequential(
+                        new Conv2d(cuda, Conv2d.Config.of(1, 4, 3).withPadding(1), rng),
+                        new ReLU(),
+                        new BatchNorm2d(cuda, BatchNorm2d.Config.of(4)),
+                        new MaxPool2d(2),
+                        new Flatten(),
+                        new Dense(cuda, 36, 5, true, Init.GLOROT, rng)),
+                m -> new SGD(m.parameters(), SGD.Config.lr(0.05f).withMomentum(0.9f, false)),
+                new int[] {8, 1, 6, 6});
     }
 
     @Test
@@ -98,14 +112,15 @@ class CudaEmulatedStepTest {
             long before = cuda.hostWaits();
             for (int i = 0; i < t.length; i++) {
                 float[] v = new float[300 + i];
-                java.util.Arrays.fill(v, i + 0.5f);
+                Arrays.fill(v, i + 0.5f);
                 t[i] = Tensor.of(cuda, v, v.length);
             }
             long waits = cuda.hostWaits() - before;
             // The emulated device starts only when the host waits, so the fifth write must; once it has, the device
             // may have caught up with the rest.
-            assertTrue(waits >= 1 && waits <= t.length - 4, "the ring of 4 buffers made the host wait " + waits
-                    + " times for " + t.length + " writes");
+            assertTrue(
+                    waits >= 1 && waits <= t.length - 4,
+                    "the ring of 4 buffers made the host wait " + waits + " times for " + t.length + " writes");
             for (int i = 0; i < t.length; i++) {
                 float[] back = t[i].toFloatArray();
                 assertEquals(300 + i, back.length);
@@ -122,7 +137,8 @@ class CudaEmulatedStepTest {
             Tensor logits = Tensor.randn(new Rng(4), 3, 5).to(cuda);
             Tensor labels = Tensor.ofInts(cuda, new int[] {1, 7, 2}, 3);
             long before = cuda.hostWaits();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> logits.crossEntropy(labels));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> logits.crossEntropy(labels));
             assertTrue(e.getMessage().contains("label 7 at index 1"), e.getMessage());
             assertEquals(before, cuda.hostWaits(), "checking host-written labels waits for nothing");
         }
@@ -132,10 +148,12 @@ class CudaEmulatedStepTest {
     void labelsAKernelWroteAreReadBackBeforeTheyAreTrusted() {
         try (Scope s = Scope.open()) {
             Tensor logits = Tensor.randn(new Rng(5), 4, 6).to(cuda);
-            Tensor predicted = Tensor.of(cuda, new float[] {0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9}, 4, 3).argmax(1);
+            Tensor predicted = Tensor.of(cuda, new float[] {0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9}, 4, 3)
+                    .argmax(1);
             float viaArgmax = logits.crossEntropy(predicted).item();
             // argmax rows: 1, 0 (first of ties), 0, 2
-            float viaHost = logits.crossEntropy(Tensor.ofInts(cuda, new int[] {1, 0, 0, 2}, 4)).item();
+            float viaHost = logits.crossEntropy(Tensor.ofInts(cuda, new int[] {1, 0, 0, 2}, 4))
+                    .item();
             assertEquals(viaHost, viaArgmax, 1e-6f);
         }
     }

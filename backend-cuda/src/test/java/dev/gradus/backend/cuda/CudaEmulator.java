@@ -27,14 +27,13 @@ import java.util.concurrent.TimeUnit;
  * its own (the module's Surefire forks one per test class).
  */
 public final class CudaEmulator {
-    private static final List<String> SOURCES = List.of("emu.h", "emu_kernel.h", "emu_driver.cpp", "emu_runtime.cpp",
-            "emu_cublas.cpp", "emu_cudnn.cpp");
+    private static final List<String> SOURCES =
+            List.of("emu.h", "emu_kernel.h", "emu_driver.cpp", "emu_runtime.cpp", "emu_cublas.cpp", "emu_cudnn.cpp");
 
     private static boolean prepared;
     private static String problem;
 
-    private CudaEmulator() {
-    }
+    private CudaEmulator() {}
 
     /** Builds and loads the stand-ins once per JVM; null when the CUDA backend can then start, else why not. */
     public static synchronized String prepare() {
@@ -81,8 +80,15 @@ public final class CudaEmulator {
     }
 
     /** The stand-ins, in the order they must load: the driver first, the others link against it. */
-    static final List<String> LIBRARIES = List.of("libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13",
-            "libcublas.so.13", "libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
+    static final List<String> LIBRARIES = List.of(
+            "libcuda.so.1",
+            "libcudart.so.13",
+            "libcublasLt.so.13",
+            "libcublas.so.13",
+            "libcudnn_graph.so.9",
+            "libcudnn_ops.so.9",
+            "libcudnn_cnn.so.9",
+            "libcudnn_adv.so.9");
 
     /**
      * Builds the stand-ins into {@code dir} with {@code g++}; null when done, else why not. A JVM started with
@@ -91,7 +97,9 @@ public final class CudaEmulator {
      */
     static String compileInto(Path dir) throws IOException, InterruptedException {
         try {
-            Process p = new ProcessBuilder("g++", "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("g++", "--version")
+                    .redirectErrorStream(true)
+                    .start();
             p.getInputStream().readAllBytes();
             p.waitFor(30, TimeUnit.SECONDS);
         } catch (IOException e) {
@@ -144,16 +152,27 @@ public final class CudaEmulator {
 
     private static List<String> gpp(Path dir, String soname, List<String> sourceAndDefines, boolean versioned)
             throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("g++", "-std=c++17", "-O2", "-fPIC", "-shared", "-pthread",
-                "-Wall", "-Wno-unused-function", "-I", dir.toString(), "-Wl,-soname," + soname, "-o",
+        List<String> cmd = new ArrayList<>(List.of(
+                "g++",
+                "-std=c++17",
+                "-O2",
+                "-fPIC",
+                "-shared",
+                "-pthread",
+                "-Wall",
+                "-Wno-unused-function",
+                "-I",
+                dir.toString(),
+                "-Wl,-soname," + soname,
+                "-o",
                 dir.resolve(soname).toString()));
         cmd.addAll(sourceAndDefines.subList(1, sourceAndDefines.size()));
         cmd.add(dir.resolve(sourceAndDefines.get(0)).toString());
         if (versioned) {
             // The wrappers ask for each symbol at the version named after its library, as NVIDIA's are built.
             Path map = dir.resolve(soname + ".map");
-            String prefix = soname.startsWith("libcudart") ? "cuda*" : soname.startsWith("libcublas") ? "cublas*"
-                    : "cudnn*";
+            String prefix =
+                    soname.startsWith("libcudart") ? "cuda*" : soname.startsWith("libcublas") ? "cublas*" : "cudnn*";
             Files.writeString(map, soname + " { global: " + prefix + "; gradus_emu_*; local: *; };\n");
             cmd.add("-Wl,--version-script=" + map);
             cmd.add(dir.resolve("libcuda.so.1").toString());
@@ -167,7 +186,10 @@ public final class CudaEmulator {
         List<Path> logs = new ArrayList<>();
         for (List<String> cmd : commands) {
             Path log = Files.createTempFile(dir, "g++", ".log");
-            running.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            running.add(new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start());
             logs.add(log);
         }
         String failure = null;

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaHostHarnessTest {
     @TempDir
     static Path dir;
+
     static Path harness;
 
     @BeforeAll
@@ -42,8 +44,17 @@ class CudaHostHarnessTest {
             Files.write(dir.resolve("host-harness.cu"), in.readAllBytes());
         }
         harness = dir.resolve("harness");
-        Process p = new ProcessBuilder(nvcc, "-O2", "-std=c++17", "-I", dir.toString(), "-o", harness.toString(),
-                dir.resolve("host-harness.cu").toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        nvcc,
+                        "-O2",
+                        "-std=c++17",
+                        "-I",
+                        dir.toString(),
+                        "-o",
+                        harness.toString(),
+                        dir.resolve("host-harness.cu").toString())
+                .redirectErrorStream(true)
+                .start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(180, TimeUnit.SECONDS);
         assertEquals(0, p.exitValue(), "nvcc host-harness.cu:\n" + log);
@@ -53,9 +64,14 @@ class CudaHostHarnessTest {
         Process p = new ProcessBuilder(harness.toString()).start();
         p.getOutputStream().write(input.getBytes(StandardCharsets.US_ASCII));
         p.getOutputStream().close();
-        List<String> out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).lines().toList();
+        List<String> out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)
+                .lines()
+                .toList();
         p.waitFor(30, TimeUnit.SECONDS);
-        assertEquals(0, p.exitValue(), "harness exit for input starting " + input.substring(0, Math.min(40, input.length())));
+        assertEquals(
+                0,
+                p.exitValue(),
+                "harness exit for input starting " + input.substring(0, Math.min(40, input.length())));
         return out;
     }
 
@@ -81,8 +97,10 @@ class CudaHostHarnessTest {
 
     @Test
     void theStructMatchesWhatJavaPacks() throws Exception {
-        assertEquals(List.of(KernelLayout.BYTES + " " + KernelLayout.OFFSET_OF_RANK + " " + KernelLayout.OFFSET_OF_OFFSET
-                + " " + KernelLayout.OFFSET_OF_SHAPE + " " + KernelLayout.OFFSET_OF_STRIDES), run("struct\n"));
+        assertEquals(
+                List.of(KernelLayout.BYTES + " " + KernelLayout.OFFSET_OF_RANK + " " + KernelLayout.OFFSET_OF_OFFSET
+                        + " " + KernelLayout.OFFSET_OF_SHAPE + " " + KernelLayout.OFFSET_OF_STRIDES),
+                run("struct\n"));
     }
 
     @Test
@@ -195,8 +213,9 @@ class CudaHostHarnessTest {
         double wd = 0.1;
         float stepSize = (float) (lr / (1 - b1));
         float invSqrtBc2 = (float) (1 / Math.sqrt(1 - b2));
-        StringBuilder in = new StringBuilder(String.format("adam %d 3 1 %s %s %s %s %s %s%n", n, (float) wd, (float) b1,
-                (float) b2, stepSize, invSqrtBc2, (float) eps));
+        StringBuilder in = new StringBuilder(String.format(
+                "adam %d 3 1 %s %s %s %s %s %s%n",
+                n, (float) wd, (float) b1, (float) b2, stepSize, invSqrtBc2, (float) eps));
         appendAll(in, p0);
         appendAll(in, g);
         List<String> got = run(in.toString());
@@ -266,7 +285,7 @@ class CudaHostHarnessTest {
                             }
                         }
                         String[] parts = got.get(y * ow + x).split(" ");
-                        String what = (op == 0 ? "max" : "avg") + java.util.Arrays.toString(k) + " at " + y + "," + x;
+                        String what = (op == 0 ? "max" : "avg") + Arrays.toString(k) + " at " + y + "," + x;
                         close(op == 0 ? best : sum / (k[0] * k[1]), f(parts[0]), what);
                         if (op == 0) {
                             assertEquals(bestAt, Integer.parseInt(parts[1]), what + " argmax");
@@ -318,8 +337,10 @@ class CudaHostHarnessTest {
                 }
                 assertEquals(h * w, got.size());
                 for (int i = 0; i < h * w; i++) {
-                    close(expected[i], f(got.get(i)), (op == 0 ? "max" : "avg") + java.util.Arrays.toString(k)
-                            + " gradient of input " + i);
+                    close(
+                            expected[i],
+                            f(got.get(i)),
+                            (op == 0 ? "max" : "avg") + Arrays.toString(k) + " gradient of input " + i);
                 }
             }
         }

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaKernelSourcesTest {
     private static Map<String, Integer> defines(String prefix) {
         Map<String, Integer> out = new TreeMap<>();
-        Matcher m = Pattern.compile("#define " + prefix + "_([A-Z_0-9]+) (\\d+)").matcher(CudaKernels.header());
+        Matcher m =
+                Pattern.compile("#define " + prefix + "_([A-Z_0-9]+) (\\d+)").matcher(CudaKernels.header());
         while (m.find()) {
             out.put(m.group(1), Integer.parseInt(m.group(2)));
         }
@@ -46,7 +47,8 @@ class CudaKernelSourcesTest {
         if (source != null) {
             String text = CudaKernels.raw(source);
             for (String name : expected.keySet()) {
-                assertTrue(text.contains("case " + prefix + "_" + name + ":"), source + " handles " + prefix + "_" + name);
+                assertTrue(
+                        text.contains("case " + prefix + "_" + name + ":"), source + " handles " + prefix + "_" + name);
             }
         }
     }
@@ -74,8 +76,16 @@ class CudaKernelSourcesTest {
 
     private static void compile(String nvcc, Path cu, Path dir) throws IOException, InterruptedException {
         Path ptx = dir.resolve(cu.getFileName() + ".ptx");
-        List<String> cmd = new ArrayList<>(List.of(nvcc, "--ptx", "-arch=sm_90", "-std=c++17",
-                "--Werror", "all-warnings", "-o", ptx.toString(), cu.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                nvcc,
+                "--ptx",
+                "-arch=sm_90",
+                "-std=c++17",
+                "--Werror",
+                "all-warnings",
+                "-o",
+                ptx.toString(),
+                cu.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc timed out on " + cu.getFileName());

@@ -5,14 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Backends;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Discovery and the no-GPU path: the provider is found, says why it cannot run, and nothing escapes. */
 class CudaProviderTest {
     @Test
     void discoveredAndSaysWhyItCannotRunInOneLine() {
-        Backends.Info info = Backends.list().stream().filter(i -> i.name().equals("cuda")).findFirst().orElseThrow();
-        org.junit.jupiter.api.Assumptions.assumeFalse(info.available(),
+        Backends.Info info = Backends.list().stream()
+                .filter(i -> i.name().equals("cuda"))
+                .findFirst()
+                .orElseThrow();
+        Assumptions.assumeFalse(
+                info.available(),
                 "the CUDA backend is available here (GPU and -Dgradus.cuda.experimental=true): CudaConformanceTest covers it");
         System.out.println("cuda provider on this machine: " + info.reason());
         assertFalse(info.reason().isBlank());
@@ -30,9 +35,10 @@ class CudaProviderTest {
 
     @Test
     void onlyCudaOnTheClassPathMeansNoUsableBackend() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.list().stream().noneMatch(i -> i.name().equals("cpu")),
+        Assumptions.assumeTrue(
+                Backends.list().stream().noneMatch(i -> i.name().equals("cpu")),
                 "the cpu backend is on this class path (the GPU bundle carries it for the benchmarks)");
-        org.junit.jupiter.api.Assumptions.assumeFalse(Backends.list().get(0).available(), "cuda is usable here");
+        Assumptions.assumeFalse(Backends.list().get(0).available(), "cuda is usable here");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.get("cpu"));
         assertTrue(e.getMessage().contains("add the dependency dev.gradus:gradus-backend-cpu"), e.getMessage());
         IllegalStateException d = assertThrows(IllegalStateException.class, Backends::defaultBackend);

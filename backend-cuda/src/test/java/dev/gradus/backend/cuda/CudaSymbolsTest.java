@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -35,13 +36,19 @@ class CudaSymbolsTest {
 
     /** {library -> functions} called from the backend's classes. */
     private static Set<String> calls(String library) throws IOException {
-        java.util.Optional<ToolProvider> tool = ToolProvider.findFirst("javap");
+        Optional<ToolProvider> tool = ToolProvider.findFirst("javap");
         assumeTrue(tool.isPresent(), "this Java runtime has no javap (jdk.jdeps) to read the backend's calls with");
         ToolProvider javap = tool.get();
-        Path classes = Path.of(CudaBackend.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        Path classes = Path.of(CudaBackend.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .getPath());
         List<String> files;
         try (Stream<Path> s = Files.walk(classes)) {
-            files = s.filter(p -> p.toString().endsWith(".class")).map(Path::toString).collect(Collectors.toList());
+            files = s.filter(p -> p.toString().endsWith(".class"))
+                    .map(Path::toString)
+                    .collect(Collectors.toList());
         }
         assertFalse(files.isEmpty(), "no classes under " + classes);
         List<String> args = new ArrayList<>(List.of("-c", "-p"));
@@ -68,11 +75,14 @@ class CudaSymbolsTest {
         try {
             // /usr/local/bin/nvcc may be a wrapper script; ask nvcc where it lives.
             Process p = new ProcessBuilder(nvcc, "--dryrun", "-c", "-x", "cu", "/dev/null", "-o", "/dev/null")
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(30, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("TOP=(\\S+)").matcher(text);
-            Path top = m.find() ? Path.of(m.group(1)) : Path.of(nvcc).toRealPath().getParent().getParent();
+            Path top = m.find()
+                    ? Path.of(m.group(1))
+                    : Path.of(nvcc).toRealPath().getParent().getParent();
             return top.toRealPath();
         } catch (IOException | InterruptedException e) {
             return null;
@@ -80,7 +90,9 @@ class CudaSymbolsTest {
     }
 
     private static Set<String> exported(Path lib) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("readelf", "--dyn-syms", "-W", lib.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("readelf", "--dyn-syms", "-W", lib.toString())
+                .redirectErrorStream(true)
+                .start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "readelf " + lib + ": " + text);
         Set<String> names = new TreeSet<>();
@@ -101,9 +113,11 @@ class CudaSymbolsTest {
         Path runtimeApi = top.resolve("include/cuda_runtime_api.h");
         Path driverApi = top.resolve("include/cuda.h");
         Path cudart = top.resolve("lib64/libcudart.so.13");
-        assumeTrue(Files.isRegularFile(runtimeApi) && Files.isRegularFile(driverApi) && Files.isRegularFile(cudart),
+        assumeTrue(
+                Files.isRegularFile(runtimeApi) && Files.isRegularFile(driverApi) && Files.isRegularFile(cudart),
                 "the CUDA toolkit at " + top + " has no libcudart.so.13 and headers");
-        assumeTrue(Files.readString(runtimeApi).contains("#define CUDART_VERSION  13000"),
+        assumeTrue(
+                Files.readString(runtimeApi).contains("#define CUDART_VERSION  13000"),
                 "the CUDA toolkit at " + top + " is not CUDA 13.0");
         Set<String> runtime = exported(cudart);
         String driverHeader = Files.readString(driverApi);
@@ -112,7 +126,8 @@ class CudaSymbolsTest {
         assertTrue(called.contains("cudaMalloc") && called.contains("cuLaunchKernel"), "found the calls: " + called);
         List<String> missing = new ArrayList<>();
         for (String f : called) {
-            boolean found = f.startsWith("cuda") ? runtime.contains(f)
+            boolean found = f.startsWith("cuda")
+                    ? runtime.contains(f)
                     : driverHeader.contains("CUDAAPI " + f + "(") || driverHeader.contains("#define " + f + " ");
             if (!found) {
                 missing.add(f);

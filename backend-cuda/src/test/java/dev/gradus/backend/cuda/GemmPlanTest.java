@@ -14,8 +14,21 @@ import org.junit.jupiter.api.Test;
  */
 class GemmPlanTest {
     /** cuBLAS semantics: column-major {@code C = op(A) op(B)}, {@code op(A)} m x k, {@code op(B)} k x n. */
-    static void sgemm(boolean transA, boolean transB, int m, int n, int k, float[] a, long aOff, int lda, float[] b,
-                      long bOff, int ldb, float[] c, long cOff, int ldc) {
+    static void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float[] a,
+            long aOff,
+            int lda,
+            float[] b,
+            long bOff,
+            int ldb,
+            float[] c,
+            long cOff,
+            int ldc) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double acc = 0;
@@ -51,20 +64,37 @@ class GemmPlanTest {
         assertNotNull(p, a + " x " + b);
         for (int bi = 0; bi < p.outOffsets().length; bi++) {
             // exactly the call CudaBackend.matmul makes: b first
-            sgemm(p.transFirst(), p.transSecond(), p.n(), p.m(), p.k(), bs, p.bOffsets()[bi], p.ldFirst(), as,
-                    p.aOffsets()[bi], p.ldSecond(), got, p.outOffsets()[bi], p.ldOut());
+            sgemm(
+                    p.transFirst(),
+                    p.transSecond(),
+                    p.n(),
+                    p.m(),
+                    p.k(),
+                    bs,
+                    p.bOffsets()[bi],
+                    p.ldFirst(),
+                    as,
+                    p.aOffsets()[bi],
+                    p.ldSecond(),
+                    got,
+                    p.outOffsets()[bi],
+                    p.ldOut());
         }
         for (int bi = 0; bi < Math.max(1, batch); bi++) {
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double acc = 0;
                     for (int q = 0; q < k; q++) {
-                        acc += batch == 0 ? (double) at(as, a, i, q) * at(bs, b, q, j)
+                        acc += batch == 0
+                                ? (double) at(as, a, i, q) * at(bs, b, q, j)
                                 : (double) at(as, a, bi, i, q) * at(bs, b, bi, q, j);
                     }
                     float g = got[(bi * m + i) * n + j];
-                    assertEquals(acc, g, 1e-4 * Math.max(1, Math.abs(acc)), "batch " + bi + " (" + i + ", " + j + ") of "
-                            + a + " x " + b);
+                    assertEquals(
+                            acc,
+                            g,
+                            1e-4 * Math.max(1, Math.abs(acc)),
+                            "batch " + bi + " (" + i + ", " + j + ") of " + a + " x " + b);
                 }
             }
         }
@@ -73,11 +103,21 @@ class GemmPlanTest {
     @Test
     void plainTransposedAndBatchedProductsMatchTheReference() {
         // a [5, 7] x b [7, 3], dense with offsets
-        check(new Layout(new int[] {5, 7}, new int[] {7, 1}, 2), new Layout(new int[] {7, 3}, new int[] {3, 1}, 11),
-                0, 5, 7, 3);
+        check(
+                new Layout(new int[] {5, 7}, new int[] {7, 1}, 2),
+                new Layout(new int[] {7, 3}, new int[] {3, 1}, 11),
+                0,
+                5,
+                7,
+                3);
         // a as the transposed view of a dense [7, 5]; b as the transposed view of a dense [3, 7]
-        check(new Layout(new int[] {5, 7}, new int[] {1, 5}, 0), new Layout(new int[] {7, 3}, new int[] {1, 7}, 4),
-                0, 5, 7, 3);
+        check(
+                new Layout(new int[] {5, 7}, new int[] {1, 5}, 0),
+                new Layout(new int[] {7, 3}, new int[] {1, 7}, 4),
+                0,
+                5,
+                7,
+                3);
         // a row slice of a wider matrix (leading dimension 10 > 7)
         check(new Layout(new int[] {5, 7}, new int[] {10, 1}, 3), Layout.contiguous(7, 3), 0, 5, 7, 3);
         // batched [4, 5, 7] x b broadcast over the batch (stride 0), and a batched transposed b
@@ -90,7 +130,7 @@ class GemmPlanTest {
     @Test
     void viewsCuBlasCannotTakeAskForACopy() {
         // every other column: neither stride is 1
-        assertNull(GemmPlan.of(new Layout(new int[] {5, 7}, new int[] {14, 2}, 0), Layout.contiguous(7, 3),
-                Layout.contiguous(5, 3)));
+        assertNull(GemmPlan.of(
+                new Layout(new int[] {5, 7}, new int[] {14, 2}, 0), Layout.contiguous(7, 3), Layout.contiguous(5, 3)));
     }
 }

@@ -22,14 +22,18 @@ import java.util.concurrent.TimeUnit;
  * CUDA probe in the same JVM would find the stand-in instead of "no driver".
  */
 final class NvrtcLibraries {
-    private static final List<String> DRIVER_DIRS = List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64",
-            "/lib/x86_64-linux-gnu", "/usr/lib/wsl/lib", "/usr/local/nvidia/lib64");
+    private static final List<String> DRIVER_DIRS = List.of(
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib64",
+            "/lib64",
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/wsl/lib",
+            "/usr/local/nvidia/lib64");
 
     private static String problem;
     private static boolean prepared;
 
-    private NvrtcLibraries() {
-    }
+    private NvrtcLibraries() {}
 
     /** Prepares once per JVM; null when NVRTC can then be used, else why not in one line. */
     static synchronized String prepare() {
@@ -101,8 +105,10 @@ final class NvrtcLibraries {
         Files.writeString(src, "void gradus_no_driver(void) {}\n");
         Process p;
         try {
-            p = new ProcessBuilder("cc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", lib.toString(),
-                    src.toString()).redirectErrorStream(true).start();
+            p = new ProcessBuilder(
+                            "cc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", lib.toString(), src.toString())
+                    .redirectErrorStream(true)
+                    .start();
         } catch (IOException e) {
             return "no NVIDIA driver and no C compiler (cc) to stand in for libcuda.so.1: " + e.getMessage();
         }

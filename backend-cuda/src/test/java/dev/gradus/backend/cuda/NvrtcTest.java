@@ -42,15 +42,17 @@ class NvrtcTest {
 
     private static void assumeNvrtc() {
         String problem = NvrtcLibraries.prepare();
-        assumeTrue(problem == null, () -> "NVRTC is not available, the run-time compile step was not checked: " + problem);
+        assumeTrue(
+                problem == null, () -> "NVRTC is not available, the run-time compile step was not checked: " + problem);
     }
 
     @Test
     void nvrtcSupportsTheH100() {
         assumeNvrtc();
         int[] archs = Nvrtc.supportedArchs();
-        assertTrue(Arrays.binarySearch(archs, 90) >= 0, "NVRTC " + CudaProbe.version(Nvrtc.version())
-                + " supports " + Arrays.toString(archs));
+        assertTrue(
+                Arrays.binarySearch(archs, 90) >= 0,
+                "NVRTC " + CudaProbe.version(Nvrtc.version()) + " supports " + Arrays.toString(archs));
         assertEquals(new Nvrtc.Target("sm_90", true), Nvrtc.target(9, 0, archs));
     }
 
@@ -78,7 +80,8 @@ class NvrtcTest {
             assertArrayEquals(new byte[] {0x7f, 'E', 'L', 'F'}, Arrays.copyOf(cubin, 4), "CUBIN for " + target.arch());
             for (String entry : CudaKernels.ENTRY_POINTS) {
                 // extern "C" kernels keep their names in the ELF symbol table, where cuModuleGetFunction looks.
-                assertTrue(contains(cubin, (entry + "\0").getBytes(StandardCharsets.US_ASCII)),
+                assertTrue(
+                        contains(cubin, (entry + "\0").getBytes(StandardCharsets.US_ASCII)),
                         target.arch() + " CUBIN exports " + entry);
             }
         }
@@ -87,8 +90,8 @@ class NvrtcTest {
     @Test
     void thePtxFallbackHasEveryEntryPoint() {
         assumeNvrtc();
-        String ptx = new String(Nvrtc.compile(CudaKernels.all(), new Nvrtc.Target("compute_90", false)),
-                StandardCharsets.US_ASCII);
+        String ptx = new String(
+                Nvrtc.compile(CudaKernels.all(), new Nvrtc.Target("compute_90", false)), StandardCharsets.US_ASCII);
         assertTrue(ptx.contains(".target sm_90"), "PTX targets sm_90");
         assertTrue(ptx.charAt(ptx.length() - 1) != 0, "the terminating NUL is stripped (the loader adds its own)");
         for (String entry : CudaKernels.ENTRY_POINTS) {
@@ -100,9 +103,10 @@ class NvrtcTest {
     void aSourceThatDoesNotCompileReportsNvrtcsLog() {
         assumeNvrtc();
         String broken = CudaKernels.all() + "\nextern \"C\" __global__ void gradus_broken(float* x) { x[0] = y; }\n";
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> Nvrtc.compile(broken, new Nvrtc.Target("sm_90", true)));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> Nvrtc.compile(broken, new Nvrtc.Target("sm_90", true)));
         assertTrue(e.getMessage().contains("NVRTC could not compile the Gradus kernels for sm_90"), e.getMessage());
-        assertTrue(e.getMessage().contains("gradus_kernels.cu") && e.getMessage().contains("\"y\""), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("gradus_kernels.cu") && e.getMessage().contains("\"y\""), e.getMessage());
     }
 }
