@@ -17,7 +17,7 @@ import java.util.Set;
  * The reverse-mode engine: records each op on a dynamic tape and walks the tape back from an output; also the
  * public way to define a differentiable op of one's own.
  *
- * <p>An op is its forward (any tensor code, or backend kernels on {@link Tensor#storage()}) followed by
+ * <p>An op is its forward (any tensor code, or backend kernels on {@link Tensor#operand()}) followed by
  * {@link #record}, which attaches the backward rule beside it. {@link Functional} and every {@link Tensor} op
  * are written this way; so can users be:
  *

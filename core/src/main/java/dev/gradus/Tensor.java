@@ -502,23 +502,24 @@ public class Tensor implements AutoCloseable {
 
     /** {@code max(this, 0)}. */
     public Tensor relu() {
-        checkFloat("relu");
-        Tensor out = unary(UnaryOp.RELU, 0f);
-        return Autograd.record(out, "relu", this, d -> d.binaryRaw("relu", BinaryOp.RELU_GRAD, out));
+        return activation("relu", UnaryOp.RELU, BinaryOp.RELU_GRAD);
     }
 
     /** {@code 1 / (1 + e^-this)}. */
     public Tensor sigmoid() {
-        checkFloat("sigmoid");
-        Tensor out = unary(UnaryOp.SIGMOID, 0f);
-        return Autograd.record(out, "sigmoid", this, d -> d.binaryRaw("sigmoid", BinaryOp.SIGMOID_GRAD, out));
+        return activation("sigmoid", UnaryOp.SIGMOID, BinaryOp.SIGMOID_GRAD);
     }
 
     /** Hyperbolic tangent. */
     public Tensor tanh() {
-        checkFloat("tanh");
-        Tensor out = unary(UnaryOp.TANH, 0f);
-        return Autograd.record(out, "tanh", this, d -> d.binaryRaw("tanh", BinaryOp.TANH_GRAD, out));
+        return activation("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD);
+    }
+
+    /** An activation whose backward is one fused kernel of the incoming gradient and the saved output. */
+    private Tensor activation(String name, UnaryOp forward, BinaryOp backward) {
+        checkFloat(name);
+        Tensor out = unary(forward, 0f);
+        return Autograd.record(out, name, this, d -> d.binaryRaw(name, backward, out));
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.gradus.Backends;
 import dev.gradus.Functional;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import java.util.Arrays;
 
 /**
  * Batch normalisation over axis 1, PyTorch's {@code nn.BatchNorm1d} ({@code [N, F]}) and {@code nn.BatchNorm2d}
@@ -47,6 +48,11 @@ public class BatchNorm extends Module {
     }
 
     private final Config config;
+    private final String name;
+    /** The input shape the layer's name stands for, e.g. {@code [N, C, H, W]}, or null for any {@code [N, C, ...]}. */
+    private final String expected;
+
+    private final int[] ranks;
     private final Parameter gamma;
     private final Parameter beta;
     private final Tensor runningMean;
@@ -59,7 +65,18 @@ public class BatchNorm extends Module {
 
     /** A layer on {@code backend}. */
     public BatchNorm(Backend backend, Config config) {
+        this(backend, config, "BatchNorm", null);
+    }
+
+    /**
+     * For the PyTorch-named subclasses: a layer called {@code name} that takes inputs of the ranks given (e.g. 4 for
+     * {@code [N, C, H, W]}), described in messages as {@code expected}.
+     */
+    protected BatchNorm(Backend backend, Config config, String name, String expected, int... ranks) {
         this.config = config;
+        this.name = name;
+        this.expected = expected;
+        this.ranks = ranks.clone();
         int c = config.features();
         this.gamma = config.affine() ? registerParameter("weight", Tensor.full(backend, 1f, c)) : null;
         this.beta = config.affine() ? registerParameter("bias", Tensor.full(backend, 0f, c)) : null;
@@ -83,6 +100,10 @@ public class BatchNorm extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
+        if (ranks.length > 0
+                && Arrays.stream(ranks).noneMatch(r -> r == x.shape().rank())) {
+            throw new IllegalArgumentException(describe() + ": expected input " + expected + ", got " + x.shape());
+        }
         if (x.shape().rank() < 2 || x.shape().dim(1) != config.features()) {
             throw new IllegalArgumentException(
                     describe() + ": expected input [N, " + config.features() + ", ...], got " + x.shape());
@@ -93,6 +114,6 @@ public class BatchNorm extends Module {
 
     @Override
     public String describe() {
-        return "BatchNorm(" + config.features() + ")";
+        return name + "(" + config.features() + ")";
     }
 }

@@ -1,7 +1,6 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
-import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 
 /**
@@ -17,19 +16,6 @@ public class BatchNorm1d extends BatchNorm {
 
     /** A layer on {@code backend}. */
     public BatchNorm1d(Backend backend, Config config) {
-        super(backend, config);
-    }
-
-    @Override
-    public Tensor forward(Tensor x) {
-        if (x.shape().rank() != 2 && x.shape().rank() != 3) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, C] or [N, C, L], got " + x.shape());
-        }
-        return super.forward(x);
-    }
-
-    @Override
-    public String describe() {
-        return super.describe().replace("BatchNorm(", "BatchNorm1d(");
+        super(backend, config, "BatchNorm1d", "[N, C] or [N, C, L]", 2, 3);
     }
 }

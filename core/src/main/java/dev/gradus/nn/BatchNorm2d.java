@@ -1,7 +1,6 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
-import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 
 /**
@@ -17,19 +16,6 @@ public class BatchNorm2d extends BatchNorm {
 
     /** A layer on {@code backend}. */
     public BatchNorm2d(Backend backend, Config config) {
-        super(backend, config);
-    }
-
-    @Override
-    public Tensor forward(Tensor x) {
-        if (x.shape().rank() != 4) {
-            throw new IllegalArgumentException(describe() + ": expected input [N, C, H, W], got " + x.shape());
-        }
-        return super.forward(x);
-    }
-
-    @Override
-    public String describe() {
-        return super.describe().replace("BatchNorm(", "BatchNorm2d(");
+        super(backend, config, "BatchNorm2d", "[N, C, H, W]", 4);
     }
 }

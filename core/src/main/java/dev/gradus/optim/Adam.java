@@ -57,25 +57,13 @@ public final class Adam extends Optimizer {
     private final Config config;
     private final StateBuffers m;
     private final StateBuffers v;
-    private float lr;
 
     /** An optimizer over {@code params}. */
     public Adam(List<Parameter> params, Config config) {
-        super(params);
+        super(params, config.lr());
         this.config = config;
-        this.lr = config.lr();
         this.m = new StateBuffers(params.size());
         this.v = new StateBuffers(params.size());
-    }
-
-    @Override
-    public float lr() {
-        return lr;
-    }
-
-    @Override
-    public void setLr(float lr) {
-        this.lr = lr;
     }
 
     @Override
@@ -89,7 +77,7 @@ public final class Adam extends Optimizer {
                         mi.operand(),
                         vi.operand(),
                         new AdamStep(
-                                lr,
+                                lr(),
                                 config.beta1(),
                                 config.beta2(),
                                 config.eps(),

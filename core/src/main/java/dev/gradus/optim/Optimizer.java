@@ -18,7 +18,11 @@ public abstract class Optimizer implements AutoCloseable {
     protected long step;
     private boolean closed;
 
-    protected Optimizer(List<Parameter> params) {
+    private float lr;
+
+    /** An optimizer over {@code params} starting at learning rate {@code lr}. */
+    protected Optimizer(List<Parameter> params, float lr) {
+        this.lr = lr;
         if (params.isEmpty()) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimise");
         }
@@ -52,10 +56,18 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /** Current learning rate. */
-    public abstract float lr();
+    public float lr() {
+        return lr;
+    }
 
     /** Sets the learning rate for the following steps (schedules call this). */
-    public abstract void setLr(float lr);
+    public void setLr(float lr) {
+        if (!(lr >= 0) || Float.isInfinite(lr)) { // 0 is what a long decay schedule may reach
+            throw new IllegalArgumentException(
+                    getClass().getSimpleName() + ".setLr: lr must be finite and >= 0, got " + lr);
+        }
+        this.lr = lr;
+    }
 
     /** Number of steps taken. */
     public long steps() {

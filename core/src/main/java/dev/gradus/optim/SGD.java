@@ -54,25 +54,13 @@ public final class SGD extends Optimizer {
     private final Config config;
     private final StateBuffers momentum;
     private final boolean[] started;
-    private float lr;
 
     /** An optimizer over {@code params}. */
     public SGD(List<Parameter> params, Config config) {
-        super(params);
+        super(params, config.lr());
         this.config = config;
-        this.lr = config.lr();
         this.momentum = new StateBuffers(params.size());
         this.started = new boolean[params.size()];
-    }
-
-    @Override
-    public float lr() {
-        return lr;
-    }
-
-    @Override
-    public void setLr(float lr) {
-        this.lr = lr;
     }
 
     @Override
@@ -86,7 +74,7 @@ public final class SGD extends Optimizer {
                         grad.operand(),
                         buf == null ? null : buf.operand(),
                         new SgdStep(
-                                lr,
+                                lr(),
                                 config.momentum(),
                                 config.dampening(),
                                 config.weightDecay(),

@@ -133,7 +133,8 @@ public final class CpuBackend implements Backend {
         s.inUse = false;
         liveBytes -= s.bytes();
         reservedBytes += s.bytes();
-        cache.computeIfAbsent(key(s.dtype, s.numel), k -> new ArrayDeque<>()).push(s);
+        cache.computeIfAbsent(key(s.dtype(), s.numel()), k -> new ArrayDeque<>())
+                .push(s);
     }
 
     @Override
@@ -314,7 +315,7 @@ public final class CpuBackend implements Backend {
         CpuStorage d = cpu(dst.storage());
         Layout l = atLeast1d(dst.layout());
         int st = lastStride(l);
-        if (d.dtype == DType.INT32) {
+        if (d.dtype() == DType.INT32) {
             IntBuffer o = d.i;
             int v = (int) value;
             forEachRow(l, null, null, (sc, a, b, c, len) -> {
@@ -346,7 +347,7 @@ public final class CpuBackend implements Backend {
         Layout ol = atLeast1d(outLayout);
         int sx = lastStride(xl);
         int so = lastStride(ol);
-        if (xs.dtype == DType.INT32 || os.dtype == DType.INT32) {
+        if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
             if (op != UnaryOp.IDENTITY) {
                 throw new IllegalArgumentException("cpu backend: " + op + " is only defined on FLOAT32");
             }
@@ -375,9 +376,9 @@ public final class CpuBackend implements Backend {
         DnnlLayout l = ra.layout();
         if (l == null
                 || raw(b).layout() != l
-                || ra.dtype != DType.FLOAT32
-                || raw(b).dtype != DType.FLOAT32
-                || raw(out).dtype != DType.FLOAT32) {
+                || ra.dtype() != DType.FLOAT32
+                || raw(b).dtype() != DType.FLOAT32
+                || raw(out).dtype() != DType.FLOAT32) {
             return null;
         }
         return whole(a, al) && whole(b, bl) && whole(out, ol) ? l : null;
@@ -399,11 +400,11 @@ public final class CpuBackend implements Backend {
         DnnlLayout l = ra.layout();
         if (l == null
                 || l.channelBlock == 0
-                || ra.dtype != DType.FLOAT32
+                || ra.dtype() != DType.FLOAT32
                 || !whole(a, al)
                 || !whole(out, ol)
-                || raw(out).dtype != DType.FLOAT32
-                || raw(b).dtype != DType.FLOAT32
+                || raw(out).dtype() != DType.FLOAT32
+                || raw(b).dtype() != DType.FLOAT32
                 || bl.shape().length != 4) {
             return false;
         }
@@ -457,9 +458,9 @@ public final class CpuBackend implements Backend {
             for (int k = 0; k < len; k++) {
                 int ia = a + k * sx;
                 int ib = b + k * so;
-                if (xs.dtype == DType.INT32 && os.dtype == DType.INT32) {
+                if (xs.dtype() == DType.INT32 && os.dtype() == DType.INT32) {
                     os.i.put(ib, xs.i.get(ia));
-                } else if (xs.dtype == DType.INT32) {
+                } else if (xs.dtype() == DType.INT32) {
                     os.f.put(ib, xs.i.get(ia));
                 } else {
                     os.i.put(ib, (int) xs.f.get(ia));

@@ -271,20 +271,14 @@ final class CpuConv {
                 int c = rr / (g.r * g.s);
                 int r = (rr / g.s) % g.r;
                 int s = rr % g.s;
-                int shift = s * p.dilationW() - p.padW();
-                int lo = 0;
-                int hi = g.q;
-                if (p.strideW() == 1) {
-                    lo = Math.max(0, -shift);
-                    hi = Math.max(lo, Math.min(g.q, g.w - shift));
-                }
+                Tap t = Tap.of(g, r, s);
+                int shift = t.shift;
+                int lo = t.lo;
+                int hi = t.hi;
                 int k = 0;
                 if (sameWidth(g)) {
-                    int dy = r * p.dilationH() - p.padH();
-                    int pLo = Math.max(0, -dy);
-                    int pHi = Math.max(pLo, Math.min(g.p, g.h - dy));
                     for (int i = 0; i < nb; i++, k += g.pq) {
-                        shiftedPlane(xs, i * img + c * plane, plane, g, dy, shift, pLo, pHi, row, k);
+                        shiftedPlane(xs, i * img + c * plane, plane, g, t.dy, shift, t.pLo, t.pHi, row, k);
                     }
                     col.f.put(rr * cols, row, 0, cols);
                     continue;
@@ -340,20 +334,14 @@ final class CpuConv {
                 for (int r = 0; r < g.r; r++) {
                     for (int s = 0; s < g.s; s++) {
                         col.f.get(((c * g.r + r) * g.s + s) * cols, row, 0, cols);
-                        int shift = s * p.dilationW() - p.padW();
-                        int lo = 0;
-                        int hi = g.q;
-                        if (p.strideW() == 1) {
-                            lo = Math.max(0, -shift);
-                            hi = Math.max(lo, Math.min(g.q, g.w - shift));
-                        }
+                        Tap t = Tap.of(g, r, s);
+                        int shift = t.shift;
+                        int lo = t.lo;
+                        int hi = t.hi;
                         int k = 0;
                         if (sameWidth(g)) {
-                            int dy = r * p.dilationH() - p.padH();
-                            int pLo = Math.max(0, -dy);
-                            int pHi = Math.max(pLo, Math.min(g.p, g.h - dy));
                             for (int i = 0; i < nb; i++, k += g.pq) {
-                                addShiftedPlane(row, k, g, dy, shift, pLo, pHi, dxs, i * img + c * plane, plane);
+                                addShiftedPlane(row, k, g, t.dy, shift, t.pLo, t.pHi, dxs, i * img + c * plane, plane);
                             }
                             continue;
                         }
@@ -386,6 +374,28 @@ final class CpuConv {
         });
         for (int i = 0; i < nb; i++) {
             dx.f.put(((n0 + i) * g.c + group * g.cg) * plane, dxs, i * img, img);
+        }
+    }
+
+    /**
+     * Where filter tap {@code (r, s)} reads the input, shared by im2col and its adjoint col2im: the column
+     * {@code shift} and, for stride 1, the output columns {@code [lo, hi)} that land inside the row; the row
+     * {@code dy} and the output rows {@code [pLo, pHi)} that land inside the plane (used when {@link #sameWidth}).
+     */
+    private record Tap(int shift, int lo, int hi, int dy, int pLo, int pHi) {
+        static Tap of(Geometry g, int r, int s) {
+            ConvParams p = g.params;
+            int shift = s * p.dilationW() - p.padW();
+            int lo = 0;
+            int hi = g.q;
+            if (p.strideW() == 1) {
+                lo = Math.max(0, -shift);
+                hi = Math.max(lo, Math.min(g.q, g.w - shift));
+            }
+            int dy = r * p.dilationH() - p.padH();
+            int pLo = Math.max(0, -dy);
+            int pHi = Math.max(pLo, Math.min(g.p, g.h - dy));
+            return new Tap(shift, lo, hi, dy, pLo, pHi);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.gradus.backend.cpu;
 
 import dev.gradus.DType;
-import dev.gradus.spi.Storage;
+import dev.gradus.spi.AbstractStorage;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -9,9 +9,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /** Native memory from JavaCPP, seen by OpenBLAS as a pointer and by Java kernels as a direct buffer. */
-final class CpuStorage implements Storage {
-    final DType dtype;
-    final int numel;
+final class CpuStorage extends AbstractStorage {
     final BytePointer memory;
     final FloatPointer floats;
     final FloatBuffer f;
@@ -23,8 +21,7 @@ final class CpuStorage implements Storage {
     private volatile DnnlPlan workspaceOf;
 
     CpuStorage(DType dtype, int numel) {
-        this.dtype = dtype;
-        this.numel = numel;
+        super(dtype, numel);
         // At least one element so every storage has a valid address.
         long bytes = Math.max(1, (long) numel) * dtype.bytes();
         this.memory = new BytePointer(bytes);
@@ -35,16 +32,6 @@ final class CpuStorage implements Storage {
         this.floats = new FloatPointer(memory);
         this.f = bb.asFloatBuffer();
         this.i = bb.asIntBuffer();
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public int numel() {
-        return numel;
     }
 
     /** The blocked layout held, or null when plain. */

@@ -81,7 +81,7 @@ final class DnnlBatchNorm {
                 || (long) n * hw < 1
                 || c == 0
                 || block == 0
-                || x.numel != (long) n * c * hw) {
+                || x.numel() != (long) n * c * hw) {
             return false;
         }
         DnnlPlan plan = plan(new Key(false, n, c, hw, gamma != null, layout, eps));
@@ -276,7 +276,7 @@ final class DnnlBatchNorm {
     /** The blocked layout {@code x} is held in, if it is this whole {@code [n, c, hw]} block; else null. */
     private static DnnlLayout layoutOf(CpuStorage x, int n, int c, int hw) {
         DnnlLayout l = x.layout();
-        return l != null && x.numel == (long) n * c * hw && l.bytes == (long) n * c * hw * Float.BYTES ? l : null;
+        return l != null && x.numel() == (long) n * c * hw && l.bytes == (long) n * c * hw * Float.BYTES ? l : null;
     }
 
     private DnnlPlan plan(Key key) {

@@ -64,7 +64,7 @@ final class DnnlPlan {
 
         /** True when {@code s} can hold (or holds) this argument in the kept layout. */
         boolean inPlace(CpuStorage s) {
-            return keep != null && s.numel == numel;
+            return keep != null && s.numel() == numel;
         }
     }
 
@@ -106,7 +106,7 @@ final class DnnlPlan {
         for (int i = inputs; i < args.length; i++) {
             Arg a = args[i];
             CpuStorage s = data[i];
-            if (a.workspace || s.numel == a.numel) {
+            if (a.workspace || s.numel() == a.numel) {
                 s.setLayout(null); // overwritten whole
             } else {
                 s.ensurePlain(); // the rest of a larger storage keeps its meaning

@@ -130,7 +130,7 @@ final class DnnlPool {
      */
     boolean maxForward(CpuStorage x, int[] xs, CpuStorage out, int[] os, CpuStorage argmax, PoolParams p) {
         DnnlLayout src = x.layout();
-        if (src == null || x.numel != (long) xs[0] * xs[1] * xs[2] * xs[3]) {
+        if (src == null || x.numel() != (long) xs[0] * xs[1] * xs[2] * xs[3]) {
             return false;
         }
         Key key = new Key(xs[0], xs[1], xs[2], xs[3], os[2], os[3], p, src);
@@ -139,7 +139,7 @@ final class DnnlPool {
         }
         Entry e = entries.get(key);
         if (e == null) {
-            e = build(key, (long) argmax.numel * Integer.BYTES);
+            e = build(key, (long) argmax.numel() * Integer.BYTES);
             if (e == null) {
                 declined.put(key, true);
                 return false;

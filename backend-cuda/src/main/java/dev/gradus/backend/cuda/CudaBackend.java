@@ -158,7 +158,7 @@ public final class CudaBackend implements Backend {
         if (s instanceof CudaStorage c) {
             if (!c.inUse) {
                 throw new IllegalStateException(
-                        "cuda backend: storage of " + c.numel + " " + c.dtype + " used after it was freed");
+                        "cuda backend: storage of " + c.numel() + " " + c.dtype() + " used after it was freed");
             }
             return c;
         }
@@ -174,9 +174,9 @@ public final class CudaBackend implements Backend {
     }
 
     private static void checkRange(CudaStorage s, int offset, int length, String op) {
-        if (offset < 0 || length < 0 || (long) offset + length > s.numel) {
+        if (offset < 0 || length < 0 || (long) offset + length > s.numel()) {
             throw new IndexOutOfBoundsException("cuda " + op + ": elements [" + offset + ", " + ((long) offset + length)
-                    + ") of a storage of " + s.numel);
+                    + ") of a storage of " + s.numel());
         }
     }
 
@@ -290,11 +290,11 @@ public final class CudaBackend implements Backend {
         CudaStorage d = cuda(dst);
         checkRange(d, offset, length, "writeInts");
         toDevice(d, offset, 4L * length, host -> new IntPointer(host).put(src, srcOffset, length));
-        if (d.dtype == DType.INT32) {
+        if (d.dtype() == DType.INT32) {
             int[] known = d.hostInts;
             if (known != null) {
                 System.arraycopy(src, srcOffset, known, offset, length);
-            } else if (offset == 0 && length == d.numel) {
+            } else if (offset == 0 && length == d.numel()) {
                 d.hostInts = Arrays.copyOfRange(src, srcOffset, srcOffset + length);
             }
         }
@@ -366,6 +366,11 @@ public final class CudaBackend implements Backend {
                 "launch " + kernel);
     }
 
+    /** Launches {@code kernel} as a grid-stride loop over {@code n} elements. */
+    private void launchOver(String kernel, long n, Object... args) {
+        launch(kernel, blocksFor(n), THREADS, 0, args);
+    }
+
     /** Blocks for a grid-stride loop over {@code n} elements. */
     private static int blocksFor(long n) {
         return (int) Math.max(1, Math.min(MAX_BLOCKS, (n + THREADS - 1) / THREADS));
@@ -383,10 +388,10 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        if (d.dtype == DType.INT32) {
-            launch("gradus_fill_int", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n), (int) value);
+        if (d.dtype() == DType.INT32) {
+            launchOver("gradus_fill_int", n, new L(d.address), layout, new L(n), (int) value);
         } else {
-            launch("gradus_fill", blocksFor(n), THREADS, 0, new L(d.address), layout, new L(n), value);
+            launchOver("gradus_fill", n, new L(d.address), layout, new L(n), value);
         }
     }
 
@@ -400,41 +405,27 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        if (xs.dtype == DType.INT32 || os.dtype == DType.INT32) {
+        if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
             if (op != UnaryOp.IDENTITY) {
                 throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
             }
-            int mode = xs.dtype == DType.INT32 ? (os.dtype == DType.INT32 ? 2 : 0) : 1;
-            launch(
-                    "gradus_convert",
-                    blocksFor(n),
-                    THREADS,
-                    0,
-                    mode,
-                    new L(xs.address),
-                    xLayout,
-                    new L(os.address),
-                    outLayout,
-                    new L(n));
+            int mode = xs.dtype() == DType.INT32 ? (os.dtype() == DType.INT32 ? 2 : 0) : 1;
+            launchOver("gradus_convert", n, mode, new L(xs.address), xLayout, new L(os.address), outLayout, new L(n));
             return;
         }
         if (dense(xLayout) && dense(outLayout)) {
-            launch(
+            launchOver(
                     "gradus_unary_dense",
-                    blocksFor(n),
-                    THREADS,
-                    0,
+                    n,
                     op.ordinal(),
                     scalar,
                     new L(xs.at(xLayout.offset())),
                     new L(os.at(outLayout.offset())),
                     new L(n));
         } else {
-            launch(
+            launchOver(
                     "gradus_unary",
-                    blocksFor(n),
-                    THREADS,
-                    0,
+                    n,
                     op.ordinal(),
                     scalar,
                     new L(xs.address),
@@ -457,26 +448,22 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        if (as.dtype != DType.FLOAT32 || bs.dtype != DType.FLOAT32 || os.dtype != DType.FLOAT32) {
+        if (as.dtype() != DType.FLOAT32 || bs.dtype() != DType.FLOAT32 || os.dtype() != DType.FLOAT32) {
             throw new IllegalArgumentException("cuda backend: " + op + " needs FLOAT32 storages");
         }
         if (dense(aLayout) && dense(bLayout) && dense(outLayout)) {
-            launch(
+            launchOver(
                     "gradus_binary_dense",
-                    blocksFor(n),
-                    THREADS,
-                    0,
+                    n,
                     op.ordinal(),
                     new L(as.at(aLayout.offset())),
                     new L(bs.at(bLayout.offset())),
                     new L(os.at(outLayout.offset())),
                     new L(n));
         } else {
-            launch(
+            launchOver(
                     "gradus_binary",
-                    blocksFor(n),
-                    THREADS,
-                    0,
+                    n,
                     op.ordinal(),
                     new L(as.address),
                     aLayout,
@@ -672,25 +659,15 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        launch(
-                "gradus_one_hot",
-                blocksFor((long) n * classes),
-                THREADS,
-                0,
-                new L(ls.at(offset)),
-                n,
-                classes,
-                new L(addr(out)));
+        launchOver("gradus_one_hot", (long) n * classes, new L(ls.at(offset)), n, classes, new L(addr(out)));
     }
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
         int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
-        launch(
+        launchOver(
                 "gradus_adam_step",
-                blocksFor(n),
-                THREADS,
-                0,
+                n,
                 new L(addr(param)),
                 new L(addr(grad)),
                 new L(addr(m)),
@@ -708,11 +685,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
         int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
-        launch(
+        launchOver(
                 "gradus_sgd_step",
-                blocksFor(n),
-                THREADS,
-                0,
+                n,
                 new L(addr(param)),
                 new L(addr(grad)),
                 new L(addr(momentumBuf)),
@@ -762,11 +737,9 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch(
+        launchOver(
                 "gradus_pool2d",
-                blocksFor(total),
-                THREADS,
-                0,
+                total,
                 op.ordinal(),
                 new L(addr(x)),
                 planes,
@@ -794,11 +767,9 @@ public final class CudaBackend implements Backend {
         if (total == 0) {
             return;
         }
-        launch(
+        launchOver(
                 "gradus_pool2d_backward",
-                blocksFor(total),
-                THREADS,
-                0,
+                total,
                 op.ordinal(),
                 new L(addr(dOut)),
                 new L(op == PoolOp.MAX ? addr(argmax) : 0L),

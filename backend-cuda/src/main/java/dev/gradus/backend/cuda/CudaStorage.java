@@ -1,12 +1,10 @@
 package dev.gradus.backend.cuda;
 
 import dev.gradus.DType;
-import dev.gradus.spi.Storage;
+import dev.gradus.spi.AbstractStorage;
 
 /** A block of device memory from the caching allocator: its address, element type and capacity. */
-final class CudaStorage implements Storage {
-    final DType dtype;
-    final int numel;
+final class CudaStorage extends AbstractStorage {
     final long address;
     volatile boolean inUse = true;
     /**
@@ -16,23 +14,12 @@ final class CudaStorage implements Storage {
     volatile int[] hostInts;
 
     CudaStorage(DType dtype, int numel, long address) {
-        this.dtype = dtype;
-        this.numel = numel;
+        super(dtype, numel);
         this.address = address;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public int numel() {
-        return numel;
     }
 
     /** The device address of element {@code index}. */
     long at(long index) {
-        return address + index * dtype.bytes();
+        return address + index * dtype().bytes();
     }
 }
