@@ -47,16 +47,16 @@ public final class DataDirs {
                 return dir;
             }
         }
-        StringBuilder sb =
-                new StringBuilder("The " + name + " data set was not found. Looked for " + probe + "[.gz] in:");
+        List<String> places = new ArrayList<>();
         for (Path p : looked) {
-            sb.append("\n  ").append(p.toAbsolutePath());
+            places.add(p.toAbsolutePath().toString());
         }
-        sb.append("\nProvide it with --data DIR, or set GRADUS_DATA to a folder holding ")
-                .append(name)
-                .append("/, or put the files in ")
-                .append(cacheDir().resolve(name));
-        throw new FileNotFoundException(sb.toString());
+        // One line, so that it reads whole in a terminal and a log.
+        throw new FileNotFoundException("The " + name + " data set was not found (looked for " + probe + "[.gz] in "
+                + String.join(", ", places) + "): pass --data DIR, set GRADUS_DATA to a folder holding " + name
+                + "/, or put the files in "
+                + (explicit != null ? explicit : cacheDir().resolve(name))
+                + " (the examples download them there unless --offline)");
     }
 
     /** {@code dir/file.gz} if present, else {@code dir/file}. */

@@ -32,7 +32,8 @@ public final class Mnist {
 
     /**
      * As {@link #load(Path)}, but when the files are nowhere to be found and {@code download} is true, fetches them
-     * (SHA-256 checked) into {@code ~/.gradus/datasets/mnist} first.
+     * (SHA-256 checked) into {@code dir}, or {@code ~/.gradus/datasets/mnist} when null, first; see
+     * {@link Download} for the mirror and offline settings.
      */
     public static Splits load(Path dir, boolean download) throws IOException {
         return loadIdxPair("mnist", dir, 10, download ? Download.MNIST : null);
@@ -48,7 +49,14 @@ public final class Mnist {
                 throw e;
             }
             dir = explicit != null ? explicit : DataDirs.cacheDir().resolve(name);
-            Download.fetchAll(download, dir, System.err);
+            if (Download.offline()) {
+                throw new FileNotFoundException(e.getMessage()
+                                .replace(
+                                        "data set was not found",
+                                        "data set was not found and offline mode forbids" + " downloading it")
+                        + "; online, the files come from the public mirrors or GRADUS_DATASETS_MIRROR/" + name + "/");
+            }
+            Download.fetchAll(Download.forDataset(name, download), dir, System.err);
         }
         return new Splits(split(name + "/train", dir, "train", classes), split(name + "/test", dir, "t10k", classes));
     }

@@ -18,7 +18,6 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -84,7 +83,7 @@ public final class BnCnnCommand implements Callable<Integer> {
     /** As above, saving the trained model to {@code save} (safetensors) when not null. */
     public static Training.Result train(TrainOptions o, boolean augment, Path save, PrintStream log)
             throws IOException {
-        Mnist.Splits mnist = Mnist.load(o.data);
+        Mnist.Splits mnist = o.mnist();
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
         Normalize norm = Normalize.of(0.1307f, 0.3081f);
@@ -108,13 +107,7 @@ public final class BnCnnCommand implements Callable<Integer> {
                     model.parameterCount(),
                     augment ? ", augmented" : "");
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
-                    .withName("bn-cnn")
-                    .withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withBackend(backend)
-                    .withLog(log)
-                    .withListeners(o.listeners(backend, log)));
-            o.finish();
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), backend, log);
             if (save != null) {
                 Safetensors.save(model, save, Map.of("gradus.example", "bn-cnn"));
                 log.println("model saved to " + save);

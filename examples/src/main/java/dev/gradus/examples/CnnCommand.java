@@ -13,7 +13,6 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -74,7 +73,7 @@ public final class CnnCommand implements Callable<Integer> {
      * images get Gaussian noise of std {@code noise}.
      */
     public static Training.Result train(TrainOptions o, float noise, PrintStream log) throws IOException {
-        Mnist.Splits mnist = Mnist.load(o.data);
+        Mnist.Splits mnist = o.mnist();
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
@@ -91,13 +90,7 @@ public final class CnnCommand implements Callable<Integer> {
                     backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
-                    .withName("cnn")
-                    .withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withBackend(backend)
-                    .withLog(log)
-                    .withListeners(o.listeners(backend, log)));
-            o.finish();
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), backend, log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

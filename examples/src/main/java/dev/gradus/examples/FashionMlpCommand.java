@@ -10,7 +10,6 @@ import dev.gradus.io.Safetensors;
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -52,7 +51,7 @@ public final class FashionMlpCommand implements Callable<Integer> {
     /** Trains, evaluates on the test split and writes the report into {@code o.out}. */
     public static Training.Result train(TrainOptions o, int[] hidden, float dropout, Path save, PrintStream log)
             throws IOException {
-        Mnist.Splits fashion = FashionMnist.load(o.data);
+        Mnist.Splits fashion = o.fashionMnist();
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(fashion.train(), o.batch).shuffle(rng.nextLong());
@@ -65,13 +64,11 @@ public final class FashionMlpCommand implements Callable<Integer> {
                     "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
                     backend.name(), fashion.train().size(), fashion.test().size(), o.batch, o.lr);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
-                    .withName("fashion-mlp 784-" + Models.join(hidden) + "-10")
-                    .withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withBackend(backend)
-                    .withLog(log)
-                    .withListeners(o.listeners(backend, log)));
-            o.finish();
+            r = o.fit(
+                    Training.Config.of(model, opt, train, test, o.epochs)
+                            .withName("fashion-mlp 784-" + Models.join(hidden) + "-10"),
+                    backend,
+                    log);
             if (save != null) {
                 Safetensors.save(model, save, Models.describe("fashion-mlp", hidden, dropout));
                 log.println("model saved to " + save);

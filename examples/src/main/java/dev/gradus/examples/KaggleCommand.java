@@ -10,7 +10,6 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -76,14 +75,12 @@ public final class KaggleCommand implements Callable<Integer> {
             log.printf(
                     "backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n",
                     backend.name(), split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
-            r = Training.fit(Training.Config.of(model, opt, train, valid, o.epochs)
-                    .withName("kaggle " + kind)
-                    .withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withHeldOut("valid")
-                    .withBackend(backend)
-                    .withLog(log)
-                    .withListeners(o.listeners(backend, log)));
-            o.finish();
+            r = o.fit(
+                    Training.Config.of(model, opt, train, valid, o.epochs)
+                            .withName("kaggle " + kind)
+                            .withHeldOut("valid"),
+                    backend,
+                    log);
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
             Safetensors.save(
                     model,

@@ -9,7 +9,6 @@ import dev.gradus.nn.Init;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -45,7 +44,7 @@ public final class MlpCommand implements Callable<Integer> {
 
     /** Trains and evaluates, printing one line per epoch and writing {@code metrics.json} into {@code out}. */
     public static Training.Result train(TrainOptions o, int hidden, PrintStream log) throws IOException {
-        Mnist.Splits mnist = Mnist.load(o.data);
+        Mnist.Splits mnist = o.mnist();
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
         DataLoader train =
@@ -63,13 +62,10 @@ public final class MlpCommand implements Callable<Integer> {
                     backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
             // Adam at 0.01 ends an epoch wherever its last steps left it (test accuracy swings by +-0.3% between
             // epochs); a tenth of the rate for the last epochs settles it, as for the CNNs.
-            r = Training.fit(Training.Config.of(model, opt, train, test, o.epochs)
-                    .withName("mlp 784-" + hidden + "-10")
-                    .withSchedule(new StepLR(opt, 7, 0.1f))
-                    .withBackend(backend)
-                    .withLog(log)
-                    .withListeners(o.listeners(backend, log)));
-            o.finish();
+            r = o.fit(
+                    Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10"),
+                    backend,
+                    log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

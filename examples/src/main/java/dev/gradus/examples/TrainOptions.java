@@ -1,8 +1,13 @@
 package dev.gradus.examples;
 
+import dev.gradus.Anomaly;
+import dev.gradus.datasets.FashionMnist;
+import dev.gradus.datasets.Mnist;
+import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.MemoryReport;
 import dev.gradus.train.Training;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,8 +30,14 @@ public final class TrainOptions {
     @Option(
             names = "--data",
             description = "folder holding the data set files (default: $GRADUS_DATA/<name>, then"
-                    + " ~/.gradus/datasets/<name>)")
+                    + " ~/.gradus/datasets/<name>, where a missing data set is downloaded)")
     public Path data;
+
+    @Option(
+            names = "--offline",
+            description = "never download a missing data set (also GRADUS_OFFLINE=1); without it, missing files"
+                    + " are fetched from the public mirrors or GRADUS_DATASETS_MIRROR")
+    public boolean offline;
 
     @Option(names = "--out", description = "folder for metrics.json and other outputs (default: ${DEFAULT-VALUE})")
     public Path out;
@@ -36,7 +47,7 @@ public final class TrainOptions {
             description = "check every op and gradient for NaN/Inf and stop at the first,"
                     + " naming the op and layer (slow; for debugging)")
     void detectAnomaly(boolean on) {
-        dev.gradus.Anomaly.setEnabled(on);
+        Anomaly.setEnabled(on);
     }
 
     @Option(
@@ -59,6 +70,34 @@ public final class TrainOptions {
     /** The memory report of the last run, or null without {@code --memory-report}. */
     public MemoryReport memoryReport() {
         return report;
+    }
+
+    /**
+     * Runs {@code config} with what every example shares: the last epochs at a tenth of the rate
+     * ({@code StepLR(7, 0.1)}), {@code backend}, {@code log} and the listeners these options ask for; then prints
+     * the memory verdict when asked for.
+     */
+    Training.Result fit(Training.Config config, Backend backend, PrintStream log) {
+        Training.Result r = Training.fit(config.withSchedule(new StepLR(config.optimizer(), 7, 0.1f))
+                .withBackend(backend)
+                .withLog(log)
+                .withListeners(listeners(backend, log)));
+        finish();
+        return r;
+    }
+
+    /** MNIST from {@code --data} or the default places, downloaded first when missing and not offline. */
+    Mnist.Splits mnist() throws IOException {
+        return Mnist.load(data, download());
+    }
+
+    /** As {@link #mnist()} for Fashion-MNIST. */
+    Mnist.Splits fashionMnist() throws IOException {
+        return FashionMnist.load(data, download());
+    }
+
+    private boolean download() {
+        return !offline;
     }
 
     /** Prints the memory verdict when asked for. */

@@ -7,12 +7,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,12 +69,56 @@ class MlpExampleTest {
     }
 
     @Test
-    void missingDataSaysWhereItLookedAndHowToFixIt(@TempDir Path dir) {
+    void offlineMissingDataSaysWhereItLookedAndHowToFixIt(@TempDir Path dir) {
         TrainOptions o = TrainOptions.defaults(1, 128, 0.01f, dir.resolve("out"));
         o.data = dir.resolve("no-such-folder");
+        o.offline = true;
         Exception e = Assertions.assertThrows(
                 FileNotFoundException.class,
                 () -> MlpCommand.train(o, 48, new PrintStream(new ByteArrayOutputStream())));
         assertTrue(e.getMessage().contains("no-such-folder") && e.getMessage().contains("GRADUS_DATA"), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        assertTrue(!Files.exists(o.data), "offline: nothing fetched or created");
+    }
+
+    /** A corporate mirror on the loopback: the first run downloads MNIST into an empty folder and trains on it. */
+    @Test
+    void aMirrorServesTheFirstRunIntoAnEmptyFolder(@TempDir Path dir) throws Exception {
+        Path real = mnistDir();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        List<String> served = new CopyOnWriteArrayList<>();
+        server.createContext("/mirror/mnist/", ex -> {
+            Path f = real.resolve(
+                    Path.of(ex.getRequestURI().getPath()).getFileName().toString());
+            if (Files.isRegularFile(f)) {
+                byte[] body = Files.readAllBytes(f);
+                ex.sendResponseHeaders(200, body.length);
+                ex.getResponseBody().write(body);
+                served.add(f.getFileName().toString());
+            } else {
+                ex.sendResponseHeaders(404, -1);
+            }
+            ex.close();
+        });
+        server.start();
+        System.setProperty(
+                "gradus.datasets.mirror",
+                "http://127.0.0.1:" + server.getAddress().getPort() + "/mirror");
+        try {
+            TrainOptions o = TrainOptions.defaults(1, 128, 0.01f, dir.resolve("out"));
+            o.data = dir.resolve("fresh");
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            Training.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
+            assertEquals(4, served.size(), "each file fetched once: " + served);
+            assertTrue(r.testAccuracy() >= 0.9, "test accuracy " + r.testAccuracy());
+            // the second run finds the files and fetches nothing
+            TrainOptions again = TrainOptions.defaults(1, 128, 0.01f, dir.resolve("out2"));
+            again.data = o.data;
+            MlpCommand.train(again, 48, new PrintStream(new ByteArrayOutputStream()));
+            assertEquals(4, served.size());
+        } finally {
+            System.clearProperty("gradus.datasets.mirror");
+            server.stop(0);
+        }
     }
 }

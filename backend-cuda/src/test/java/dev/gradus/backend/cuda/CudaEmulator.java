@@ -59,7 +59,7 @@ public final class CudaEmulator {
         String nvrtcDir = System.getProperty("gradus.nvrtc.dir");
         if (nvrtcDir == null || !Files.isRegularFile(Path.of(nvrtcDir, "libnvrtc.so.13"))) {
             return "no libnvrtc.so.13 in -Dgradus.nvrtc.dir=" + nvrtcDir
-                    + " (the build unpacks it from cuda-redist unless -Dgradus.nvrtc.skip=true)";
+                    + " (the build unpacks it from cuda-redist with -Pnvrtc-check, as .ci/run does)";
         }
         Path dir = Files.createTempDirectory("gradus-cuda-emulator");
         String err = compileInto(dir);

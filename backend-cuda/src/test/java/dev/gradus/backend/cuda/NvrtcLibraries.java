@@ -72,7 +72,7 @@ final class NvrtcLibraries {
                 if (lib.startsWith("libnvrtc-builtins")) {
                     continue; // another minor release: libnvrtc finds its own beside it on the library path
                 }
-                return p + " is missing (the build unpacks it from cuda-redist unless -Dgradus.nvrtc.skip=true)";
+                return p + " is missing (the build unpacks it from cuda-redist with -Pnvrtc-check, as .ci/run does)";
             }
             System.load(p.toAbsolutePath().toString());
         }
