@@ -23,6 +23,11 @@ public class AvgPool2d extends Module {
         this.params = new PoolParams(kernel, kernel, stride, stride, padding, padding);
     }
 
+    /** Kernel, stride and padding (padded zeros count in the average, as PyTorch's default). */
+    public PoolParams params() {
+        return params;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         return Functional.avgPool2d(x, params);

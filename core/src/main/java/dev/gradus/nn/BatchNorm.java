@@ -88,6 +88,21 @@ public class BatchNorm extends Module {
         ones.close();
     }
 
+    /** The layer's settings. */
+    public Config config() {
+        return config;
+    }
+
+    /** Scale {@code [C]} (PyTorch's {@code weight}), or null when not affine. */
+    public Parameter weight() {
+        return gamma;
+    }
+
+    /** Shift {@code [C]} (PyTorch's {@code bias}), or null when not affine. */
+    public Parameter bias() {
+        return beta;
+    }
+
     /** Running mean {@code [C]}. */
     public Tensor runningMean() {
         return runningMean;

@@ -73,7 +73,8 @@ public class Conv2d extends Module {
             return new Config(in, out, kernelH, kernelW, stride, padding, dilation, groups, b);
         }
 
-        ConvParams params() {
+        /** The strides, padding, dilation and groups as the convolution kernels take them. */
+        public ConvParams params() {
             return new ConvParams(stride, stride, padding, padding, dilation, dilation, groups);
         }
     }
@@ -123,6 +124,11 @@ public class Conv2d extends Module {
                         config.kernelH(),
                         config.kernelW()));
         this.bias = config.bias() ? registerParameter("bias", init.bias(backend, rng, fanIn, config.out())) : null;
+    }
+
+    /** The layer's settings. */
+    public Config config() {
+        return config;
     }
 
     /** Weight {@code [K, C/groups, R, S]}. */

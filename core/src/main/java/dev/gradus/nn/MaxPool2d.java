@@ -24,7 +24,8 @@ public class MaxPool2d extends Module {
         this.params = new PoolParams(kernel, kernel, stride, stride, padding, padding);
     }
 
-    PoolParams params() {
+    /** Kernel, stride and padding. */
+    public PoolParams params() {
         return params;
     }
 

@@ -7,6 +7,8 @@ package dev.gradus.nn;
  * <p>Shapes: any; output shape = input shape. {@code new Softmax()}
  */
 public final class Softmax extends Activation {
+    private final int axis;
+
     /** Softmax over the last axis. */
     public Softmax() {
         this(-1);
@@ -15,5 +17,11 @@ public final class Softmax extends Activation {
     /** Softmax over {@code axis}. */
     public Softmax(int axis) {
         super("Softmax", x -> x.softmax(axis));
+        this.axis = axis;
+    }
+
+    /** The axis the softmax runs over (negative counts from the end). */
+    public int axis() {
+        return axis;
     }
 }

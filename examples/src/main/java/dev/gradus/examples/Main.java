@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             BnCnnCommand.class,
             KaggleCommand.class,
             PredictCommand.class,
+            ExportOnnxCommand.class,
             DoctorCommand.class,
             CommandLine.HelpCommand.class
         })

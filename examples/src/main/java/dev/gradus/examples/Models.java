@@ -37,6 +37,14 @@ public final class Models {
                 "gradus.example", example, "gradus.hidden", join(hidden), "gradus.dropout", Float.toString(dropout));
     }
 
+    /**
+     * The {@code {mean, std}} an example's model expects its pixels normalised with (bn-cnn's, as its notebook), or
+     * null for raw pixels in [0, 1].
+     */
+    public static float[] normalization(Map<String, String> meta) {
+        return "bn-cnn".equals(meta.get("gradus.example")) ? new float[] {0.1307f, 0.3081f} : null;
+    }
+
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
     public static Sequential rebuild(Map<String, String> meta, Backend backend) {
         String example = meta.get("gradus.example");

@@ -55,8 +55,9 @@ public final class PredictCommand implements Callable<Integer> {
             Safetensors.load(model, modelFile);
             model.eval();
             DataLoader loader = new DataLoader(images, 1000);
-            if ("bn-cnn".equals(meta.get("gradus.example"))) {
-                loader.transform(Normalize.of(0.1307f, 0.3081f));
+            float[] norm = Models.normalization(meta);
+            if (norm != null) {
+                loader.transform(Normalize.of(norm[0], norm[1]));
             }
             try (GradMode ng = GradMode.noGrad();
                     Scope s = Scope.open()) {
