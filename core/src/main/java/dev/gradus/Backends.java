@@ -91,6 +91,21 @@ public final class Backends {
     }
 
     /**
+     * Checks that two tensors of op {@code op} live on the same backend instance.
+     *
+     * @throws IllegalArgumentException naming the op and both backends (and saying so when they are two instances
+     *     of one kind, e.g. a CPU backend made apart from the default one)
+     */
+    public static void requireSame(String op, Backend a, Backend b) {
+        if (a != b) {
+            String which = a.name().equals(b.name())
+                    ? "two different " + a.name() + " backend instances (one is not the default backend?)"
+                    : "different backends (" + a.name() + " and " + b.name() + ")";
+            throw new IllegalArgumentException(op + ": tensors on " + which + "; move one with to()");
+        }
+    }
+
+    /**
      * The backend tensors use when none is given: {@code gradus.backend}, {@code GRADUS_BACKEND}, else the best
      * available.
      */

@@ -37,10 +37,7 @@ public final class Functional {
 
     private static void requireSameBackend(String op, Tensor a, Tensor b) {
         b.requireOpen(op);
-        if (a.backend() != b.backend()) {
-            throw new IllegalArgumentException(op + ": tensors on different backends ("
-                    + a.backend().name() + " and " + b.backend().name() + "); move one with to()");
-        }
+        Backends.requireSame(op, a.backend(), b.backend());
     }
 
     private static void requireFloat(String op, Tensor t) {

@@ -321,10 +321,7 @@ public class Tensor implements AutoCloseable {
 
     private void checkSameBackend(String op, Tensor other) {
         other.check(op);
-        if (other.backend != backend) {
-            throw new IllegalArgumentException(op + ": tensors on different backends (" + backend.name() + " and "
-                    + other.backend.name() + "); move one with to()");
-        }
+        Backends.requireSame(op, backend, other.backend);
     }
 
     private Tensor unary(UnaryOp op, float s) {

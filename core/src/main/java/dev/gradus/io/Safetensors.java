@@ -309,9 +309,14 @@ public final class Safetensors {
      *                                  changed then)
      */
     public static void load(Module model, Path file) throws IOException {
-        Contents c = read(file);
-        Map<String, Tensor> targets = new LinkedHashMap<>(model.namedParameters());
-        targets.putAll(model.namedBuffers());
+        loadInto(model, read(file), "", file.toString());
+    }
+
+    /** Loads the tensors of {@code c} named {@code prefix + name} into {@code model}; see {@link #load}. */
+    static void loadInto(Module model, Contents c, String prefix, String file) {
+        Map<String, Tensor> targets = new LinkedHashMap<>();
+        model.namedParameters().forEach((k, t) -> targets.put(prefix + k, t));
+        model.namedBuffers().forEach((k, t) -> targets.put(prefix + k, t));
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : targets.entrySet()) {
             Entry got = c.tensors().get(e.getKey());
@@ -323,7 +328,7 @@ public final class Safetensors {
             }
         }
         for (String k : c.tensors().keySet()) {
-            if (!targets.containsKey(k)) {
+            if (k.startsWith(prefix) && !targets.containsKey(k)) {
                 problems.add("unexpected '" + k + "' "
                         + Arrays.toString(c.tensors().get(k).shape()));
             }

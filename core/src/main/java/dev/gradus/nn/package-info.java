@@ -14,6 +14,8 @@
  *       {@link dev.gradus.nn.Softmax}.</li>
  *   <li>Initialisation: {@link dev.gradus.nn.Init}; layers built without an {@code Rng} seed from
  *       {@link dev.gradus.Rng#manualSeed}'s stream.</li>
+ *   <li>Errors and utilities: {@link dev.gradus.nn.LayerException} (bad input to a layer of a Sequential),
+ *       {@link dev.gradus.nn.ClipGrad} (gradient clipping by norm or value).</li>
  * </ul>
  */
 package dev.gradus.nn;

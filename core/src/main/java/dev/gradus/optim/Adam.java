@@ -4,6 +4,7 @@ import dev.gradus.Tensor;
 import dev.gradus.nn.Parameter;
 import dev.gradus.spi.AdamStep;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Adam with PyTorch semantics, bias correction included; {@code decoupled} gives AdamW.
@@ -84,6 +85,26 @@ public final class Adam extends Optimizer {
                                 config.weightDecay(),
                                 config.decoupled(),
                                 step));
+    }
+
+    @Override
+    protected void putState(Map<String, Tensor> out) {
+        for (int i = 0; i < params.size(); i++) {
+            if (m.peek(i) != null) {
+                out.put("exp_avg." + i, m.peek(i));
+                out.put("exp_avg_sq." + i, v.peek(i));
+            }
+        }
+    }
+
+    @Override
+    protected void restoreState(Map<String, float[]> state) {
+        for (int i = 0; i < params.size(); i++) {
+            if (state.containsKey("exp_avg." + i)) {
+                m.restore(i, params.get(i), state.get("exp_avg." + i));
+                v.restore(i, params.get(i), state.get("exp_avg_sq." + i));
+            }
+        }
     }
 
     @Override

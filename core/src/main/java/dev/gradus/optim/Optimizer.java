@@ -2,7 +2,9 @@ package dev.gradus.optim;
 
 import dev.gradus.Tensor;
 import dev.gradus.nn.Parameter;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Updates parameters from their gradients; state (moments, momentum) lives in the backend's memory until
@@ -87,6 +89,33 @@ public abstract class Optimizer implements AutoCloseable {
         closed = true;
         releaseState();
     }
+
+    /**
+     * The per-parameter state by PyTorch's names and the parameter's index ({@code exp_avg.0},
+     * {@code momentum_buffer.2}, ...), for checkpoints; the tensors are the optimizer's own, not copies.
+     */
+    public final Map<String, Tensor> state() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        putState(out);
+        return out;
+    }
+
+    /**
+     * Restores what {@link #state()}, {@link #steps()} and {@link #lr()} returned when a checkpoint was written.
+     *
+     * @throws IllegalArgumentException naming a state tensor that does not fit its parameter
+     */
+    public final void restore(Map<String, float[]> state, long steps, float lr) {
+        restoreState(state);
+        this.step = steps;
+        setLr(lr);
+    }
+
+    /** Adds this optimizer's state tensors to {@code out}. */
+    protected abstract void putState(Map<String, Tensor> out);
+
+    /** Sets the state tensors present in {@code state}, named as {@link #putState} names them. */
+    protected abstract void restoreState(Map<String, float[]> state);
 
     /** Frees the per-parameter state buffers. */
     protected abstract void releaseState();

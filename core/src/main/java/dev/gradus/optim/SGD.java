@@ -4,6 +4,7 @@ import dev.gradus.Tensor;
 import dev.gradus.nn.Parameter;
 import dev.gradus.spi.SgdStep;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, PyTorch semantics.
@@ -80,6 +81,26 @@ public final class SGD extends Optimizer {
                                 config.weightDecay(),
                                 config.nesterov(),
                                 first));
+    }
+
+    @Override
+    protected void putState(Map<String, Tensor> out) {
+        for (int i = 0; i < params.size(); i++) {
+            if (started[i] && momentum.peek(i) != null) { // without momentum there is no state, as in PyTorch
+                out.put("momentum_buffer." + i, momentum.peek(i));
+            }
+        }
+    }
+
+    @Override
+    protected void restoreState(Map<String, float[]> state) {
+        for (int i = 0; i < params.size(); i++) {
+            float[] buf = state.get("momentum_buffer." + i);
+            started[i] = buf != null;
+            if (buf != null && config.momentum() > 0) {
+                momentum.restore(i, params.get(i), buf);
+            }
+        }
     }
 
     @Override

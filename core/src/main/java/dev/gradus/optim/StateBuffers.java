@@ -22,6 +22,21 @@ final class StateBuffers implements AutoCloseable {
         return b;
     }
 
+    /** The buffer of parameter {@code index}, or null while the optimizer has not made it. */
+    Tensor peek(int index) {
+        return buffers[index];
+    }
+
+    /** Sets parameter {@code index}'s buffer to {@code values} (made first if need be), for a restored checkpoint. */
+    void restore(int index, Parameter like, float[] values) {
+        Tensor b = get(index, like);
+        if (values.length != b.numel()) {
+            throw new IllegalArgumentException("optimizer state for parameter " + index + " " + like.shape() + " has "
+                    + values.length + " values");
+        }
+        b.backend().write(b.operand().storage(), 0, values, 0, values.length);
+    }
+
     @Override
     public void close() {
         for (int i = 0; i < buffers.length; i++) {

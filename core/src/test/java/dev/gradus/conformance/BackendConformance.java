@@ -21,6 +21,7 @@ import dev.gradus.Tensor;
 import dev.gradus.nn.BatchNorm;
 import dev.gradus.nn.BatchNorm1d;
 import dev.gradus.nn.BatchNorm2d;
+import dev.gradus.nn.ClipGrad;
 import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
@@ -1365,6 +1366,45 @@ public abstract class BackendConformance {
         Tensor x = t(new float[] {3}, 1).requiresGrad(true);
         x.mul(x.detach()).sum().backward();
         assertEquals(3f, x.grad().item());
+    }
+
+    @Test
+    void clipGradNormAndValueAsPytorch() {
+        float[] ca = {3, -4, 0, 1, 2, -2};
+        float[] cb = {0.5f, -0.5f, 6, 0};
+        try (Parameter a = new Parameter(rand(-1, 1, 2, 3));
+                Parameter b = new Parameter(rand(-1, 1, 4));
+                Parameter unused = new Parameter(rand(-1, 1, 2))) {
+            List<Parameter> ps = List.of(a, b, unused);
+            // loss = sum(a * ca) + sum(b * cb): the gradients are ca and cb
+            Runnable backward = () -> {
+                a.zeroGrad();
+                b.zeroGrad();
+                a.mul(t(ca, 2, 3)).sum().add(b.mul(t(cb, 4)).sum()).backward();
+            };
+            backward.run();
+            double sq = 0;
+            for (float v : ca) {
+                sq += v * v;
+            }
+            for (float v : cb) {
+                sq += v * v;
+            }
+            double norm = Math.sqrt(sq);
+            assertEquals(norm, ClipGrad.clipGradNorm(ps, 1.0), 1e-5);
+            float[] scaled = a.grad().toFloatArray();
+            for (int i = 0; i < ca.length; i++) {
+                assertEquals(ca[i] / (norm + 1e-6), scaled[i], 1e-6, "clipGradNorm a[" + i + "]");
+            }
+            assertEquals(1.0, ClipGrad.clipGradNorm(ps, 10.0), 1e-4, "already within the bound: only measured");
+            assertEquals(cb[2] / (norm + 1e-6), b.grad().toFloatArray()[2], 1e-6);
+            backward.run();
+            ClipGrad.clipGradValue(ps, 2.5);
+            assertArrayEquals(new float[] {2.5f, -2.5f, 0, 1, 2, -2}, a.grad().toFloatArray());
+            assertArrayEquals(new float[] {0.5f, -0.5f, 2.5f, 0}, b.grad().toFloatArray());
+            assertNull(unused.grad());
+            assertThrows(IllegalArgumentException.class, () -> ClipGrad.clipGradNorm(ps, 0));
+        }
     }
 
     /** swish(x) = x * sigmoid(x) as a user writes it: a composed forward and a hand-written backward rule. */

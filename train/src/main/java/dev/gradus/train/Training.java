@@ -9,8 +9,9 @@ import dev.gradus.datasets.Dataset;
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.metrics.History;
 import dev.gradus.nn.Module;
+import dev.gradus.optim.LRScheduler;
 import dev.gradus.optim.Optimizer;
-import dev.gradus.optim.StepLR;
+import dev.gradus.optim.ReduceLROnPlateau;
 import dev.gradus.spi.Backend;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -74,7 +75,7 @@ public final class Training {
             String name,
             Module model,
             Optimizer optimizer,
-            StepLR schedule,
+            LRScheduler schedule,
             DataLoader train,
             DataLoader test,
             String heldOut,
@@ -126,8 +127,8 @@ public final class Training {
             return new Config(n, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, listeners);
         }
 
-        /** A learning-rate schedule stepped after each epoch (null: none). */
-        public Config withSchedule(StepLR s) {
+        /** A learning-rate schedule, stepped after each epoch or batch as its unit says, a plateau one with the held-out loss (null: none). */
+        public Config withSchedule(LRScheduler s) {
             return new Config(name, model, optimizer, s, train, test, heldOut, epochs, backend, log, listeners);
         }
 
@@ -170,7 +171,7 @@ public final class Training {
         String name = c.name();
         Module model = c.model();
         Optimizer opt = c.optimizer();
-        StepLR schedule = c.schedule();
+        LRScheduler schedule = c.schedule();
         DataLoader train = c.train();
         DataLoader test = c.test();
         String heldOut = c.heldOut();
@@ -200,6 +201,9 @@ public final class Training {
                     try (b;
                             Scope s = Scope.open()) {
                         Tensor loss = step(model, opt, b.x(), b.y());
+                        if (schedule != null && schedule.unit() == LRScheduler.Unit.BATCH) {
+                            schedule.step();
+                        }
                         Tensor sum = unreadSum == null ? loss.detach().mul(1f) : unreadSum.add(loss.detach());
                         if (unreadSum != null) {
                             unreadSum.close();
@@ -256,7 +260,9 @@ public final class Training {
             for (Listener li : listeners) {
                 li.onEpoch(row);
             }
-            if (schedule != null) {
+            if (schedule instanceof ReduceLROnPlateau plateau) {
+                plateau.step(outcome.loss());
+            } else if (schedule != null && schedule.unit() == LRScheduler.Unit.EPOCH) {
                 schedule.step();
             }
         }

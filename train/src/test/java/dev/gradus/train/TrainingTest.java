@@ -11,6 +11,8 @@ import dev.gradus.datasets.Dataset;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.Sequential;
+import dev.gradus.optim.CosineAnnealingLR;
+import dev.gradus.optim.OneCycleLR;
 import dev.gradus.optim.SGD;
 import dev.gradus.spi.Backend;
 import java.io.ByteArrayOutputStream;
@@ -208,6 +210,33 @@ class TrainingTest {
             assertEquals("n", c.name());
             assertEquals("valid", c.heldOut());
             assertEquals(2, c.epochs());
+        }
+    }
+
+    /** Training.fit steps a per-batch schedule after every step, an epoch one after every epoch, a plateau one with the loss. */
+    @Test
+    void fitStepsEachScheduleWhenItsUnitSays() {
+        Backend cpu = CpuBackendProvider.get();
+        Rng rng = new Rng(4);
+        DataLoader train = new DataLoader(blobs(400, rng), 32);
+        DataLoader valid = new DataLoader(blobs(200, rng), 50);
+        try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+                SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            OneCycleLR cycle = new OneCycleLR(opt, 0.1f, 2 * 13);
+            Training.fit(Training.Config.of(model, opt, train, valid, 2)
+                    .withSchedule(cycle)
+                    .withLog(new PrintStream(new ByteArrayOutputStream())));
+            assertEquals(2 * 13, cycle.steps());
+            assertEquals(0.1 / 25 / 1e4, opt.lr(), 1e-9, "the cycle ends at its minimum");
+        }
+        try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
+                SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
+            CosineAnnealingLR cos = new CosineAnnealingLR(opt, 4, 0f);
+            Training.fit(Training.Config.of(model, opt, train, valid, 2)
+                    .withSchedule(cos)
+                    .withLog(new PrintStream(new ByteArrayOutputStream())));
+            assertEquals(2, cos.steps());
+            assertEquals(0.05, opt.lr(), 1e-7);
         }
     }
 }
