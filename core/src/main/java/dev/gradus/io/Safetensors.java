@@ -24,6 +24,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Saves and loads model weights in the safetensors format, with PyTorch-style names ({@code 0.weight},
@@ -41,6 +43,7 @@ import java.util.Map;
  * <p>Saving writes a temporary file and renames it, so an interrupted save never replaces a good file.
  */
 public final class Safetensors {
+    private static final Logger LOG = LoggerFactory.getLogger(Safetensors.class);
     private static final JsonFactory JSON = new JsonFactory();
     /** Headers larger than this are not a safetensors file we wrote or could use. */
     private static final long MAX_HEADER = 100L << 20;
@@ -48,10 +51,27 @@ public final class Safetensors {
     private Safetensors() {}
 
     /** One tensor as stored: name, shape and values. */
-    public record Entry(String name, int[] shape, float[] values) {}
+    public record Entry(String name, int[] shape, float[] values, String dtype) {
+        /** A float32 tensor. */
+        public Entry(String name, int[] shape, float[] values) {
+            this(name, shape, values, "F32");
+        }
+    }
 
     /** A whole file: tensors in file order and the metadata strings. */
-    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {}
+    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata, List<String> conversions) {
+        /** Contents read without converting any tensor. */
+        public Contents(Map<String, Entry> tensors, Map<String, String> metadata) {
+            this(tensors, metadata, List.of());
+        }
+    }
+
+    /** What a non-strict {@link #load(Module, Path, boolean)} left alone: model names the file lacks, and file names the model does not have. */
+    public record LoadReport(List<String> missing, List<String> unexpected) {}
+
+    /** Bytes per element of each dtype Gradus reads (and converts to float32). */
+    private static final Map<String, Integer> DTYPE_BYTES =
+            Map.of("F32", 4, "F16", 2, "BF16", 2, "F64", 8, "I64", 8, "I32", 4, "I16", 2, "I8", 1, "U8", 1, "BOOL", 1);
 
     /** The architecture string recorded for {@code model}: its layers' descriptions. */
     public static String architecture(Module model) {
@@ -159,7 +179,9 @@ public final class Safetensors {
             Map<String, String> meta = new LinkedHashMap<>();
             Map<String, long[]> ranges = new LinkedHashMap<>();
             Map<String, int[]> shapes = new LinkedHashMap<>();
-            parseHeader(name, header, meta, ranges, shapes);
+            Map<String, String> dtypes = new LinkedHashMap<>();
+            parseHeader(name, header, meta, ranges, shapes, dtypes);
+            List<String> conversions = new ArrayList<>();
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Entry> tensors = new LinkedHashMap<>();
@@ -176,11 +198,13 @@ public final class Safetensors {
                             "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
                                     + " has more elements than one Java array can hold");
                 }
-                if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != 4 * n) {
+                String dtype = dtypes.get(e.getKey());
+                int width = DTYPE_BYTES.get(dtype);
+                if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != width * n) {
                     throw new ModelFormatException(
                             name,
-                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape) + " needs " + 4 * n
-                                    + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
+                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape) + " (" + dtype + ") needs "
+                                    + width * n + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
                 }
                 if (r[1] > dataLen) {
                     throw new ModelFormatException(
@@ -190,13 +214,69 @@ public final class Safetensors {
                 }
                 ByteBuffer b = ByteBuffer.allocate((int) (r[1] - r[0])).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(ch, b, dataStart + r[0], name);
-                float[] v = new float[(int) n];
                 b.flip();
-                b.asFloatBuffer().get(v);
-                tensors.put(e.getKey(), new Entry(e.getKey(), shape, v));
+                float[] v = toFloats(b, dtype, (int) n);
+                String loss = lossOf(dtype, b, (int) n);
+                if (loss != null) {
+                    conversions.add("'" + e.getKey() + "' " + dtype + " -> F32: " + loss);
+                }
+                tensors.put(e.getKey(), new Entry(e.getKey(), shape, v, dtype));
             }
-            return new Contents(tensors, meta);
+            return new Contents(tensors, meta, List.copyOf(conversions));
         }
+    }
+
+    /** The {@code n} elements of {@code b} (little-endian, of {@code dtype}) as float32. */
+    private static float[] toFloats(ByteBuffer b, String dtype, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = switch (dtype) {
+                case "F32" -> b.getFloat(4 * i);
+                case "F16" -> halfToFloat(b.getShort(2 * i));
+                case "BF16" -> Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
+                case "F64" -> (float) b.getDouble(8 * i);
+                case "I64" -> (float) b.getLong(8 * i);
+                case "I32" -> (float) b.getInt(4 * i);
+                case "I16" -> b.getShort(2 * i);
+                case "I8" -> b.get(i);
+                case "U8" -> b.get(i) & 0xff;
+                case "BOOL" -> b.get(i) != 0 ? 1f : 0f;
+                default -> throw new IllegalStateException(dtype); // the header check admits only the above
+            };
+        }
+        return v;
+    }
+
+    /** IEEE 754 half precision to float (exact); Java 17 has no {@code Float.float16ToFloat}. */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0) { // zero or subnormal: mant * 2^-24
+            float v = mant * 0x1p-24f;
+            return sign != 0 ? -v : v;
+        }
+        if (exp == 31) { // infinity or NaN
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+
+    /** What converting to float32 lost, or null when every value is exact. */
+    private static String lossOf(String dtype, ByteBuffer b, int n) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) {
+            switch (dtype) {
+                case "F64" -> changed += (double) (float) b.getDouble(8 * i) != b.getDouble(8 * i) ? 1 : 0;
+                case "I64" -> changed += (long) (float) b.getLong(8 * i) != b.getLong(8 * i) ? 1 : 0;
+                case "I32" -> changed += (int) (float) b.getInt(4 * i) != b.getInt(4 * i) ? 1 : 0;
+                default -> {
+                    return null; // F32, F16, BF16, I16, I8, U8 and BOOL fit float32 exactly
+                }
+            }
+        }
+        return changed == 0 ? null : changed + " of " + n + " values rounded";
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos, String name) throws IOException {
@@ -209,7 +289,12 @@ public final class Safetensors {
     }
 
     private static void parseHeader(
-            String name, byte[] header, Map<String, String> meta, Map<String, long[]> ranges, Map<String, int[]> shapes)
+            String name,
+            byte[] header,
+            Map<String, String> meta,
+            Map<String, long[]> ranges,
+            Map<String, int[]> shapes,
+            Map<String, String> dtypes)
             throws IOException {
         String text;
         try {
@@ -267,10 +352,13 @@ public final class Safetensors {
                     }
                 }
                 expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of entry '" + key + "'");
-                if (!"F32".equals(dtype)) {
+                if (dtype == null || !DTYPE_BYTES.containsKey(dtype)) {
                     throw new ModelFormatException(
-                            name, "tensor '" + key + "' has dtype " + dtype + "; Gradus reads F32 tensors");
+                            name,
+                            "tensor '" + key + "' has dtype " + dtype + "; Gradus reads F32, F16, BF16, F64, I64, I32,"
+                                    + " I16, I8, U8 and BOOL tensors (as float32)");
                 }
+                dtypes.put(key, dtype);
                 if (offs.size() != 2) {
                     throw new ModelFormatException(name, "tensor '" + key + "' needs two data_offsets, has " + offs);
                 }
@@ -310,6 +398,51 @@ public final class Safetensors {
      */
     public static void load(Module model, Path file) throws IOException {
         loadInto(model, read(file), "", file.toString());
+    }
+
+    /**
+     * As {@link #load(Module, Path)}; with {@code strict} false (PyTorch's {@code strict=False}) the names present in
+     * both are loaded and the others reported instead of refused. Tensors of other dtypes are converted to float32;
+     * a conversion that rounded values is logged.
+     *
+     * @throws IllegalArgumentException for a tensor whose shape differs from the model's, strict or not
+     */
+    public static LoadReport load(Module model, Path file, boolean strict) throws IOException {
+        Contents c = read(file);
+        for (String note : c.conversions()) {
+            LOG.warn("{}: {}", file, note);
+        }
+        if (strict) {
+            loadInto(model, c, "", file.toString());
+            return new LoadReport(List.of(), List.of());
+        }
+        Map<String, Tensor> targets = new LinkedHashMap<>(model.namedParameters());
+        targets.putAll(model.namedBuffers());
+        List<String> missing = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Entry got = c.tensors().get(e.getKey());
+            if (got == null) {
+                missing.add(e.getKey());
+            } else if (!Shape.of(got.shape()).equals(e.getValue().shape())) {
+                throw new IllegalArgumentException(
+                        file + ": '" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
+                                + e.getValue().shape() + " in the model");
+            }
+        }
+        for (String k : c.tensors().keySet()) {
+            if (!targets.containsKey(k)) {
+                unexpected.add(k);
+            }
+        }
+        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+            Entry got = c.tensors().get(e.getKey());
+            if (got != null) {
+                Tensor t = e.getValue();
+                t.backend().write(t.operand().storage(), t.layout().offset(), got.values(), 0, got.values().length);
+            }
+        }
+        return new LoadReport(List.copyOf(missing), List.copyOf(unexpected));
     }
 
     /** Loads the tensors of {@code c} named {@code prefix + name} into {@code model}; see {@link #load}. */
