@@ -62,7 +62,7 @@ public final class Checkpoint {
             throw new IllegalArgumentException(file + " was saved with optimizer " + meta.get("optimizer")
                     + " and scheduler " + meta.get("scheduler") + ", not " + optClass + " and " + schedClass);
         }
-        Safetensors.loadInto(model, c, "model.", file.toString());
+        Safetensors.loadInto(model, c, "model.", file.toString(), true);
         Map<String, float[]> state = new LinkedHashMap<>();
         c.tensors().forEach((k, e) -> {
             if (k.startsWith("optimizer.")) {

@@ -397,7 +397,15 @@ public final class Safetensors {
      *                                  changed then)
      */
     public static void load(Module model, Path file) throws IOException {
-        loadInto(model, read(file), "", file.toString());
+        load(model, read(file), file.toString());
+    }
+
+    /**
+     * As {@link #load(Module, Path)} for contents already {@linkplain #read read} (e.g. to choose the architecture
+     * from their metadata first); {@code source} names them in messages.
+     */
+    public static void load(Module model, Contents contents, String source) {
+        loadInto(model, contents, "", source, true);
     }
 
     /**
@@ -412,28 +420,50 @@ public final class Safetensors {
         for (String note : c.conversions()) {
             LOG.warn("{}: {}", file, note);
         }
-        if (strict) {
-            loadInto(model, c, "", file.toString());
-            return new LoadReport(List.of(), List.of());
-        }
-        Map<String, Tensor> targets = new LinkedHashMap<>(model.namedParameters());
-        targets.putAll(model.namedBuffers());
+        return loadInto(model, c, "", file.toString(), strict);
+    }
+
+    /**
+     * Loads the tensors of {@code c} named {@code prefix + name} into {@code model}. Strict: any missing, unexpected
+     * or mis-shaped tensor refuses the whole file; otherwise only a mis-shaped one does, and the rest is reported.
+     * Nothing is changed when it throws.
+     */
+    static LoadReport loadInto(Module model, Contents c, String prefix, String file, boolean strict) {
+        Map<String, Tensor> targets = new LinkedHashMap<>();
+        model.namedParameters().forEach((k, t) -> targets.put(prefix + k, t));
+        model.namedBuffers().forEach((k, t) -> targets.put(prefix + k, t));
+        List<String> problems = new ArrayList<>();
+        List<String> misShaped = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : targets.entrySet()) {
             Entry got = c.tensors().get(e.getKey());
             if (got == null) {
                 missing.add(e.getKey());
+                problems.add("missing '" + e.getKey() + "' " + e.getValue().shape());
             } else if (!Shape.of(got.shape()).equals(e.getValue().shape())) {
-                throw new IllegalArgumentException(
-                        file + ": '" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
-                                + e.getValue().shape() + " in the model");
+                String p = "'" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
+                        + e.getValue().shape() + " in the model";
+                misShaped.add(p);
+                problems.add(p);
             }
         }
         for (String k : c.tensors().keySet()) {
-            if (!targets.containsKey(k)) {
+            if (k.startsWith(prefix) && !targets.containsKey(k)) {
                 unexpected.add(k);
+                problems.add("unexpected '" + k + "' "
+                        + Arrays.toString(c.tensors().get(k).shape()));
             }
+        }
+        if (strict && !problems.isEmpty()) {
+            String saved = c.metadata().get("gradus.architecture");
+            throw new IllegalArgumentException(file + " does not match the model: " + String.join("; ", problems)
+                    + (saved != null
+                            ? "\n  file architecture:  " + saved + "\n  model architecture: " + architecture(model)
+                            : ""));
+        }
+        if (!misShaped.isEmpty()) {
+            throw new IllegalArgumentException(file + ": " + String.join("; ", misShaped));
         }
         for (Map.Entry<String, Tensor> e : targets.entrySet()) {
             Entry got = c.tensors().get(e.getKey());
@@ -443,40 +473,5 @@ public final class Safetensors {
             }
         }
         return new LoadReport(List.copyOf(missing), List.copyOf(unexpected));
-    }
-
-    /** Loads the tensors of {@code c} named {@code prefix + name} into {@code model}; see {@link #load}. */
-    static void loadInto(Module model, Contents c, String prefix, String file) {
-        Map<String, Tensor> targets = new LinkedHashMap<>();
-        model.namedParameters().forEach((k, t) -> targets.put(prefix + k, t));
-        model.namedBuffers().forEach((k, t) -> targets.put(prefix + k, t));
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
-            Entry got = c.tensors().get(e.getKey());
-            if (got == null) {
-                problems.add("missing '" + e.getKey() + "' " + e.getValue().shape());
-            } else if (!Shape.of(got.shape()).equals(e.getValue().shape())) {
-                problems.add("'" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
-                        + e.getValue().shape() + " in the model");
-            }
-        }
-        for (String k : c.tensors().keySet()) {
-            if (k.startsWith(prefix) && !targets.containsKey(k)) {
-                problems.add("unexpected '" + k + "' "
-                        + Arrays.toString(c.tensors().get(k).shape()));
-            }
-        }
-        if (!problems.isEmpty()) {
-            String saved = c.metadata().get("gradus.architecture");
-            throw new IllegalArgumentException(file + " does not match the model: " + String.join("; ", problems)
-                    + (saved != null
-                            ? "\n  file architecture:  " + saved + "\n  model architecture: " + architecture(model)
-                            : ""));
-        }
-        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
-            float[] v = c.tensors().get(e.getKey()).values();
-            Tensor t = e.getValue();
-            t.backend().write(t.operand().storage(), t.layout().offset(), v, 0, v.length);
-        }
     }
 }

@@ -155,21 +155,6 @@ public interface Backend {
             Operand dGamma,
             Operand dBeta);
 
-    /**
-     * The {@code [N, C, rest]} view batch norm works on: {@code {N, C, rest}} for an {@code x} of at least two
-     * dimensions, {@code rest} the product of the others (1 for {@code [N, C]}).
-     */
-    static int[] batchNormDims(Operand x) {
-        int[] s = x.shape();
-        int n = s[0];
-        int c = s[1];
-        int rest = 1;
-        for (int i = 2; i < s.length; i++) {
-            rest *= s[i];
-        }
-        return new int[] {n, c, rest};
-    }
-
     /** Live, reserved and allocation counters. */
     MemoryStats memory();
 

@@ -47,16 +47,27 @@ public final class DataDirs {
                 return dir;
             }
         }
+        throw notFound(name, explicit, probe, false);
+    }
+
+    /**
+     * The one-line message for a data set found nowhere (so that it reads whole in a terminal and a log), saying
+     * also, when {@code offline}, that downloading it was forbidden.
+     */
+    static FileNotFoundException notFound(String name, Path explicit, String probe, boolean offline) {
         List<String> places = new ArrayList<>();
-        for (Path p : looked) {
+        for (Path p : candidates(name, explicit)) {
             places.add(p.toAbsolutePath().toString());
         }
-        // One line, so that it reads whole in a terminal and a log.
-        throw new FileNotFoundException("The " + name + " data set was not found (looked for " + probe + "[.gz] in "
+        return new FileNotFoundException("The " + name + " data set was not found"
+                + (offline ? " and offline mode forbids downloading it" : "") + " (looked for " + probe + "[.gz] in "
                 + String.join(", ", places) + "): pass --data DIR, set GRADUS_DATA to a folder holding " + name
                 + "/, or put the files in "
                 + (explicit != null ? explicit : cacheDir().resolve(name))
-                + " (the examples download them there unless --offline)");
+                + " (the examples download them there unless --offline)"
+                + (offline
+                        ? "; online, the files come from the public mirrors or GRADUS_DATASETS_MIRROR/" + name + "/"
+                        : ""));
     }
 
     /** {@code dir/file.gz} if present, else {@code dir/file}. */

@@ -50,11 +50,7 @@ public final class Mnist {
             }
             dir = explicit != null ? explicit : DataDirs.cacheDir().resolve(name);
             if (Download.offline()) {
-                throw new FileNotFoundException(e.getMessage()
-                                .replace(
-                                        "data set was not found",
-                                        "data set was not found and offline mode forbids" + " downloading it")
-                        + "; online, the files come from the public mirrors or GRADUS_DATASETS_MIRROR/" + name + "/");
+                throw DataDirs.notFound(name, explicit, "train-images-idx3-ubyte", true);
             }
             Download.fetchAll(Download.forDataset(name, download), dir, System.err);
         }

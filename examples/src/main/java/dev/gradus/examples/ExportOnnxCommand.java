@@ -1,7 +1,6 @@
 package dev.gradus.examples;
 
 import dev.gradus.Backends;
-import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.onnx.Onnx;
 import java.io.IOException;
@@ -38,10 +37,9 @@ public final class ExportOnnxCommand implements Callable<Integer> {
 
     /** Rebuilds the model in {@code modelFile}, loads its weights and writes {@code onnxFile}. */
     public static void export(Path modelFile, Path onnxFile, PrintStream log) throws IOException {
-        Map<String, String> meta = Safetensors.read(modelFile).metadata();
-        try (Sequential model = Models.rebuild(meta, Backends.defaultBackend())) {
-            Safetensors.load(model, modelFile);
-            model.eval();
+        Models.Saved saved = Models.load(modelFile, Backends.defaultBackend());
+        Map<String, String> meta = saved.meta();
+        try (Sequential model = saved.model()) {
             Onnx.Config config = Onnx.Config.of(1, 1, 28, 28);
             float[] norm = Models.normalization(meta);
             if (norm != null) {

@@ -1,6 +1,7 @@
 package dev.gradus.examples;
 
 import dev.gradus.Rng;
+import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
 import dev.gradus.nn.Flatten;
@@ -8,6 +9,8 @@ import dev.gradus.nn.Init;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -43,6 +46,23 @@ public final class Models {
      */
     public static float[] normalization(Map<String, String> meta) {
         return "bn-cnn".equals(meta.get("gradus.example")) ? new float[] {0.1307f, 0.3081f} : null;
+    }
+
+    /** A model file's metadata and the model it describes, weights loaded, in evaluation mode; close the model. */
+    public record Saved(Map<String, String> meta, Sequential model) {}
+
+    /** Reads {@code file} once, rebuilds the architecture its metadata names and loads the weights into it. */
+    public static Saved load(Path file, Backend backend) throws IOException {
+        Safetensors.Contents c = Safetensors.read(file);
+        Sequential model = rebuild(c.metadata(), backend);
+        try {
+            Safetensors.load(model, c, file.toString());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        model.eval();
+        return new Saved(c.metadata(), model);
     }
 
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */

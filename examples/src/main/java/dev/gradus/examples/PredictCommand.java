@@ -8,7 +8,6 @@ import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.Idx;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Normalize;
-import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Evaluation;
@@ -47,13 +46,12 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** Predicted labels for every image of {@code input}, also written to {@code out/submission.csv}. */
     public static int[] predict(Path modelFile, Path input, Path out, PrintStream log) throws IOException {
-        Map<String, String> meta = Safetensors.read(modelFile).metadata();
         Backend backend = Backends.defaultBackend();
         Dataset images = load(input);
         int[] preds;
-        try (Sequential model = Models.rebuild(meta, backend)) {
-            Safetensors.load(model, modelFile);
-            model.eval();
+        Models.Saved saved = Models.load(modelFile, backend);
+        Map<String, String> meta = saved.meta();
+        try (Sequential model = saved.model()) {
             DataLoader loader = new DataLoader(images, 1000);
             float[] norm = Models.normalization(meta);
             if (norm != null) {

@@ -88,16 +88,12 @@ public final class TrainOptions {
 
     /** MNIST from {@code --data} or the default places, downloaded first when missing and not offline. */
     Mnist.Splits mnist() throws IOException {
-        return Mnist.load(data, download());
+        return Mnist.load(data, !offline);
     }
 
     /** As {@link #mnist()} for Fashion-MNIST. */
     Mnist.Splits fashionMnist() throws IOException {
-        return FashionMnist.load(data, download());
-    }
-
-    private boolean download() {
-        return !offline;
+        return FashionMnist.load(data, !offline);
     }
 
     /** Prints the memory verdict when asked for. */

@@ -9,6 +9,7 @@ import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
@@ -985,11 +986,11 @@ public final class CpuBackend implements Backend {
             Operand saveInvStd,
             float eps,
             float momentum) {
-        Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
-        int[] nch = Backend.batchNormDims(x);
-        int n = nch[0];
-        int c = nch[1];
-        int hw = nch[2];
+        BatchNormDims d =
+                BatchNormDims.of("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
+        int n = d.n();
+        int c = d.c();
+        int hw = d.hw();
         if (dnnlBatchNorm != null
                 && dnnlBatchNorm.train(
                         raw(x),
@@ -1033,11 +1034,11 @@ public final class CpuBackend implements Backend {
             Operand dx,
             Operand dGamma,
             Operand dBeta) {
-        Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        int[] nch = Backend.batchNormDims(x);
-        int n = nch[0];
-        int c = nch[1];
-        int hw = nch[2];
+        BatchNormDims d =
+                BatchNormDims.of("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+        int n = d.n();
+        int c = d.c();
+        int hw = d.hw();
         if (dnnlBatchNorm != null
                 && dnnlBatchNorm.backward(
                         raw(x),

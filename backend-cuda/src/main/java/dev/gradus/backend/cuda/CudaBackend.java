@@ -4,6 +4,7 @@ import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Layout;
@@ -799,11 +800,11 @@ public final class CudaBackend implements Backend {
             Operand saveInvStd,
             float eps,
             float momentum) {
-        Operand.requireDense("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
-        int[] nch = Backend.batchNormDims(x);
-        int n = nch[0];
-        int c = nch[1];
-        int hw = nch[2];
+        BatchNormDims d =
+                BatchNormDims.of("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
+        int n = d.n();
+        int c = d.c();
+        int hw = d.hw();
         if ((long) n * hw < 1) {
             throw new IllegalArgumentException("batchNorm: no values per channel");
         }
@@ -840,11 +841,11 @@ public final class CudaBackend implements Backend {
             Operand dx,
             Operand dGamma,
             Operand dBeta) {
-        Operand.requireDense("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        int[] nch = Backend.batchNormDims(x);
-        int n = nch[0];
-        int c = nch[1];
-        int hw = nch[2];
+        BatchNormDims d =
+                BatchNormDims.of("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+        int n = d.n();
+        int c = d.c();
+        int hw = d.hw();
         if (c == 0) {
             return;
         }
