@@ -1,6 +1,7 @@
 package dev.gradus;
 
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Operand;
@@ -279,17 +280,16 @@ public final class Functional {
         Tensor out = emptyFloat(be, xs);
         Tensor mean = emptyFloat(be, c);
         Tensor invStd = emptyFloat(be, c);
-        be.batchNormTrain(
-                xd.operand(),
+        BatchNormArgs args = new BatchNormArgs(
                 operandOrNull(gd),
                 beta == null ? null : beta.dense().operand(),
                 operandOrNull(runningMean),
                 operandOrNull(runningVar),
-                out.operand(),
                 mean.operand(),
                 invStd.operand(),
                 eps,
                 momentum);
+        be.batchNormTrain(xd.operand(), out.operand(), args);
         return Autograd.record(
                 out,
                 "batchNorm",
@@ -300,9 +300,9 @@ public final class Functional {
                     be.batchNormBackward(
                             xd.operand(),
                             d.dense().operand(),
-                            operandOrNull(gd),
-                            mean.operand(),
-                            invStd.operand(),
+                            // Built from the tensors, not the forward's args: the closure must hold them live.
+                            new BatchNormArgs(
+                                    operandOrNull(gd), null, null, null, mean.operand(), invStd.operand(), eps, 0f),
                             dx.operand(),
                             operandOrNull(dGamma),
                             operandOrNull(dBeta));

@@ -4,6 +4,7 @@ import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -101,36 +102,39 @@ public class ConvBenchmark {
     @Benchmark
     public Tensor convForward() {
         be.conv2d(x.operand(), w.operand(), b.operand(), out.operand(), conv);
-        be.synchronize(); // a GPU only queues the work
-        return out;
+        return synced(out);
     }
 
     @Benchmark
     public Tensor convBackwardData() {
         be.conv2dBackwardData(out.operand(), w.operand(), dx.operand(), conv);
-        be.synchronize(); // a GPU only queues the work
-        return dx;
+        return synced(dx);
     }
 
     @Benchmark
     public Tensor convBackwardFilter() {
         be.conv2dBackwardFilter(x.operand(), out.operand(), dw.operand(), db.operand(), conv);
-        be.synchronize(); // a GPU only queues the work
-        return dw;
+        return synced(dw);
     }
 
     @Benchmark
     public Tensor maxPool() {
         be.pool2d(PoolOp.MAX, out.operand(), pooled.operand(), argmax.operand(), pool);
-        be.synchronize(); // a GPU only queues the work
-        return pooled;
+        return synced(pooled);
     }
 
     @Benchmark
     public Tensor batchNormTrain() {
         be.batchNormTrain(
-                out.operand(), null, null, null, null, bnOut.operand(), mean.operand(), invStd.operand(), 1e-5f, 0.1f);
-        be.synchronize(); // a GPU only queues the work
-        return bnOut;
+                out.operand(),
+                bnOut.operand(),
+                new BatchNormArgs(null, null, null, null, mean.operand(), invStd.operand(), 1e-5f, 0.1f));
+        return synced(bnOut);
+    }
+
+    /** {@code t} once the backend's queued work is done: a GPU only queues it. */
+    private Tensor synced(Tensor t) {
+        be.synchronize();
+        return t;
     }
 }

@@ -124,36 +124,18 @@ public interface Backend {
 
     /**
      * Batch normalisation in training mode of dense {@code x [N, C, ...]} over every axis but 1: normalises with
-     * the batch's mean and biased variance, applies {@code gamma}/{@code beta} (null for none), writes the mean
-     * and {@code 1/sqrt(var + eps)} per channel into {@code saveMean}/{@code saveInvStd}, and, when
-     * {@code runningMean} is not null, updates the running statistics with {@code momentum} (the variance
-     * unbiased, as PyTorch). The per-channel operands are {@code [C]}.
+     * the batch's mean and biased variance, applies {@code p.gamma()}/{@code p.beta()} (null for none), writes the
+     * mean and {@code 1/sqrt(var + eps)} per channel into {@code p.saveMean()}/{@code p.saveInvStd()}, and, when
+     * {@code p.runningMean()} is not null, updates the running statistics with {@code p.momentum()} (the variance
+     * unbiased, as PyTorch).
      */
-    void batchNormTrain(
-            Operand x,
-            Operand gamma,
-            Operand beta,
-            Operand runningMean,
-            Operand runningVar,
-            Operand out,
-            Operand saveMean,
-            Operand saveInvStd,
-            float eps,
-            float momentum);
+    void batchNormTrain(Operand x, Operand out, BatchNormArgs p);
 
     /**
-     * Gradients of {@link #batchNormTrain}: {@code dx} (overwritten) and, when not null, {@code dGamma} and
-     * {@code dBeta} per channel (overwritten).
+     * Gradients of {@link #batchNormTrain} from the statistics it saved in {@code p}: {@code dx} (overwritten) and,
+     * when not null, {@code dGamma} and {@code dBeta} per channel (overwritten).
      */
-    void batchNormBackward(
-            Operand x,
-            Operand dOut,
-            Operand gamma,
-            Operand saveMean,
-            Operand saveInvStd,
-            Operand dx,
-            Operand dGamma,
-            Operand dBeta);
+    void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta);
 
     /** Live, reserved and allocation counters. */
     MemoryStats memory();

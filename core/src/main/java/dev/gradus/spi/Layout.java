@@ -78,6 +78,27 @@ public record Layout(int[] shape, int[] strides, int offset) {
         return n;
     }
 
+    /**
+     * Product of the dimensions before {@code axis}: how many independent runs a reduction over {@code axis} has
+     * ahead of it. For {@code [2, 3, 4]}, {@code outer(1) = 2}.
+     */
+    public int outer(int axis) {
+        int n = 1;
+        for (int d = 0; d < axis; d++) {
+            n *= shape[d];
+        }
+        return n;
+    }
+
+    /** Product of the dimensions after {@code axis}. For {@code [2, 3, 4]}, {@code inner(1) = 4}. */
+    public int inner(int axis) {
+        int n = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            n *= shape[d];
+        }
+        return n;
+    }
+
     /** Number of dimensions. */
     public int rank() {
         return shape.length;

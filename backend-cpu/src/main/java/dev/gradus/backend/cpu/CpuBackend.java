@@ -9,6 +9,7 @@ import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
@@ -531,15 +532,9 @@ public final class CpuBackend implements Backend {
         CpuStorage xs = cpu(xo.storage());
         CpuStorage os = cpu(outo.storage());
         int[] shape = xLayout.shape();
-        int outer = 1;
-        for (int d = 0; d < axis; d++) {
-            outer *= shape[d];
-        }
+        int outer = xLayout.outer(axis);
         int len = shape[axis];
-        int inner = 1;
-        for (int d = axis + 1; d < shape.length; d++) {
-            inner *= shape[d];
-        }
+        int inner = xLayout.inner(axis);
         final int innerF = inner;
         FloatBuffer in = xs.f;
         int base = xLayout.offset();
@@ -918,14 +913,14 @@ public final class CpuBackend implements Backend {
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
         Operand.requireDense("conv2d", x, w, bias, out);
         boolean relu = activation == UnaryOp.RELU;
+        ConvShapes shapes = new ConvShapes(x.shape(), w.shape(), out.shape(), p);
         if (dnnlConv != null
                 && (relu || activation == UnaryOp.IDENTITY)
-                && dnnlConv.forward(
-                        raw(x), x.shape(), cpu(w), w.shape(), cpuOrNull(bias), raw(out), out.shape(), p, relu)) {
+                && dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), relu)) {
             return;
         }
         if (activation == UnaryOp.IDENTITY) {
-            conv.forward(cpu(x), x.shape(), cpu(w), w.shape(), cpuOrNull(bias), cpu(out), out.shape(), p);
+            conv.forward(shapes, cpu(x), cpu(w), cpuOrNull(bias), cpu(out));
         } else {
             Backend.super.conv2d(x, w, bias, out, p, activation); // unfused
         }
@@ -934,19 +929,18 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
         Operand.requireDense("conv2dBackwardData", dOut, w, dx);
-        if (dnnlConv == null
-                || !dnnlConv.backwardData(raw(dOut), dOut.shape(), cpu(w), w.shape(), raw(dx), dx.shape(), p)) {
-            conv.backwardData(cpu(dOut), dOut.shape(), cpu(w), w.shape(), cpu(dx), dx.shape(), p);
+        ConvShapes shapes = new ConvShapes(dx.shape(), w.shape(), dOut.shape(), p);
+        if (dnnlConv == null || !dnnlConv.backwardData(shapes, raw(dOut), cpu(w), raw(dx))) {
+            conv.backwardData(shapes, cpu(dOut), cpu(w), cpu(dx));
         }
     }
 
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
         Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
-        if (dnnlConv == null
-                || !dnnlConv.backwardWeights(
-                        raw(x), x.shape(), raw(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias), p)) {
-            conv.backwardFilter(cpu(x), x.shape(), cpu(dOut), dOut.shape(), cpu(dw), dw.shape(), cpuOrNull(dBias), p);
+        ConvShapes shapes = new ConvShapes(x.shape(), dw.shape(), dOut.shape(), p);
+        if (dnnlConv == null || !dnnlConv.backwardWeights(shapes, raw(x), raw(dOut), cpu(dw), cpuOrNull(dBias))) {
+            conv.backwardFilter(shapes, cpu(x), cpu(dOut), cpu(dw), cpuOrNull(dBias));
         }
     }
 
@@ -975,97 +969,30 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void batchNormTrain(
-            Operand x,
-            Operand gamma,
-            Operand beta,
-            Operand runningMean,
-            Operand runningVar,
-            Operand out,
-            Operand saveMean,
-            Operand saveInvStd,
-            float eps,
-            float momentum) {
-        BatchNormDims d =
-                BatchNormDims.of("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
-        int n = d.n();
-        int c = d.c();
-        int hw = d.hw();
-        if (dnnlBatchNorm != null
-                && dnnlBatchNorm.train(
-                        raw(x),
-                        n,
-                        c,
-                        hw,
-                        cpuOrNull(gamma),
-                        cpuOrNull(beta),
-                        eps,
-                        momentum,
-                        cpuOrNull(runningMean),
-                        cpuOrNull(runningVar),
-                        raw(out),
-                        cpu(saveMean),
-                        cpu(saveInvStd))) {
-            return;
+    public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
+        BnCall b = bnCall(BatchNormDims.of("batchNormTrain", x, p, out), p);
+        if (dnnlBatchNorm == null || !dnnlBatchNorm.train(raw(x), raw(out), b)) {
+            conv.batchNormTrain(cpu(x), cpu(out), b);
         }
-        conv.batchNormTrain(
-                cpu(x),
-                n,
-                c,
-                hw,
-                cpuOrNull(gamma),
-                cpuOrNull(beta),
-                eps,
-                momentum,
-                cpuOrNull(runningMean),
-                cpuOrNull(runningVar),
-                cpu(out),
-                cpu(saveMean),
-                cpu(saveInvStd));
     }
 
     @Override
-    public void batchNormBackward(
-            Operand x,
-            Operand dOut,
-            Operand gamma,
-            Operand saveMean,
-            Operand saveInvStd,
-            Operand dx,
-            Operand dGamma,
-            Operand dBeta) {
-        BatchNormDims d =
-                BatchNormDims.of("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        int n = d.n();
-        int c = d.c();
-        int hw = d.hw();
-        if (dnnlBatchNorm != null
-                && dnnlBatchNorm.backward(
-                        raw(x),
-                        raw(dOut),
-                        n,
-                        c,
-                        hw,
-                        cpuOrNull(gamma),
-                        cpu(saveMean),
-                        cpu(saveInvStd),
-                        raw(dx),
-                        cpuOrNull(dGamma),
-                        cpuOrNull(dBeta))) {
-            return;
+    public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
+        BnCall b = bnCall(BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta), p);
+        CpuStorage dg = cpuOrNull(dGamma);
+        CpuStorage db = cpuOrNull(dBeta);
+        if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(raw(x), raw(dOut), b, raw(dx), dg, db)) {
+            conv.batchNormBackward(cpu(x), cpu(dOut), b, cpu(dx), dg, db);
         }
-        conv.batchNormBackward(
-                cpu(x),
-                cpu(dOut),
-                n,
-                c,
-                hw,
-                cpuOrNull(gamma),
-                cpu(saveMean),
-                cpu(saveInvStd),
-                cpu(dx),
-                cpuOrNull(dGamma),
-                cpuOrNull(dBeta));
+    }
+
+    private static BnCall bnCall(BatchNormDims d, BatchNormArgs p) {
+        Operand[] ops = p.operands();
+        CpuStorage[] perChannel = new CpuStorage[ops.length];
+        for (int i = 0; i < ops.length; i++) {
+            perChannel[i] = cpuOrNull(ops[i]);
+        }
+        return new BnCall(d, perChannel, p.eps(), p.momentum());
     }
 
     // ------------------------------------------------------------------ diagnostics

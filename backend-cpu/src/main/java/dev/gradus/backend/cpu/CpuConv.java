@@ -51,7 +51,11 @@ final class CpuConv {
             int groups,
             int chunk,
             ConvParams params) {
-        static Geometry of(int[] x, int[] wt, int[] out, ConvParams p) {
+        static Geometry of(ConvShapes shapes) {
+            int[] x = shapes.x();
+            int[] wt = shapes.w();
+            int[] out = shapes.out();
+            ConvParams p = shapes.p();
             int groups = p.groups();
             int cg = x[1] / groups;
             int crs = cg * wt[2] * wt[3];
@@ -83,9 +87,8 @@ final class CpuConv {
 
     // ------------------------------------------------------------------ convolution
 
-    void forward(
-            CpuStorage x, int[] xs, CpuStorage w, int[] ws, CpuStorage bias, CpuStorage out, int[] os, ConvParams p) {
-        Geometry g = Geometry.of(xs, ws, os, p);
+    void forward(ConvShapes shapes, CpuStorage x, CpuStorage w, CpuStorage bias, CpuStorage out) {
+        Geometry g = Geometry.of(shapes);
         CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
         CpuStorage tmp = scratch((long) g.kg * g.chunk * g.pq);
         float[] b = new float[g.k];
@@ -139,8 +142,8 @@ final class CpuConv {
         }
     }
 
-    void backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
-        Geometry g = Geometry.of(xs, ws, os, p);
+    void backwardData(ConvShapes shapes, CpuStorage dOut, CpuStorage w, CpuStorage dx) {
+        Geometry g = Geometry.of(shapes);
         CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
         CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
         try {
@@ -173,16 +176,8 @@ final class CpuConv {
         }
     }
 
-    void backwardFilter(
-            CpuStorage x,
-            int[] xs,
-            CpuStorage dOut,
-            int[] os,
-            CpuStorage dw,
-            int[] ws,
-            CpuStorage dBias,
-            ConvParams p) {
-        Geometry g = Geometry.of(xs, ws, os, p);
+    void backwardFilter(ConvShapes shapes, CpuStorage x, CpuStorage dOut, CpuStorage dw, CpuStorage dBias) {
+        Geometry g = Geometry.of(shapes);
         CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
         CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
         double[] db = new double[g.k];
@@ -625,20 +620,10 @@ final class CpuConv {
         }
     }
 
-    void batchNormTrain(
-            CpuStorage x,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage beta,
-            float eps,
-            float momentum,
-            CpuStorage runningMean,
-            CpuStorage runningVar,
-            CpuStorage out,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd) {
+    void batchNormTrain(CpuStorage x, CpuStorage out, BnCall b) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         long m = (long) n * hw;
         if (m < 1) {
             throw new IllegalArgumentException("batchNorm: no values per channel");
@@ -647,8 +632,7 @@ final class CpuConv {
             return;
         }
         if (hw < SMALL_PLANE) {
-            batchNormTrainRows(
-                    x, n, c, hw, gamma, beta, eps, momentum, runningMean, runningVar, out, saveMean, saveInvStd);
+            batchNormTrainRows(x, out, b);
             return;
         }
         // Channels are independent; with few channels split each channel's pass over threads would need a
@@ -657,79 +641,46 @@ final class CpuConv {
             float[] buf = new float[Math.min(CpuBackend.TILE, hw)];
             for (int ch = from; ch < to; ch++) {
                 double[] acc = new double[1];
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
                     double s = 0;
                     for (int j = 0; j < len; j++) {
-                        s += b[j];
+                        s += r[j];
                     }
                     acc[0] += s;
                 });
                 double mean = acc[0] / m;
                 acc[0] = 0;
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
                     double s = 0;
                     for (int j = 0; j < len; j++) {
-                        double d = b[j] - mean;
+                        double d = r[j] - mean;
                         s += d * d;
                     }
                     acc[0] += s;
                 });
                 double var = acc[0] / m;
-                float invStd = (float) (1.0 / Math.sqrt(var + eps));
-                float gm = gamma == null ? 1f : gamma.f.get(ch);
-                float bt = beta == null ? 0f : beta.f.get(ch);
-                float scale = gm * invStd;
-                float shift = bt - (float) mean * scale;
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, b, len) -> {
+                float invStd = (float) (1.0 / Math.sqrt(var + b.eps()));
+                float scale = b.gammaAt(ch) * invStd;
+                float shift = b.betaAt(ch) - (float) mean * scale;
+                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
                     for (int j = 0; j < len; j++) {
-                        b[j] = b[j] * scale + shift;
+                        r[j] = r[j] * scale + shift;
                     }
-                    out.f.put(at, b, 0, len);
+                    out.f.put(at, r, 0, len);
                 });
-                saveStatistics(ch, mean, var, m, invStd, momentum, saveMean, saveInvStd, runningMean, runningVar);
+                b.save(ch, mean, var, invStd);
             }
         });
     }
 
-    /**
-     * Records channel {@code ch}'s batch statistics for the backward pass and, when given, moves the running
-     * statistics towards them (PyTorch: the running variance is the unbiased one), for every batch-norm kernel.
-     */
-    static void saveStatistics(
-            int ch,
-            double mean,
-            double var,
-            long m,
-            float invStd,
-            float momentum,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd,
-            CpuStorage runningMean,
-            CpuStorage runningVar) {
-        saveMean.f.put(ch, (float) mean);
-        saveInvStd.f.put(ch, invStd);
-        if (runningMean != null) {
-            double unbiased = m > 1 ? var * m / (m - 1) : var;
-            runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mean));
-            runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
-        }
-    }
-
     void batchNormBackward(
-            CpuStorage x,
-            CpuStorage dOut,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd,
-            CpuStorage dx,
-            CpuStorage dGamma,
-            CpuStorage dBeta) {
+            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         long m = (long) n * hw;
         if (hw < SMALL_PLANE) {
-            batchNormBackwardRows(x, dOut, n, c, hw, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+            batchNormBackwardRows(x, dOut, b, dx, dGamma, dBeta);
             return;
         }
         parallel.forRange(c, m * 4, (from, to) -> {
@@ -737,8 +688,8 @@ final class CpuConv {
             float[] bx = new float[t];
             float[] bd = new float[t];
             for (int ch = from; ch < to; ch++) {
-                float mean = saveMean.f.get(ch);
-                float invStd = saveInvStd.f.get(ch);
+                float mean = b.saveMean().f.get(ch);
+                float invStd = b.saveInvStd().f.get(ch);
                 double sumD = 0;
                 double sumDX = 0;
                 for (int i = 0; i < n; i++) {
@@ -753,8 +704,7 @@ final class CpuConv {
                         }
                     }
                 }
-                float gm = gamma == null ? 1f : gamma.f.get(ch);
-                float k1 = gm * invStd;
+                float k1 = b.gammaAt(ch) * invStd;
                 float meanD = (float) (sumD / m);
                 float meanDX = (float) (sumDX / m);
                 for (int i = 0; i < n; i++) {
@@ -787,20 +737,10 @@ final class CpuConv {
      */
     static final int SMALL_PLANE = 16;
 
-    private void batchNormTrainRows(
-            CpuStorage x,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage beta,
-            float eps,
-            float momentum,
-            CpuStorage runningMean,
-            CpuStorage runningVar,
-            CpuStorage out,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd) {
+    private void batchNormTrainRows(CpuStorage x, CpuStorage out, BnCall b) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         long m = (long) n * hw;
         parallel.forRange(c, m * 3, (from, to) -> {
             int len = (to - from) * hw;
@@ -836,12 +776,12 @@ final class CpuConv {
                 int ch = from + j;
                 double mu = centre[j * hw] + off[j];
                 double var = Math.max(0, sq[j] - off[j] * off[j]);
-                float invStd = (float) (1.0 / Math.sqrt(var + eps));
-                float sc = (gamma == null ? 1f : gamma.f.get(ch)) * invStd;
-                float sh = (beta == null ? 0f : beta.f.get(ch)) - (float) mu * sc;
+                float invStd = (float) (1.0 / Math.sqrt(var + b.eps()));
+                float sc = b.gammaAt(ch) * invStd;
+                float sh = b.betaAt(ch) - (float) mu * sc;
                 Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
                 Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
-                saveStatistics(ch, mu, var, m, invStd, momentum, saveMean, saveInvStd, runningMean, runningVar);
+                b.save(ch, mu, var, invStd);
             }
             for (int i = 0; i < n; i++) {
                 int at = (i * c + from) * hw;
@@ -855,17 +795,10 @@ final class CpuConv {
     }
 
     private void batchNormBackwardRows(
-            CpuStorage x,
-            CpuStorage dOut,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd,
-            CpuStorage dx,
-            CpuStorage dGamma,
-            CpuStorage dBeta) {
+            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         long m = (long) n * hw;
         parallel.forRange(c, m * 4, (from, to) -> {
             int len = (to - from) * hw;
@@ -876,8 +809,8 @@ final class CpuConv {
             double[] totD = new double[len];
             double[] totDX = new double[len];
             for (int j = 0; j < to - from; j++) {
-                Arrays.fill(mean, j * hw, (j + 1) * hw, saveMean.f.get(from + j));
-                Arrays.fill(inv, j * hw, (j + 1) * hw, saveInvStd.f.get(from + j));
+                Arrays.fill(mean, j * hw, (j + 1) * hw, b.saveMean().f.get(from + j));
+                Arrays.fill(inv, j * hw, (j + 1) * hw, b.saveInvStd().f.get(from + j));
             }
             for (int i = 0; i < n; i++) {
                 int at = (i * c + from) * hw;
@@ -895,8 +828,11 @@ final class CpuConv {
             float[] meanDX = new float[len];
             for (int j = 0; j < to - from; j++) {
                 int ch = from + j;
-                float gm = gamma == null ? 1f : gamma.f.get(ch);
-                Arrays.fill(k1, j * hw, (j + 1) * hw, gm * saveInvStd.f.get(ch));
+                Arrays.fill(
+                        k1,
+                        j * hw,
+                        (j + 1) * hw,
+                        b.gammaAt(ch) * b.saveInvStd().f.get(ch));
                 Arrays.fill(meanD, j * hw, (j + 1) * hw, (float) (sumD[j] / m));
                 Arrays.fill(meanDX, j * hw, (j + 1) * hw, (float) (sumDX[j] / m));
                 if (dGamma != null) {

@@ -59,60 +59,36 @@ final class DnnlBatchNorm {
     }
 
     /** See {@link dev.gradus.spi.Backend#batchNormTrain}; false when oneDNN declines (nothing done then). */
-    boolean train(
-            CpuStorage x,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage beta,
-            float eps,
-            float momentum,
-            CpuStorage runningMean,
-            CpuStorage runningVar,
-            CpuStorage out,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd) {
+    boolean train(CpuStorage x, CpuStorage out, BnCall b) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         DnnlLayout layout = layoutOf(x, n, c, hw);
         // The statistics below walk nChw<B>c; plain input (BatchNorm1d's [N, C], small) takes the Java kernel's
         // forward, and its backward still comes here.
         int block = layout != null ? layout.channelBlock : 0;
-        if ((gamma == null) != (beta == null)
+        boolean affine = b.gamma() != null;
+        if (affine != (b.beta() != null)
                 || (long) n * hw < 1
                 || c == 0
                 || block == 0
                 || x.numel() != (long) n * c * hw) {
             return false;
         }
-        DnnlPlan plan = plan(new Key(false, n, c, hw, gamma != null, layout, eps));
+        DnnlPlan plan = plan(new Key(false, n, c, hw, affine, layout, b.eps()));
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
         CpuStorage var = (CpuStorage) backend.allocate(DType.FLOAT32, c);
         try {
-            double[] variance = statistics(x, n, c, hw, block, saveMean);
+            double[] variance = statistics(x, n, c, hw, block, b.saveMean());
             for (int ch = 0; ch < c; ch++) {
                 var.f.put(ch, (float) variance[ch]);
             }
-            if (gamma != null) {
-                plan.run(dnnl, x, saveMean, var, gamma, beta, out);
-            } else {
-                plan.run(dnnl, x, saveMean, var, out);
-            }
-            long m = (long) n * hw;
+            plan.run(dnnl, x, b.saveMean(), var, b.gamma(), b.beta(), out);
             for (int ch = 0; ch < c; ch++) {
                 double v = variance[ch];
-                CpuConv.saveStatistics(
-                        ch,
-                        saveMean.f.get(ch),
-                        v,
-                        m,
-                        (float) (1.0 / Math.sqrt(v + eps)),
-                        momentum,
-                        saveMean,
-                        saveInvStd,
-                        runningMean,
-                        runningVar);
+                b.save(ch, b.saveMean().f.get(ch), v, (float) (1.0 / Math.sqrt(v + b.eps())));
             }
         } finally {
             backend.free(var);
@@ -121,19 +97,11 @@ final class DnnlBatchNorm {
     }
 
     /** See {@link dev.gradus.spi.Backend#batchNormBackward}; false when oneDNN declines (nothing done then). */
-    boolean backward(
-            CpuStorage x,
-            CpuStorage dOut,
-            int n,
-            int c,
-            int hw,
-            CpuStorage gamma,
-            CpuStorage saveMean,
-            CpuStorage saveInvStd,
-            CpuStorage dx,
-            CpuStorage dGamma,
-            CpuStorage dBeta) {
-        boolean affine = gamma != null;
+    boolean backward(CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
+        boolean affine = b.gamma() != null;
         if (affine && (dGamma == null || dBeta == null) || (long) n * hw < 1 || c == 0) {
             return false;
         }
@@ -148,14 +116,11 @@ final class DnnlBatchNorm {
         CpuStorage var = (CpuStorage) backend.allocate(DType.FLOAT32, c);
         try {
             for (int ch = 0; ch < c; ch++) {
-                float inv = saveInvStd.f.get(ch);
+                float inv = b.saveInvStd().f.get(ch);
                 var.f.put(ch, 1f / (inv * inv));
             }
-            if (affine) {
-                plan.run(dnnl, x, saveMean, var, dOut, gamma, dx, dGamma, dBeta);
-            } else {
-                plan.run(dnnl, x, saveMean, var, dOut, dx);
-            }
+            // Without affine parameters dGamma and dBeta may still be given: the plan has no slot for them.
+            plan.run(dnnl, x, b.saveMean(), var, dOut, b.gamma(), dx, affine ? dGamma : null, affine ? dBeta : null);
         } finally {
             backend.free(var);
         }

@@ -98,62 +98,35 @@ final class DnnlConv {
      * {@code out = conv(x, w) + bias}, then {@code max(out, 0)} when {@code relu} (fused: oneDNN applies it while the
      * output is still in registers); false when oneDNN does not implement this geometry.
      */
-    boolean forward(
-            CpuStorage x,
-            int[] xs,
-            CpuStorage w,
-            int[] ws,
-            CpuStorage bias,
-            CpuStorage out,
-            int[] os,
-            ConvParams p,
-            boolean relu) {
-        DnnlPlan plan = plan(key(Pass.FORWARD, xs, ws, os, p, bias != null, relu));
-        if (plan == DnnlPlan.UNSUPPORTED) {
-            return false;
-        }
-        if (bias != null) {
-            plan.run(dnnl, x, w, bias, out);
-        } else {
-            plan.run(dnnl, x, w, out);
-        }
-        return true;
+    boolean forward(ConvShapes shapes, CpuStorage x, CpuStorage w, CpuStorage bias, CpuStorage out, boolean relu) {
+        return run(key(Pass.FORWARD, shapes, bias != null, relu), x, w, bias, out);
     }
 
     /** {@code dx = conv^T(dOut, w)}; false when oneDNN does not implement this geometry. */
-    boolean backwardData(CpuStorage dOut, int[] os, CpuStorage w, int[] ws, CpuStorage dx, int[] xs, ConvParams p) {
-        DnnlPlan plan = plan(key(Pass.BACKWARD_DATA, xs, ws, os, p, false, false));
-        if (plan == DnnlPlan.UNSUPPORTED) {
-            return false;
-        }
-        plan.run(dnnl, dOut, w, dx);
-        return true;
+    boolean backwardData(ConvShapes shapes, CpuStorage dOut, CpuStorage w, CpuStorage dx) {
+        return run(key(Pass.BACKWARD_DATA, shapes, false, false), dOut, w, dx);
     }
 
     /** {@code dw} and, when not null, {@code dBias}; false when oneDNN does not implement this geometry. */
-    boolean backwardWeights(
-            CpuStorage x,
-            int[] xs,
-            CpuStorage dOut,
-            int[] os,
-            CpuStorage dw,
-            int[] ws,
-            CpuStorage dBias,
-            ConvParams p) {
-        DnnlPlan plan = plan(key(Pass.BACKWARD_WEIGHTS, xs, ws, os, p, dBias != null, false));
+    boolean backwardWeights(ConvShapes shapes, CpuStorage x, CpuStorage dOut, CpuStorage dw, CpuStorage dBias) {
+        return run(key(Pass.BACKWARD_WEIGHTS, shapes, dBias != null, false), x, dOut, dw, dBias);
+    }
+
+    /** Runs {@code key}'s primitive on {@code data} (nulls dropped); false when oneDNN declined the geometry. */
+    private boolean run(Key key, CpuStorage... data) {
+        DnnlPlan plan = plan(key);
         if (plan == DnnlPlan.UNSUPPORTED) {
             return false;
         }
-        if (dBias != null) {
-            plan.run(dnnl, x, dOut, dw, dBias);
-        } else {
-            plan.run(dnnl, x, dOut, dw);
-        }
+        plan.run(dnnl, data);
         return true;
     }
 
-    private static Key key(Pass pass, int[] xs, int[] ws, int[] os, ConvParams p, boolean bias, boolean relu) {
-        return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], p, bias, relu);
+    private static Key key(Pass pass, ConvShapes shapes, boolean bias, boolean relu) {
+        int[] xs = shapes.x();
+        int[] ws = shapes.w();
+        int[] os = shapes.out();
+        return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], shapes.p(), bias, relu);
     }
 
     private DnnlPlan plan(Key key) {

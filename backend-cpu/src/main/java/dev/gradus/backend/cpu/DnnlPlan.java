@@ -12,7 +12,9 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -83,9 +85,11 @@ final class DnnlPlan {
     /**
      * Runs on {@code data} (one storage per argument, in the order added, inputs first): inputs not already in the
      * primitive's layout are reordered into it, outputs are written in place when their layout fits the storage,
-     * else reordered back to plain. One caller at a time per plan (scratch is shared).
+     * else reordered back to plain. Null storages are dropped first, so a plan made without an optional argument
+     * (a bias, batch norm's scale and shift) takes the same call. One caller at a time per plan (scratch is shared).
      */
-    synchronized void run(Dnnl dnnl, CpuStorage... data) {
+    synchronized void run(Dnnl dnnl, CpuStorage... given) {
+        CpuStorage[] data = Arrays.stream(given).filter(Objects::nonNull).toArray(CpuStorage[]::new);
         var stream = dnnl.stream();
         for (int i = 0; i < inputs; i++) {
             Arg a = args[i];

@@ -4,6 +4,7 @@ import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
@@ -483,14 +484,8 @@ public final class CudaBackend implements Backend {
         CudaStorage xs = cuda(x.storage());
         CudaStorage os = written(out.storage());
         int[] shape = xLayout.shape();
-        int outer = 1;
-        for (int d = 0; d < axis; d++) {
-            outer *= shape[d];
-        }
-        int inner = 1;
-        for (int d = axis + 1; d < shape.length; d++) {
-            inner *= shape[d];
-        }
+        int outer = xLayout.outer(axis);
+        int inner = xLayout.inner(axis);
         long outputs = (long) outer * inner;
         if (outputs == 0) {
             return;
@@ -789,79 +784,53 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void batchNormTrain(
-            Operand x,
-            Operand gamma,
-            Operand beta,
-            Operand runningMean,
-            Operand runningVar,
-            Operand out,
-            Operand saveMean,
-            Operand saveInvStd,
-            float eps,
-            float momentum) {
-        BatchNormDims d =
-                BatchNormDims.of("batchNormTrain", x, gamma, beta, runningMean, runningVar, out, saveMean, saveInvStd);
-        int n = d.n();
-        int c = d.c();
-        int hw = d.hw();
-        if ((long) n * hw < 1) {
+    public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
+        BatchNormDims d = BatchNormDims.of("batchNormTrain", x, p, out);
+        if (d.n() * (long) d.hw() < 1) {
             throw new IllegalArgumentException("batchNorm: no values per channel");
         }
-        if (c == 0) {
+        if (d.c() == 0) {
             return;
         }
         launch(
                 "gradus_bn_train",
-                c,
+                d.c(),
                 THREADS,
                 0,
                 new L(addr(x)),
-                n,
-                c,
-                hw,
-                new L(addr(gamma)),
-                new L(addr(beta)),
-                eps,
-                momentum,
-                new L(addr(runningMean)),
-                new L(addr(runningVar)),
+                d.n(),
+                d.c(),
+                d.hw(),
+                new L(addr(p.gamma())),
+                new L(addr(p.beta())),
+                p.eps(),
+                p.momentum(),
+                new L(addr(p.runningMean())),
+                new L(addr(p.runningVar())),
                 new L(addr(out)),
-                new L(addr(saveMean)),
-                new L(addr(saveInvStd)));
+                new L(addr(p.saveMean())),
+                new L(addr(p.saveInvStd())));
     }
 
     @Override
-    public void batchNormBackward(
-            Operand x,
-            Operand dOut,
-            Operand gamma,
-            Operand saveMean,
-            Operand saveInvStd,
-            Operand dx,
-            Operand dGamma,
-            Operand dBeta) {
-        BatchNormDims d =
-                BatchNormDims.of("batchNormBackward", x, dOut, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        int n = d.n();
-        int c = d.c();
-        int hw = d.hw();
-        if (c == 0) {
+    public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
+        BatchNormDims d = BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta);
+        if (d.c() == 0) {
             return;
         }
         launch(
                 "gradus_bn_backward",
-                c,
+                d.c(),
                 THREADS,
                 0,
                 new L(addr(x)),
                 new L(addr(dOut)),
-                n,
-                c,
-                hw,
-                new L(addr(gamma)),
-                new L(addr(saveMean)),
-                new L(addr(saveInvStd)),
+                d.n(),
+                d.c(),
+                d.hw(),
+                new L(addr(p.gamma())),
+                new L(addr(p.saveMean())),
+                new L(addr(p.saveInvStd())),
                 new L(addr(dx)),
                 new L(addr(dGamma)),
                 new L(addr(dBeta)));

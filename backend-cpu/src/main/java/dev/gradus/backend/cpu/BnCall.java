@@ -1,0 +1,63 @@
+package dev.gradus.backend.cpu;
+
+import dev.gradus.spi.BatchNormDims;
+
+/**
+ * One batch-norm call as the CPU kernels see it: the input's {@code [n, c, hw]} view and the per-channel storages
+ * of {@link dev.gradus.spi.BatchNormArgs} (null for none).
+ */
+record BnCall(
+        int n,
+        int c,
+        int hw,
+        CpuStorage gamma,
+        CpuStorage beta,
+        CpuStorage runningMean,
+        CpuStorage runningVar,
+        CpuStorage saveMean,
+        CpuStorage saveInvStd,
+        float eps,
+        float momentum) {
+    BnCall(BatchNormDims d, CpuStorage[] perChannel, float eps, float momentum) {
+        this(
+                d.n(),
+                d.c(),
+                d.hw(),
+                perChannel[0],
+                perChannel[1],
+                perChannel[2],
+                perChannel[3],
+                perChannel[4],
+                perChannel[5],
+                eps,
+                momentum);
+    }
+
+    /** Values per channel: {@code n * hw}. */
+    long m() {
+        return (long) n * hw;
+    }
+
+    float gammaAt(int ch) {
+        return gamma == null ? 1f : gamma.f.get(ch);
+    }
+
+    float betaAt(int ch) {
+        return beta == null ? 0f : beta.f.get(ch);
+    }
+
+    /**
+     * Records channel {@code ch}'s batch statistics for the backward pass and, when given, moves the running
+     * statistics towards them (PyTorch: the running variance is the unbiased one), for every batch-norm kernel.
+     */
+    void save(int ch, double mean, double var, float invStd) {
+        saveMean.f.put(ch, (float) mean);
+        saveInvStd.f.put(ch, invStd);
+        if (runningMean != null) {
+            long m = m();
+            double unbiased = m > 1 ? var * m / (m - 1) : var;
+            runningMean.f.put(ch, (float) ((1 - momentum) * runningMean.f.get(ch) + momentum * mean));
+            runningVar.f.put(ch, (float) ((1 - momentum) * runningVar.f.get(ch) + momentum * unbiased));
+        }
+    }
+}
