@@ -1,5 +1,6 @@
 package dev.gradus.datasets;
 
+import dev.gradus.DType;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
@@ -132,11 +133,14 @@ public final class DataLoader {
             running.cancel();
             running = null;
         }
-        Producer producer = prefetch > 0 ? new Producer(order, epochRng, count, per) : null;
+        // In order and untransformed, a batch is a run of the data set's array: one copy, straight into the tensor,
+        // and nothing for a background thread to prepare.
+        boolean run = order == null && transform == null;
+        Producer producer = prefetch > 0 && !run ? new Producer(order, epochRng, count, per) : null;
         running = producer;
         return () -> new Iterator<>() {
             int next = 0;
-            final HostBatch single = producer == null ? new HostBatch(batchSize, per) : null;
+            final HostBatch single = producer == null && !run ? new HostBatch(batchSize, per) : null;
 
             @Override
             public boolean hasNext() {
@@ -147,6 +151,9 @@ public final class DataLoader {
             public Batch next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
+                }
+                if (run) {
+                    return runOf(next++, backend, per);
                 }
                 HostBatch hb;
                 if (producer == null) {
@@ -184,22 +191,38 @@ public final class DataLoader {
         hb.size = b;
     }
 
+    private int[] batchShape(int b, int per) {
+        if (flatten) {
+            return new int[] {b, per};
+        }
+        int[] item = data.itemShape();
+        int[] shape = new int[item.length + 1];
+        shape[0] = b;
+        System.arraycopy(item, 0, shape, 1, item.length);
+        return shape;
+    }
+
     private Batch toTensors(HostBatch hb, Backend backend, int per) {
         int b = hb.size;
-        int[] shape;
-        if (flatten) {
-            shape = new int[] {b, per};
-        } else {
-            int[] item = data.itemShape();
-            shape = new int[item.length + 1];
-            shape[0] = b;
-            System.arraycopy(item, 0, shape, 1, item.length);
-        }
         float[] xs = b == batchSize ? hb.x : Arrays.copyOf(hb.x, b * per);
         int[] ys = b == batchSize ? hb.y : Arrays.copyOf(hb.y, b);
-        Tensor x = Tensor.of(backend, xs, shape);
+        Tensor x = Tensor.of(backend, xs, batchShape(b, per));
         try {
             return new Batch(x, Tensor.ofInts(backend, ys, b), b);
+        } catch (RuntimeException e) {
+            x.close();
+            throw e;
+        }
+    }
+
+    /** Batch {@code index} of an unshuffled, untransformed pass, copied once from the data set into the tensor. */
+    private Batch runOf(int index, Backend backend, int per) {
+        int start = index * batchSize;
+        int b = Math.min(batchSize, data.size() - start);
+        Tensor x = Tensor.empty(backend, DType.FLOAT32, batchShape(b, per));
+        try {
+            backend.write(x.operand().storage(), 0, data.features(), start * per, b * per);
+            return new Batch(x, Tensor.ofInts(backend, Arrays.copyOfRange(data.labels(), start, start + b), b), b);
         } catch (RuntimeException e) {
             x.close();
             throw e;

@@ -57,6 +57,30 @@ class LoaderTest {
     }
 
     @Test
+    void inOrderBatchesCopiedStraightFromTheDataSetMatchTheHostPath() {
+        Backend cpu = CpuBackendProvider.get();
+        Dataset d = toy(1001);
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < 1001; i++) {
+            expected.add(i);
+        }
+        // In order, untransformed (the direct copy), with and without prefetch, flattened or not: every item once,
+        // in order, the short last batch included.
+        assertEquals(expected, order(new DataLoader(d, 64), cpu));
+        assertEquals(expected, order(new DataLoader(d, 64).prefetch(2).flatten(true), cpu));
+        // A transform forces the host path; the identity transform must give the same batches.
+        assertEquals(expected, order(new DataLoader(d, 64).transform((x, off, shape, rng) -> {}), cpu));
+        try (Scope s = Scope.open()) {
+            List<DataLoader.Batch> batches = new ArrayList<>();
+            new DataLoader(d, 1000).epoch(cpu).forEach(batches::add);
+            assertEquals(2, batches.size());
+            assertArrayEquals(new int[] {1000, 2}, batches.get(0).x().shape().dims());
+            assertArrayEquals(new int[] {1, 2}, batches.get(1).x().shape().dims());
+            assertArrayEquals(new float[] {1000, -1000}, batches.get(1).x().toFloatArray());
+        }
+    }
+
+    @Test
     void abandoningAnEpochHalfWayIsSafe() {
         Backend cpu = CpuBackendProvider.get();
         DataLoader ahead = new DataLoader(toy(500), 10).shuffle(1).prefetch(2);
