@@ -371,6 +371,7 @@ const std::vector<Kernel>& kernels() {
         kernel("gradus_binary", false, gradus_binary),
         kernel("gradus_binary_dense", false, gradus_binary_dense),
         kernel("gradus_one_hot", false, gradus_one_hot),
+        kernel("gradus_index", false, gradus_index),
         kernel("gradus_reduce", true, gradus_reduce),
         kernel("gradus_log_softmax", true, gradus_log_softmax),
         kernel("gradus_adam_step", false, gradus_adam_step),

@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 struct EmuDim3 {
     unsigned x = 1, y = 1, z = 1;
@@ -24,4 +25,13 @@ inline float __int_as_float(int i) {
     float f;
     std::memcpy(&f, &i, sizeof f);
     return f;
+}
+
+// One lock for every emulated atomic: a block's threads may run at the same time.
+inline float atomicAdd(float* address, float value) {
+    static std::mutex lock;
+    std::lock_guard<std::mutex> guard(lock);
+    float old = *address;
+    *address = old + value;
+    return old;
 }

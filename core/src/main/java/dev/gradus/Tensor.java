@@ -7,7 +7,6 @@ import dev.gradus.spi.Operand;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.DoubleSupplier;
 
@@ -102,6 +101,36 @@ public class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** A 1-D float tensor of {@code data}, as {@code torch.tensor([...])}: {@code Tensor.of(new float[] {1, 2})}. */
+    public static Tensor of(float[] data) {
+        return of(data, data.length);
+    }
+
+    /** A 1-D float tensor of {@code data} on {@code backend}. */
+    public static Tensor of(Backend backend, float[] data) {
+        return of(backend, data, data.length);
+    }
+
+    /** A 2-D float tensor of equal-length rows: {@code Tensor.of(new float[][] {{1, 2}, {3, 4}})} is {@code [2, 2]}. */
+    public static Tensor of(float[][] rows) {
+        return TensorOps.of(Backends.defaultBackend(), rows);
+    }
+
+    /** {@code [0, 1, ..., n-1]} as floats, as {@code torch.arange(n)}. */
+    public static Tensor arange(int n) {
+        return arange(0, n, 1);
+    }
+
+    /** {@code start, start + step, ...} below {@code end} (above, for a negative step), as {@code torch.arange}. */
+    public static Tensor arange(float start, float end, float step) {
+        return TensorOps.arange(Backends.defaultBackend(), start, end, step);
+    }
+
+    /** The {@code [n, n]} identity matrix. */
+    public static Tensor eye(int n) {
+        return TensorOps.eye(Backends.defaultBackend(), n);
+    }
+
     private static Tensor emptyFor(String op, Backend backend, DType dtype, int values, int... shape) {
         Shape s = Shape.of(shape);
         if (s.numel() != values) {
@@ -112,7 +141,7 @@ public class Tensor implements AutoCloseable {
 
     /** A scalar (rank 0) float tensor. */
     public static Tensor scalar(float value) {
-        return of(new float[] {value});
+        return of(new float[] {value}, new int[0]);
     }
 
     /** An {@code INT32} tensor, e.g. class labels {@code Tensor.ofInts(new int[] {3, 1}, 2)}. */
@@ -142,6 +171,26 @@ public class Tensor implements AutoCloseable {
     /** Ones on the default backend. */
     public static Tensor ones(int... shape) {
         return full(Backends.defaultBackend(), 1f, shape);
+    }
+
+    /** Zeros on {@code backend}. */
+    public static Tensor zeros(Backend backend, int... shape) {
+        return full(backend, 0f, shape);
+    }
+
+    /** Ones on {@code backend}. */
+    public static Tensor ones(Backend backend, int... shape) {
+        return full(backend, 1f, shape);
+    }
+
+    /** {@code value} everywhere, on the default backend. */
+    public static Tensor full(float value, int... shape) {
+        return full(Backends.defaultBackend(), value, shape);
+    }
+
+    /** Uniform samples in {@code [0, 1)} from {@code rng}, as {@code torch.rand}, on the default backend. */
+    public static Tensor rand(Rng rng, int... shape) {
+        return uniform(rng, 0f, 1f, shape);
     }
 
     /** Standard-normal samples from {@code rng}, on the default backend. */
@@ -552,6 +601,83 @@ public class Tensor implements AutoCloseable {
         return a.binaryRaw("eq", BinaryOp.EQ, b);
     }
 
+    /** {@code 1.0} where {@code this == s}, else {@code 0.0}; no gradient. */
+    public Tensor eq(float s) {
+        return eq(TensorOps.scalarLike(this, s));
+    }
+
+    /** {@code 1.0} where {@code this != other} (broadcasting), else {@code 0.0}, as {@code torch.ne}; no gradient. */
+    public Tensor ne(Tensor other) {
+        return TensorOps.compare("ne", BinaryOp.NE, this, other);
+    }
+
+    /** {@code 1.0} where {@code this != s}, else {@code 0.0}; no gradient. */
+    public Tensor ne(float s) {
+        return ne(TensorOps.scalarLike(this, s));
+    }
+
+    /** {@code 1.0} where {@code this > other} (broadcasting), else {@code 0.0}, as {@code torch.gt}; no gradient. */
+    public Tensor gt(Tensor other) {
+        return TensorOps.compare("gt", BinaryOp.GT, this, other);
+    }
+
+    /** {@code 1.0} where {@code this > s}, else {@code 0.0}: {@code x.gt(0)} is ReLU's mask. */
+    public Tensor gt(float s) {
+        return gt(TensorOps.scalarLike(this, s));
+    }
+
+    /** {@code 1.0} where {@code this < other} (broadcasting), else {@code 0.0}, as {@code torch.lt}; no gradient. */
+    public Tensor lt(Tensor other) {
+        return TensorOps.compare("lt", BinaryOp.LT, this, other);
+    }
+
+    /** {@code 1.0} where {@code this < s}, else {@code 0.0}; no gradient. */
+    public Tensor lt(float s) {
+        return lt(TensorOps.scalarLike(this, s));
+    }
+
+    /** {@code 1.0} where {@code this >= other} (broadcasting), else {@code 0.0}, as {@code torch.ge}; no gradient. */
+    public Tensor ge(Tensor other) {
+        return TensorOps.compare("ge", BinaryOp.GE, this, other);
+    }
+
+    /** {@code 1.0} where {@code this >= s}, else {@code 0.0}; no gradient. */
+    public Tensor ge(float s) {
+        return ge(TensorOps.scalarLike(this, s));
+    }
+
+    /** {@code 1.0} where {@code this <= other} (broadcasting), else {@code 0.0}, as {@code torch.le}; no gradient. */
+    public Tensor le(Tensor other) {
+        return TensorOps.compare("le", BinaryOp.LE, this, other);
+    }
+
+    /** {@code 1.0} where {@code this <= s}, else {@code 0.0}; no gradient. */
+    public Tensor le(float s) {
+        return le(TensorOps.scalarLike(this, s));
+    }
+
+    /**
+     * {@code a} where {@code cond} is non-zero, else {@code b}, broadcasting all three, as {@code torch.where}; a
+     * select, so a NaN in the branch not taken does not leak. Gradients flow to {@code a} and {@code b}.
+     *
+     * <p>{@code Tensor.where(x.gt(0), x, x.mul(0.01f))} is a leaky ReLU.
+     */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        return TensorOps.where(cond, a, b);
+    }
+
+    /** Elementwise minimum with broadcasting; where equal, the gradient goes to {@code this}. */
+    public Tensor minimum(Tensor other) {
+        checkFloat("minimum");
+        return TensorOps.minimum(this, other);
+    }
+
+    /** Each element limited to {@code [lo, hi]} (infinities for one-sided), as {@code torch.clamp}. */
+    public Tensor clamp(float lo, float hi) {
+        checkFloat("clamp");
+        return TensorOps.clamp(this, lo, hi);
+    }
+
     /** A {@code FLOAT32} copy of an {@code INT32} tensor (or this tensor if already float); no gradient. */
     public Tensor toFloat() {
         check("toFloat");
@@ -612,6 +738,16 @@ public class Tensor implements AutoCloseable {
         return reduceRaw(ReduceOp.ARGMAX, shape.normalizeAxis(axis, "argmax"), false, DType.INT32);
     }
 
+    /** Minimum along {@code axis} ({@code -max(-x)}); ties share the gradient. */
+    public Tensor min(int axis, boolean keepDim) {
+        return neg().max(axis, keepDim).neg();
+    }
+
+    /** Index of the minimum along {@code axis}, as {@code INT32}; the first wins ties. */
+    public Tensor argmin(int axis) {
+        return neg().argmax(axis);
+    }
+
     private Tensor reduceRaw(ReduceOp op, int axis, boolean keepDim, DType outType) {
         if (shape.dim(axis) == 0) {
             throw new IllegalArgumentException(
@@ -645,7 +781,7 @@ public class Tensor implements AutoCloseable {
         return t;
     }
 
-    private Tensor view(Layout l) {
+    Tensor view(Layout l) {
         check("view");
         ref.retain();
         return new Tensor(ref, l, dtype, true);
@@ -680,6 +816,35 @@ public class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("t: needs a 2-D tensor, got " + shape);
         }
         return transpose(0, 1);
+    }
+
+    /**
+     * The axes reordered (a view), as {@code torch.permute}: axis {@code i} of the result is axis {@code order[i]}.
+     *
+     * <p>Shapes: {@code [N, H, W, C].permute(0, 3, 1, 2)} is {@code [N, C, H, W]}.
+     */
+    public Tensor permute(int... order) {
+        return TensorOps.permute(this, order);
+    }
+
+    /** {@link #broadcastTo} with PyTorch's {@code expand} sizes: {@code -1} keeps an axis, {@code [3, 1].expand(3, 4)}. */
+    public Tensor expand(int... sizes) {
+        return TensorOps.expand(this, sizes);
+    }
+
+    /** Tiles the tensor {@code reps[i]} times along each axis (a copy), as {@code torch.Tensor.repeat}. */
+    public Tensor repeat(int... reps) {
+        return TensorOps.repeat(this, reps);
+    }
+
+    /** Views of {@code size} elements each along {@code axis} (the last may be shorter), as {@code torch.split}. */
+    public List<Tensor> split(int size, int axis) {
+        return TensorOps.split(this, size, axis);
+    }
+
+    /** At most {@code chunks} views of equal size along {@code axis} (the last may be shorter), as {@code torch.chunk}. */
+    public List<Tensor> chunk(int chunks, int axis) {
+        return TensorOps.chunk(this, chunks, axis);
     }
 
     /** Repeats size-1 axes (and new leading axes) to {@code target} without copying (stride 0). */
@@ -783,6 +948,42 @@ public class Tensor implements AutoCloseable {
         return Functional.cat(parts, axis);
     }
 
+    /** Joins equal-shaped tensors along a new axis: three {@code [2, 3]} on axis 0 give {@code [3, 2, 3]}. */
+    public static Tensor stack(List<Tensor> parts, int axis) {
+        return TensorOps.stack(parts, axis);
+    }
+
+    /**
+     * Values picked along {@code axis} by an {@code INT32} index of the same rank, as {@code torch.gather}:
+     * {@code out[i][j] = x[i][index[i][j]]} for axis 1. The gradient scatters back (adding where indices repeat).
+     */
+    public Tensor gather(int axis, Tensor index) {
+        return TensorOps.gather(this, axis, index);
+    }
+
+    /**
+     * A copy of this tensor with {@code src}'s values added at {@code index} along {@code axis}, as
+     * {@code torch.scatter_add}: {@code out[i][index[i][j]] += src[i][j]} for axis 1.
+     */
+    public Tensor scatterAdd(int axis, Tensor index, Tensor src) {
+        return TensorOps.scatterAdd(this, axis, index, src);
+    }
+
+    /** The slices at a 1-D {@code INT32} index along {@code axis}, as {@code torch.index_select}. */
+    public Tensor indexSelect(int axis, Tensor index) {
+        return TensorOps.indexSelect(this, axis, index);
+    }
+
+    /** The elements where {@code mask} (broadcast) is non-zero, as a 1-D tensor, as {@code torch.masked_select}. */
+    public Tensor maskedSelect(Tensor mask) {
+        return TensorOps.maskedSelect(this, mask);
+    }
+
+    /** One element as a float, negative indices from the end: {@code x.get(0, -1)}. */
+    public float get(int... index) {
+        return TensorOps.get(this, index);
+    }
+
     /** {@code log(softmax(this))} along {@code axis}, computed stably; see {@link Functional#logSoftmax}. */
     public Tensor logSoftmax(int axis) {
         return Functional.logSoftmax(this, axis);
@@ -873,19 +1074,12 @@ public class Tensor implements AutoCloseable {
         gradFn = null;
     }
 
+    /**
+     * The values as PyTorch prints them, summarised with {@code ...} above 1000 elements, then the shape, dtype and
+     * gradient state: {@code tensor([1., 2.], shape=[2], dtype=float32)}. Reads the values back from the backend.
+     */
     @Override
     public String toString() {
-        if (closed) {
-            return "Tensor" + shape + "(released)";
-        }
-        StringBuilder sb = new StringBuilder("Tensor").append(shape).append(' ').append(dtype);
-        if (numel() <= 20) {
-            sb.append(' ')
-                    .append(dtype == DType.INT32 ? Arrays.toString(toIntArray()) : Arrays.toString(toFloatArray()));
-        }
-        if (requiresGrad) {
-            sb.append(gradFn != null ? " grad_fn=" + gradFn.op : " requires_grad");
-        }
-        return sb.toString();
+        return TensorFormat.format(this);
     }
 }

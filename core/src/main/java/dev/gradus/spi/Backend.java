@@ -81,6 +81,16 @@ public interface Backend {
      */
     void oneHot(Operand labels, Operand out);
 
+    /**
+     * {@link IndexOp#GATHER} or {@link IndexOp#SCATTER_ADD} along {@code axis}. {@code index} (INT32) may be any
+     * layout, broadcast included; {@code x} has {@code index}'s shape for a scatter and {@code out}'s rank for a
+     * gather, whose {@code out} has {@code index}'s shape. A scatter adds into {@code out}'s current values. Every
+     * index must lie in {@code [0, size)} of the addressed tensor's {@code axis}.
+     *
+     * @throws IllegalArgumentException naming the op, the bad index and its position
+     */
+    void index(IndexOp op, int axis, Operand x, Operand index, Operand out);
+
     /** One fused Adam update of {@code param} in place, updating the moments {@code m} and {@code v}; all dense. */
     void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep hyper);
 

@@ -12,8 +12,24 @@ public enum BinaryOp {
     MUL,
     DIV,
     MAXIMUM,
+    MINIMUM,
     /** {@code a == b ? 1 : 0}. */
     EQ,
+    /** {@code a != b ? 1 : 0} (true where either is NaN). */
+    NE,
+    /** {@code a > b ? 1 : 0}. */
+    GT,
+    /** {@code a < b ? 1 : 0}. */
+    LT,
+    /** {@code a >= b ? 1 : 0}. */
+    GE,
+    /** {@code a <= b ? 1 : 0}. */
+    LE,
+    /**
+     * {@code b != 0 ? a : 0}: {@code a} where the mask {@code b} is set. A select, not a product: a NaN or an
+     * infinity of {@code a} outside the mask gives 0.
+     */
+    MASK,
     /** {@code a * (b > 0)}, with {@code b} the ReLU input or output. */
     RELU_GRAD,
     /** {@code a * b * (1 - b)}, with {@code b} the sigmoid output. */

@@ -52,6 +52,17 @@ public record Layout(int[] shape, int[] strides, int offset) {
         return new Layout(sh, st, offset);
     }
 
+    /** The same elements with axis {@code i} of the result being axis {@code order[i]} of this layout. */
+    public Layout permute(int[] order) {
+        int[] sh = new int[order.length];
+        int[] st = new int[order.length];
+        for (int i = 0; i < order.length; i++) {
+            sh[i] = shape[order[i]];
+            st[i] = strides[order[i]];
+        }
+        return new Layout(sh, st, offset);
+    }
+
     /** Elements {@code start .. start+length-1} of axis {@code axis} (already normalised and in range). */
     public Layout narrow(int axis, int start, int length) {
         int[] sh = shape.clone();
@@ -97,6 +108,28 @@ public record Layout(int[] shape, int[] strides, int offset) {
             n *= shape[d];
         }
         return n;
+    }
+
+    /** Storage offset of the element at coordinates {@code c}: {@code offset + sum(c[d] * strides[d])}. */
+    public int offsetOf(int[] c) {
+        int at = offset;
+        for (int d = 0; d < c.length; d++) {
+            at += c[d] * strides[d];
+        }
+        return at;
+    }
+
+    /**
+     * Advances coordinates {@code c} to the next element of {@code shape} in row-major order, wrapping to all
+     * zeros after the last: {@code for (int i = 0; i < n; i++, Layout.next(c, shape))} visits every element.
+     */
+    public static void next(int[] c, int[] shape) {
+        for (int d = c.length - 1; d >= 0; d--) {
+            if (++c[d] < shape[d]) {
+                return;
+            }
+            c[d] = 0;
+        }
     }
 
     /** Number of dimensions. */

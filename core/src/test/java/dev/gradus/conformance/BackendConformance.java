@@ -66,7 +66,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>A backend's test extends this class and returns its backend from {@link #backend()}. Tolerances: forward
  * ops 1e-5 relative (GEMM 1e-4, it reorders sums), gradients 2e-2 (float32 finite differences).
  */
-public abstract class BackendConformance {
+public abstract class BackendConformance implements TensorOpsConformance {
     /** The backend under test. */
     protected abstract Backend backend();
 
@@ -89,11 +89,18 @@ public abstract class BackendConformance {
 
     // ------------------------------------------------------------------ helpers
 
-    protected Tensor t(float[] data, int... shape) {
+    @Override
+    public Backend suiteBackend() {
+        return backend();
+    }
+
+    @Override
+    public Tensor t(float[] data, int... shape) {
         return Tensor.of(backend(), data, shape);
     }
 
-    protected float[] random(int n, float lo, float hi) {
+    @Override
+    public float[] random(int n, float lo, float hi) {
         float[] d = new float[n];
         for (int i = 0; i < n; i++) {
             d[i] = lo + (hi - lo) * rng.nextFloat();
@@ -101,7 +108,8 @@ public abstract class BackendConformance {
         return d;
     }
 
-    protected Tensor rand(float lo, float hi, int... shape) {
+    @Override
+    public Tensor rand(float lo, float hi, int... shape) {
         return t(random(Shape.of(shape).numel(), lo, hi), shape);
     }
 
@@ -140,12 +148,14 @@ public abstract class BackendConformance {
     /**
      * Checks d(sum(f(x) * w))/dx of every input against central differences, with a fixed random {@code w}.
      */
-    protected void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs) {
+    @Override
+    public void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs) {
         gradCheck(what, f, 0, inputs);
     }
 
     /** As above with a fixed step {@code h} (0: relative steps), for functions with nearby kinks. */
-    protected void gradCheck(String what, Function<Tensor[], Tensor> f, double step, Tensor... inputs) {
+    @Override
+    public void gradCheck(String what, Function<Tensor[], Tensor> f, double step, Tensor... inputs) {
         for (Tensor in : inputs) {
             in.requiresGrad(true);
         }

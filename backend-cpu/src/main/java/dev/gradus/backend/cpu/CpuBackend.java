@@ -13,6 +13,7 @@ import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.MemoryStats;
 import dev.gradus.spi.Operand;
@@ -818,6 +819,29 @@ public final class CpuBackend implements Backend {
             int base = r * classes;
             for (int c = 0; c < classes; c++) {
                 o.put(base + c, c == y ? 1f : 0f);
+            }
+        }
+    }
+
+    @Override
+    public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
+        Layout il = index.layout();
+        boolean gather = op == IndexOp.GATHER;
+        Layout addressed = gather ? x.layout() : out.layout();
+        Layout walked = gather ? out.layout() : x.layout();
+        IntBuffer idx = cpu(index.storage()).i;
+        FloatBuffer xf = cpu(x.storage()).f;
+        FloatBuffer of = cpu(out.storage()).f;
+        op.check(axis, il, idx::get, addressed.shape()[axis]); // before anything is written
+        int[] c = new int[il.rank()];
+        for (int i = 0, n = il.numel(); i < n; i++, Layout.next(c, il.shape())) {
+            int k = idx.get(il.offsetOf(c));
+            int at = addressed.offsetOf(c) + (k - c[axis]) * addressed.strides()[axis];
+            int w = walked.offsetOf(c);
+            if (gather) {
+                of.put(w, xf.get(at));
+            } else {
+                of.put(at, of.get(at) + xf.get(w));
             }
         }
     }

@@ -184,9 +184,51 @@ final class Kernels {
                 }
                 yield n;
             }
+            case MINIMUM -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = Math.min(a[k], b[k]);
+                }
+                yield n;
+            }
             case EQ -> {
                 for (int k = 0; k < n; k++) {
                     o[k] = a[k] == b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case NE -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = a[k] != b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case GT -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = a[k] > b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case LT -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = a[k] < b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case GE -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = a[k] >= b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case LE -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = a[k] <= b[k] ? 1f : 0f;
+                }
+                yield n;
+            }
+            case MASK -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = b[k] != 0f ? a[k] : 0f;
                 }
                 yield n;
             }

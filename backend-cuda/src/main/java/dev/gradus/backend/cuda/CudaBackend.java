@@ -8,6 +8,7 @@ import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.MemoryStats;
 import dev.gradus.spi.Operand;
@@ -620,6 +621,39 @@ public final class CudaBackend implements Backend {
                 cols,
                 new L(addr(out)),
                 new L(0));
+    }
+
+    @Override
+    public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
+        Layout il = index.layout();
+        boolean gather = op == IndexOp.GATHER;
+        Layout addressed = gather ? x.layout() : out.layout();
+        // Indices are checked on the host (read back unless the host wrote them), so the message names the bad one.
+        CudaStorage is = cuda(index.storage());
+        int[] host = is.hostInts;
+        if (host == null) {
+            host = new int[is.numel()];
+            readInts(is, 0, host, 0, host.length);
+        }
+        int[] values = host;
+        op.check(axis, il, o -> values[o], addressed.shape()[axis]);
+        long n = il.numel();
+        if (n == 0) {
+            return;
+        }
+        CudaStorage os = written(out.storage());
+        launchOver(
+                "gradus_index",
+                n,
+                op.ordinal(),
+                axis,
+                new L(cuda(x.storage()).address),
+                x.layout(),
+                new L(is.address),
+                il,
+                new L(os.address),
+                out.layout(),
+                new L(n));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.gradus.backend.cuda;
 
 import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.UnaryOp;
@@ -35,6 +36,7 @@ public final class CudaKernels {
             "gradus_binary",
             "gradus_binary_dense",
             "gradus_one_hot",
+            "gradus_index",
             "gradus_reduce",
             "gradus_log_softmax",
             "gradus_adam_step",
@@ -51,8 +53,17 @@ public final class CudaKernels {
     static final String OP_CODES = "// @GRADUS_OP_CODES@";
 
     /** The SPI enums whose ordinals the kernels switch on, with the prefix of their codes in the sources. */
-    private static final Map<String, Class<? extends Enum<?>>> OP_ENUMS =
-            Map.of("UNARY", UnaryOp.class, "BINARY", BinaryOp.class, "REDUCE", ReduceOp.class, "POOL", PoolOp.class);
+    private static final Map<String, Class<? extends Enum<?>>> OP_ENUMS = Map.of(
+            "UNARY",
+            UnaryOp.class,
+            "BINARY",
+            BinaryOp.class,
+            "REDUCE",
+            ReduceOp.class,
+            "POOL",
+            PoolOp.class,
+            "INDEX",
+            IndexOp.class);
 
     private CudaKernels() {}
 

@@ -176,7 +176,14 @@ class CudaHostHarnessTest {
                 case MUL -> (a, b) -> a * b;
                 case DIV -> (a, b) -> a / b;
                 case MAXIMUM -> Math::max;
+                case MINIMUM -> Math::min;
                 case EQ -> (a, b) -> a == b ? 1 : 0;
+                case NE -> (a, b) -> a != b ? 1 : 0;
+                case GT -> (a, b) -> a > b ? 1 : 0;
+                case LT -> (a, b) -> a < b ? 1 : 0;
+                case GE -> (a, b) -> a >= b ? 1 : 0;
+                case LE -> (a, b) -> a <= b ? 1 : 0;
+                case MASK -> (a, b) -> b != 0 ? a : 0;
                 case RELU_GRAD -> (a, b) -> b > 0 ? a : 0;
                 case SIGMOID_GRAD -> (a, b) -> a * b * (1 - b);
                 case TANH_GRAD -> (a, b) -> a * (1 - b * b);

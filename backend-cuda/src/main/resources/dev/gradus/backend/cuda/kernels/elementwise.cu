@@ -28,7 +28,14 @@ __host__ __device__ __forceinline__ float gradus_binary_op(int op, float a, floa
         case BINARY_MUL: return a * b;
         case BINARY_DIV: return a / b;
         case BINARY_MAXIMUM: return fmaxf(a, b);
+        case BINARY_MINIMUM: return fminf(a, b);
         case BINARY_EQ: return a == b ? 1.f : 0.f;
+        case BINARY_NE: return a != b ? 1.f : 0.f;
+        case BINARY_GT: return a > b ? 1.f : 0.f;
+        case BINARY_LT: return a < b ? 1.f : 0.f;
+        case BINARY_GE: return a >= b ? 1.f : 0.f;
+        case BINARY_LE: return a <= b ? 1.f : 0.f;
+        case BINARY_MASK: return b != 0.f ? a : 0.f;
         case BINARY_RELU_GRAD: return b > 0.f ? a : 0.f;
         case BINARY_SIGMOID_GRAD: return a * b * (1.f - b);
         case BINARY_TANH_GRAD: return a * (1.f - b * b);
@@ -111,5 +118,33 @@ extern "C" __global__ void gradus_one_hot(const int* labels, int n, int classes,
         int row = (int) (i / classes);
         int col = (int) (i % classes);
         out[i] = labels[row] == col ? 1.f : 0.f;
+    }
+}
+
+// Gather (INDEX_GATHER: out[p] = x[p with p[axis] = index[p]]) or scatter-add (out[p with p[axis] = index[p]] +=
+// x[p]) over every position p of index's shape. The host has checked the indices. Scatter targets can repeat,
+// hence the atomic add.
+extern "C" __global__ void gradus_index(int op, int axis, const float* x, Layout xl, const int* index, Layout il,
+                                        float* out, Layout ol, long long n) {
+    const Layout& a = op == INDEX_GATHER ? xl : ol;  // the tensor the indices address
+    const Layout& w = op == INDEX_GATHER ? ol : xl;  // the one walked in step with index
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n;
+         i += (long long) gridDim.x * blockDim.x) {
+        long long rest = i;
+        int along = 0;
+        for (int d = il.rank - 1; d >= 0; --d) {
+            if (d == axis) {
+                along = (int) (rest % il.shape[d]);
+            }
+            rest /= il.shape[d];
+        }
+        int k = index[gradus_at(il, il.shape, il.rank, i)];
+        long long at = gradus_at(a, il.shape, il.rank, i) + (long long) (k - along) * a.strides[axis];
+        long long wi = gradus_at(w, il.shape, il.rank, i);
+        if (op == INDEX_GATHER) {
+            out[wi] = x[at];
+        } else {
+            atomicAdd(out + at, x[wi]);
+        }
     }
 }
