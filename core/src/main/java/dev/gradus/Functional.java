@@ -354,6 +354,23 @@ public final class Functional {
     }
 
     /**
+     * Mean squared error {@code mean((prediction - target)^2)} over every element, as PyTorch's {@code mse_loss}; the
+     * shapes must match (a {@code [N, 1]} prediction against an {@code [N]} target would broadcast to
+     * {@code [N, N]}, so it is refused).
+     *
+     * <pre>{@code Tensor loss = Functional.mseLoss(model.forward(x), y);   // [N, 1] and [N, 1]}</pre>
+     */
+    public static Tensor mseLoss(Tensor prediction, Tensor target) {
+        requireFloat("mseLoss", prediction);
+        requireFloat("mseLoss", target);
+        if (!prediction.shape().equals(target.shape())) {
+            throw new IllegalArgumentException(
+                    "mseLoss: prediction " + prediction.shape() + " and target " + target.shape() + " differ");
+        }
+        return prediction.sub(target).pow(2f).mean();
+    }
+
+    /**
      * Mean softmax cross-entropy of logits {@code [N, C]} against integer labels {@code [N]} (INT32) or target
      * distributions {@code [N, C]} (one-hot or soft, FLOAT32); gradient {@code (softmax * rowsum(target) - target) / N}
      * as PyTorch's, which is {@code (softmax - target) / N} for rows summing to 1.

@@ -195,20 +195,30 @@ public class Tensor implements AutoCloseable {
 
     /** Standard-normal samples from {@code rng}, on the default backend. */
     public static Tensor randn(Rng rng, int... shape) {
-        return sample(() -> (float) rng.nextGaussian(), shape);
+        return randn(Backends.defaultBackend(), rng, shape);
     }
 
-    private static Tensor sample(DoubleSupplier draw, int... shape) {
+    /** Standard-normal samples from {@code rng}, on {@code backend}. */
+    public static Tensor randn(Backend backend, Rng rng, int... shape) {
+        return sample(backend, () -> (float) rng.nextGaussian(), shape);
+    }
+
+    private static Tensor sample(Backend backend, DoubleSupplier draw, int... shape) {
         float[] d = new float[Shape.of(shape).numel()];
         for (int i = 0; i < d.length; i++) {
             d[i] = (float) draw.getAsDouble();
         }
-        return of(d, shape);
+        return of(backend, d, shape);
     }
 
     /** Uniform samples in {@code [lo, hi)} from {@code rng}, on the default backend. */
     public static Tensor uniform(Rng rng, float lo, float hi, int... shape) {
-        return sample(() -> lo + (hi - lo) * rng.nextFloat(), shape);
+        return sample(Backends.defaultBackend(), () -> lo + (hi - lo) * rng.nextFloat(), shape);
+    }
+
+    /** Uniform samples in {@code [0, 1)} from {@code rng}, on {@code backend}. */
+    public static Tensor rand(Backend backend, Rng rng, int... shape) {
+        return sample(backend, rng::nextFloat, shape);
     }
 
     /** Zeros with this tensor's shape and backend. */

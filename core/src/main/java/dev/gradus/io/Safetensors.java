@@ -440,7 +440,11 @@ public final class Safetensors {
             Entry got = c.tensors().get(e.getKey());
             if (got == null) {
                 missing.add(e.getKey());
-                problems.add("missing '" + e.getKey() + "' " + e.getValue().shape());
+                // A file from before batch norm saved its counter (or from a PyTorch model without one) still
+                // loads strictly, the count left at 0, as PyTorch loads such state dicts.
+                if (!Module.isBatchCounter(e.getKey())) {
+                    problems.add("missing '" + e.getKey() + "' " + e.getValue().shape());
+                }
             } else if (!Shape.of(got.shape()).equals(e.getValue().shape())) {
                 String p = "'" + e.getKey() + "' has shape " + Arrays.toString(got.shape()) + " in the file, "
                         + e.getValue().shape() + " in the model";

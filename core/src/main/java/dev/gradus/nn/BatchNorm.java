@@ -2,6 +2,8 @@ package dev.gradus.nn;
 
 import dev.gradus.Backends;
 import dev.gradus.Functional;
+import dev.gradus.GradMode;
+import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import java.util.Arrays;
@@ -55,6 +57,13 @@ public class BatchNorm extends Module {
     private final int[] ranks;
     private final Parameter gamma;
     private final Parameter beta;
+    /**
+     * PyTorch's name for the buffer counting the training batches seen (a scalar, float here, int64 there; PyTorch
+     * converts on load). It is not a parameter in Keras' sense, so {@link Module#bufferCount()} leaves it out.
+     */
+    public static final String NUM_BATCHES_TRACKED = "num_batches_tracked";
+
+    private final Tensor numBatchesTracked;
     private final Tensor runningMean;
     private final Tensor runningVar;
 
@@ -84,8 +93,11 @@ public class BatchNorm extends Module {
         Tensor ones = Tensor.full(backend, 1f, c);
         this.runningMean = registerBuffer("running_mean", zeros.persist());
         this.runningVar = registerBuffer("running_var", ones.persist());
+        Tensor none = Tensor.full(backend, 0f);
+        this.numBatchesTracked = registerBuffer(NUM_BATCHES_TRACKED, none.persist());
         zeros.close();
         ones.close();
+        none.close();
     }
 
     /** The layer's settings. */
@@ -108,6 +120,11 @@ public class BatchNorm extends Module {
         return runningMean;
     }
 
+    /** Training batches seen, as PyTorch's {@code num_batches_tracked} (saved and loaded with the model). */
+    public long numBatchesTracked() {
+        return (long) numBatchesTracked.item();
+    }
+
     /** Running (unbiased) variance {@code [C]}. */
     public Tensor runningVar() {
         return runningVar;
@@ -122,6 +139,14 @@ public class BatchNorm extends Module {
         if (x.shape().rank() < 2 || x.shape().dim(1) != config.features()) {
             throw new IllegalArgumentException(
                     describe() + ": expected input [N, " + config.features() + ", ...], got " + x.shape());
+        }
+        if (isTraining()) {
+            // On the backend, not in a Java field: a loaded model's count comes with its buffers, and a GPU need
+            // not be waited for.
+            try (GradMode ng = GradMode.noGrad();
+                    Scope s = Scope.open()) {
+                numBatchesTracked.copyFrom(numBatchesTracked.add(1f));
+            }
         }
         return Functional.batchNorm(
                 x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(), config.eps());

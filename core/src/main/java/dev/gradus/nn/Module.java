@@ -237,13 +237,23 @@ public abstract class Module implements AutoCloseable {
         parameters().forEach(Tensor::zeroGrad);
     }
 
-    /** Number of scalar values in buffers (running statistics): Keras' "non-trainable params". */
+    /**
+     * Number of scalar values in buffers (running statistics): Keras' "non-trainable params". Batch norm's
+     * {@code num_batches_tracked} counter, which Keras does not have, is left out.
+     */
     public long bufferCount() {
         long n = 0;
-        for (Tensor t : namedBuffers().values()) {
-            n += t.numel();
+        for (Map.Entry<String, Tensor> e : namedBuffers().entrySet()) {
+            if (!isBatchCounter(e.getKey())) {
+                n += e.getValue().numel();
+            }
         }
         return n;
+    }
+
+    /** True for the name (or dotted path) of batch norm's {@code num_batches_tracked} buffer. */
+    public static boolean isBatchCounter(String name) {
+        return name.equals(BatchNorm.NUM_BATCHES_TRACKED) || name.endsWith("." + BatchNorm.NUM_BATCHES_TRACKED);
     }
 
     /**

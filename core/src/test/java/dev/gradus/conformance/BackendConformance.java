@@ -1104,7 +1104,7 @@ public abstract class BackendConformance implements TensorOpsConformance {
                 List.of("0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"),
                 List.copyOf(model.namedParameters().keySet()));
         assertEquals(
-                List.of("2.running_mean", "2.running_var"),
+                List.of("2.running_mean", "2.running_var", "2.num_batches_tracked"),
                 List.copyOf(model.namedBuffers().keySet()));
         // a training step of a CNN in steady state allocates no native memory either
         Adam opt = new Adam(model.parameters(), Adam.Config.lr(0.01f));
@@ -1165,7 +1165,8 @@ public abstract class BackendConformance implements TensorOpsConformance {
                         "3.weight",
                         "3.bias",
                         "2.running_mean",
-                        "2.running_var"),
+                        "2.running_var",
+                        "2.num_batches_tracked"),
                 List.copyOf(contents.tensors().keySet()));
         assertEquals("pt", contents.metadata().get("format"));
         assertTrue(contents.metadata().get("gradus.architecture").contains("0:Dense(6 -> 5)"));

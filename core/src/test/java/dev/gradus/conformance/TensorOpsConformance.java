@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.DType;
+import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
@@ -329,6 +330,12 @@ interface TensorOpsConformance {
         assertArrayEquals(new float[] {0, 0}, Tensor.zeros(suiteBackend(), 2).toFloatArray());
         assertArrayEquals(new float[] {1, 1}, Tensor.ones(suiteBackend(), 2).toFloatArray());
         assertArrayEquals(new float[] {2.5f}, Tensor.full(2.5f, 1).toFloatArray());
+        assertEquals(
+                Tensor.rand(new Rng(5), 7).toString(),
+                Tensor.rand(suiteBackend(), new Rng(5), 7).toString());
+        assertEquals(
+                Tensor.randn(new Rng(5), 2, 3).toString(),
+                Tensor.randn(suiteBackend(), new Rng(5), 2, 3).toString());
         float[] u = Tensor.rand(new Rng(3), 1000).toFloatArray();
         for (float f : u) {
             assertTrue(f >= 0 && f < 1, "rand in [0, 1): " + f);
@@ -371,5 +378,22 @@ interface TensorOpsConformance {
         Tensor gone = Tensor.of(new float[] {1});
         gone.close();
         assertEquals("tensor(<released>, shape=[1], dtype=float32)", gone.toString());
+    }
+
+    @Test
+    default void mseLossMatchesReferenceAndRefusesBroadcastShapes() {
+        Tensor p = rand(-2, 2, 5, 3);
+        Tensor y = rand(-2, 2, 5, 3);
+        float[] pv = p.toFloatArray();
+        float[] yv = y.toFloatArray();
+        double sum = 0;
+        for (int i = 0; i < pv.length; i++) {
+            sum += (pv[i] - yv[i]) * (pv[i] - yv[i]);
+        }
+        assertEquals(sum / pv.length, Functional.mseLoss(p, y).item(), 1e-5);
+        gradCheck("mseLoss", in -> Functional.mseLoss(in[0], in[1]), p, y);
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Functional.mseLoss(rand(0, 1, 4, 1), rand(0, 1, 4)));
+        assertTrue(e.getMessage().contains("[4, 1]") && e.getMessage().contains("[4]"), e.getMessage());
     }
 }

@@ -12,12 +12,12 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Batches of a {@link Dataset} as tensors: optional shuffling with a seed (a new permutation every epoch,
+ * Batches of a {@link Dataset} or any {@link MapDataset} (lazy, float targets) as tensors: optional shuffling with a seed (a new permutation every epoch,
  * reproducible), optional dropping of the last short batch, host-side transforms (normalisation, augmentation) and
  * background preparation of the next batches.
  *
  * <p>Shapes: {@code x [batch, ...itemShape]} (or {@code [batch, itemSize]} when flattened), {@code y [batch]}
- * INT32. Tensors are created on the consuming thread, in its current {@link dev.gradus.Scope}; a batch closes both.
+ * INT32 for class labels or {@code [batch, ...targetShape]} FLOAT32 for float targets. Tensors are created on the consuming thread, in its current {@link dev.gradus.Scope}; a batch closes both.
  *
  * <pre>{@code
  * DataLoader loader = new DataLoader(train, 128).shuffle(42).transform(Normalize.of(0.1307f, 0.3081f)).prefetch(2);
@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * prepared in the background.
  */
 public final class DataLoader {
-    /** One batch: inputs and INT32 labels; closing it releases both (use it in try-with-resources). */
+    /** One batch: inputs and targets (INT32 labels or FLOAT32 values); closing it releases both (try-with-resources). */
     public record Batch(Tensor x, Tensor y, int size) implements AutoCloseable {
         @Override
         public void close() {
@@ -40,7 +40,14 @@ public final class DataLoader {
         }
     }
 
-    private final Dataset data;
+    private final MapDataset data;
+    /** The in-memory form, whose rows are copied straight from its arrays; null for any other data set. */
+    private final Dataset memory;
+
+    private final int per;
+    /** Values per float target; 0 for class labels. */
+    private final int targetSize;
+
     private final int batchSize;
     private Rng shuffleRng;
     private boolean dropLast;
@@ -51,12 +58,20 @@ public final class DataLoader {
     private Producer running;
 
     /** A loader over {@code data} in order, keeping the last short batch, preparing batches on the caller's thread. */
-    public DataLoader(Dataset data, int batchSize) {
+    public DataLoader(MapDataset data, int batchSize) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("DataLoader: batch size must be positive, got " + batchSize);
         }
         this.data = data;
+        this.memory = data instanceof Dataset d ? d : null;
         this.batchSize = batchSize;
+        this.per = TensorDataset.numel(data.itemShape());
+        int[] t = data.targetShape();
+        this.targetSize = t == null ? 0 : TensorDataset.numel(t);
+        if (per == 0 || (t != null && targetSize == 0)) {
+            throw new IllegalArgumentException(data.name() + ": item shape " + Arrays.toString(data.itemShape())
+                    + " or target shape " + Arrays.toString(t) + " holds no values");
+        }
     }
 
     /** Shuffles every epoch with a stream seeded by {@code seed}. */
@@ -99,7 +114,7 @@ public final class DataLoader {
     }
 
     /** The data set this loader reads. */
-    public Dataset dataset() {
+    public MapDataset dataset() {
         return data;
     }
 
@@ -113,12 +128,14 @@ public final class DataLoader {
     private static final class HostBatch {
         final float[] x;
         final int[] y;
+        final float[] t;
         int size;
         RuntimeException error;
 
-        HostBatch(int batch, int per) {
+        HostBatch(int batch, int per, int targetSize) {
             x = new float[batch * per];
             y = new int[batch];
+            t = new float[batch * targetSize];
         }
     }
 
@@ -128,19 +145,18 @@ public final class DataLoader {
         int[] order = shuffleRng != null ? shuffleRng.permutation(n) : null;
         Rng epochRng = transformRng != null ? transformRng.split() : null;
         int count = batches();
-        int per = data.itemSize();
         if (running != null) {
             running.cancel();
             running = null;
         }
         // In order and untransformed, a batch is a run of the data set's array: one copy, straight into the tensor,
         // and nothing for a background thread to prepare.
-        boolean run = order == null && transform == null;
+        boolean run = order == null && transform == null && memory != null;
         Producer producer = prefetch > 0 && !run ? new Producer(order, epochRng, count, per) : null;
         running = producer;
         return () -> new Iterator<>() {
             int next = 0;
-            final HostBatch single = producer == null && !run ? new HostBatch(batchSize, per) : null;
+            final HostBatch single = producer == null && !run ? new HostBatch(batchSize, per, targetSize) : null;
 
             @Override
             public boolean hasNext() {
@@ -177,18 +193,45 @@ public final class DataLoader {
     private void fill(HostBatch hb, int batchIndex, int[] order, Rng rng, int per) {
         int start = batchIndex * batchSize;
         int b = Math.min(batchSize, data.size() - start);
-        float[] feats = data.features();
-        int[] labels = data.labels();
         int[] item = data.itemShape();
         for (int i = 0; i < b; i++) {
             int src = order == null ? start + i : order[start + i];
-            System.arraycopy(feats, src * per, hb.x, i * per, per);
-            hb.y[i] = labels[src];
+            if (memory != null) {
+                System.arraycopy(memory.features(), src * per, hb.x, i * per, per);
+                hb.y[i] = memory.labels()[src];
+            } else {
+                copyExample(src, hb, i);
+            }
             if (transform != null) {
                 transform.apply(hb.x, i * per, item, rng);
             }
         }
         hb.size = b;
+    }
+
+    /** Example {@code src} of a {@link MapDataset} into row {@code row} of {@code hb}, checked against its shapes. */
+    private void copyExample(int src, HostBatch hb, int row) {
+        MapDataset.Example e = data.get(src);
+        if (e == null || e.x() == null || e.x().length != per) {
+            throw new IllegalArgumentException(data.name() + ": example " + src + " has "
+                    + (e == null || e.x() == null ? "no features" : e.x().length + " feature values")
+                    + ", item shape " + Arrays.toString(data.itemShape()) + " needs " + per);
+        }
+        System.arraycopy(e.x(), 0, hb.x, row * per, per);
+        if (targetSize == 0) {
+            if (e.target() != null) {
+                throw new IllegalArgumentException(data.name() + ": example " + src
+                        + " has float targets, but the data set's targets are classes");
+            }
+            hb.y[row] = e.label();
+        } else {
+            if (e.target() == null || e.target().length != targetSize) {
+                throw new IllegalArgumentException(data.name() + ": example " + src + " has "
+                        + (e.target() == null ? "a class label" : e.target().length + " target values")
+                        + ", target shape " + Arrays.toString(data.targetShape()) + " needs " + targetSize);
+            }
+            System.arraycopy(e.target(), 0, hb.t, row * targetSize, targetSize);
+        }
     }
 
     private int[] batchShape(int b, int per) {
@@ -205,9 +248,16 @@ public final class DataLoader {
     private Batch toTensors(HostBatch hb, Backend backend, int per) {
         int b = hb.size;
         float[] xs = b == batchSize ? hb.x : Arrays.copyOf(hb.x, b * per);
-        int[] ys = b == batchSize ? hb.y : Arrays.copyOf(hb.y, b);
         Tensor x = Tensor.of(backend, xs, batchShape(b, per));
         try {
+            if (targetSize > 0) {
+                int[] ts = data.targetShape();
+                int[] shape = new int[ts.length + 1];
+                shape[0] = b;
+                System.arraycopy(ts, 0, shape, 1, ts.length);
+                return new Batch(x, Tensor.of(backend, Arrays.copyOf(hb.t, b * targetSize), shape), b);
+            }
+            int[] ys = b == batchSize ? hb.y : Arrays.copyOf(hb.y, b);
             return new Batch(x, Tensor.ofInts(backend, ys, b), b);
         } catch (RuntimeException e) {
             x.close();
@@ -221,8 +271,8 @@ public final class DataLoader {
         int b = Math.min(batchSize, data.size() - start);
         Tensor x = Tensor.empty(backend, DType.FLOAT32, batchShape(b, per));
         try {
-            backend.write(x.operand().storage(), 0, data.features(), start * per, b * per);
-            return new Batch(x, Tensor.ofInts(backend, Arrays.copyOfRange(data.labels(), start, start + b), b), b);
+            backend.write(x.operand().storage(), 0, memory.features(), start * per, b * per);
+            return new Batch(x, Tensor.ofInts(backend, Arrays.copyOfRange(memory.labels(), start, start + b), b), b);
         } catch (RuntimeException e) {
             x.close();
             throw e;
@@ -247,7 +297,7 @@ public final class DataLoader {
             this.ready = new ArrayBlockingQueue<>(prefetch + 1);
             this.free = new ArrayBlockingQueue<>(prefetch + 2);
             for (int i = 0; i < prefetch + 2; i++) {
-                free.add(new HostBatch(batchSize, per));
+                free.add(new HostBatch(batchSize, per, targetSize));
             }
             Thread t = new Thread(this, "gradus-dataloader");
             t.setDaemon(true);

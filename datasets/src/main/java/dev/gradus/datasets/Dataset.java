@@ -8,7 +8,8 @@ import java.util.Arrays;
  * <p>Shapes: {@code features [n * prod(itemShape)]}, {@code labels [n]}. {@code mnist.train().itemShape()} is
  * {@code [1, 28, 28]}. An unlabelled set (a Kaggle {@code test.csv}) has {@code labeled == false} and zero labels.
  */
-public record Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes, boolean labeled) {
+public record Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes, boolean labeled)
+        implements MapDataset {
     /** A labelled data set. */
     public Dataset(String name, float[] features, int[] labels, int[] itemShape, int classes) {
         this(name, features, labels, itemShape, classes, true);
@@ -41,8 +42,22 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
     }
 
     /** Number of examples. */
+    @Override
     public int size() {
         return labels.length;
+    }
+
+    /** Example {@code i}: a copy of its features and its label. */
+    @Override
+    public Example get(int i) {
+        int per = itemSize();
+        return Example.of(Arrays.copyOfRange(features, i * per, (i + 1) * per), labels[i]);
+    }
+
+    /** Null: the targets are class indices. */
+    @Override
+    public int[] targetShape() {
+        return null;
     }
 
     /** Feature values per example. */

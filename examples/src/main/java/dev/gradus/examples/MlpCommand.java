@@ -4,9 +4,7 @@ import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.nn.Dense;
-import dev.gradus.nn.Init;
-import dev.gradus.nn.ReLU;
+import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
@@ -36,27 +34,32 @@ public final class MlpCommand implements Callable<Integer> {
     @Option(names = "--hidden", description = "hidden units (default: ${DEFAULT-VALUE})")
     int hidden = 48;
 
+    @Option(names = "--save", description = "write the trained model to this safetensors file")
+    Path save;
+
     @Override
     public Integer call() throws IOException {
-        train(options, hidden, System.out);
+        train(options, hidden, save, System.out);
         return 0;
     }
 
     /** Trains and evaluates, printing one line per epoch and writing {@code metrics.json} into {@code out}. */
     public static Training.Result train(TrainOptions o, int hidden, PrintStream log) throws IOException {
+        return train(o, hidden, null, log);
+    }
+
+    /** As above, saving the trained model to {@code save} (safetensors, loadable by {@code predict}) when not null. */
+    public static Training.Result train(TrainOptions o, int hidden, Path save, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
         Backend backend = Backends.defaultBackend();
         Rng rng = new Rng(o.seed);
-        DataLoader train =
-                new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong()).flatten(true);
-        DataLoader test = new DataLoader(mnist.test(), 1000).flatten(true);
+        DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
+        DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
-        try (Sequential model = new Sequential(
-                        new Dense(backend, 784, hidden, true, Init.GLOROT, rng),
-                        new ReLU(),
-                        new Dense(backend, hidden, 10, true, Init.GLOROT, rng));
+        // Flatten, Dense, ReLU, Dense: the architecture every saved MLP has, so predict and export-onnx rebuild it.
+        try (Sequential model = Models.mlp(backend, new int[] {hidden}, 0f, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(dev.gradus.Shape.of(o.batch, 784)));
+            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
             log.printf(
                     "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
                     backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
@@ -66,6 +69,10 @@ public final class MlpCommand implements Callable<Integer> {
                     Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10"),
                     backend,
                     log);
+            if (save != null) {
+                Safetensors.save(model, save, Models.describe("mlp", new int[] {hidden}, 0f));
+                log.println("model saved to " + save);
+            }
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.gradus.Backends;
+import dev.gradus.datasets.DataLoader;
+import dev.gradus.datasets.Mnist;
+import dev.gradus.nn.Sequential;
+import dev.gradus.train.Evaluation;
 import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
@@ -41,10 +46,21 @@ class MlpExampleTest {
         o.data = mnistDir();
         o.memoryReport = true;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        Training.Result r = MlpCommand.train(o, 48, new PrintStream(buf, true));
+        Path saved = out.resolve("mlp.safetensors");
+        Training.Result r = MlpCommand.train(o, 48, saved, new PrintStream(buf, true));
         String log = buf.toString();
         System.out.print(log);
         assertTrue(r.testAccuracy() >= 0.95, "test accuracy " + r.testAccuracy());
+        // --save writes a file that predict and export-onnx rebuild (Flatten, Dense, ReLU, Dense), with the same
+        // predictions
+        Mnist.Splits mnist = Mnist.load(o.data, false);
+        Models.Saved back = Models.load(saved, Backends.defaultBackend());
+        try (Sequential model = back.model()) {
+            assertEquals("mlp", back.meta().get("gradus.example"));
+            Evaluation.Outcome again =
+                    Evaluation.evaluate(model, new DataLoader(mnist.test(), 1000), Backends.defaultBackend());
+            assertEquals(r.testAccuracy(), again.accuracy(), 1e-12);
+        }
         JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
         assertEquals(r.testAccuracy(), m.get("test_accuracy").asDouble(), 1e-12);
         assertEquals(2, m.get("epoch_seconds").size());

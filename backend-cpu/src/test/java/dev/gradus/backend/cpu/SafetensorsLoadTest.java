@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Rng;
+import dev.gradus.Scope;
+import dev.gradus.Tensor;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.BatchNorm;
 import dev.gradus.nn.BatchNorm2d;
@@ -124,7 +126,7 @@ class SafetensorsLoadTest {
             Safetensors.LoadReport r2 = Safetensors.load(a, big, false);
             assertEquals(List.of("2.weight", "2.bias"), r2.unexpected());
         }
-        // A PyTorch BatchNorm2d state_dict carries num_batches_tracked as I64: reported, the rest loaded.
+        // A PyTorch BatchNorm2d state_dict carries num_batches_tracked as I64: it loads strictly, the count included.
         Path torch = dir.resolve("bn.safetensors");
         ByteBuffer mean = ByteBuffer.allocate(8)
                 .order(ByteOrder.LITTLE_ENDIAN)
@@ -146,11 +148,39 @@ class SafetensorsLoadTest {
             {"0.num_batches_tracked", "I64", "[]", le(8, 469)}
         }));
         try (Sequential m = new Sequential(new BatchNorm2d(cpu, BatchNorm.Config.of(2)))) {
-            Safetensors.LoadReport r = Safetensors.load(m, torch, false);
-            assertEquals(List.of("0.num_batches_tracked"), r.unexpected());
+            Safetensors.LoadReport r = Safetensors.load(m, torch, true);
+            assertEquals(List.of(), r.unexpected());
+            assertEquals(List.of(), r.missing());
+            BatchNorm bn = (BatchNorm) m.layers().get(0);
+            assertArrayEquals(new float[] {0.5f, -1f}, bn.runningMean().toFloatArray());
+            assertEquals(469, bn.numBatchesTracked());
+            // training counts on from the loaded value, and a save writes it back under PyTorch's name
+            try (Scope s = Scope.open()) {
+                m.train();
+                m.forward(Tensor.ones(cpu, 3, 2, 2, 2));
+            }
+            assertEquals(470, bn.numBatchesTracked());
+            Path again = dir.resolve("bn-again.safetensors");
+            Safetensors.save(m, again);
             assertArrayEquals(
-                    new float[] {0.5f, -1f},
-                    ((BatchNorm) m.layers().get(0)).runningMean().toFloatArray());
+                    new float[] {470},
+                    Safetensors.read(again)
+                            .tensors()
+                            .get("0.num_batches_tracked")
+                            .values());
+        }
+        // A file without the counter (PyTorch before 0.4.1, or Gradus before it saved one) still loads strictly.
+        Path old = dir.resolve("old-bn.safetensors");
+        Files.write(old, file(new Object[][] {
+            {"0.weight", "F32", "[2]", ones.array()},
+            {"0.bias", "F32", "[2]", new byte[8]},
+            {"0.running_mean", "F32", "[2]", mean.array()},
+            {"0.running_var", "F32", "[2]", var.array()}
+        }));
+        try (Sequential m = new Sequential(new BatchNorm2d(cpu, BatchNorm.Config.of(2)))) {
+            Safetensors.LoadReport r = Safetensors.load(m, old, true);
+            assertEquals(List.of("0.num_batches_tracked"), r.missing());
+            assertEquals(0, ((BatchNorm) m.layers().get(0)).numBatchesTracked());
         }
         try (Sequential m = new Sequential(new Dense(cpu, 4, 2, true, Init.PYTORCH, new Rng(1)))) {
             IllegalArgumentException e =

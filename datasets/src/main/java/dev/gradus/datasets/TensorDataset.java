@@ -1,0 +1,60 @@
+package dev.gradus.datasets;
+
+import java.util.Arrays;
+
+/**
+ * Examples with float targets held on the Java heap, as PyTorch's {@code TensorDataset(x, y)}: regression values,
+ * multi-label vectors or soft labels, one row per example.
+ *
+ * <p>Shapes: {@code features [n * prod(itemShape)]}, {@code targets [n * prod(targetShape)]}.
+ *
+ * <pre>{@code
+ * TensorDataset houses = new TensorDataset("houses", x, new int[] {8}, prices, new int[] {1});
+ * }</pre>
+ */
+public record TensorDataset(String name, float[] features, int[] itemShape, float[] targets, int[] targetShape)
+        implements MapDataset {
+    public TensorDataset {
+        int per = numel(itemShape);
+        int tper = numel(targetShape);
+        if (per == 0 || features.length % per != 0) {
+            throw new IllegalArgumentException(name + ": " + features.length + " feature values are not whole items of"
+                    + " shape " + Arrays.toString(itemShape));
+        }
+        int n = features.length / per;
+        if ((long) n * tper != targets.length) {
+            throw new IllegalArgumentException(name + ": " + targets.length + " target values for " + n
+                    + " items of target shape " + Arrays.toString(targetShape) + " (expected " + (long) n * tper + ")");
+        }
+        for (int i = 0; i < targets.length; i++) {
+            if (!Float.isFinite(targets[i])) {
+                throw new IllegalArgumentException(
+                        name + ": target " + targets[i] + " of item " + i / Math.max(1, tper) + " is not finite");
+            }
+        }
+        itemShape = itemShape.clone();
+        targetShape = targetShape.clone();
+    }
+
+    static int numel(int[] shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    @Override
+    public int size() {
+        return features.length / numel(itemShape);
+    }
+
+    @Override
+    public Example get(int i) {
+        int per = numel(itemShape);
+        int tper = numel(targetShape);
+        return Example.of(
+                Arrays.copyOfRange(features, i * per, (i + 1) * per),
+                Arrays.copyOfRange(targets, i * tper, (i + 1) * tper));
+    }
+}
