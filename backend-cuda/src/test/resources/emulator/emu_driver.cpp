@@ -380,6 +380,7 @@ const std::vector<Kernel>& kernels() {
         kernel("gradus_pool2d_backward", false, gradus_pool2d_backward),
         kernel("gradus_bn_train", true, gradus_bn_train),
         kernel("gradus_bn_backward", true, gradus_bn_backward),
+        kernel("gradus_channel_affine", false, gradus_channel_affine),
     };
     return table;
 }

@@ -147,6 +147,12 @@ public interface Backend {
      */
     void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta);
 
+    /**
+     * {@code out[n, c, ...] = x[n, c, ...] * scale[c] + shift[c]} in one pass over dense {@code x [N, C, ...]}:
+     * batch norm in evaluation mode once its statistics are folded into {@code scale} and {@code shift} {@code [C]}.
+     */
+    void channelAffine(Operand x, Operand scale, Operand shift, Operand out);
+
     /** Live, reserved and allocation counters. */
     MemoryStats memory();
 

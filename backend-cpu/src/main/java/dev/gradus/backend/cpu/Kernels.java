@@ -254,6 +254,13 @@ final class Kernels {
         assert done == n;
     }
 
+    /** {@code x[k] = x[k] * scale[k] + shift[k]} for {@code k < n}, in place. */
+    static void affine(float[] x, float[] scale, float[] shift, int n) {
+        for (int k = 0; k < n; k++) {
+            x[k] = x[k] * scale[k] + shift[k];
+        }
+    }
+
     /**
      * {@code x[k] = x[k] op v[k % v.length]} in place, for {@code n} a multiple of {@code v.length}: an operand
      * repeating every {@code v.length} elements (a channel block of a blocked layout).

@@ -44,7 +44,8 @@ public final class CudaKernels {
             "gradus_pool2d",
             "gradus_pool2d_backward",
             "gradus_bn_train",
-            "gradus_bn_backward");
+            "gradus_bn_backward",
+            "gradus_channel_affine");
 
     /** The shared header: layouts, and the place {@link #opCodes} fills in. */
     public static final String HEADER = "common.cuh";
