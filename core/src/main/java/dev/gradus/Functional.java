@@ -276,14 +276,15 @@ public final class Functional {
             Tensor offset = shift.dense();
             Tensor out = emptyFloat(be, xs);
             be.channelAffine(xd.operand(), scale.operand(), offset.operand(), out.operand());
-            int[] others = new int[xs.length - 1];
-            for (int i = 0; i < others.length; i++) {
-                others[i] = i == 0 ? 0 : i + 1;
-            }
+            Shape perChannel = Shape.of(bshape);
             return Autograd.record(
                     out,
                     "batchNormEval",
-                    d -> new Tensor[] {d.mul(scale.reshape(bshape)), sumOver(d.mul(xd), others), sumOver(d, others)},
+                    d -> new Tensor[] {
+                        d.mul(scale.reshape(bshape)),
+                        d.mul(xd).sumTo(perChannel).reshape(c),
+                        d.sumTo(perChannel).reshape(c)
+                    },
                     xd,
                     scale,
                     offset);
@@ -328,15 +329,6 @@ public final class Functional {
                 x,
                 gamma,
                 beta);
-    }
-
-    /** Sums {@code t} over {@code axes} (ascending), dropping them: {@code [N, C, H, W]} over {0, 2, 3} is {@code [C]}. */
-    private static Tensor sumOver(Tensor t, int[] axes) {
-        Tensor r = t;
-        for (int i = axes.length - 1; i >= 0; i--) {
-            r = r.sum(axes[i], false);
-        }
-        return r;
     }
 
     /**

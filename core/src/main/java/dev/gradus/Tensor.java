@@ -605,10 +605,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this == other}, else {@code 0.0}; no gradient. */
     public Tensor eq(Tensor other) {
-        check("eq");
-        Tensor a = dtype == DType.FLOAT32 ? this : toFloat();
-        Tensor b = other.dtype == DType.FLOAT32 ? other : other.toFloat();
-        return a.binaryRaw("eq", BinaryOp.EQ, b);
+        return TensorOps.compare("eq", BinaryOp.EQ, this, other);
     }
 
     /** {@code 1.0} where {@code this == s}, else {@code 0.0}; no gradient. */

@@ -2,10 +2,10 @@ package dev.gradus.nn;
 
 import dev.gradus.Backends;
 import dev.gradus.Functional;
-import dev.gradus.GradMode;
-import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.UnaryOp;
 import java.util.Arrays;
 
 /**
@@ -142,11 +142,9 @@ public class BatchNorm extends Module {
         }
         if (isTraining()) {
             // On the backend, not in a Java field: a loaded model's count comes with its buffers, and a GPU need
-            // not be waited for.
-            try (GradMode ng = GradMode.noGrad();
-                    Scope s = Scope.open()) {
-                numBatchesTracked.copyFrom(numBatchesTracked.add(1f));
-            }
+            // not be waited for. In place, so a training step allocates nothing for it.
+            Operand count = numBatchesTracked.operand();
+            numBatchesTracked.backend().unary(UnaryOp.ADD_SCALAR, 1f, count, count);
         }
         return Functional.batchNorm(
                 x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(), config.eps());

@@ -15,8 +15,13 @@ public record BatchNormDims(int n, int c, int hw) {
      * @throws IllegalArgumentException naming {@code op} and the first operand that is not dense
      */
     public static BatchNormDims of(String op, Operand x, BatchNormArgs p, Operand... others) {
-        Operand.requireDense(op, x);
         Operand.requireDense(op, p.operands());
+        return of(op, x, others);
+    }
+
+    /** The view of {@code x}, after checking that {@code x} and {@code others} (nulls skipped) are dense. */
+    public static BatchNormDims of(String op, Operand x, Operand... others) {
+        Operand.requireDense(op, x);
         Operand.requireDense(op, others);
         int[] s = x.shape();
         int rest = 1;

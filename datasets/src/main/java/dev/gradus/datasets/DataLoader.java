@@ -2,6 +2,7 @@ package dev.gradus.datasets;
 
 import dev.gradus.DType;
 import dev.gradus.Rng;
+import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import java.util.Arrays;
@@ -65,9 +66,9 @@ public final class DataLoader {
         this.data = data;
         this.memory = data instanceof Dataset d ? d : null;
         this.batchSize = batchSize;
-        this.per = TensorDataset.numel(data.itemShape());
+        this.per = Shape.of(data.itemShape()).numel();
         int[] t = data.targetShape();
-        this.targetSize = t == null ? 0 : TensorDataset.numel(t);
+        this.targetSize = t == null ? 0 : Shape.of(t).numel();
         if (per == 0 || (t != null && targetSize == 0)) {
             throw new IllegalArgumentException(data.name() + ": item shape " + Arrays.toString(data.itemShape())
                     + " or target shape " + Arrays.toString(t) + " holds no values");

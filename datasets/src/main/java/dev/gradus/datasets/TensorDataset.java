@@ -1,5 +1,6 @@
 package dev.gradus.datasets;
 
+import dev.gradus.Shape;
 import java.util.Arrays;
 
 /**
@@ -15,8 +16,8 @@ import java.util.Arrays;
 public record TensorDataset(String name, float[] features, int[] itemShape, float[] targets, int[] targetShape)
         implements MapDataset {
     public TensorDataset {
-        int per = numel(itemShape);
-        int tper = numel(targetShape);
+        int per = Shape.of(itemShape).numel();
+        int tper = Shape.of(targetShape).numel();
         if (per == 0 || features.length % per != 0) {
             throw new IllegalArgumentException(name + ": " + features.length + " feature values are not whole items of"
                     + " shape " + Arrays.toString(itemShape));
@@ -36,23 +37,15 @@ public record TensorDataset(String name, float[] features, int[] itemShape, floa
         targetShape = targetShape.clone();
     }
 
-    static int numel(int[] shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        return n;
-    }
-
     @Override
     public int size() {
-        return features.length / numel(itemShape);
+        return features.length / Shape.of(itemShape).numel();
     }
 
     @Override
     public Example get(int i) {
-        int per = numel(itemShape);
-        int tper = numel(targetShape);
+        int per = Shape.of(itemShape).numel();
+        int tper = Shape.of(targetShape).numel();
         return Example.of(
                 Arrays.copyOfRange(features, i * per, (i + 1) * per),
                 Arrays.copyOfRange(targets, i * tper, (i + 1) * tper));

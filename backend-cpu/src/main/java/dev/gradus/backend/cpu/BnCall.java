@@ -1,7 +1,5 @@
 package dev.gradus.backend.cpu;
 
-import dev.gradus.spi.BatchNormDims;
-
 /**
  * One batch-norm call as the CPU kernels see it: the input's {@code [n, c, hw]} view and the per-channel storages
  * of {@link dev.gradus.spi.BatchNormArgs} (null for none).
@@ -18,21 +16,6 @@ record BnCall(
         CpuStorage saveInvStd,
         float eps,
         float momentum) {
-    BnCall(BatchNormDims d, CpuStorage[] perChannel, float eps, float momentum) {
-        this(
-                d.n(),
-                d.c(),
-                d.hw(),
-                perChannel[0],
-                perChannel[1],
-                perChannel[2],
-                perChannel[3],
-                perChannel[4],
-                perChannel[5],
-                eps,
-                momentum);
-    }
-
     /** Values per channel: {@code n * hw}. */
     long m() {
         return (long) n * hw;

@@ -825,8 +825,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        BatchNormDims d = BatchNormDims.of(
-                "channelAffine", x, new BatchNormArgs(scale, shift, null, null, null, null, 0f, 0f), out);
+        BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
         int n = d.n();
         int c = d.c();
         int hw = d.hw();
@@ -1050,12 +1049,18 @@ public final class CpuBackend implements Backend {
     }
 
     private static BnCall bnCall(BatchNormDims d, BatchNormArgs p) {
-        Operand[] ops = p.operands();
-        CpuStorage[] perChannel = new CpuStorage[ops.length];
-        for (int i = 0; i < ops.length; i++) {
-            perChannel[i] = cpuOrNull(ops[i]);
-        }
-        return new BnCall(d, perChannel, p.eps(), p.momentum());
+        return new BnCall(
+                d.n(),
+                d.c(),
+                d.hw(),
+                cpuOrNull(p.gamma()),
+                cpuOrNull(p.beta()),
+                cpuOrNull(p.runningMean()),
+                cpuOrNull(p.runningVar()),
+                cpuOrNull(p.saveMean()),
+                cpuOrNull(p.saveInvStd()),
+                p.eps(),
+                p.momentum());
     }
 
     // ------------------------------------------------------------------ diagnostics

@@ -89,7 +89,10 @@ final class DnnlPlan {
      * (a bias, batch norm's scale and shift) takes the same call. One caller at a time per plan (scratch is shared).
      */
     synchronized void run(Dnnl dnnl, CpuStorage... given) {
-        CpuStorage[] data = Arrays.stream(given).filter(Objects::nonNull).toArray(CpuStorage[]::new);
+        CpuStorage[] data = given;
+        if (Arrays.asList(given).contains(null)) { // copies only for a call with an absent argument
+            data = Arrays.stream(given).filter(Objects::nonNull).toArray(CpuStorage[]::new);
+        }
         var stream = dnnl.stream();
         for (int i = 0; i < inputs; i++) {
             Arg a = args[i];

@@ -872,8 +872,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        BatchNormDims d = BatchNormDims.of(
-                "channelAffine", x, new BatchNormArgs(scale, shift, null, null, null, null, 0f, 0f), out);
+        BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
         long total = (long) d.n() * d.c() * d.hw();
         if (total == 0) {
             return;
