@@ -4,11 +4,9 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.Operand;
-import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.util.List;
-import java.util.function.DoubleSupplier;
 
 /**
  * An n-dimensional array on a backend that records the ops applied to it so gradients can flow back.
@@ -96,9 +94,7 @@ public class Tensor implements AutoCloseable {
 
     /** A float tensor holding {@code data} in row-major order. */
     public static Tensor of(Backend backend, float[] data, int... shape) {
-        Tensor t = emptyFor("of", backend, DType.FLOAT32, data.length, shape);
-        backend.write(t.ref.storage, 0, data, 0, data.length);
-        return t;
+        return TensorOps.of(backend, data, shape);
     }
 
     /** A 1-D float tensor of {@code data}, as {@code torch.tensor([...])}: {@code Tensor.of(new float[] {1, 2})}. */
@@ -131,14 +127,6 @@ public class Tensor implements AutoCloseable {
         return TensorOps.eye(Backends.defaultBackend(), n);
     }
 
-    private static Tensor emptyFor(String op, Backend backend, DType dtype, int values, int... shape) {
-        Shape s = Shape.of(shape);
-        if (s.numel() != values) {
-            throw new IllegalArgumentException(op + ": " + values + " values do not fill shape " + s);
-        }
-        return empty(backend, s, dtype);
-    }
-
     /** A scalar (rank 0) float tensor. */
     public static Tensor scalar(float value) {
         return of(new float[] {value}, new int[0]);
@@ -151,9 +139,7 @@ public class Tensor implements AutoCloseable {
 
     /** An {@code INT32} tensor on {@code backend}. */
     public static Tensor ofInts(Backend backend, int[] data, int... shape) {
-        Tensor t = emptyFor("ofInts", backend, DType.INT32, data.length, shape);
-        backend.writeInts(t.ref.storage, 0, data, 0, data.length);
-        return t;
+        return TensorOps.ofInts(backend, data, shape);
     }
 
     /** A tensor of {@code value} everywhere. */
@@ -200,25 +186,17 @@ public class Tensor implements AutoCloseable {
 
     /** Standard-normal samples from {@code rng}, on {@code backend}. */
     public static Tensor randn(Backend backend, Rng rng, int... shape) {
-        return sample(backend, () -> (float) rng.nextGaussian(), shape);
-    }
-
-    private static Tensor sample(Backend backend, DoubleSupplier draw, int... shape) {
-        float[] d = new float[Shape.of(shape).numel()];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = (float) draw.getAsDouble();
-        }
-        return of(backend, d, shape);
+        return TensorOps.sample(backend, () -> (float) rng.nextGaussian(), shape);
     }
 
     /** Uniform samples in {@code [lo, hi)} from {@code rng}, on the default backend. */
     public static Tensor uniform(Rng rng, float lo, float hi, int... shape) {
-        return sample(Backends.defaultBackend(), () -> lo + (hi - lo) * rng.nextFloat(), shape);
+        return TensorOps.sample(Backends.defaultBackend(), () -> lo + (hi - lo) * rng.nextFloat(), shape);
     }
 
     /** Uniform samples in {@code [0, 1)} from {@code rng}, on {@code backend}. */
     public static Tensor rand(Backend backend, Rng rng, int... shape) {
-        return sample(backend, rng::nextFloat, shape);
+        return TensorOps.sample(backend, rng::nextFloat, shape);
     }
 
     /** Zeros with this tensor's shape and backend. */
@@ -345,45 +323,22 @@ public class Tensor implements AutoCloseable {
 
     /** All elements in row-major order, as floats. */
     public float[] toFloatArray() {
-        check("toFloatArray");
-        try (Scope s = Scope.open()) {
-            if (dtype != DType.FLOAT32) {
-                return toFloat().toFloatArray();
-            }
-            Tensor c = contiguous();
-            float[] out = new float[numel()];
-            backend.read(c.ref.storage, c.layout.offset(), out, 0, out.length);
-            return out;
-        }
+        return TensorOps.toFloatArray(this);
     }
 
     /** All elements in row-major order of an {@code INT32} tensor. */
     public int[] toIntArray() {
-        check("toIntArray");
-        if (dtype != DType.INT32) {
-            throw new IllegalStateException("toIntArray: tensor is " + dtype + "; use toFloatArray");
-        }
-        try (Scope s = Scope.open()) {
-            Tensor c = contiguous();
-            int[] out = new int[numel()];
-            backend.readInts(c.ref.storage, c.layout.offset(), out, 0, out.length);
-            return out;
-        }
+        return TensorOps.toIntArray(this);
     }
 
-    private void checkFloat(String op) {
+    void checkFloat(String op) {
         check(op);
         if (dtype != DType.FLOAT32) {
             throw new IllegalArgumentException(op + ": needs a FLOAT32 tensor, got " + dtype + " " + shape);
         }
     }
 
-    private void checkSameBackend(String op, Tensor other) {
-        other.check(op);
-        Backends.requireSame(op, backend, other.backend);
-    }
-
-    private Tensor unary(UnaryOp op, float s) {
+    Tensor unary(UnaryOp op, float s) {
         Tensor out = empty(backend, shape, DType.FLOAT32);
         backend.unary(op, s, operand(), out.operand());
         return out;
@@ -414,77 +369,37 @@ public class Tensor implements AutoCloseable {
     }
 
     Tensor binaryRaw(String name, BinaryOp op, Tensor other) {
-        checkSameBackend(name, other);
-        Shape outShape = Shape.broadcast(name, shape, other.shape);
-        Tensor out = empty(backend, outShape, DType.FLOAT32);
-        backend.binary(
-                op,
-                new Operand(ref.storage, layout.broadcastTo(outShape.dims())),
-                new Operand(other.ref.storage, other.layout.broadcastTo(outShape.dims())),
-                out.operand());
-        return out;
-    }
-
-    /** Records a two-input op of {@code this} and {@code other}, one gradient rule each. */
-    private Tensor recordBinary(Tensor out, String op, Tensor other, Autograd.Rule dThis, Autograd.Rule dOther) {
-        return Autograd.record(out, op, this, dThis, other, dOther);
+        return Elementwise.binaryRaw(name, op, this, other);
     }
 
     /** {@code this + other} with broadcasting. */
     public Tensor add(Tensor other) {
-        checkFloat("add");
-        Tensor out = binaryRaw("add", BinaryOp.ADD, other);
-        return recordBinary(out, "add", other, d -> d.sumTo(shape), d -> d.sumTo(other.shape));
+        return Elementwise.add(this, other);
     }
 
     /** {@code this - other} with broadcasting. */
     public Tensor sub(Tensor other) {
-        checkFloat("sub");
-        Tensor out = binaryRaw("sub", BinaryOp.SUB, other);
-        return recordBinary(out, "sub", other, d -> d.sumTo(shape), d -> d.neg().sumTo(other.shape));
+        return Elementwise.sub(this, other);
     }
 
     /** {@code this * other} elementwise with broadcasting. */
     public Tensor mul(Tensor other) {
-        checkFloat("mul");
-        Tensor out = binaryRaw("mul", BinaryOp.MUL, other);
-        return recordBinary(
-                out,
-                "mul",
-                other,
-                d -> d.mul(other).sumTo(shape),
-                d -> d.mul(this).sumTo(other.shape));
+        return Elementwise.mul(this, other);
     }
 
     /** {@code this / other} elementwise with broadcasting. */
     public Tensor div(Tensor other) {
-        checkFloat("div");
-        Tensor out = binaryRaw("div", BinaryOp.DIV, other);
-        return recordBinary(
-                out,
-                "div",
-                other,
-                d -> d.div(other).sumTo(shape),
-                d -> d.mul(out).div(other).neg().sumTo(other.shape));
+        return Elementwise.div(this, other);
     }
 
     /** Elementwise maximum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor maximum(Tensor other) {
-        checkFloat("maximum");
-        Tensor out = binaryRaw("maximum", BinaryOp.MAXIMUM, other);
-        // where equal, the gradient goes to this
-        return recordBinary(
-                out,
-                "maximum",
-                other,
-                d -> d.mul(binaryRaw("maximum", BinaryOp.EQ, out)).sumTo(shape),
-                d -> d.mul(binaryRaw("maximum", BinaryOp.EQ, out).rsub(1f)).sumTo(other.shape));
+        return Elementwise.maximum(this, other);
     }
 
     /** {@code this + s}. */
     public Tensor add(float s) {
-        checkFloat("add");
-        return Autograd.record(unary(UnaryOp.ADD_SCALAR, s), "addScalar", this, d -> d);
+        return Elementwise.add(this, s);
     }
 
     /** {@code this - s}. */
@@ -499,8 +414,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this * s}. */
     public Tensor mul(float s) {
-        checkFloat("mul");
-        return Autograd.record(unary(UnaryOp.MUL_SCALAR, s), "mulScalar", this, d -> d.mul(s));
+        return Elementwise.mul(this, s);
     }
 
     /** {@code this / s}. */
@@ -510,72 +424,47 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this ^ p} elementwise. */
     public Tensor pow(float p) {
-        checkFloat("pow");
-        return Autograd.record(
-                unary(UnaryOp.POW_SCALAR, p),
-                "pow",
-                this,
-                d -> d.mul(pow(p - 1f)).mul(p));
+        return Elementwise.pow(this, p);
     }
 
     /** {@code -this}. */
     public Tensor neg() {
-        checkFloat("neg");
-        return Autograd.record(unary(UnaryOp.NEG, 0f), "neg", this, d -> d.neg());
+        return Elementwise.neg(this);
     }
 
     /** {@code e ^ this}. */
     public Tensor exp() {
-        checkFloat("exp");
-        Tensor out = unary(UnaryOp.EXP, 0f);
-        return Autograd.record(out, "exp", this, d -> d.mul(out));
+        return Elementwise.exp(this);
     }
 
     /** Natural logarithm. */
     public Tensor log() {
-        checkFloat("log");
-        return Autograd.record(unary(UnaryOp.LOG, 0f), "log", this, d -> d.div(this));
+        return Elementwise.log(this);
     }
 
     /** Square root. */
     public Tensor sqrt() {
-        checkFloat("sqrt");
-        Tensor out = unary(UnaryOp.SQRT, 0f);
-        return Autograd.record(out, "sqrt", this, d -> d.div(out).mul(0.5f));
+        return Elementwise.sqrt(this);
     }
 
     /** Absolute value; the gradient at 0 is 0. */
     public Tensor abs() {
-        checkFloat("abs");
-        Tensor out = unary(UnaryOp.ABS, 0f);
-        return Autograd.record(out, "abs", this, d -> d.mul(sign()));
-    }
-
-    /** {@code 1, 0, -1} by the sign of each element, not recorded (abs's gradient). */
-    private Tensor sign() {
-        return unary(UnaryOp.GT_SCALAR, 0f).sub(neg().unary(UnaryOp.GT_SCALAR, 0f));
+        return Elementwise.abs(this);
     }
 
     /** {@code max(this, 0)}. */
     public Tensor relu() {
-        return activation("relu", UnaryOp.RELU, BinaryOp.RELU_GRAD);
+        return Elementwise.activation("relu", UnaryOp.RELU, BinaryOp.RELU_GRAD, this);
     }
 
     /** {@code 1 / (1 + e^-this)}. */
     public Tensor sigmoid() {
-        return activation("sigmoid", UnaryOp.SIGMOID, BinaryOp.SIGMOID_GRAD);
+        return Elementwise.activation("sigmoid", UnaryOp.SIGMOID, BinaryOp.SIGMOID_GRAD, this);
     }
 
     /** Hyperbolic tangent. */
     public Tensor tanh() {
-        return activation("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD);
-    }
-
-    /** An activation whose backward is one fused kernel of the incoming gradient and the saved output. */
-    private Tensor activation(String name, UnaryOp forward, BinaryOp backward) {
-        checkFloat(name);
-        Tensor out = unary(forward, 0f);
-        return Autograd.record(out, name, this, d -> d.binaryRaw(name, backward, out));
+        return Elementwise.activation("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD, this);
     }
 
     /**
@@ -584,13 +473,8 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, 1}, 2).erf()} is {@code [0, 0.8427]}.
      */
     public Tensor erf() {
-        checkFloat("erf");
-        Tensor out = unary(UnaryOp.ERF, 0f);
-        return Autograd.record(
-                out, "erf", this, d -> d.mul(mul(this).mul(-1f).exp().mul(TWO_OVER_SQRT_PI)));
+        return Elementwise.erf(this);
     }
-
-    private static final float TWO_OVER_SQRT_PI = (float) (2 / Math.sqrt(Math.PI));
 
     /**
      * Gaussian error linear unit, PyTorch's exact {@code gelu}: {@code x * Phi(x) = x/2 * (1 + erf(x/sqrt(2)))},
@@ -599,8 +483,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code x.gelu()}
      */
     public Tensor gelu() {
-        checkFloat("gelu");
-        return mul(0.5f).mul(mul((float) (1 / Math.sqrt(2))).erf().add(1f));
+        return Elementwise.gelu(this);
     }
 
     /** {@code 1.0} where {@code this == other}, else {@code 0.0}; no gradient. */
@@ -711,12 +594,7 @@ public class Tensor implements AutoCloseable {
 
     /** Sum along {@code axis}. */
     public Tensor sum(int axis, boolean keepDim) {
-        checkFloat("sum");
-        int a = shape.normalizeAxis(axis, "sum");
-        Tensor out = reduceRaw(ReduceOp.SUM, a, keepDim, DType.FLOAT32);
-        int[] keep = shape.reduce(a, true).dims();
-        return Autograd.record(
-                out, "sum", this, d -> d.reshape(keep).broadcastTo(shape).contiguous());
+        return TensorOps.sum(this, axis, keepDim);
     }
 
     /** Mean of all elements, a scalar. */
@@ -731,18 +609,12 @@ public class Tensor implements AutoCloseable {
 
     /** Maximum along {@code axis}; ties share the gradient. */
     public Tensor max(int axis, boolean keepDim) {
-        checkFloat("max");
-        int a = shape.normalizeAxis(axis, "max");
-        Tensor out = reduceRaw(ReduceOp.MAX, a, keepDim, DType.FLOAT32);
-        int[] keep = shape.reduce(a, true).dims();
-        return Autograd.record(
-                out, "max", this, d -> d.reshape(keep).mul(binaryRaw("max", BinaryOp.EQ, out.reshape(keep))));
+        return TensorOps.max(this, axis, keepDim);
     }
 
     /** Index of the maximum along {@code axis}, as {@code INT32}; the first wins ties. */
     public Tensor argmax(int axis) {
-        checkFloat("argmax");
-        return reduceRaw(ReduceOp.ARGMAX, shape.normalizeAxis(axis, "argmax"), false, DType.INT32);
+        return TensorOps.argmax(this, axis);
     }
 
     /** Minimum along {@code axis} ({@code -max(-x)}); ties share the gradient. */
@@ -755,17 +627,6 @@ public class Tensor implements AutoCloseable {
         return neg().argmax(axis);
     }
 
-    private Tensor reduceRaw(ReduceOp op, int axis, boolean keepDim, DType outType) {
-        if (shape.dim(axis) == 0) {
-            throw new IllegalArgumentException(
-                    op.name().toLowerCase() + ": axis " + axis + " of " + shape + " is empty");
-        }
-        Tensor x = contiguous();
-        Tensor out = empty(backend, shape.reduce(axis, keepDim), outType);
-        backend.reduce(op, x.operand(), axis, out.operand());
-        return out;
-    }
-
     /**
      * Sums broadcast axes away so the result has {@code target}'s shape, the adjoint of broadcasting (PyTorch's
      * {@code sum_to_size}): what a backward rule returns for an input that was broadcast.
@@ -773,19 +634,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: {@code [2, 3].sumTo([3])} and {@code [2, 3].sumTo([1, 3])} sum axis 0.
      */
     public Tensor sumTo(Shape target) {
-        if (shape.equals(target)) {
-            return this;
-        }
-        Tensor t = this;
-        while (t.shape.rank() > target.rank()) {
-            t = t.sum(0, false);
-        }
-        for (int i = 0; i < target.rank(); i++) {
-            if (target.dim(i) == 1 && t.shape.dim(i) != 1) {
-                t = t.sum(i, true);
-            }
-        }
-        return t;
+        return TensorOps.sumTo(this, target);
     }
 
     Tensor view(Layout l) {
@@ -796,11 +645,7 @@ public class Tensor implements AutoCloseable {
 
     /** A tensor with the same elements in a new shape; one dimension may be -1. Shares storage when possible. */
     public Tensor reshape(int... newShape) {
-        check("reshape");
-        Shape target = shape.reshape(newShape);
-        Tensor base = contiguous();
-        Tensor out = base.view(base.layout.reshape(target.dims()));
-        return Autograd.record(out, "reshape", base, d -> d.reshape(shape.dims()));
+        return TensorOps.reshape(this, newShape);
     }
 
     /** Keeps axis 0 and flattens the rest: {@code [N, C, H, W] -> [N, C*H*W]}. */
@@ -810,11 +655,7 @@ public class Tensor implements AutoCloseable {
 
     /** Swaps two axes (a view). */
     public Tensor transpose(int axis0, int axis1) {
-        check("transpose");
-        int a = shape.normalizeAxis(axis0, "transpose");
-        int b = shape.normalizeAxis(axis1, "transpose");
-        Tensor out = view(layout.transpose(a, b));
-        return Autograd.record(out, "transpose", this, d -> d.transpose(a, b));
+        return TensorOps.transpose(this, axis0, axis1);
     }
 
     /** Transpose of a 2-D tensor (a view). */
@@ -856,49 +697,22 @@ public class Tensor implements AutoCloseable {
 
     /** Repeats size-1 axes (and new leading axes) to {@code target} without copying (stride 0). */
     public Tensor broadcastTo(Shape target) {
-        check("broadcastTo");
-        if (!Shape.broadcast("broadcastTo", shape, target).equals(target)) {
-            throw new IllegalArgumentException("broadcastTo: " + shape + " cannot expand to " + target);
-        }
-        if (target.equals(shape)) {
-            return this;
-        }
-        Tensor out = view(layout.broadcastTo(target.dims()));
-        return Autograd.record(out, "broadcastTo", this, d -> d.sumTo(shape));
+        return TensorOps.broadcastTo(this, target);
     }
 
     /** Inserts a size-1 axis at {@code axis}. */
     public Tensor unsqueeze(int axis) {
-        int a = axis < 0 ? axis + shape.rank() + 1 : axis;
-        if (a < 0 || a > shape.rank()) {
-            throw new IllegalArgumentException("unsqueeze: axis " + axis + " out of range for " + shape);
-        }
-        return reshape(shape.unsqueeze(a).dims());
+        return TensorOps.unsqueeze(this, axis);
     }
 
     /** Removes the size-1 axis {@code axis}. */
     public Tensor squeeze(int axis) {
-        int a = shape.normalizeAxis(axis, "squeeze");
-        if (shape.dim(a) != 1) {
-            throw new IllegalArgumentException("squeeze: axis " + axis + " of " + shape + " is not 1");
-        }
-        return reshape(shape.reduce(a, false).dims());
+        return TensorOps.squeeze(this, axis);
     }
 
     /** Elements {@code start .. start+length-1} along {@code axis} (a view), e.g. a slice of the batch. */
     public Tensor narrow(int axis, int start, int length) {
-        check("narrow");
-        int a = shape.normalizeAxis(axis, "narrow");
-        if (start < 0 || length < 0 || start + length > shape.dim(a)) {
-            throw new IllegalArgumentException(
-                    "narrow: [" + start + ", " + (start + length) + ") is outside axis " + a + " of " + shape);
-        }
-        Tensor out = view(layout.narrow(a, start, length));
-        return Autograd.record(out, "narrow", this, d -> {
-            Tensor g = zerosLike();
-            g.narrow(a, start, length).copyFrom(d); // gradients are off in backward: a plain view
-            return g;
-        });
+        return TensorOps.narrow(this, axis, start, length);
     }
 
     /** Rows {@code start .. end-1} of axis 0: {@code x.slice(0, 32)} is the first batch of 32. */
@@ -908,12 +722,7 @@ public class Tensor implements AutoCloseable {
 
     /** Copies {@code src}'s values into this tensor's elements (shapes must match); not recorded. */
     public void copyFrom(Tensor src) {
-        check("copyFrom");
-        checkSameBackend("copyFrom", src);
-        if (!src.shape.equals(shape)) {
-            throw new IllegalArgumentException("copyFrom: source " + src.shape + " into " + shape);
-        }
-        src.copyInto(this);
+        TensorOps.copyFrom(this, src);
     }
 
     /**
@@ -1048,13 +857,7 @@ public class Tensor implements AutoCloseable {
 
     /** A copy of this tensor on {@code target} (or this tensor if it is already there). */
     public Tensor to(Backend target) {
-        check("to");
-        if (target == backend) {
-            return this;
-        }
-        return dtype == DType.INT32
-                ? ofInts(target, toIntArray(), shape.dims())
-                : of(target, toFloatArray(), shape.dims());
+        return TensorOps.to(this, target);
     }
 
     /** Releases this tensor's memory (shared storage is freed when its last view closes); idempotent. */

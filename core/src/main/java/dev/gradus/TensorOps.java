@@ -3,12 +3,15 @@ package dev.gradus;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.IndexOp;
+import dev.gradus.spi.ReduceOp;
+import dev.gradus.spi.UnaryOp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.DoubleSupplier;
 
 /**
- * The bodies of the comparison, selection, shape and indexing ops {@link Tensor} exposes, kept here so that
+ * The bodies of the comparison, selection, shape, reduction and indexing ops {@link Tensor} exposes, kept here so that
  * {@code Tensor} stays the public face. Each op composes existing kernels or calls one {@link Backend} primitive
  * and states its gradient beside its forward.
  */
@@ -16,6 +19,34 @@ final class TensorOps {
     private TensorOps() {}
 
     // ------------------------------------------------------------------ creation
+
+    static Tensor of(Backend backend, float[] data, int... shape) {
+        Tensor t = emptyFor("of", backend, DType.FLOAT32, data.length, shape);
+        backend.write(t.ref.storage, 0, data, 0, data.length);
+        return t;
+    }
+
+    static Tensor ofInts(Backend backend, int[] data, int... shape) {
+        Tensor t = emptyFor("ofInts", backend, DType.INT32, data.length, shape);
+        backend.writeInts(t.ref.storage, 0, data, 0, data.length);
+        return t;
+    }
+
+    private static Tensor emptyFor(String op, Backend backend, DType dtype, int values, int... shape) {
+        Shape s = Shape.of(shape);
+        if (s.numel() != values) {
+            throw new IllegalArgumentException(op + ": " + values + " values do not fill shape " + s);
+        }
+        return Tensor.empty(backend, s, dtype);
+    }
+
+    static Tensor sample(Backend backend, DoubleSupplier draw, int... shape) {
+        float[] d = new float[Shape.of(shape).numel()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (float) draw.getAsDouble();
+        }
+        return Tensor.of(backend, d, shape);
+    }
 
     static Tensor arange(Backend backend, float start, float end, float step) {
         if (step == 0 || !Float.isFinite(step) || !Float.isFinite(start) || !Float.isFinite(end)) {
@@ -55,6 +86,54 @@ final class TensorOps {
             v[i * n + i] = 1f;
         }
         return Tensor.of(backend, v, n, n);
+    }
+
+    // ------------------------------------------------------------------ copies and read-back
+
+    static float[] toFloatArray(Tensor x) {
+        x.check("toFloatArray");
+        try (Scope scope = Scope.open()) {
+            if (x.dtype != DType.FLOAT32) {
+                return x.toFloat().toFloatArray();
+            }
+            Tensor c = x.contiguous();
+            float[] out = new float[x.numel()];
+            x.backend.read(c.ref.storage, c.layout.offset(), out, 0, out.length);
+            return out;
+        }
+    }
+
+    static int[] toIntArray(Tensor x) {
+        x.check("toIntArray");
+        if (x.dtype != DType.INT32) {
+            throw new IllegalStateException("toIntArray: tensor is " + x.dtype + "; use toFloatArray");
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor c = x.contiguous();
+            int[] out = new int[x.numel()];
+            x.backend.readInts(c.ref.storage, c.layout.offset(), out, 0, out.length);
+            return out;
+        }
+    }
+
+    static void copyFrom(Tensor dst, Tensor src) {
+        dst.check("copyFrom");
+        src.check("copyFrom");
+        Backends.requireSame("copyFrom", dst.backend, src.backend);
+        if (!src.shape.equals(dst.shape)) {
+            throw new IllegalArgumentException("copyFrom: source " + src.shape + " into " + dst.shape);
+        }
+        dst.backend.unary(UnaryOp.IDENTITY, 0f, src.operand(), dst.operand());
+    }
+
+    static Tensor to(Tensor x, Backend target) {
+        x.check("to");
+        if (target == x.backend) {
+            return x;
+        }
+        return x.dtype == DType.INT32
+                ? Tensor.ofInts(target, x.toIntArray(), x.shape.dims())
+                : Tensor.of(target, x.toFloatArray(), x.shape.dims());
     }
 
     // ------------------------------------------------------------------ comparisons and selection
@@ -116,6 +195,66 @@ final class TensorOps {
     }
 
     // ------------------------------------------------------------------ shape
+
+    static Tensor reshape(Tensor x, int... newShape) {
+        Shape target = x.requireOpen("reshape").shape().reshape(newShape);
+        Tensor base = x.contiguous();
+        Tensor out = base.view(base.layout().reshape(target.dims()));
+        return Autograd.record(out, "reshape", base, d -> d.reshape(x.shape().dims()));
+    }
+
+    static Tensor transpose(Tensor x, int axis0, int axis1) {
+        Shape s = x.requireOpen("transpose").shape();
+        int a = s.normalizeAxis(axis0, "transpose");
+        int b = s.normalizeAxis(axis1, "transpose");
+        Tensor out = x.view(x.layout().transpose(a, b));
+        return Autograd.record(out, "transpose", x, d -> d.transpose(a, b));
+    }
+
+    static Tensor broadcastTo(Tensor x, Shape target) {
+        Shape s = x.requireOpen("broadcastTo").shape();
+        if (!Shape.broadcast("broadcastTo", s, target).equals(target)) {
+            throw new IllegalArgumentException("broadcastTo: " + s + " cannot expand to " + target);
+        }
+        if (target.equals(s)) {
+            return x;
+        }
+        Tensor out = x.view(x.layout().broadcastTo(target.dims()));
+        return Autograd.record(out, "broadcastTo", x, d -> d.sumTo(s));
+    }
+
+    static Tensor unsqueeze(Tensor x, int axis) {
+        Shape s = x.shape();
+        int a = axis < 0 ? axis + s.rank() + 1 : axis;
+        if (a < 0 || a > s.rank()) {
+            throw new IllegalArgumentException("unsqueeze: axis " + axis + " out of range for " + s);
+        }
+        return x.reshape(s.unsqueeze(a).dims());
+    }
+
+    static Tensor squeeze(Tensor x, int axis) {
+        Shape s = x.shape();
+        int a = s.normalizeAxis(axis, "squeeze");
+        if (s.dim(a) != 1) {
+            throw new IllegalArgumentException("squeeze: axis " + axis + " of " + s + " is not 1");
+        }
+        return x.reshape(s.reduce(a, false).dims());
+    }
+
+    static Tensor narrow(Tensor x, int axis, int start, int length) {
+        Shape s = x.requireOpen("narrow").shape();
+        int a = s.normalizeAxis(axis, "narrow");
+        if (start < 0 || length < 0 || start + length > s.dim(a)) {
+            throw new IllegalArgumentException(
+                    "narrow: [" + start + ", " + (start + length) + ") is outside axis " + a + " of " + s);
+        }
+        Tensor out = x.view(x.layout().narrow(a, start, length));
+        return Autograd.record(out, "narrow", x, d -> {
+            Tensor g = x.zerosLike();
+            g.narrow(a, start, length).copyFrom(d); // gradients are off in backward: a plain view
+            return g;
+        });
+    }
 
     static Tensor permute(Tensor x, int... order) {
         Shape s = x.requireOpen("permute").shape();
@@ -218,6 +357,61 @@ final class TensorOps {
         }
         int n = s.dim(s.normalizeAxis(axis, "chunk"));
         return split(x, Math.max(1, (n + chunks - 1) / chunks), axis);
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    static Tensor sum(Tensor x, int axis, boolean keepDim) {
+        x.checkFloat("sum");
+        Shape s = x.shape();
+        int a = s.normalizeAxis(axis, "sum");
+        Tensor out = reduce(x, ReduceOp.SUM, a, keepDim, DType.FLOAT32);
+        int[] keep = s.reduce(a, true).dims();
+        return Autograd.record(
+                out, "sum", x, d -> d.reshape(keep).broadcastTo(s).contiguous());
+    }
+
+    static Tensor max(Tensor x, int axis, boolean keepDim) {
+        x.checkFloat("max");
+        int a = x.shape().normalizeAxis(axis, "max");
+        Tensor out = reduce(x, ReduceOp.MAX, a, keepDim, DType.FLOAT32);
+        int[] keep = x.shape().reduce(a, true).dims();
+        // ties share the gradient
+        return Autograd.record(
+                out, "max", x, d -> d.reshape(keep).mul(x.binaryRaw("max", BinaryOp.EQ, out.reshape(keep))));
+    }
+
+    static Tensor argmax(Tensor x, int axis) {
+        x.checkFloat("argmax");
+        return reduce(x, ReduceOp.ARGMAX, x.shape().normalizeAxis(axis, "argmax"), false, DType.INT32);
+    }
+
+    private static Tensor reduce(Tensor x, ReduceOp op, int axis, boolean keepDim, DType outType) {
+        if (x.shape().dim(axis) == 0) {
+            throw new IllegalArgumentException(
+                    op.name().toLowerCase() + ": axis " + axis + " of " + x.shape() + " is empty");
+        }
+        Tensor c = x.contiguous();
+        Tensor out = Tensor.empty(x.backend(), x.shape().reduce(axis, keepDim), outType);
+        x.backend().reduce(op, c.operand(), axis, out.operand());
+        return out;
+    }
+
+    /** The adjoint of broadcasting: sums leading axes away, then the axes {@code target} has as 1. */
+    static Tensor sumTo(Tensor x, Shape target) {
+        if (x.shape().equals(target)) {
+            return x;
+        }
+        Tensor t = x;
+        while (t.shape().rank() > target.rank()) {
+            t = t.sum(0, false);
+        }
+        for (int i = 0; i < target.rank(); i++) {
+            if (target.dim(i) == 1 && t.shape().dim(i) != 1) {
+                t = t.sum(i, true);
+            }
+        }
+        return t;
     }
 
     // ------------------------------------------------------------------ indexing
