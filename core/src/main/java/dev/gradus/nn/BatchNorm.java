@@ -11,8 +11,8 @@ import java.util.Arrays;
 /**
  * Batch normalisation over axis 1, PyTorch's {@code nn.BatchNorm1d} ({@code [N, F]}) and {@code nn.BatchNorm2d}
  * ({@code [N, C, H, W]}): batch statistics in training mode (running mean and unbiased variance updated with
- * {@code momentum}), running statistics in evaluation mode. Buffers are named {@code running_mean},
- * {@code running_var} and {@code num_batches_tracked} is not kept.
+ * {@code momentum}), running statistics in evaluation mode. Buffers are named as PyTorch names them:
+ * {@code running_mean}, {@code running_var} and {@code num_batches_tracked}.
  *
  * <p>{@code new BatchNorm(16)}; {@code BatchNorm.Config.of(16).withMomentum(0.01f)}.
  */
