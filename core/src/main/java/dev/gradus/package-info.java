@@ -4,6 +4,8 @@
  * <ul>
  *   <li>{@link dev.gradus.Tensor}: n-d arrays, elementwise ops with broadcasting, matmul, reductions, views,
  *       softmax and the fused cross-entropy; {@code backward()}.</li>
+ *   <li>{@link dev.gradus.Functional}: the fused ops (convolution, pooling, batch norm, softmax, losses);
+ *       {@link dev.gradus.Autograd}: the engine, and {@code record} for differentiable ops of your own.</li>
  *   <li>{@link dev.gradus.Shape}, {@link dev.gradus.DType}, {@link dev.gradus.Device}.</li>
  *   <li>{@link dev.gradus.Scope}: releases a step's intermediates; {@link dev.gradus.GradMode}: no-grad
  *       inference; {@link dev.gradus.Anomaly}: stop at the first NaN or infinity, naming the op and layer.</li>
@@ -11,6 +13,8 @@
  *       memory checks); {@link dev.gradus.Rng}: seeded random numbers.</li>
  * </ul>
  * Layers are in {@link dev.gradus.nn}, optimizers in {@link dev.gradus.optim}, the backend SPI in
- * {@link dev.gradus.spi}.
+ * {@link dev.gradus.spi}. Inside the package, {@code Tensor} is the public face: the bodies of its ops, each with
+ * its gradient rule beside its forward, are in {@code Elementwise} (arithmetic, math, activations) and
+ * {@code TensorOps} (creation, shape, reductions, comparisons, indexing); printing is in {@code TensorFormat}.
  */
 package dev.gradus;
