@@ -458,12 +458,14 @@ public abstract class BackendConformance implements TensorOpsConformance {
                     }
                 }
             }
-            assertClose(sum, x.sum(axis, false).toFloatArray(), 1e-4, "sum axis " + axis);
+            // 3000 float terms of +-2, added in any order a backend likes, cancel to sums below 1 with errors near 1e-4
+            double sumTol = shape[axis] > 100 ? 2e-3 : 1e-5;
+            assertClose(sum, x.sum(axis, false).toFloatArray(), sumTol, "sum axis " + axis);
             float[] mean = sum.clone();
             for (int i = 0; i < n; i++) {
                 mean[i] /= shape[axis];
             }
-            assertClose(mean, x.mean(axis, false).toFloatArray(), 1e-4, "mean axis " + axis);
+            assertClose(mean, x.mean(axis, false).toFloatArray(), 1e-5, "mean axis " + axis);
             assertClose(max, x.max(axis, false).toFloatArray(), 0, "max axis " + axis);
             assertArrayEquals(arg, x.argmax(axis).toIntArray(), "argmax axis " + axis);
             assertEquals(
