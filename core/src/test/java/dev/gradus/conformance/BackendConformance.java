@@ -352,7 +352,18 @@ public abstract class BackendConformance implements TensorOpsConformance {
 
     @Test
     void matmulMatchesReference() {
-        int[][] sizes = {{7, 13, 5}, {64, 64, 64}, {1, 9, 1}, {3, 1, 4}, {128, 784, 48}, {33, 17, 65}};
+        // {1000, 784, 48} and {513, 7, 3}: the many-row products (inference batches) a backend may route elsewhere
+        int[][] sizes = {
+            {7, 13, 5},
+            {64, 64, 64},
+            {1, 9, 1},
+            {3, 1, 4},
+            {128, 784, 48},
+            {33, 17, 65},
+            {1000, 784, 48},
+            {513, 7, 3},
+            {600, 1, 5}
+        };
         for (int[] s : sizes) {
             Tensor a = rand(-1, 1, s[0], s[1]);
             Tensor b = rand(-1, 1, s[1], s[2]);
@@ -369,6 +380,16 @@ public abstract class BackendConformance implements TensorOpsConformance {
                     at.matmul(bt).toFloatArray(),
                     1e-4,
                     "matmul of transposed views " + Arrays.toString(s));
+            assertClose(
+                    refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    a.matmul(bt).toFloatArray(),
+                    1e-4,
+                    "matmul by a transposed view (a Dense weight) " + Arrays.toString(s));
+            assertClose(
+                    refMatmul(a.toFloatArray(), b.toFloatArray(), 1, s[0], s[1], s[2], false),
+                    at.matmul(b).toFloatArray(),
+                    1e-4,
+                    "matmul of a transposed view " + Arrays.toString(s));
         }
     }
 
