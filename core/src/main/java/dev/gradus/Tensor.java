@@ -740,7 +740,7 @@ public class Tensor implements AutoCloseable {
     }
 
     /** Writes this tensor's values into {@code out} (same shape, any layout) and returns {@code out}. */
-    private Tensor copyInto(Tensor out) {
+    Tensor copyInto(Tensor out) {
         backend.unary(UnaryOp.IDENTITY, 0f, operand(), out.operand());
         return out;
     }

@@ -4,7 +4,6 @@ import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.ReduceOp;
-import dev.gradus.spi.UnaryOp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -123,7 +122,7 @@ final class TensorOps {
         if (!src.shape.equals(dst.shape)) {
             throw new IllegalArgumentException("copyFrom: source " + src.shape + " into " + dst.shape);
         }
-        dst.backend.unary(UnaryOp.IDENTITY, 0f, src.operand(), dst.operand());
+        src.copyInto(dst);
     }
 
     static Tensor to(Tensor x, Backend target) {

@@ -5,9 +5,6 @@ import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.backend.cpu.CpuBackendProvider;
-import dev.gradus.examples.BnCnnCommand;
-import dev.gradus.examples.CnnCommand;
-import dev.gradus.examples.Models;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
 import java.util.concurrent.TimeUnit;
@@ -52,12 +49,7 @@ public class InferenceBenchmark {
     public void setup() {
         cpu = CpuBackendProvider.get();
         Rng rng = new Rng(1);
-        net = switch (model) {
-            case "mlp" -> Models.mlp(cpu, new int[] {48}, 0f, rng);
-            case "cnn" -> CnnCommand.model(cpu, rng);
-            case "bn-cnn" -> BnCnnCommand.model(cpu, rng);
-            default -> throw new IllegalArgumentException("model " + model);
-        };
+        net = Benchmarks.exampleModel(model, cpu, rng);
         net.eval();
         boolean flat = model.equals("mlp");
         shape1 = flat ? new int[] {1, 784} : new int[] {1, 1, 28, 28};

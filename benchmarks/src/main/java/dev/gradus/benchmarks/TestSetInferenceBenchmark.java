@@ -9,9 +9,6 @@ import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.FashionMnist;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.examples.BnCnnCommand;
-import dev.gradus.examples.CnnCommand;
-import dev.gradus.examples.Models;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
 import java.io.IOException;
@@ -69,13 +66,7 @@ public class TestSetInferenceBenchmark {
         Backend cpu = CpuBackendProvider.get();
         Rng rng = new Rng(1);
         boolean flat = model.endsWith("mlp");
-        net = switch (model) {
-            case "mlp" -> Models.mlp(cpu, new int[] {48}, 0f, rng);
-            case "fashion-mlp" -> Models.mlp(cpu, new int[] {20}, 0f, rng);
-            case "cnn" -> CnnCommand.model(cpu, rng);
-            case "bn-cnn" -> BnCnnCommand.model(cpu, rng);
-            default -> throw new IllegalArgumentException("model " + model);
-        };
+        net = Benchmarks.exampleModel(model, cpu, rng);
         net.eval();
         Dataset test = model.equals("fashion-mlp")
                 ? FashionMnist.load(Path.of(data, "fashion-mnist")).test()
