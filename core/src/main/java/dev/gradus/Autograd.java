@@ -136,6 +136,8 @@ public final class Autograd {
         boolean anomaly = Anomaly.isEnabled();
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, seed);
+        long firstMade = Tensor.nextSerial();
+        List<Tensor> consumed = new ArrayList<>();
         try (GradMode ng = GradMode.noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
@@ -144,7 +146,9 @@ public final class Autograd {
                     continue;
                 }
                 if (t.gradFn == null) {
-                    accumulate(t, g);
+                    accumulate(t, g); // copies or adds g into the leaf's own gradient
+                    consumed.add(g);
+                    release(consumed, grads, firstMade);
                     continue;
                 }
                 Node node = t.gradFn;
@@ -167,13 +171,44 @@ public final class Autograd {
                         Anomaly.checkBackward(node, j, gi, g);
                     }
                     Tensor prev = grads.get(in);
-                    grads.put(in, prev == null ? gi : prev.add(gi));
+                    if (prev == null) {
+                        grads.put(in, gi);
+                    } else {
+                        grads.put(in, prev.add(gi));
+                        consumed.add(prev);
+                        consumed.add(gi);
+                    }
                 }
                 if (!retainGraph) {
                     node.free();
                 }
+                consumed.add(g); // kept if an op handed it on as an input's gradient (add passes g through)
+                release(consumed, grads, firstMade);
             }
         }
+    }
+
+    /**
+     * Closes the gradients in {@code consumed} that this backward made and nothing still holds, so each step's
+     * gradient buffers return to the backend as soon as they are used: the next gradient of that size reuses a
+     * buffer that is still in cache, and peak memory holds the gradient frontier rather than every gradient.
+     */
+    private static void release(List<Tensor> consumed, Map<Tensor, Tensor> grads, long firstMade) {
+        for (Tensor c : consumed) {
+            if (c != null && c.serial >= firstMade && !containsIdentity(grads.values(), c)) {
+                c.close();
+            }
+        }
+        consumed.clear();
+    }
+
+    private static boolean containsIdentity(Iterable<Tensor> ts, Tensor t) {
+        for (Tensor x : ts) {
+            if (x == t) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Tensors reachable from {@code root} through inputs needing gradients, inputs before the ops using them. */

@@ -133,59 +133,127 @@ public final class Functional {
 
     private static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvParams p, boolean relu) {
         String op = relu ? "conv2dRelu" : "conv2d";
-        int[] xs = x.requireOpen(op).shape().dims();
-        int[] ws = weight.requireOpen(op).shape().dims();
-        if (xs.length != 4 || ws.length != 4) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " and weight " + weight.shape()
-                    + " must both be 4-D (NCHW and [K, C/groups, R, S])");
-        }
-        if (xs[1] != ws[1] * p.groups() || ws[0] % p.groups() != 0) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " has " + xs[1] + " channels but weight "
-                    + weight.shape() + " with groups=" + p.groups() + " expects " + ws[1] * p.groups());
-        }
-        if (bias != null && (bias.shape().rank() != 1 || bias.shape().dim(0) != ws[0])) {
-            throw new IllegalArgumentException(op + ": bias " + bias.shape() + " must be [" + ws[0] + "]");
-        }
-        int oh = p.outH(xs[2], ws[2]);
-        int ow = p.outW(xs[3], ws[3]);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel " + ws[2] + "x"
-                    + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
-        }
+        ConvCall c = new ConvCall(op, x, weight, bias, p, relu);
+        Tensor out = c.out;
+        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return Autograd.record(
+                out,
+                op,
+                // ReLU's gradient from its output, as Tensor.relu takes it.
+                d -> c.backward(relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense()),
+                inputs);
+    }
+
+    /**
+     * {@code maxPool2d(relu(conv2d(x, weight, bias, cp)), pp)} as one op, with the same values and gradients;
+     * {@link dev.gradus.nn.Sequential} uses it for {@code Conv2d}, {@code ReLU}, {@code MaxPool2d} in a row.
+     *
+     * <p>Why one op: ReLU runs inside the convolution (oneDNN's post-op, no pass of its own), the convolution's
+     * output is released as soon as the pooling has read it (the pooling's backward needs only the window maxima's
+     * positions), and ReLU's gradient is taken on the 4x smaller pooled output: at each window's maximum, ReLU's
+     * derivative is {@code out > 0}, and elsewhere the pooling's gradient is zero anyway.
+     *
+     * <p>Shapes: {@code x [N, C, H, W]}, {@code weight [K, C/groups, R, S]}, {@code bias [K]} or null, result
+     * {@code [N, K, P', Q']} where {@code P, Q} is the convolution's output and {@code P', Q'} the pooling's.
+     *
+     * <pre>{@code Tensor y = Functional.conv2dReluMaxPool2d(x, w, b, new ConvParams(1, 1, 1, 1, 1, 1, 1),
+     *         new PoolParams(2, 2, 2, 2, 0, 0));}</pre>
+     */
+    public static Tensor conv2dReluMaxPool2d(Tensor x, Tensor weight, Tensor bias, ConvParams cp, PoolParams pp) {
+        String op = "conv2dReluMaxPool2d";
+        ConvCall c = new ConvCall(op, x, weight, bias, cp, true);
+        Tensor a = c.out;
+        int[] as = a.shape().dims();
+        int[] os = poolShape(op, a.shape(), pp);
         Backend be = x.backend();
-        Tensor xd = x.dense();
-        Tensor wd = weight.dense();
-        Tensor bd = bias == null ? null : bias.dense();
-        Tensor out = emptyFloat(be, xs[0], ws[0], oh, ow);
-        be.conv2d(
-                xd.operand(),
-                wd.operand(),
-                operandOrNull(bd),
-                out.operand(),
-                p,
-                relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
+        Tensor out = emptyFloat(be, os);
+        Tensor argmax = Tensor.empty(be, DType.INT32, os);
+        be.pool2d(PoolOp.MAX, a.operand(), out.operand(), argmax.operand(), pp);
+        a.close();
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Autograd.record(
                 out,
                 op,
                 d -> {
-                    // ReLU's gradient from its output, as Tensor.relu takes it.
-                    Tensor dd = relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense();
-                    Tensor dx = null;
-                    if (x.requiresGrad()) {
-                        dx = emptyFloat(be, xs);
-                        be.conv2dBackwardData(dd.operand(), wd.operand(), dx.operand(), p);
-                    }
-                    Tensor dw = null;
-                    Tensor db = null;
-                    if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
-                        dw = emptyFloat(be, ws);
-                        db = bias == null ? null : emptyFloat(be, ws[0]);
-                        be.conv2dBackwardFilter(xd.operand(), dd.operand(), dw.operand(), operandOrNull(db), p);
-                    }
-                    return new Tensor[] {dx, dw, db};
+                    Tensor masked = d.applyKernel(BinaryOp.RELU_GRAD, out);
+                    Tensor dA = emptyFloat(be, as);
+                    be.pool2dBackward(PoolOp.MAX, masked.operand(), argmax.operand(), dA.operand(), pp);
+                    masked.close();
+                    Tensor[] g = c.backward(dA);
+                    dA.close();
+                    return g;
                 },
                 inputs);
+    }
+
+    /** A convolution's checked arguments and output, and its backward from the output's gradient. */
+    private static final class ConvCall {
+        final int[] xs;
+        final int[] ws;
+        final Tensor x;
+        final Tensor xd;
+        final Tensor weight;
+        final Tensor wd;
+        final Tensor bias;
+        final ConvParams p;
+        final Tensor out;
+
+        ConvCall(String op, Tensor x, Tensor weight, Tensor bias, ConvParams p, boolean relu) {
+            xs = x.requireOpen(op).shape().dims();
+            ws = weight.requireOpen(op).shape().dims();
+            if (xs.length != 4 || ws.length != 4) {
+                throw new IllegalArgumentException(op + ": input " + x.shape() + " and weight " + weight.shape()
+                        + " must both be 4-D (NCHW and [K, C/groups, R, S])");
+            }
+            if (xs[1] != ws[1] * p.groups() || ws[0] % p.groups() != 0) {
+                throw new IllegalArgumentException(op + ": input " + x.shape() + " has " + xs[1]
+                        + " channels but weight " + weight.shape() + " with groups=" + p.groups() + " expects "
+                        + ws[1] * p.groups());
+            }
+            if (bias != null && (bias.shape().rank() != 1 || bias.shape().dim(0) != ws[0])) {
+                throw new IllegalArgumentException(op + ": bias " + bias.shape() + " must be [" + ws[0] + "]");
+            }
+            int oh = p.outH(xs[2], ws[2]);
+            int ow = p.outW(xs[3], ws[3]);
+            if (oh < 1 || ow < 1) {
+                throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel " + ws[2]
+                        + "x" + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
+            }
+            this.x = x;
+            this.weight = weight;
+            this.bias = bias;
+            this.p = p;
+            Backend be = x.backend();
+            xd = x.dense();
+            wd = weight.dense();
+            Tensor bd = bias == null ? null : bias.dense();
+            out = emptyFloat(be, xs[0], ws[0], oh, ow);
+            be.conv2d(
+                    xd.operand(),
+                    wd.operand(),
+                    operandOrNull(bd),
+                    out.operand(),
+                    p,
+                    relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
+        }
+
+        /** Gradients of x, weight and bias (null where not needed) from {@code dd}, the output's dense gradient. */
+        Tensor[] backward(Tensor dd) {
+            Backend be = x.backend();
+            Tensor dx = null;
+            if (x.requiresGrad()) {
+                dx = emptyFloat(be, xs);
+                be.conv2dBackwardData(dd.operand(), wd.operand(), dx.operand(), p);
+            }
+            Tensor dw = null;
+            Tensor db = null;
+            if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
+                dw = emptyFloat(be, ws);
+                db = bias == null ? null : emptyFloat(be, ws[0]);
+                be.conv2dBackwardFilter(xd.operand(), dd.operand(), dw.operand(), operandOrNull(db), p);
+            }
+            return new Tensor[] {dx, dw, db};
+        }
     }
 
     /** Max pooling; the gradient goes to the (first) maximum of each window. */
@@ -201,17 +269,8 @@ public final class Functional {
     private static Tensor pool2d(PoolOp op, Tensor x, PoolParams p) {
         String name = op == PoolOp.MAX ? "maxPool2d" : "avgPool2d";
         int[] xs = x.requireOpen(name).shape().dims();
-        if (xs.length != 4) {
-            throw new IllegalArgumentException(name + ": input " + x.shape() + " must be 4-D NCHW");
-        }
-        int oh = p.outH(xs[2]);
-        int ow = p.outW(xs[3]);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(name + ": input " + x.shape() + " is smaller than the " + p.kernelH()
-                    + "x" + p.kernelW() + " window");
-        }
+        int[] os = poolShape(name, x.shape(), p);
         Backend be = x.backend();
-        int[] os = {xs[0], xs[1], oh, ow};
         Tensor out = emptyFloat(be, os);
         Tensor argmax = op == PoolOp.MAX ? Tensor.empty(be, DType.INT32, os) : null;
         be.pool2d(op, x.dense().operand(), out.operand(), operandOrNull(argmax), p);
@@ -224,6 +283,21 @@ public final class Functional {
                     return new Tensor[] {dx};
                 },
                 x);
+    }
+
+    /** The pooled shape of {@code in}, checked. */
+    private static int[] poolShape(String name, Shape in, PoolParams p) {
+        int[] xs = in.dims();
+        if (xs.length != 4) {
+            throw new IllegalArgumentException(name + ": input " + in + " must be 4-D NCHW");
+        }
+        int oh = p.outH(xs[2]);
+        int ow = p.outW(xs[3]);
+        if (oh < 1 || ow < 1) {
+            throw new IllegalArgumentException(
+                    name + ": input " + in + " is smaller than the " + p.kernelH() + "x" + p.kernelW() + " window");
+        }
+        return new int[] {xs[0], xs[1], oh, ow};
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.gradus.spi.Operand;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An n-dimensional array on a backend that records the ops applied to it so gradients can flow back.
@@ -36,9 +37,22 @@ public class Tensor implements AutoCloseable {
     /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
     boolean gradStale;
 
+    /**
+     * Creation order, so backward can tell the gradients it made (and may release once consumed) from tensors
+     * that existed before it.
+     */
+    final long serial = SERIALS.incrementAndGet();
+
+    private static final AtomicLong SERIALS = new AtomicLong();
+
     private volatile boolean closed;
     /** Set when no scope owns this tensor: lets the GC release it if it is dropped unclosed. */
     private NativeReclaimer.Watch watch;
+
+    /** The serial the next tensor made will have at least. */
+    static long nextSerial() {
+        return SERIALS.get() + 1;
+    }
 
     Tensor(StorageRef ref, Layout layout, DType dtype, boolean track) {
         this.backend = ref.backend;

@@ -159,6 +159,15 @@ public class Conv2d extends Module {
         return Functional.conv2dRelu(x, weight, bias, params);
     }
 
+    /** {@code pool.forward(relu(forward(x)))} as one op ({@link Functional#conv2dReluMaxPool2d}); for Sequential. */
+    Tensor forwardReluMaxPool(Tensor x, MaxPool2d pool) {
+        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
+        }
+        return Functional.conv2dReluMaxPool2d(x, weight, bias, params, pool.params());
+    }
+
     @Override
     public Shape outputShape(Shape input) {
         if (input.rank() != 4 || input.dim(1) != config.in()) {

@@ -43,6 +43,17 @@ public class Sequential extends Module {
             }
             int at = i; // the layer an error is reported against
             try {
+                if (FUSE
+                        && !anomaly
+                        && isPlain(i, Conv2d.class)
+                        && isPlain(i + 1, ReLU.class)
+                        && isPlain(i + 2, MaxPool2d.class)
+                        && poolsToSomething(i, h.shape())) {
+                    // Three layers, one op: ReLU inside the convolution, its gradient on the pooled output.
+                    h = ((Conv2d) layers.get(i)).forwardReluMaxPool(h, (MaxPool2d) layers.get(i + 2));
+                    i += 2;
+                    continue;
+                }
                 if (FUSE && !anomaly && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
                     at = i + 1;
                     // max(relu(x)) = relu(max(x)) with the same gradient (both reach the window's first maximum,
@@ -83,6 +94,15 @@ public class Sequential extends Module {
 
     /** {@code -Dgradus.fuseLayers=false} runs every layer on its own (for ablations and for bisecting a bug). */
     private static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("gradus.fuseLayers"));
+
+    /**
+     * Whether the pooling two layers after convolution {@code i} has at least one output pixel for {@code input};
+     * if not, the layers run one by one so the error names the pooling layer.
+     */
+    private boolean poolsToSomething(int i, Shape input) {
+        Shape pooled = layers.get(i + 2).outputShape(layers.get(i).outputShape(input));
+        return pooled.dim(2) >= 1 && pooled.dim(3) >= 1;
+    }
 
     /** Layer {@code i} exists and is exactly a {@code type} (not a subclass that may change {@code forward}). */
     private boolean isPlain(int i, Class<? extends Module> type) {

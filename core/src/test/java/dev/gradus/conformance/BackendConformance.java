@@ -779,6 +779,66 @@ public abstract class BackendConformance implements TensorOpsConformance {
                 gradCheck(what, a -> Functional.conv2d(a[0], a[1], a[2], p), x, w, b);
             }
             checkConv2dRelu(what, x, w, b, p);
+            checkConv2dReluMaxPool2d(what, x, w, b, p);
+        }
+        // Ties: a zero weight makes every window of a channel equal to its bias, negative in some channels.
+        ConvParams p = new ConvParams(1, 1, 1, 1, 1, 1, 1);
+        Tensor zeroW = Tensor.zeros(backend(), 4, 2, 3, 3);
+        Tensor bias = Tensor.of(backend(), new float[] {-1f, 0f, 0.5f, 2f});
+        checkConv2dReluMaxPool2d("conv2d with ties", rand(-1, 1, 2, 2, 7, 6), zeroW, bias, p);
+    }
+
+    /**
+     * The fused {@code conv2dReluMaxPool2d} against {@code maxPool2d(relu(conv2d))}: values and the gradients of
+     * input, weight and bias, for a 2x2 window and for a padded, overlapping 3x3 one.
+     */
+    private void checkConv2dReluMaxPool2d(String what, Tensor x, Tensor w, Tensor b, ConvParams p) {
+        Shape conv = Functional.conv2d(x, w, b, p).shape();
+        for (PoolParams pp : new PoolParams[] {new PoolParams(2, 2, 2, 2, 0, 0), new PoolParams(3, 3, 2, 2, 1, 1)}) {
+            if (pp.outH(conv.dim(2)) < 1 || pp.outW(conv.dim(3)) < 1) {
+                continue;
+            }
+            String c = what + " + ReLU + max pool " + pp;
+            Tensor want = Functional.maxPool2d(Functional.conv2d(x, w, b, p).relu(), pp);
+            Tensor got = Functional.conv2dReluMaxPool2d(x, w, b, p, pp);
+            assertEquals(want.shape(), got.shape(), c);
+            assertClose(want.toFloatArray(), got.toFloatArray(), 1e-4, c);
+            Tensor dOut = rand(-1, 1, want.shape().dims());
+            float[][] fused = grads(a -> Functional.conv2dReluMaxPool2d(a[0], a[1], a[2], p, pp), dOut, x, w, b);
+            float[][] plain = grads(
+                    a -> Functional.maxPool2d(
+                            Functional.conv2d(a[0], a[1], a[2], p).relu(), pp),
+                    dOut,
+                    x,
+                    w,
+                    b);
+            String[] names = {"dx", "dWeight", "dBias"};
+            for (int i = 0; i < 3; i++) {
+                assertClose(plain[i], fused[i], 1e-4, c + ", " + names[i]);
+            }
+        }
+    }
+
+    @Test
+    void backwardReleasesEachGradientOnceUsed() {
+        int n = 64 * 1024;
+        try (Scope s = Scope.open()) {
+            Tensor x = rand(-1, 1, n).requiresGrad(true);
+            Tensor h = x;
+            for (int i = 0; i < 16; i++) {
+                h = h.mul(1.01f); // each backward step makes one gradient of n floats
+            }
+            Tensor loss = h.sum();
+            long before = backend().memory().liveBytes();
+            loss.backward();
+            long grown = backend().memory().liveBytes() - before;
+            // x's gradient and the last one handed over; all 16 would be 16 * n floats
+            assertTrue(grown <= 3L * n * Float.BYTES, "bytes still live after backward: " + grown);
+            assertClose(
+                    Tensor.full(backend(), (float) Math.pow(1.01, 16), n).toFloatArray(),
+                    x.grad().toFloatArray(),
+                    1e-5,
+                    "gradient through 16 scalings");
         }
     }
 
