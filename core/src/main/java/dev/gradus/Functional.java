@@ -135,13 +135,12 @@ public final class Functional {
         String op = relu ? "conv2dRelu" : "conv2d";
         ConvCall c = new ConvCall(op, x, weight, bias, p, relu);
         Tensor out = c.out;
-        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Autograd.record(
                 out,
                 op,
                 // ReLU's gradient from its output, as Tensor.relu takes it.
                 d -> c.backward(relu ? d.applyKernel(BinaryOp.RELU_GRAD, out) : d.dense()),
-                inputs);
+                c.inputs());
     }
 
     /**
@@ -170,7 +169,6 @@ public final class Functional {
         Tensor argmax = Tensor.empty(be, DType.INT32, os);
         be.pool2d(PoolOp.MAX, a.operand(), out.operand(), argmax.operand(), pp);
         a.close();
-        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Autograd.record(
                 out,
                 op,
@@ -183,7 +181,7 @@ public final class Functional {
                     dA.close();
                     return g;
                 },
-                inputs);
+                c.inputs());
     }
 
     /** A convolution's checked arguments and output, and its backward from the output's gradient. */
@@ -235,6 +233,11 @@ public final class Functional {
                     out.operand(),
                     p,
                     relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
+        }
+
+        /** The op's inputs for {@link Autograd#record}, in the order {@link #backward} returns their gradients. */
+        Tensor[] inputs() {
+            return bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         }
 
         /** Gradients of x, weight and bias (null where not needed) from {@code dd}, the output's dense gradient. */

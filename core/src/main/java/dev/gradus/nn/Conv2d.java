@@ -143,42 +143,38 @@ public class Conv2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
-            throw new IllegalArgumentException(
-                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
-        }
+        requireInput(x.shape());
         return Functional.conv2d(x, weight, bias, params);
     }
 
     /** {@code relu(forward(x))} as one fused op, for {@link Sequential}. */
     Tensor forwardRelu(Tensor x) {
-        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
-            throw new IllegalArgumentException(
-                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
-        }
+        requireInput(x.shape());
         return Functional.conv2dRelu(x, weight, bias, params);
     }
 
     /** {@code pool.forward(relu(forward(x)))} as one op ({@link Functional#conv2dReluMaxPool2d}); for Sequential. */
     Tensor forwardReluMaxPool(Tensor x, MaxPool2d pool) {
-        if (x.shape().rank() != 4 || x.shape().dim(1) != config.in()) {
-            throw new IllegalArgumentException(
-                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + x.shape());
-        }
+        requireInput(x.shape());
         return Functional.conv2dReluMaxPool2d(x, weight, bias, params, pool.params());
     }
 
     @Override
     public Shape outputShape(Shape input) {
-        if (input.rank() != 4 || input.dim(1) != config.in()) {
-            throw new IllegalArgumentException(
-                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + input);
-        }
+        requireInput(input);
         return Shape.of(
                 input.dim(0),
                 config.out(),
                 params.outH(input.dim(2), config.kernelH()),
                 params.outW(input.dim(3), config.kernelW()));
+    }
+
+    /** Blames the caller for an input that is not {@code [N, in, H, W]}. */
+    private void requireInput(Shape input) {
+        if (input.rank() != 4 || input.dim(1) != config.in()) {
+            throw new IllegalArgumentException(
+                    describe() + ": expected input [N, " + config.in() + ", H, W], got " + input);
+        }
     }
 
     @Override

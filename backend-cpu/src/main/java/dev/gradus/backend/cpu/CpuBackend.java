@@ -662,7 +662,6 @@ public final class CpuBackend implements Backend {
         };
     }
 
-    /** Reduces {@code n} contiguous elements into {@code out[oo]}. */
     /** {@link #reduceRow} of {@code a[from, from + n)}, already in a Java array. */
     private static void reduceSpan(ReduceOp op, float[] a, int from, int n, CpuStorage out, int oo) {
         if (isSum(op)) {
@@ -688,6 +687,7 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** Reduces {@code n} contiguous elements into {@code out[oo]}. */
     private static void reduceRow(ReduceOp op, FloatBuffer x, int xo, int n, CpuStorage out, int oo, Scratch sc) {
         boolean sum = isSum(op);
         float acc = sum ? 0f : x.get(xo);
