@@ -98,4 +98,31 @@ class TransformsTest {
         }
         throw new AssertionError("no batch");
     }
+
+    @Test
+    void gaussianNoiseAddsNoiseOfTheGivenStdReproducibly() {
+        int[] shape = {1, 28, 28};
+        float[] base = new float[3 * 784];
+        Arrays.fill(base, 0.5f);
+        float[] a = base.clone();
+        float[] b = base.clone();
+        GaussianNoise noise = new GaussianNoise(0.1f);
+        for (int i = 0; i < 3; i++) {
+            noise.apply(a, i * 784, shape, new Rng(11));
+            noise.apply(b, i * 784, shape, new Rng(11));
+        }
+        assertArrayEquals(a, b);
+        double sum = 0;
+        double sq = 0;
+        for (float v : a) {
+            sum += v - 0.5;
+            sq += (v - 0.5) * (v - 0.5);
+        }
+        assertEquals(0, sum / a.length, 0.01);
+        assertEquals(0.1, Math.sqrt(sq / a.length), 0.01);
+        float[] c = base.clone();
+        new GaussianNoise(0f).apply(c, 0, shape, new Rng(1));
+        assertArrayEquals(base, c);
+        assertThrows(IllegalArgumentException.class, () -> new GaussianNoise(Float.NaN));
+    }
 }
