@@ -56,9 +56,13 @@ final class DnnlMatmul {
             int m,
             int n,
             int k) {
-        plans.computeIfAbsent(new Key(m, k, n, aTrans, lda, bTrans, ldb), this::build)
-                .run(dnnl, a, b, c);
+        plan(new Key(m, k, n, aTrans, lda, bTrans, ldb)).run(dnnl, a, b, c);
         calls.increment();
+    }
+
+    private DnnlPlan plan(Key key) {
+        DnnlPlan p = plans.get(key); // a lock-free hit: every product of a model past its first step
+        return p != null ? p : plans.computeIfAbsent(key, this::build);
     }
 
     /** Products run so far. */
