@@ -139,20 +139,77 @@ public final class CpuBackend implements Backend {
         } else {
             reservedBytes -= s.bytes();
         }
-        s.inUse = true;
+        s.claim();
         s.setLayout(null);
         liveBytes += s.bytes();
         return s;
     }
 
     @Override
-    public synchronized void free(Storage storage) {
-        CpuStorage s = raw(storage); // throws for a storage already freed; contents no longer matter
+    public void free(Storage storage) {
+        CpuStorage s = raw(storage);
+        boolean idle = s.release(); // throws for a storage already freed; contents no longer matter
+        synchronized (this) {
+            liveBytes -= s.bytes();
+        }
+        if (idle) {
+            recycle(s);
+        }
+    }
+
+    /** Puts a released storage that no op holds back in the cache. */
+    private synchronized void recycle(CpuStorage s) {
         s.inUse = false;
-        liveBytes -= s.bytes();
         reservedBytes += s.bytes();
         cache.computeIfAbsent(key(s.dtype(), s.numel()), k -> new ArrayDeque<>())
                 .push(s);
+    }
+
+    /**
+     * The storages of one op, held until it ends ({@link CpuStorage#pin}): a tensor another thread closes meanwhile
+     * is recycled only after the op. Null operands are skipped.
+     */
+    private final class Pins implements AutoCloseable {
+        private final CpuStorage[] held;
+        private int count;
+
+        Pins(Storage[] storages) {
+            held = new CpuStorage[storages.length];
+            try {
+                for (Storage st : storages) {
+                    if (st != null) {
+                        CpuStorage c = raw(st);
+                        c.pin();
+                        held[count++] = c;
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            for (int k = 0; k < count; k++) {
+                if (held[k].unpin()) {
+                    recycle(held[k]);
+                }
+            }
+            count = 0;
+        }
+    }
+
+    private Pins pin(Operand... ops) {
+        Storage[] s = new Storage[ops.length];
+        for (int k = 0; k < ops.length; k++) {
+            s[k] = ops[k] == null ? null : ops[k].storage();
+        }
+        return new Pins(s);
+    }
+
+    private Pins pin(Storage s) {
+        return new Pins(new Storage[] {s});
     }
 
     @Override
@@ -191,22 +248,30 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
-        cpu(dst).f.put(offset, src, srcOffset, length);
+        try (Pins pins = pin(dst)) {
+            cpu(dst).f.put(offset, src, srcOffset, length);
+        }
     }
 
     @Override
     public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
-        cpu(src).f.get(offset, dst, dstOffset, length);
+        try (Pins pins = pin(src)) {
+            cpu(src).f.get(offset, dst, dstOffset, length);
+        }
     }
 
     @Override
     public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
-        cpu(dst).i.put(offset, src, srcOffset, length);
+        try (Pins pins = pin(dst)) {
+            cpu(dst).i.put(offset, src, srcOffset, length);
+        }
     }
 
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
-        cpu(src).i.get(offset, dst, dstOffset, length);
+        try (Pins pins = pin(src)) {
+            cpu(src).i.get(offset, dst, dstOffset, length);
+        }
     }
 
     // ------------------------------------------------------------------ tiles and strided iteration
@@ -330,59 +395,63 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void fill(Operand dst, float value) {
-        CpuStorage d = cpu(dst.storage());
-        Layout l = atLeast1d(dst.layout());
-        int st = lastStride(l);
-        if (d.dtype() == DType.INT32) {
-            IntBuffer o = d.i;
-            int v = (int) value;
+        try (Pins pins = pin(dst)) {
+            CpuStorage d = cpu(dst.storage());
+            Layout l = atLeast1d(dst.layout());
+            int st = lastStride(l);
+            if (d.dtype() == DType.INT32) {
+                IntBuffer o = d.i;
+                int v = (int) value;
+                forEachRow(l, null, null, (sc, a, b, c, len) -> {
+                    for (int k = 0; k < len; k++) {
+                        o.put(a + k * st, v);
+                    }
+                });
+                return;
+            }
+            FloatBuffer o = d.f;
             forEachRow(l, null, null, (sc, a, b, c, len) -> {
-                for (int k = 0; k < len; k++) {
-                    o.put(a + k * st, v);
+                Arrays.fill(sc.a, value);
+                for (int t = 0; t < len; t += TILE) {
+                    store(sc.a, o, a + t * st, st, Math.min(TILE, len - t));
                 }
             });
-            return;
         }
-        FloatBuffer o = d.f;
-        forEachRow(l, null, null, (sc, a, b, c, len) -> {
-            Arrays.fill(sc.a, value);
-            for (int t = 0; t < len; t += TILE) {
-                store(sc.a, o, a + t * st, st, Math.min(TILE, len - t));
-            }
-        });
     }
 
     @Override
     public void unary(UnaryOp op, float s, Operand xo, Operand outo) {
-        Storage x = xo.storage();
-        Layout xLayout = xo.layout();
-        Storage out = outo.storage();
-        Layout outLayout = outo.layout();
-        DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
-        CpuStorage xs = inKept(x, kept);
-        CpuStorage os = inKept(out, kept);
-        Layout xl = atLeast1d(xLayout);
-        Layout ol = atLeast1d(outLayout);
-        int sx = lastStride(xl);
-        int so = lastStride(ol);
-        if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
-            if (op != UnaryOp.IDENTITY) {
-                throw new IllegalArgumentException("cpu backend: " + op + " is only defined on FLOAT32");
+        try (Pins pins = pin(xo, outo)) {
+            Storage x = xo.storage();
+            Layout xLayout = xo.layout();
+            Storage out = outo.storage();
+            Layout outLayout = outo.layout();
+            DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
+            CpuStorage xs = inKept(x, kept);
+            CpuStorage os = inKept(out, kept);
+            Layout xl = atLeast1d(xLayout);
+            Layout ol = atLeast1d(outLayout);
+            int sx = lastStride(xl);
+            int so = lastStride(ol);
+            if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
+                if (op != UnaryOp.IDENTITY) {
+                    throw new IllegalArgumentException("cpu backend: " + op + " is only defined on FLOAT32");
+                }
+                convert(xs, xl, sx, os, ol, so);
+                return;
             }
-            convert(xs, xl, sx, os, ol, so);
-            return;
+            FloatBuffer in = xs.f;
+            FloatBuffer o = os.f;
+            forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
+                for (int t = 0; t < len; t += TILE) {
+                    int m = Math.min(TILE, len - t);
+                    load(in, a + t * sx, sx, sc.a, m);
+                    Kernels.unary(op, s, sc.a, sc.b, m);
+                    store(sc.b, o, b + t * so, so, m);
+                }
+            });
+            os.setLayout(kept);
         }
-        FloatBuffer in = xs.f;
-        FloatBuffer o = os.f;
-        forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
-            for (int t = 0; t < len; t += TILE) {
-                int m = Math.min(TILE, len - t);
-                load(in, a + t * sx, sx, sc.a, m);
-                Kernels.unary(op, s, sc.a, sc.b, m);
-                store(sc.b, o, b + t * so, so, m);
-            }
-        });
-        os.setLayout(kept);
     }
 
     /**
@@ -489,57 +558,59 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, Operand ao, Operand bo, Operand outo) {
-        Storage a = ao.storage();
-        Layout aLayout = ao.layout();
-        Storage b = bo.storage();
-        Layout bLayout = bo.layout();
-        Storage out = outo.storage();
-        Layout outLayout = outo.layout();
-        if (perChannelOnBlocked(op, a, aLayout, b, bLayout, out, outLayout)) {
-            return;
-        }
-        DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
-        if (op == BinaryOp.RELU_GRAD
-                && dnnlEltwise != null
-                && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
-                && aLayout.isContiguous()
-                && bLayout.isContiguous()
-                && outLayout.isContiguous()) {
-            CpuStorage ro = inKept(out, kept);
-            dnnlEltwise.reluBackward(
-                    inKept(a, kept),
-                    aLayout.offset(),
-                    inKept(b, kept),
-                    bLayout.offset(),
-                    ro,
-                    outLayout.offset(),
-                    aLayout.numel());
-            ro.setLayout(kept);
-            return;
-        }
-        if (kept == null && rowBroadcast(op, a, aLayout, b, bLayout, out, outLayout)) {
-            return;
-        }
-        CpuStorage ro = inKept(out, kept);
-        FloatBuffer fa = inKept(a, kept).f;
-        FloatBuffer fb = inKept(b, kept).f;
-        FloatBuffer fo = ro.f;
-        Layout al = atLeast1d(aLayout);
-        Layout bl = atLeast1d(bLayout);
-        Layout ol = atLeast1d(outLayout);
-        int sa = lastStride(al);
-        int sb = lastStride(bl);
-        int so = lastStride(ol);
-        forEachRow(al, bl, ol, (sc, oa, ob, oo, len) -> {
-            for (int t = 0; t < len; t += TILE) {
-                int m = Math.min(TILE, len - t);
-                load(fa, oa + t * sa, sa, sc.a, m);
-                load(fb, ob + t * sb, sb, sc.b, m);
-                Kernels.binary(op, sc.a, sc.b, sc.c, m);
-                store(sc.c, fo, oo + t * so, so, m);
+        try (Pins pins = pin(ao, bo, outo)) {
+            Storage a = ao.storage();
+            Layout aLayout = ao.layout();
+            Storage b = bo.storage();
+            Layout bLayout = bo.layout();
+            Storage out = outo.storage();
+            Layout outLayout = outo.layout();
+            if (perChannelOnBlocked(op, a, aLayout, b, bLayout, out, outLayout)) {
+                return;
             }
-        });
-        ro.setLayout(kept);
+            DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
+            if (op == BinaryOp.RELU_GRAD
+                    && dnnlEltwise != null
+                    && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
+                    && aLayout.isContiguous()
+                    && bLayout.isContiguous()
+                    && outLayout.isContiguous()) {
+                CpuStorage ro = inKept(out, kept);
+                dnnlEltwise.reluBackward(
+                        inKept(a, kept),
+                        aLayout.offset(),
+                        inKept(b, kept),
+                        bLayout.offset(),
+                        ro,
+                        outLayout.offset(),
+                        aLayout.numel());
+                ro.setLayout(kept);
+                return;
+            }
+            if (kept == null && rowBroadcast(op, a, aLayout, b, bLayout, out, outLayout)) {
+                return;
+            }
+            CpuStorage ro = inKept(out, kept);
+            FloatBuffer fa = inKept(a, kept).f;
+            FloatBuffer fb = inKept(b, kept).f;
+            FloatBuffer fo = ro.f;
+            Layout al = atLeast1d(aLayout);
+            Layout bl = atLeast1d(bLayout);
+            Layout ol = atLeast1d(outLayout);
+            int sa = lastStride(al);
+            int sb = lastStride(bl);
+            int so = lastStride(ol);
+            forEachRow(al, bl, ol, (sc, oa, ob, oo, len) -> {
+                for (int t = 0; t < len; t += TILE) {
+                    int m = Math.min(TILE, len - t);
+                    load(fa, oa + t * sa, sa, sc.a, m);
+                    load(fb, ob + t * sb, sb, sc.b, m);
+                    Kernels.binary(op, sc.a, sc.b, sc.c, m);
+                    store(sc.c, fo, oo + t * so, so, m);
+                }
+            });
+            ro.setLayout(kept);
+        }
     }
 
     /**
@@ -607,51 +678,61 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Operand xo, int axis, Operand outo) {
-        Layout xLayout = xo.layout();
-        int outOffset = outo.layout().offset();
-        CpuStorage xs = cpu(xo.storage());
-        CpuStorage os = cpu(outo.storage());
-        int[] shape = xLayout.shape();
-        int outer = xLayout.outer(axis);
-        int len = shape[axis];
-        int inner = xLayout.inner(axis);
-        final int innerF = inner;
-        FloatBuffer in = xs.f;
-        int base = xLayout.offset();
-        if (inner == 1 && len > 0 && len <= TILE / 4) {
-            // Short rows (a batch's logits): many rows per buffer copy, not one copy per row.
-            int per = TILE / len;
-            parallel.forRange(outer, len, (from, to) -> {
+        try (Pins pins = pin(xo, outo)) {
+            Layout xLayout = xo.layout();
+            int outOffset = outo.layout().offset();
+            CpuStorage xs = cpu(xo.storage());
+            CpuStorage os = cpu(outo.storage());
+            int[] shape = xLayout.shape();
+            int outer = xLayout.outer(axis);
+            int len = shape[axis];
+            int inner = xLayout.inner(axis);
+            final int innerF = inner;
+            FloatBuffer in = xs.f;
+            int base = xLayout.offset();
+            if (inner == 1 && len > 0 && len <= TILE / 4) {
+                // Short rows (a batch's logits): many rows per buffer copy, not one copy per row.
+                int per = TILE / len;
+                parallel.forRange(outer, len, (from, to) -> {
+                    Scratch sc = SCRATCH.get();
+                    for (int o0 = from; o0 < to; o0 += per) {
+                        int rows = Math.min(per, to - o0);
+                        in.get(base + o0 * len, sc.a, 0, rows * len);
+                        for (int r = 0; r < rows; r++) {
+                            reduceSpan(op, sc.a, r * len, len, os, outOffset + o0 + r);
+                        }
+                    }
+                });
+                return;
+            }
+            if (inner == 1) {
+                parallel.forRange(outer, len, (from, to) -> {
+                    Scratch sc = SCRATCH.get();
+                    for (int o = from; o < to; o++) {
+                        reduceRow(op, in, base + o * len, len, os, outOffset + o, sc);
+                    }
+                });
+                return;
+            }
+            parallel.forRange(outer, (long) len * inner, (from, to) -> {
                 Scratch sc = SCRATCH.get();
-                for (int o0 = from; o0 < to; o0 += per) {
-                    int rows = Math.min(per, to - o0);
-                    in.get(base + o0 * len, sc.a, 0, rows * len);
-                    for (int r = 0; r < rows; r++) {
-                        reduceSpan(op, sc.a, r * len, len, os, outOffset + o0 + r);
+                for (int o = from; o < to; o++) {
+                    for (int j = 0; j < innerF; j += TILE) {
+                        int m = Math.min(TILE, innerF - j);
+                        reduceColumns(
+                                op,
+                                in,
+                                base + o * len * innerF + j,
+                                len,
+                                innerF,
+                                m,
+                                os,
+                                outOffset + o * innerF + j,
+                                sc);
                     }
                 }
             });
-            return;
         }
-        if (inner == 1) {
-            parallel.forRange(outer, len, (from, to) -> {
-                Scratch sc = SCRATCH.get();
-                for (int o = from; o < to; o++) {
-                    reduceRow(op, in, base + o * len, len, os, outOffset + o, sc);
-                }
-            });
-            return;
-        }
-        parallel.forRange(outer, (long) len * inner, (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            for (int o = from; o < to; o++) {
-                for (int j = 0; j < innerF; j += TILE) {
-                    int m = Math.min(TILE, innerF - j);
-                    reduceColumns(
-                            op, in, base + o * len * innerF + j, len, innerF, m, os, outOffset + o * innerF + j, sc);
-                }
-            }
-        });
     }
 
     /** Sum, or a maximum (ARGMAX keeps where): a switch expression, so a new op does not compile until handled. */
@@ -765,94 +846,96 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Operand ao, Operand bo, Operand outo) {
-        Layout aLayout = ao.layout();
-        Layout bLayout = bo.layout();
-        Layout outLayout = outo.layout();
-        CpuStorage as = cpu(ao.storage());
-        CpuStorage bs = cpu(bo.storage());
-        CpuStorage os = cpu(outo.storage());
-        int r = aLayout.rank();
-        int m = aLayout.shape()[r - 2];
-        int k = aLayout.shape()[r - 1];
-        int n = bLayout.shape()[r - 1];
-        int batch = 1;
-        for (int d = 0; d < r - 2; d++) {
-            batch *= aLayout.shape()[d];
-        }
-        GemmArg oa = gemmArg(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
-        GemmArg ob = gemmArg(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
-        CpuStorage tmpA = null;
-        CpuStorage tmpB = null;
-        Layout al = aLayout;
-        Layout bl = bLayout;
-        try {
-            if (oa == null) {
-                tmpA = (CpuStorage) allocate(DType.FLOAT32, batch * m * k);
-                al = copyContiguous(as, aLayout, tmpA);
-                as = tmpA;
-                oa = new GemmArg(false, Math.max(1, k));
+        try (Pins pins = pin(ao, bo, outo)) {
+            Layout aLayout = ao.layout();
+            Layout bLayout = bo.layout();
+            Layout outLayout = outo.layout();
+            CpuStorage as = cpu(ao.storage());
+            CpuStorage bs = cpu(bo.storage());
+            CpuStorage os = cpu(outo.storage());
+            int r = aLayout.rank();
+            int m = aLayout.shape()[r - 2];
+            int k = aLayout.shape()[r - 1];
+            int n = bLayout.shape()[r - 1];
+            int batch = 1;
+            for (int d = 0; d < r - 2; d++) {
+                batch *= aLayout.shape()[d];
             }
-            if (ob == null) {
-                tmpB = (CpuStorage) allocate(DType.FLOAT32, batch * k * n);
-                bl = copyContiguous(bs, bLayout, tmpB);
-                bs = tmpB;
-                ob = new GemmArg(false, Math.max(1, n));
-            }
-            int outBase = outLayout.offset();
-            FloatPointer pa = new FloatPointer(as.floats);
-            FloatPointer pb = new FloatPointer(bs.floats);
-            FloatPointer pc = new FloatPointer(os.floats);
-            int[] idx = new int[Math.max(0, r - 2)];
-            for (int bi = 0; bi < batch; bi++) {
-                int offA = al.offset();
-                int offB = bl.offset();
-                for (int d = 0; d < r - 2; d++) {
-                    offA += idx[d] * al.strides()[d];
-                    offB += idx[d] * bl.strides()[d];
+            GemmArg oa = gemmArg(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
+            GemmArg ob = gemmArg(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
+            CpuStorage tmpA = null;
+            CpuStorage tmpB = null;
+            Layout al = aLayout;
+            Layout bl = bLayout;
+            try {
+                if (oa == null) {
+                    tmpA = (CpuStorage) allocate(DType.FLOAT32, batch * m * k);
+                    al = copyContiguous(as, aLayout, tmpA);
+                    as = tmpA;
+                    oa = new GemmArg(false, Math.max(1, k));
                 }
-                int offC = outBase + bi * m * n;
-                if (k == 0) {
-                    for (int i = 0; i < m * n; i++) {
-                        os.f.put(offC + i, 0f);
+                if (ob == null) {
+                    tmpB = (CpuStorage) allocate(DType.FLOAT32, batch * k * n);
+                    bl = copyContiguous(bs, bLayout, tmpB);
+                    bs = tmpB;
+                    ob = new GemmArg(false, Math.max(1, n));
+                }
+                int outBase = outLayout.offset();
+                FloatPointer pa = new FloatPointer(as.floats);
+                FloatPointer pb = new FloatPointer(bs.floats);
+                FloatPointer pc = new FloatPointer(os.floats);
+                int[] idx = new int[Math.max(0, r - 2)];
+                for (int bi = 0; bi < batch; bi++) {
+                    int offA = al.offset();
+                    int offB = bl.offset();
+                    for (int d = 0; d < r - 2; d++) {
+                        offA += idx[d] * al.strides()[d];
+                        offB += idx[d] * bl.strides()[d];
                     }
-                } else if (m > 0
-                        && n > 0
-                        && batch == 1
-                        && offA == 0
-                        && offB == 0
-                        && offC == 0
-                        && matmulOnDnnl(m, n, k, oa.trans)) {
-                    dnnlMatmul.run(as, oa.trans, oa.ld, bs, ob.trans, ob.ld, os, m, n, k);
-                } else if (m > 0 && n > 0) {
-                    cblas_sgemm(
-                            CblasRowMajor,
-                            oa.trans ? CblasTrans : CblasNoTrans,
-                            ob.trans ? CblasTrans : CblasNoTrans,
-                            m,
-                            n,
-                            k,
-                            1f,
-                            pa.position(offA),
-                            oa.ld,
-                            pb.position(offB),
-                            ob.ld,
-                            0f,
-                            pc.position(offC),
-                            Math.max(1, n));
-                }
-                for (int d = r - 3; d >= 0; d--) {
-                    if (++idx[d] < al.shape()[d]) {
-                        break;
+                    int offC = outBase + bi * m * n;
+                    if (k == 0) {
+                        for (int i = 0; i < m * n; i++) {
+                            os.f.put(offC + i, 0f);
+                        }
+                    } else if (m > 0
+                            && n > 0
+                            && batch == 1
+                            && offA == 0
+                            && offB == 0
+                            && offC == 0
+                            && matmulOnDnnl(m, n, k, oa.trans)) {
+                        dnnlMatmul.run(as, oa.trans, oa.ld, bs, ob.trans, ob.ld, os, m, n, k);
+                    } else if (m > 0 && n > 0) {
+                        cblas_sgemm(
+                                CblasRowMajor,
+                                oa.trans ? CblasTrans : CblasNoTrans,
+                                ob.trans ? CblasTrans : CblasNoTrans,
+                                m,
+                                n,
+                                k,
+                                1f,
+                                pa.position(offA),
+                                oa.ld,
+                                pb.position(offB),
+                                ob.ld,
+                                0f,
+                                pc.position(offC),
+                                Math.max(1, n));
                     }
-                    idx[d] = 0;
+                    for (int d = r - 3; d >= 0; d--) {
+                        if (++idx[d] < al.shape()[d]) {
+                            break;
+                        }
+                        idx[d] = 0;
+                    }
                 }
-            }
-        } finally {
-            if (tmpA != null) {
-                free(tmpA);
-            }
-            if (tmpB != null) {
-                free(tmpB);
+            } finally {
+                if (tmpA != null) {
+                    free(tmpA);
+                }
+                if (tmpB != null) {
+                    free(tmpB);
+                }
             }
         }
     }
@@ -943,185 +1026,200 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void logSoftmax(Operand x, Operand out) {
-        Operand.requireDense("logSoftmax", x, out);
-        int[] shape = x.shape();
-        int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
-        int rows = cols == 0 ? 0 : x.numel() / cols;
-        FloatBuffer in = cpu(x.storage()).f;
-        FloatBuffer o = cpu(out.storage()).f;
-        int xOffset = 0;
-        int outOffset = 0;
-        if (cols > TILE) {
-            float[] row = new float[cols];
-            float[] res = new float[cols];
-            for (int r = 0; r < rows; r++) {
-                in.get(xOffset + r * cols, row, 0, cols);
-                Kernels.logSoftmaxRow(row, res, cols);
-                o.put(outOffset + r * cols, res, 0, cols);
+        try (Pins pins = pin(x, out)) {
+            Operand.requireDense("logSoftmax", x, out);
+            int[] shape = x.shape();
+            int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+            int rows = cols == 0 ? 0 : x.numel() / cols;
+            FloatBuffer in = cpu(x.storage()).f;
+            FloatBuffer o = cpu(out.storage()).f;
+            int xOffset = 0;
+            int outOffset = 0;
+            if (cols > TILE) {
+                float[] row = new float[cols];
+                float[] res = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    in.get(xOffset + r * cols, row, 0, cols);
+                    Kernels.logSoftmaxRow(row, res, cols);
+                    o.put(outOffset + r * cols, res, 0, cols);
+                }
+                return;
             }
-            return;
+            parallel.forRange(rows, cols * 3L, (from, to) -> {
+                Scratch sc = SCRATCH.get();
+                for (int r = from; r < to; r++) {
+                    in.get(xOffset + r * cols, sc.a, 0, cols);
+                    Kernels.logSoftmaxRow(sc.a, sc.b, cols);
+                    o.put(outOffset + r * cols, sc.b, 0, cols);
+                }
+            });
         }
-        parallel.forRange(rows, cols * 3L, (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            for (int r = from; r < to; r++) {
-                in.get(xOffset + r * cols, sc.a, 0, cols);
-                Kernels.logSoftmaxRow(sc.a, sc.b, cols);
-                o.put(outOffset + r * cols, sc.b, 0, cols);
-            }
-        });
     }
 
     @Override
     public void oneHot(Operand labels, Operand out) {
-        Operand.requireDense("oneHot", labels, out);
-        int n = out.shape()[0];
-        int classes = out.shape()[1];
-        int offset = 0;
-        IntBuffer lab = cpu(labels.storage()).i;
-        FloatBuffer o = cpu(out.storage()).f;
-        for (int r = 0; r < n; r++) {
-            int y = lab.get(offset + r);
-            if (y < 0 || y >= classes) {
-                throw new IllegalArgumentException(
-                        "label " + y + " at index " + r + " is outside [0, " + classes + ")");
+        try (Pins pins = pin(labels, out)) {
+            Operand.requireDense("oneHot", labels, out);
+            int n = out.shape()[0];
+            int classes = out.shape()[1];
+            int offset = 0;
+            IntBuffer lab = cpu(labels.storage()).i;
+            FloatBuffer o = cpu(out.storage()).f;
+            for (int r = 0; r < n; r++) {
+                int y = lab.get(offset + r);
+                if (y < 0 || y >= classes) {
+                    throw new IllegalArgumentException(
+                            "label " + y + " at index " + r + " is outside [0, " + classes + ")");
+                }
             }
-        }
-        for (int r = 0; r < n; r++) {
-            int y = lab.get(offset + r);
-            int base = r * classes;
-            for (int c = 0; c < classes; c++) {
-                o.put(base + c, c == y ? 1f : 0f);
+            for (int r = 0; r < n; r++) {
+                int y = lab.get(offset + r);
+                int base = r * classes;
+                for (int c = 0; c < classes; c++) {
+                    o.put(base + c, c == y ? 1f : 0f);
+                }
             }
         }
     }
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
-        int n = d.n();
-        int c = d.c();
-        int hw = d.hw();
-        float[] s = new float[c];
-        float[] t = new float[c];
-        cpu(scale.storage()).f.get(0, s, 0, c);
-        cpu(shift.storage()).f.get(0, t, 0, c);
-        CpuStorage rx = raw(x.storage());
-        DnnlLayout l = rx.layout();
-        CpuStorage ro = raw(out.storage());
-        // Blocked (a oneDNN op's output): runs of `block` channels per pixel, kept blocked in out; else plain planes.
-        boolean blocked = l != null && l.channelBlock > 1 && c % l.channelBlock == 0 && whole(x.storage(), x.layout());
-        int block = blocked ? l.channelBlock : 1;
-        CpuStorage src = blocked ? rx : cpu(x.storage());
-        // Scale and shift spread to one image's elements in the data's order, so the loop below reads every array
-        // at the same index (C2 vectorises that; a per-channel scalar or a block-periodic index ran 2-3x slower).
-        int per = c * hw;
-        float[] vs = new float[per];
-        float[] vt = new float[per];
-        for (int k = 0; k < per; k++) {
-            int ch = blocked ? (k / (hw * block)) * block + k % block : k / hw;
-            vs[k] = s[ch];
-            vt[k] = t[ch];
-        }
-        parallel.forRange(n, (long) per * 2, (from, to) -> {
-            float[] buf = new float[per];
-            for (int i = from; i < to; i++) {
-                src.f.get(i * per, buf, 0, per);
-                Kernels.affine(buf, vs, vt, per);
-                ro.f.put(i * per, buf, 0, per);
+        try (Pins pins = pin(x, scale, shift, out)) {
+            BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
+            int n = d.n();
+            int c = d.c();
+            int hw = d.hw();
+            float[] s = new float[c];
+            float[] t = new float[c];
+            cpu(scale.storage()).f.get(0, s, 0, c);
+            cpu(shift.storage()).f.get(0, t, 0, c);
+            CpuStorage rx = raw(x.storage());
+            DnnlLayout l = rx.layout();
+            CpuStorage ro = raw(out.storage());
+            // Blocked (a oneDNN op's output): runs of `block` channels per pixel, kept blocked in out; else plain
+            // planes.
+            boolean blocked =
+                    l != null && l.channelBlock > 1 && c % l.channelBlock == 0 && whole(x.storage(), x.layout());
+            int block = blocked ? l.channelBlock : 1;
+            CpuStorage src = blocked ? rx : cpu(x.storage());
+            // Scale and shift spread to one image's elements in the data's order, so the loop below reads every array
+            // at the same index (C2 vectorises that; a per-channel scalar or a block-periodic index ran 2-3x slower).
+            int per = c * hw;
+            float[] vs = new float[per];
+            float[] vt = new float[per];
+            for (int k = 0; k < per; k++) {
+                int ch = blocked ? (k / (hw * block)) * block + k % block : k / hw;
+                vs[k] = s[ch];
+                vt[k] = t[ch];
             }
-        });
-        ro.setLayout(block > 1 ? l : null);
+            parallel.forRange(n, (long) per * 2, (from, to) -> {
+                float[] buf = new float[per];
+                for (int i = from; i < to; i++) {
+                    src.f.get(i * per, buf, 0, per);
+                    Kernels.affine(buf, vs, vt, per);
+                    ro.f.put(i * per, buf, 0, per);
+                }
+            });
+            ro.setLayout(block > 1 ? l : null);
+        }
     }
 
     @Override
     public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
-        Layout il = index.layout();
-        boolean gather = op == IndexOp.GATHER;
-        Layout addressed = gather ? x.layout() : out.layout();
-        Layout walked = gather ? out.layout() : x.layout();
-        IntBuffer idx = cpu(index.storage()).i;
-        FloatBuffer xf = cpu(x.storage()).f;
-        FloatBuffer of = cpu(out.storage()).f;
-        op.check(axis, il, idx::get, addressed.shape()[axis]); // before anything is written
-        int[] c = new int[il.rank()];
-        for (int i = 0, n = il.numel(); i < n; i++, Layout.next(c, il.shape())) {
-            int k = idx.get(il.offsetOf(c));
-            int at = addressed.offsetOf(c) + (k - c[axis]) * addressed.strides()[axis];
-            int w = walked.offsetOf(c);
-            if (gather) {
-                of.put(w, xf.get(at));
-            } else {
-                of.put(at, of.get(at) + xf.get(w));
+        try (Pins pins = pin(x, index, out)) {
+            Layout il = index.layout();
+            boolean gather = op == IndexOp.GATHER;
+            Layout addressed = gather ? x.layout() : out.layout();
+            Layout walked = gather ? out.layout() : x.layout();
+            IntBuffer idx = cpu(index.storage()).i;
+            FloatBuffer xf = cpu(x.storage()).f;
+            FloatBuffer of = cpu(out.storage()).f;
+            op.check(axis, il, idx::get, addressed.shape()[axis]); // before anything is written
+            int[] c = new int[il.rank()];
+            for (int i = 0, n = il.numel(); i < n; i++, Layout.next(c, il.shape())) {
+                int k = idx.get(il.offsetOf(c));
+                int at = addressed.offsetOf(c) + (k - c[axis]) * addressed.strides()[axis];
+                int w = walked.offsetOf(c);
+                if (gather) {
+                    of.put(w, xf.get(at));
+                } else {
+                    of.put(at, of.get(at) + xf.get(w));
+                }
             }
         }
     }
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
-        FloatBuffer p = cpu(param.storage()).f;
-        FloatBuffer g = cpu(grad.storage()).f;
-        FloatBuffer fm = cpu(m.storage()).f;
-        FloatBuffer fv = cpu(v.storage()).f;
-        float stepSize = h.stepSize();
-        float invSqrtBc2 = h.invSqrtBiasCorrection2();
-        float decay = h.weightFactor();
-        float l2 = h.l2();
-        parallel.forRange(n, 8, (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            for (int t = from; t < to; t += TILE) {
-                int k = Math.min(TILE, to - t);
-                p.get(t, sc.a, 0, k);
-                g.get(t, sc.b, 0, k);
-                fm.get(t, sc.c, 0, k);
-                fv.get(t, sc.d, 0, k);
-                Kernels.adam(sc.a, sc.b, sc.c, sc.d, k, decay, l2, h.beta1(), h.beta2(), stepSize, invSqrtBc2, h.eps());
-                p.put(t, sc.a, 0, k);
-                fm.put(t, sc.c, 0, k);
-                fv.put(t, sc.d, 0, k);
-            }
-        });
+        try (Pins pins = pin(param, grad, m, v)) {
+            int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
+            FloatBuffer p = cpu(param.storage()).f;
+            FloatBuffer g = cpu(grad.storage()).f;
+            FloatBuffer fm = cpu(m.storage()).f;
+            FloatBuffer fv = cpu(v.storage()).f;
+            float stepSize = h.stepSize();
+            float invSqrtBc2 = h.invSqrtBiasCorrection2();
+            float decay = h.weightFactor();
+            float l2 = h.l2();
+            parallel.forRange(n, 8, (from, to) -> {
+                Scratch sc = SCRATCH.get();
+                for (int t = from; t < to; t += TILE) {
+                    int k = Math.min(TILE, to - t);
+                    p.get(t, sc.a, 0, k);
+                    g.get(t, sc.b, 0, k);
+                    fm.get(t, sc.c, 0, k);
+                    fv.get(t, sc.d, 0, k);
+                    Kernels.adam(
+                            sc.a, sc.b, sc.c, sc.d, k, decay, l2, h.beta1(), h.beta2(), stepSize, invSqrtBc2, h.eps());
+                    p.put(t, sc.a, 0, k);
+                    fm.put(t, sc.c, 0, k);
+                    fv.put(t, sc.d, 0, k);
+                }
+            });
+        }
     }
 
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
-        FloatBuffer p = cpu(param.storage()).f;
-        FloatBuffer g = cpu(grad.storage()).f;
-        FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf.storage()).f;
-        float lr = h.lr();
-        float mu = h.momentum();
-        float damp = 1f - h.dampening();
-        float wd = h.weightDecay();
-        boolean first = h.firstStep();
-        boolean nesterov = h.nesterov();
-        parallel.forRange(n, 6, (from, to) -> {
-            Scratch sc = SCRATCH.get();
-            float[] pa = sc.a;
-            float[] ga = sc.b;
-            float[] ba = sc.c;
-            for (int t = from; t < to; t += TILE) {
-                int k = Math.min(TILE, to - t);
-                p.get(t, pa, 0, k);
-                g.get(t, ga, 0, k);
-                if (buf != null) {
-                    buf.get(t, ba, 0, k);
-                }
-                for (int i = 0; i < k; i++) {
-                    float gi = ga[i] + wd * pa[i];
+        try (Pins pins = pin(param, grad, momentumBuf)) {
+            int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
+            FloatBuffer p = cpu(param.storage()).f;
+            FloatBuffer g = cpu(grad.storage()).f;
+            FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf.storage()).f;
+            float lr = h.lr();
+            float mu = h.momentum();
+            float damp = 1f - h.dampening();
+            float wd = h.weightDecay();
+            boolean first = h.firstStep();
+            boolean nesterov = h.nesterov();
+            parallel.forRange(n, 6, (from, to) -> {
+                Scratch sc = SCRATCH.get();
+                float[] pa = sc.a;
+                float[] ga = sc.b;
+                float[] ba = sc.c;
+                for (int t = from; t < to; t += TILE) {
+                    int k = Math.min(TILE, to - t);
+                    p.get(t, pa, 0, k);
+                    g.get(t, ga, 0, k);
                     if (buf != null) {
-                        float bi = first ? gi : mu * ba[i] + damp * gi;
-                        ba[i] = bi;
-                        gi = nesterov ? gi + mu * bi : bi;
+                        buf.get(t, ba, 0, k);
                     }
-                    pa[i] -= lr * gi;
+                    for (int i = 0; i < k; i++) {
+                        float gi = ga[i] + wd * pa[i];
+                        if (buf != null) {
+                            float bi = first ? gi : mu * ba[i] + damp * gi;
+                            ba[i] = bi;
+                            gi = nesterov ? gi + mu * bi : bi;
+                        }
+                        pa[i] -= lr * gi;
+                    }
+                    p.put(t, pa, 0, k);
+                    if (buf != null) {
+                        buf.put(t, ba, 0, k);
+                    }
                 }
-                p.put(t, pa, 0, k);
-                if (buf != null) {
-                    buf.put(t, ba, 0, k);
-                }
-            }
-        });
+            });
+        }
     }
 
     // ------------------------------------------------------------------ convolution, pooling, batch norm
@@ -1145,79 +1243,105 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
-        Operand.requireDense("conv2d", x, w, bias, out);
-        boolean relu = activation == UnaryOp.RELU;
-        ConvShapes shapes = new ConvShapes(x.shape(), w.shape(), out.shape(), p);
-        if (dnnlConv != null
-                && (relu || activation == UnaryOp.IDENTITY)
-                && dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), relu)) {
-            convolutionsOnDnnl = true;
-            return;
-        }
-        if (activation == UnaryOp.IDENTITY) {
-            conv.forward(shapes, cpu(x), cpu(w), cpuOrNull(bias), cpu(out));
-        } else {
-            Backend.super.conv2d(x, w, bias, out, p, activation); // unfused
+        try (Pins pins = pin(x, w, bias, out)) {
+            Operand.requireDense("conv2d", x, w, bias, out);
+            boolean relu = activation == UnaryOp.RELU;
+            ConvShapes shapes = new ConvShapes(x.shape(), w.shape(), out.shape(), p);
+            if (dnnlConv != null
+                    && (relu || activation == UnaryOp.IDENTITY)
+                    && dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), relu)) {
+                convolutionsOnDnnl = true;
+                return;
+            }
+            if (activation == UnaryOp.IDENTITY) {
+                conv.forward(shapes, cpu(x), cpu(w), cpuOrNull(bias), cpu(out));
+            } else {
+                Backend.super.conv2d(x, w, bias, out, p, activation); // unfused
+            }
         }
     }
 
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
-        Operand.requireDense("conv2dBackwardData", dOut, w, dx);
-        ConvShapes shapes = new ConvShapes(dx.shape(), w.shape(), dOut.shape(), p);
-        if (dnnlConv == null || !dnnlConv.backwardData(shapes, raw(dOut), cpu(w), raw(dx))) {
-            conv.backwardData(shapes, cpu(dOut), cpu(w), cpu(dx));
+        try (Pins pins = pin(dOut, w, dx)) {
+            Operand.requireDense("conv2dBackwardData", dOut, w, dx);
+            ConvShapes shapes = new ConvShapes(dx.shape(), w.shape(), dOut.shape(), p);
+            if (dnnlConv == null || !dnnlConv.backwardData(shapes, raw(dOut), cpu(w), raw(dx))) {
+                conv.backwardData(shapes, cpu(dOut), cpu(w), cpu(dx));
+            }
         }
     }
 
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
-        Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
-        ConvShapes shapes = new ConvShapes(x.shape(), dw.shape(), dOut.shape(), p);
-        if (dnnlConv == null || !dnnlConv.backwardWeights(shapes, raw(x), raw(dOut), cpu(dw), cpuOrNull(dBias))) {
-            conv.backwardFilter(shapes, cpu(x), cpu(dOut), cpu(dw), cpuOrNull(dBias));
+        try (Pins pins = pin(x, dOut, dw, dBias)) {
+            Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
+            ConvShapes shapes = new ConvShapes(x.shape(), dw.shape(), dOut.shape(), p);
+            if (dnnlConv == null || !dnnlConv.backwardWeights(shapes, raw(x), raw(dOut), cpu(dw), cpuOrNull(dBias))) {
+                conv.backwardFilter(shapes, cpu(x), cpu(dOut), cpu(dw), cpuOrNull(dBias));
+            }
         }
     }
 
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
-        Operand.requireDense("pool2d", x, out, argmax);
-        if (op == PoolOp.MAX
-                && dnnlPool != null
-                && argmax != null
-                && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
-            return;
+        try (Pins pins = pin(x, out, argmax)) {
+            Operand.requireDense("pool2d", x, out, argmax);
+            if (op == PoolOp.MAX
+                    && dnnlPool != null
+                    && argmax != null
+                    && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
+                return;
+            }
+            conv.pool(op, cpu(x), x.shape(), cpu(out), out.shape(), cpuOrNull(argmax), p);
         }
-        conv.pool(op, cpu(x), x.shape(), cpu(out), out.shape(), cpuOrNull(argmax), p);
     }
 
     @Override
     public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
-        Operand.requireDense("pool2dBackward", dOut, argmax, dx);
-        if (op == PoolOp.MAX
-                && dnnlPool != null
-                && argmax != null
-                && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
-            return;
+        try (Pins pins = pin(dOut, argmax, dx)) {
+            Operand.requireDense("pool2dBackward", dOut, argmax, dx);
+            if (op == PoolOp.MAX
+                    && dnnlPool != null
+                    && argmax != null
+                    && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
+                return;
+            }
+            conv.poolBackward(op, cpu(dOut), dOut.shape(), cpuOrNull(argmax), cpu(dx), dx.shape(), p);
         }
-        conv.poolBackward(op, cpu(dOut), dOut.shape(), cpuOrNull(argmax), cpu(dx), dx.shape(), p);
     }
 
     @Override
     public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
-        BnCall b = bnCall(BatchNormDims.of("batchNormTrain", x, p, out), p);
-        if (dnnlBatchNorm == null || !dnnlBatchNorm.train(raw(x), raw(out), b)) {
-            conv.batchNormTrain(cpu(x), cpu(out), b);
+        try (Pins pins =
+                pin(x, out, p.gamma(), p.beta(), p.runningMean(), p.runningVar(), p.saveMean(), p.saveInvStd())) {
+            BnCall b = bnCall(BatchNormDims.of("batchNormTrain", x, p, out), p);
+            if (dnnlBatchNorm == null || !dnnlBatchNorm.train(raw(x), raw(out), b)) {
+                conv.batchNormTrain(cpu(x), cpu(out), b);
+            }
         }
     }
 
     @Override
     public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
-        BnCall b = bnCall(BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta), p);
-        CpuStorage dg = cpuOrNull(dGamma);
-        CpuStorage db = cpuOrNull(dBeta);
-        if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(raw(x), raw(dOut), b, raw(dx), dg, db)) {
-            conv.batchNormBackward(cpu(x), cpu(dOut), b, cpu(dx), dg, db);
+        try (Pins pins = pin(
+                x,
+                dOut,
+                dx,
+                dGamma,
+                dBeta,
+                p.gamma(),
+                p.beta(),
+                p.runningMean(),
+                p.runningVar(),
+                p.saveMean(),
+                p.saveInvStd())) {
+            BnCall b = bnCall(BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta), p);
+            CpuStorage dg = cpuOrNull(dGamma);
+            CpuStorage db = cpuOrNull(dBeta);
+            if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(raw(x), raw(dOut), b, raw(dx), dg, db)) {
+                conv.batchNormBackward(cpu(x), cpu(dOut), b, cpu(dx), dg, db);
+            }
         }
     }
 

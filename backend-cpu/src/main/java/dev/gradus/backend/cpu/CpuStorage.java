@@ -14,7 +14,12 @@ final class CpuStorage extends AbstractStorage {
     final FloatPointer floats;
     final FloatBuffer f;
     final IntBuffer i;
+    /** Handed out by the backend and not yet back in its cache (a released storage stays in use while pinned). */
     volatile boolean inUse;
+    /** Ops running on this storage now; guarded by {@code this}. */
+    private int pins;
+    /** Its tensor let go of it; guarded by {@code this}. */
+    private boolean released;
     /** The oneDNN layout the contents are in, or null for plain order (what every Java kernel expects). */
     private volatile DnnlLayout layout;
     /** The oneDNN pooling plan whose workspace these bytes are (max pooling's indices), or null. */
@@ -32,6 +37,38 @@ final class CpuStorage extends AbstractStorage {
         this.floats = new FloatPointer(memory);
         this.f = bb.asFloatBuffer();
         this.i = bb.asIntBuffer();
+    }
+
+    /** Marks the storage as handed out again (by the backend's allocate). */
+    synchronized void claim() {
+        inUse = true;
+        released = false;
+        pins = 0;
+    }
+
+    /**
+     * Holds the storage for one op; throws when its tensor already let go of it. Why: a tensor closed on one
+     * thread while another thread's kernel reads it must not have its memory reused or trimmed under that kernel.
+     */
+    synchronized void pin() {
+        if (released || !inUse) {
+            throw new IllegalStateException("cpu backend: storage used after it was released (its tensor was closed)");
+        }
+        pins++;
+    }
+
+    /** Ends one op's hold; true when the storage was released meanwhile and this was the last hold. */
+    synchronized boolean unpin() {
+        return --pins == 0 && released;
+    }
+
+    /** Its tensor lets go; true when no op holds it, so it may be recycled now (else the last unpin does it). */
+    synchronized boolean release() {
+        if (released || !inUse) {
+            throw new IllegalStateException("cpu backend: storage freed twice");
+        }
+        released = true;
+        return pins == 0;
     }
 
     /** The blocked layout held, or null when plain. */

@@ -267,7 +267,7 @@ final class DnnlBatchNorm {
                 data,
                 key.eps,
                 key.backward ? flags : flags | dnnl_use_global_stats,
-                null);
+                dnnl.attr());
         if (st != dnnl_success) {
             LOG.debug("oneDNN has no batch normalisation for {} (status {}); using the Java kernel", key, st);
             return DnnlPlan.UNSUPPORTED;
@@ -285,7 +285,7 @@ final class DnnlBatchNorm {
         } else {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             st = dnnl_batch_normalization_backward_primitive_desc_create(
-                    pd, dnnl.engine(), dnnl_backward, data, data, data, 0f, flags, fwd, null);
+                    pd, dnnl.engine(), dnnl_backward, data, data, data, 0f, flags, fwd, dnnl.attr());
             if (st != dnnl_success) {
                 LOG.debug("oneDNN has no batch normalisation backward for {} (status {})", key, st);
                 return DnnlPlan.UNSUPPORTED;

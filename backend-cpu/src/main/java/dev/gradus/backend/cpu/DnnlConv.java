@@ -22,7 +22,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_destroy;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_post_ops;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query_md;
@@ -195,7 +194,7 @@ final class DnnlConv {
         }
         dnnl_memory_desc[] w = d.wanted;
         dnnl_primitive_desc fwd = new dnnl_primitive_desc();
-        dnnl_primitive_attr attr = key.relu ? reluPostOp() : null;
+        dnnl_primitive_attr attr = key.relu ? reluPostOp() : dnnl.attr();
         int st = dnnl_convolution_forward_primitive_desc_create(
                 fwd,
                 dnnl.engine(),
@@ -210,7 +209,7 @@ final class DnnlConv {
                 d.padL,
                 d.padR,
                 attr);
-        if (attr != null) {
+        if (key.relu) {
             dnnl_primitive_attr_destroy(attr); // the descriptor keeps its own copy
         }
         if (st != dnnl_success) {
@@ -260,7 +259,7 @@ final class DnnlConv {
                         d.padL,
                         d.padR,
                         fwd,
-                        null);
+                        dnnl.attr());
                 tensors = new int[] {Descs.DST, Descs.WEIGHTS, Descs.SRC};
                 argIds = new int[] {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
                 queries = new int[] {dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md};
@@ -282,7 +281,7 @@ final class DnnlConv {
                         d.padL,
                         d.padR,
                         fwd,
-                        null);
+                        dnnl.attr());
                 tensors = new int[] {Descs.SRC, Descs.DST, Descs.WEIGHTS, Descs.BIAS};
                 argIds = new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
                 queries = new int[] {
@@ -315,13 +314,12 @@ final class DnnlConv {
         return b.build();
     }
 
-    /** Attributes asking for {@code max(dst, 0)} as a post-op. */
+    /** Attributes asking for {@code max(dst, 0)} as a post-op, with a user scratchpad as {@link Dnnl#attr()}. */
     private static dnnl_primitive_attr reluPostOp() {
         dnnl_post_ops ops = new dnnl_post_ops();
         Dnnl.check(dnnl_post_ops_create(ops), "post-ops");
         Dnnl.check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_relu, 0f, 0f), "ReLU post-op");
-        dnnl_primitive_attr attr = new dnnl_primitive_attr();
-        Dnnl.check(dnnl_primitive_attr_create(attr), "primitive attributes");
+        dnnl_primitive_attr attr = Dnnl.userScratchpad(null);
         Dnnl.check(dnnl_primitive_attr_set_post_ops(attr, ops), "post-ops attribute");
         dnnl_post_ops_destroy(ops); // copied into attr
         return attr;

@@ -8,19 +8,20 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_backward_primitive_desc
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_forward_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu_use_dst_for_bwd;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -37,26 +38,54 @@ final class DnnlEltwise {
 
     private record Key(int n) {}
 
+    /** The primitive, and a pool of argument sets so that threads run it at once (see {@link DnnlPlan}). */
     private static final class Plan {
+        final Dnnl dnnl;
         final dnnl_primitive primitive;
-        final dnnl_memory[] memories;
-        final dnnl_exec_arg_t args;
+        final dnnl_memory_desc md;
+        final dnnl_memory_desc scratchpad;
+        final ConcurrentLinkedQueue<Args> idle = new ConcurrentLinkedQueue<>();
 
-        Plan(dnnl_primitive primitive, dnnl_memory[] memories, dnnl_exec_arg_t args) {
+        Plan(Dnnl dnnl, dnnl_primitive primitive, dnnl_memory_desc md, dnnl_memory_desc scratchpad) {
+            this.dnnl = dnnl;
             this.primitive = primitive;
-            this.memories = memories;
-            this.args = args;
+            this.md = md;
+            this.scratchpad = scratchpad;
         }
 
-        synchronized void run(Dnnl dnnl, FloatPointer... data) {
-            for (int i = 0; i < memories.length; i++) {
-                Dnnl.check(dnnl_memory_set_data_handle(memories[i], data[i]), "dnnl_memory_set_data_handle");
+        /** One execution's memories and scratchpad. */
+        final class Args {
+            final dnnl_memory[] memories = new dnnl_memory[IDS.length];
+            final BytePointer scratchpadBuffer = new BytePointer(Math.max(1, dnnl_memory_desc_get_size(scratchpad)));
+            final dnnl_exec_arg_t args;
+
+            Args() {
+                for (int i = 0; i < IDS.length; i++) {
+                    memories[i] = dnnl.memory(md, null);
+                }
+                args = dnnl.exec(IDS, memories, scratchpad, scratchpadBuffer);
             }
-            var stream = dnnl.stream();
-            Dnnl.check(dnnl_primitive_execute(primitive, stream, memories.length, args), "eltwise");
-            Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+        }
+
+        void run(FloatPointer... data) {
+            Args a = idle.poll();
+            if (a == null) {
+                a = new Args();
+            }
+            try {
+                for (int i = 0; i < IDS.length; i++) {
+                    Dnnl.check(dnnl_memory_set_data_handle(a.memories[i], data[i]), "dnnl_memory_set_data_handle");
+                }
+                var stream = dnnl.stream();
+                Dnnl.check(dnnl_primitive_execute(primitive, stream, (int) a.args.capacity(), a.args), "eltwise");
+                Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+            } finally {
+                idle.offer(a);
+            }
         }
     }
+
+    private static final int[] IDS = {DNNL_ARG_DIFF_DST, DNNL_ARG_DST, DNNL_ARG_DIFF_SRC};
 
     private final Dnnl dnnl;
     private final Map<Key, Plan> plans = new ConcurrentHashMap<>();
@@ -67,7 +96,7 @@ final class DnnlEltwise {
 
     /** {@code out[i] = y[i] > 0 ? dOut[i] : 0}, {@code y} being ReLU's output. */
     void reluBackward(CpuStorage dOut, int dOffset, CpuStorage y, int yOffset, CpuStorage out, int outOffset, int n) {
-        plan(new Key(n)).run(dnnl, at(dOut, dOffset), at(y, yOffset), at(out, outOffset));
+        plan(new Key(n)).run(at(dOut, dOffset), at(y, yOffset), at(out, outOffset));
     }
 
     private static FloatPointer at(CpuStorage s, int offset) {
@@ -92,24 +121,13 @@ final class DnnlEltwise {
                         md,
                         0f,
                         0f,
-                        null),
+                        dnnl.attr()),
                 "eltwise forward descriptor");
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         Dnnl.check(
                 dnnl_eltwise_backward_primitive_desc_create(
-                        pd, dnnl.engine(), dnnl_eltwise_relu_use_dst_for_bwd, md, md, md, 0f, 0f, fwd, null),
+                        pd, dnnl.engine(), dnnl_eltwise_relu_use_dst_for_bwd, md, md, md, 0f, 0f, fwd, dnnl.attr()),
                 "eltwise backward descriptor");
-        int[] ids = {DNNL_ARG_DIFF_DST, DNNL_ARG_DST, DNNL_ARG_DIFF_SRC};
-        dnnl_primitive prim = new dnnl_primitive();
-        Dnnl.check(dnnl_primitive_create(prim, pd), "dnnl_primitive_create eltwise");
-        dnnl_memory[] mems = new dnnl_memory[ids.length];
-        dnnl_exec_arg_t args = new dnnl_exec_arg_t(ids.length);
-        for (int i = 0; i < ids.length; i++) {
-            mems[i] = new dnnl_memory();
-            Dnnl.check(dnnl_memory_create(mems[i], md, dnnl.engine(), null), "dnnl_memory_create");
-            args.position(i).arg(ids[i]).memory(mems[i]);
-        }
-        args.position(0);
-        return new Plan(prim, mems, args);
+        return new Plan(dnnl, Dnnl.primitive(pd, "eltwise"), md, Dnnl.scratchpad(pd));
     }
 }

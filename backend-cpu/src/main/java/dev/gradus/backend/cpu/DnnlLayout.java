@@ -2,14 +2,12 @@ package dev.gradus.backend.cpu;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_query;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw16c;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw8c;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_dims;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_ndims_s32;
@@ -19,6 +17,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -54,10 +53,21 @@ final class DnnlLayout {
 
     private final Dnnl dnnl;
     private final dnnl_primitive toPlain;
-    private final dnnl_memory from;
-    private final dnnl_memory to;
-    private final dnnl_exec_arg_t args;
-    private final BytePointer scratch;
+    private final dnnl_memory_desc scratchpad;
+    /** Argument sets of the reorder to plain, one per concurrent caller (see {@link DnnlPlan}). */
+    private final ConcurrentLinkedQueue<ToPlain> idle = new ConcurrentLinkedQueue<>();
+
+    /** One execution's memories: the blocked source, the plain copy, the reorder's scratchpad. */
+    private final class ToPlain {
+        final BytePointer scratch = new BytePointer(bytes);
+        final BytePointer scratchpadBuffer = new BytePointer(Math.max(1, dnnl_memory_desc_get_size(scratchpad)));
+        final dnnl_memory from = dnnl.memory(blocked, null);
+        final dnnl_exec_arg_t args = dnnl.exec(
+                new int[] {DNNL_ARG_FROM, DNNL_ARG_TO},
+                new dnnl_memory[] {from, dnnl.memory(plain, scratch)},
+                scratchpad,
+                scratchpadBuffer);
+    }
 
     private DnnlLayout(Dnnl dnnl, dnnl_memory_desc blocked, dnnl_memory_desc plain) {
         this.dnnl = dnnl;
@@ -76,19 +86,10 @@ final class DnnlLayout {
         this.channelBlock = block;
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         Dnnl.check(
-                dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), null),
+                dnnl_reorder_primitive_desc_create(pd, blocked, dnnl.engine(), plain, dnnl.engine(), dnnl.attr()),
                 "reorder to plain");
-        toPlain = new dnnl_primitive();
-        Dnnl.check(dnnl_primitive_create(toPlain, pd), "dnnl_primitive_create reorder");
-        from = new dnnl_memory();
-        to = new dnnl_memory();
-        scratch = new BytePointer(bytes);
-        Dnnl.check(dnnl_memory_create(from, blocked, dnnl.engine(), null), "dnnl_memory_create");
-        Dnnl.check(dnnl_memory_create(to, plain, dnnl.engine(), scratch), "dnnl_memory_create");
-        args = new dnnl_exec_arg_t(2);
-        args.position(0).arg(DNNL_ARG_FROM).memory(from);
-        args.position(1).arg(DNNL_ARG_TO).memory(to);
-        args.position(0);
+        toPlain = Dnnl.primitive(pd, "reorder");
+        scratchpad = Dnnl.scratchpad(pd);
     }
 
     private static long[] dims(dnnl_memory_desc md) {
@@ -103,12 +104,20 @@ final class DnnlLayout {
     }
 
     /** Rewrites {@code s}'s contents from this layout to plain order, in place (through a scratch copy). */
-    synchronized void toPlain(Pointer s) {
-        Dnnl.check(dnnl_memory_set_data_handle(from, s), "dnnl_memory_set_data_handle");
-        var stream = dnnl.stream();
-        Dnnl.check(dnnl_primitive_execute(toPlain, stream, 2, args), "reorder to plain");
-        Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
-        Pointer.memcpy(s, scratch, bytes);
+    void toPlain(Pointer s) {
+        ToPlain t = idle.poll();
+        if (t == null) {
+            t = new ToPlain();
+        }
+        try {
+            Dnnl.check(dnnl_memory_set_data_handle(t.from, s), "dnnl_memory_set_data_handle");
+            var stream = dnnl.stream();
+            Dnnl.check(dnnl_primitive_execute(toPlain, stream, (int) t.args.capacity(), t.args), "reorder to plain");
+            Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+            Pointer.memcpy(s, t.scratch, bytes);
+        } finally {
+            idle.offer(t);
+        }
     }
 
     @Override

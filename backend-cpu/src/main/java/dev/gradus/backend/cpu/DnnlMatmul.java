@@ -76,7 +76,7 @@ final class DnnlMatmul {
         dnnl_memory_desc dst = Dnnl.md(dnnl_ab, key.m, key.n);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         Dnnl.check(
-                dnnl_matmul_primitive_desc_create(pd, dnnl.engine(), src, weights, null, dst, null),
+                dnnl_matmul_primitive_desc_create(pd, dnnl.engine(), src, weights, null, dst, dnnl.attr()),
                 "matmul descriptor " + key);
         return new DnnlPlan.Builder(dnnl, pd)
                 .add(DNNL_ARG_SRC, src, src, true, null)

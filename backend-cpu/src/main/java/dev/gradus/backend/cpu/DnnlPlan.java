@@ -2,11 +2,9 @@ package dev.gradus.backend.cpu;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
@@ -15,11 +13,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -30,38 +30,49 @@ import org.bytedeco.javacpp.Pointer;
  * memory in that layout with a reorder through scratch. An activation whose chosen layout fits its storage
  * ({@code keep}) is read and written in place in that layout instead, so the next oneDNN op takes it without a
  * reorder. A workspace argument (max pooling's) is bound to its storage as is.
+ *
+ * <p>Threads: the primitives are immutable and made with user scratchpads ({@link Dnnl#attr()}); everything an
+ * execution writes to (memory objects, reorder scratch, the scratchpad) is an {@link Exec}, taken from a pool for
+ * the call and put back after it. So any number of threads run one plan at once without a lock, and the pool holds
+ * as many argument sets as were ever in use at the same time.
  */
 final class DnnlPlan {
     /** Marks a geometry oneDNN declined. */
-    static final DnnlPlan UNSUPPORTED = new DnnlPlan(null, new Arg[0], 0, null);
+    static final DnnlPlan UNSUPPORTED = new DnnlPlan(null, null, new Arg[0], 0, null, 0);
 
+    /** What one argument is; immutable, shared by every execution. */
     private static final class Arg {
-        final dnnl_memory user;
-        final dnnl_memory inner;
+        final int id;
+        final dnnl_memory_desc plain;
+        /** The primitive's layout when it differs from {@code plain}, else null. */
+        final dnnl_memory_desc chosen;
+
         final dnnl_primitive reorder;
-        final dnnl_exec_arg_t reorderArgs;
-        final BytePointer scratch;
+        final dnnl_memory_desc reorderScratchpad;
         final DnnlLayout keep;
         final long numel;
         final boolean workspace;
+        final boolean input;
 
         Arg(
-                dnnl_memory user,
-                dnnl_memory inner,
+                int id,
+                dnnl_memory_desc plain,
+                dnnl_memory_desc chosen,
                 dnnl_primitive reorder,
-                dnnl_exec_arg_t reorderArgs,
-                BytePointer scratch,
+                dnnl_memory_desc reorderScratchpad,
                 DnnlLayout keep,
                 long numel,
-                boolean workspace) {
-            this.user = user;
-            this.inner = inner;
+                boolean workspace,
+                boolean input) {
+            this.id = id;
+            this.plain = plain;
+            this.chosen = chosen;
             this.reorder = reorder;
-            this.reorderArgs = reorderArgs;
-            this.scratch = scratch;
+            this.reorderScratchpad = reorderScratchpad;
             this.keep = keep;
             this.numel = numel;
             this.workspace = workspace;
+            this.input = input;
         }
 
         /** True when {@code s} can hold (or holds) this argument in the kept layout. */
@@ -70,43 +81,103 @@ final class DnnlPlan {
         }
     }
 
+    /** The memory objects and buffers of one execution: used by one thread at a time. */
+    private final class Exec {
+        final dnnl_memory[] user = new dnnl_memory[args.length];
+        final dnnl_memory[] inner = new dnnl_memory[args.length];
+        final dnnl_exec_arg_t[] reorderArgs = new dnnl_exec_arg_t[args.length];
+        final BytePointer[] scratch = new BytePointer[args.length];
+        /** One buffer for the scratchpads of the primitive and of its reorders, which run one after another. */
+        final BytePointer scratchpad;
+
+        final dnnl_exec_arg_t execArgs;
+
+        Exec() {
+            scratchpad = new BytePointer(Math.max(1, scratchpadBytes));
+            int[] ids = new int[args.length];
+            dnnl_memory[] bound = new dnnl_memory[args.length];
+            for (int i = 0; i < args.length; i++) {
+                Arg a = args[i];
+                ids[i] = a.id;
+                user[i] = dnnl.memory(a.plain, null);
+                bound[i] = user[i];
+                if (a.chosen != null) {
+                    scratch[i] = new BytePointer(dnnl_memory_desc_get_size(a.chosen));
+                    inner[i] = dnnl.memory(a.chosen, scratch[i]);
+                    bound[i] = inner[i];
+                    dnnl_memory from = a.input ? user[i] : inner[i];
+                    dnnl_memory to = a.input ? inner[i] : user[i];
+                    reorderArgs[i] = dnnl.exec(
+                            new int[] {DNNL_ARG_FROM, DNNL_ARG_TO},
+                            new dnnl_memory[] {from, to},
+                            a.reorderScratchpad,
+                            scratchpad);
+                }
+            }
+            execArgs = dnnl.exec(ids, bound, primitiveScratchpad, scratchpad);
+        }
+    }
+
+    private final Dnnl dnnl;
     private final dnnl_primitive primitive;
     private final Arg[] args;
     private final int inputs;
-    private final dnnl_exec_arg_t execArgs;
+    private final dnnl_memory_desc primitiveScratchpad;
+    private final long scratchpadBytes;
+    private final ConcurrentLinkedQueue<Exec> idle = new ConcurrentLinkedQueue<>();
 
-    private DnnlPlan(dnnl_primitive primitive, Arg[] args, int inputs, dnnl_exec_arg_t execArgs) {
+    private DnnlPlan(
+            Dnnl dnnl,
+            dnnl_primitive primitive,
+            Arg[] args,
+            int inputs,
+            dnnl_memory_desc primitiveScratchpad,
+            long scratchpadBytes) {
+        this.dnnl = dnnl;
         this.primitive = primitive;
         this.args = args;
         this.inputs = inputs;
-        this.execArgs = execArgs;
+        this.primitiveScratchpad = primitiveScratchpad;
+        this.scratchpadBytes = scratchpadBytes;
     }
 
     /**
      * Runs on {@code data} (one storage per argument, in the order added, inputs first): inputs not already in the
      * primitive's layout are reordered into it, outputs are written in place when their layout fits the storage,
      * else reordered back to plain. Null storages are dropped first, so a plan made without an optional argument
-     * (a bias, batch norm's scale and shift) takes the same call. One caller at a time per plan (scratch is shared).
+     * (a bias, batch norm's scale and shift) takes the same call. Any number of threads may call at once.
      */
-    synchronized void run(Dnnl dnnl, CpuStorage... given) {
+    void run(Dnnl caller, CpuStorage... given) {
         CpuStorage[] data = given;
         if (Arrays.asList(given).contains(null)) { // copies only for a call with an absent argument
             data = Arrays.stream(given).filter(Objects::nonNull).toArray(CpuStorage[]::new);
         }
-        var stream = dnnl.stream();
+        Exec e = idle.poll();
+        if (e == null) {
+            e = new Exec();
+        }
+        try {
+            run(caller, e, data);
+        } finally {
+            idle.offer(e);
+        }
+    }
+
+    private void run(Dnnl caller, Exec e, CpuStorage[] data) {
+        var stream = caller.stream();
         for (int i = 0; i < inputs; i++) {
             Arg a = args[i];
             CpuStorage s = data[i];
             if (a.workspace) {
-                bind(a.user, s.memory);
+                bind(e.user[i], s.memory);
             } else if (a.inPlace(s) && s.layout() == a.keep) {
-                bind(a.inner, s.memory);
+                bind(e.inner[i], s.memory);
             } else {
                 s.ensurePlain();
-                bind(a.user, s.memory);
+                bind(e.user[i], s.memory);
                 if (a.reorder != null) {
-                    bind(a.inner, a.scratch);
-                    Dnnl.check(dnnl_primitive_execute(a.reorder, stream, 2, a.reorderArgs), "reorder");
+                    bind(e.inner[i], e.scratch[i]);
+                    execute(a.reorder, stream, e.reorderArgs[i], "reorder");
                 }
             }
         }
@@ -118,12 +189,12 @@ final class DnnlPlan {
             } else {
                 s.ensurePlain(); // the rest of a larger storage keeps its meaning
             }
-            bind(a.user, s.memory);
-            if (a.inner != null) {
-                bind(a.inner, a.inPlace(s) ? s.memory : a.scratch);
+            bind(e.user[i], s.memory);
+            if (e.inner[i] != null) {
+                bind(e.inner[i], a.inPlace(s) ? s.memory : e.scratch[i]);
             }
         }
-        Dnnl.check(dnnl_primitive_execute(primitive, stream, args.length, execArgs), "dnnl_primitive_execute");
+        execute(primitive, stream, e.execArgs, "dnnl_primitive_execute");
         for (int i = inputs; i < args.length; i++) {
             Arg a = args[i];
             if (a.workspace) {
@@ -131,10 +202,14 @@ final class DnnlPlan {
             } else if (a.inPlace(data[i])) {
                 data[i].setLayout(a.keep);
             } else if (a.reorder != null) {
-                Dnnl.check(dnnl_primitive_execute(a.reorder, stream, 2, a.reorderArgs), "reorder");
+                execute(a.reorder, stream, e.reorderArgs[i], "reorder");
             }
         }
         Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
+    }
+
+    private static void execute(dnnl_primitive p, dnnl_stream stream, dnnl_exec_arg_t a, String what) {
+        Dnnl.check(dnnl_primitive_execute(p, stream, (int) a.capacity(), a), what);
     }
 
     private static void bind(dnnl_memory m, Pointer p) {
@@ -146,7 +221,6 @@ final class DnnlPlan {
         private final Dnnl dnnl;
         private final dnnl_primitive_desc pd;
         private final List<Arg> args = new ArrayList<>();
-        private final List<Integer> ids = new ArrayList<>();
         private int inputs;
 
         Builder(Dnnl dnnl, dnnl_primitive_desc pd) {
@@ -159,60 +233,46 @@ final class DnnlPlan {
          * the layout to hold it in between ops (null: plain in the storage).
          */
         Builder add(int id, dnnl_memory_desc plain, dnnl_memory_desc chosen, boolean input, DnnlLayout keep) {
-            dnnl_memory user = memory(plain, null);
             long numel = dnnl_memory_desc_get_size(plain) / Float.BYTES;
             if (dnnl_memory_desc_equal(plain, chosen) != 0) {
-                return add(id, new Arg(user, null, null, null, null, null, numel, false), input);
+                return add(new Arg(id, plain, null, null, null, null, numel, false, input));
             }
-            BytePointer scratch = new BytePointer(dnnl_memory_desc_get_size(chosen));
-            dnnl_memory inner = memory(chosen, scratch);
             dnnl_primitive_desc rpd = new dnnl_primitive_desc();
             Dnnl.check(
                     input
-                            ? dnnl_reorder_primitive_desc_create(rpd, plain, dnnl.engine(), chosen, dnnl.engine(), null)
+                            ? dnnl_reorder_primitive_desc_create(
+                                    rpd, plain, dnnl.engine(), chosen, dnnl.engine(), dnnl.attr())
                             : dnnl_reorder_primitive_desc_create(
-                                    rpd, chosen, dnnl.engine(), plain, dnnl.engine(), null),
+                                    rpd, chosen, dnnl.engine(), plain, dnnl.engine(), dnnl.attr()),
                     "dnnl_reorder_primitive_desc_create");
-            dnnl_primitive reorder = new dnnl_primitive();
-            Dnnl.check(dnnl_primitive_create(reorder, rpd), "dnnl_primitive_create reorder");
-            dnnl_exec_arg_t rargs = new dnnl_exec_arg_t(2);
-            rargs.position(0).arg(DNNL_ARG_FROM).memory(input ? user : inner);
-            rargs.position(1).arg(DNNL_ARG_TO).memory(input ? inner : user);
-            rargs.position(0);
-            return add(id, new Arg(user, inner, reorder, rargs, scratch, keep, numel, false), input);
+            dnnl_primitive reorder = Dnnl.primitive(rpd, "reorder");
+            return add(new Arg(id, plain, chosen, reorder, Dnnl.scratchpad(rpd), keep, numel, false, input));
         }
 
         /** A workspace in {@code md}, held as raw bytes in a storage of at least its size. */
         Builder addWorkspace(int id, dnnl_memory_desc md, boolean input) {
-            return add(id, new Arg(memory(md, null), null, null, null, null, null, 0, true), input);
+            return add(new Arg(id, md, null, null, null, null, 0, true, input));
         }
 
-        private Builder add(int id, Arg a, boolean input) {
-            if (input && inputs != args.size()) {
+        private Builder add(Arg a) {
+            if (a.input && inputs != args.size()) {
                 throw new IllegalStateException("DnnlPlan: inputs go before outputs");
             }
             args.add(a);
-            ids.add(id);
-            inputs += input ? 1 : 0;
+            inputs += a.input ? 1 : 0;
             return this;
         }
 
-        private dnnl_memory memory(dnnl_memory_desc md, Pointer handle) {
-            dnnl_memory m = new dnnl_memory();
-            Dnnl.check(dnnl_memory_create(m, md, dnnl.engine(), handle), "dnnl_memory_create");
-            return m;
-        }
-
         DnnlPlan build() {
-            dnnl_primitive prim = new dnnl_primitive();
-            Dnnl.check(dnnl_primitive_create(prim, pd), "dnnl_primitive_create");
-            dnnl_exec_arg_t exec = new dnnl_exec_arg_t(args.size());
-            for (int i = 0; i < args.size(); i++) {
-                Arg a = args.get(i);
-                exec.position(i).arg(ids.get(i)).memory(a.inner != null ? a.inner : a.user);
+            dnnl_primitive prim = Dnnl.primitive(pd, "primitive");
+            dnnl_memory_desc scratchpad = Dnnl.scratchpad(pd);
+            long bytes = dnnl_memory_desc_get_size(scratchpad);
+            for (Arg a : args) {
+                if (a.reorderScratchpad != null) {
+                    bytes = Math.max(bytes, dnnl_memory_desc_get_size(a.reorderScratchpad));
+                }
             }
-            exec.position(0);
-            return new DnnlPlan(prim, args.toArray(new Arg[0]), inputs, exec);
+            return new DnnlPlan(dnnl, prim, args.toArray(new Arg[0]), inputs, scratchpad, bytes);
         }
     }
 }

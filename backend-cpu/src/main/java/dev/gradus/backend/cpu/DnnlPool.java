@@ -77,7 +77,7 @@ final class DnnlPool {
                                 g.padL,
                                 g.padR,
                                 forwardPd,
-                                null),
+                                dnnl.attr()),
                         "pooling backward descriptor " + key);
                 backward = new DnnlPlan.Builder(dnnl, pd)
                         .add(DNNL_ARG_DIFF_DST, g.plainDst, dst, true, layouts.of(dst, g.plainDst))
@@ -188,7 +188,7 @@ final class DnnlPool {
                 g.dilation,
                 g.padL,
                 g.padR,
-                null);
+                dnnl.attr());
         if (st != dnnl_success) {
             LOG.debug("oneDNN has no max pooling for {} (status {}); using the Java kernel", key, st);
             return null;

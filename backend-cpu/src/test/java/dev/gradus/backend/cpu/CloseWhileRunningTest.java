@@ -1,0 +1,105 @@
+package dev.gradus.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Functional;
+import dev.gradus.Rng;
+import dev.gradus.Scope;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.ConvParams;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Misuse from two threads: one thread's op reads a tensor while another thread closes it, trims the backend's cache
+ * and allocates (and scribbles over) memory of the same size. The op must either finish with the right answer or
+ * fail with a clear "released" error, never read memory that was freed or handed out again.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class CloseWhileRunningTest {
+    private static final int ROUNDS = 40;
+
+    private static float[] random(int n, long seed) {
+        Rng rng = new Rng(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rng.nextFloat() - 0.5f;
+        }
+        return v;
+    }
+
+    @Test
+    void aProductWhoseInputIsClosedMidwayFinishesRightOrSaysItWasReleased() throws Exception {
+        Backend cpu = CpuBackendProvider.get();
+        int n = 384;
+        float[] a = random(n * n, 1);
+        try (Tensor w = Tensor.of(cpu, random(n * n, 2), n, n)) {
+            survivesClosing(cpu, a, new int[] {n, n}, x -> x.matmul(w));
+        }
+    }
+
+    @Test
+    void aConvolutionWhoseInputIsClosedMidwayFinishesRightOrSaysItWasReleased() throws Exception {
+        Backend cpu = CpuBackendProvider.get();
+        int[] shape = {32, 16, 28, 28};
+        float[] a = random(32 * 16 * 28 * 28, 3);
+        try (Tensor w = Tensor.of(cpu, random(32 * 16 * 9, 4), 32, 16, 3, 3)) {
+            survivesClosing(cpu, a, shape, x -> Functional.conv2d(x, w, null, new ConvParams(1, 1, 1, 1, 1, 1, 1)));
+        }
+    }
+
+    private static void survivesClosing(Backend cpu, float[] data, int[] shape, Function<Tensor, Tensor> op)
+            throws Exception {
+        float[] expected;
+        try (Scope s = Scope.open()) {
+            expected = op.apply(Tensor.of(cpu, data, shape)).toFloatArray();
+        }
+        int finished = 0;
+        int refused = 0;
+        for (int round = 0; round < ROUNDS; round++) {
+            Tensor x = Tensor.of(cpu, data, shape);
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                try (Scope s = Scope.open()) {
+                    started.countDown();
+                    outcome.set(op.apply(x).toFloatArray());
+                } catch (IllegalStateException e) {
+                    outcome.set(e);
+                }
+            });
+            reader.start();
+            started.await();
+            busyWait(round * 100_000L); // 0 to 4 ms: some closes land before the kernel, some inside it
+            x.close();
+            cpu.trim();
+            try (Tensor scribble = Tensor.full(cpu, Float.NaN, shape)) {
+                cpu.trim();
+            }
+            reader.join();
+            Object o = outcome.get();
+            if (o instanceof float[] got) {
+                assertArrayEquals(expected, got, "round " + round + ": the op finished, so on the original values");
+                finished++;
+            } else {
+                String msg = ((Exception) o).getMessage();
+                assertTrue(msg.contains("released") || msg.contains("freed"), "round " + round + ": " + msg);
+                refused++;
+            }
+        }
+        assertTrue(finished + refused == ROUNDS);
+    }
+
+    private static void busyWait(long nanos) {
+        long end = System.nanoTime() + nanos;
+        while (System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+    }
+}
