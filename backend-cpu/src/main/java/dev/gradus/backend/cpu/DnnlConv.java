@@ -301,6 +301,13 @@ final class DnnlConv {
             LOG.debug("oneDNN would run {} with its {} kernel; using im2col for it", key, impl);
             return DnnlPlan.UNSUPPORTED;
         }
+        if (key.pass == Pass.BACKWARD_WEIGHTS && impl.contains("gemm")) {
+            // oneDNN's gemm-based weight gradient (its choice on AVX2 for conv1's single input channel) reduces over
+            // its OpenMP threads with spinning barriers: 11.5 ms a step alone on 2 cores, 430 ms beside a second
+            // training, whose threads deschedule the spinner's peer (Zen 4 under ONEDNN_MAX_CPU_ISA=AVX2).
+            LOG.debug("oneDNN would run {} with its {} kernel; using im2col for it", key, impl);
+            return DnnlPlan.UNSUPPORTED;
+        }
         DnnlPlan.Builder b = new DnnlPlan.Builder(dnnl, pd);
         for (int i = 0; i < tensors.length; i++) {
             dnnl_memory_desc plain = d.plain[tensors[i]];
