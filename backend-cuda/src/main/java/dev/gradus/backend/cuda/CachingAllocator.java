@@ -13,6 +13,11 @@ import java.util.Map;
  * When the device runs out of memory the cache is given back and the request retried once; if it still fails the
  * error names the request, the live and the cached bytes.
  *
+ * <p>Safe for many threads (every method holds the allocator's lock). A released block is handed out again at once,
+ * with no event to wait for, because every thread queues its work on the backend's one stream: whoever gets the
+ * block next queues behind the work of whoever released it. A backend with a stream per thread would need an event
+ * per released block (as PyTorch's {@code recordStream}) before reusing it on another stream.
+ *
  * <pre>{@code
  * CachingAllocator a = new CachingAllocator(cudaMemory);
  * long p = a.allocate(4 * 128 * 784);

@@ -23,6 +23,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.bytedeco.cuda.cublas.cublasContext;
@@ -47,6 +48,13 @@ import org.bytedeco.javacpp.PointerPointer;
  * <p>Convolution goes through cuDNN; pooling and batch norm are Gradus kernels (the SPI's max pooling keeps an
  * arg-max, which cuDNN's does not).
  *
+ * <p>Many threads may use one backend at once (a server's threads sharing a model, trainings side by side). Every
+ * thread queues on the same stream, so the device runs the work in the order it was queued and a block freed by one
+ * thread is reused by another only behind the freeing thread's work; each thread is bound to the device before its
+ * first call ({@code bind}); cuBLAS and cuDNN handles come from pools, one call per handle at a time, each bound to
+ * the stream when made; an op pins its storages ({@code Pins}), so a tensor another thread closes meanwhile goes
+ * back to the allocator only once the op's work is queued.
+ *
  * <p>Not yet run on a GPU (the conformance suite passes on the tests' CUDA emulator): the provider offers it only
  * with {@code -Dgradus.cuda.experimental=true} until the suite has passed on one.
  */
@@ -54,21 +62,36 @@ public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 4096;
 
+    /**
+     * The device this class last made current on each thread (-1: none). CUDA's current device, and with it the
+     * driver's current context that {@code cuLaunchKernel} needs, is per thread: a thread that never called the
+     * runtime has no context (the launch fails with CUDA_ERROR_INVALID_CONTEXT) and one that did is on device 0.
+     */
+    private static final ThreadLocal<int[]> BOUND = ThreadLocal.withInitial(() -> new int[] {-1});
+
     private final int device;
+    private final boolean tf32;
     private final CUstream_st stream = new CUstream_st();
-    private final cublasContext blas = new cublasContext();
+    /**
+     * Idle cuBLAS handles, each bound to {@link #stream} and its math mode set when made: a call takes one and puts
+     * it back, so no two threads use a handle at once and no handle's state changes after it is shared. A pool
+     * rather than one per thread: a handle holds device workspace, and a server's threads come and go.
+     */
+    private final ConcurrentLinkedQueue<cublasContext> blasHandles = new ConcurrentLinkedQueue<>();
+
     private final CachingAllocator allocator;
     private final CudaModule kernels;
     private final CudnnConv conv;
     private final String arch;
-    /** cuBLAS reads alpha and beta from host memory: allocated once, not per call. */
+    /** cuBLAS reads alpha and beta from host memory: allocated once, not per call, and only read (shared). */
     private final FloatPointer one = new FloatPointer(1).put(1f);
 
     private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudaBackend(int device, boolean tf32) {
         this.device = device;
-        Cuda.check(cudart.cudaSetDevice(device), "cudaSetDevice(" + device + ")");
+        this.tf32 = tf32;
+        bind();
         int[] major = {0};
         int[] minor = {0};
         Cuda.check(
@@ -79,11 +102,7 @@ public final class CudaBackend implements Backend {
                 "compute capability");
         this.arch = "sm_" + major[0] + minor[0];
         Cuda.check(cudart.cudaStreamCreate(stream), "cudaStreamCreate");
-        Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
-        Cuda.checkBlas(cublas.cublasSetStream_v2(blas, stream), "cublasSetStream");
-        Cuda.checkBlas(
-                cublas.cublasSetMathMode(blas, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH),
-                "cublasSetMathMode");
+        blasHandles.add(newBlasHandle()); // fail at start, not at the first product, when cuBLAS does not load
         this.allocator = new CachingAllocator(new CachingAllocator.DeviceMemory() {
             @Override
             public long malloc(long bytes) {
@@ -109,6 +128,35 @@ public final class CudaBackend implements Backend {
         this.conv = new CudnnConv(stream, allocator, tf32);
     }
 
+    /**
+     * Makes this backend's device current on the calling thread, once per thread (see {@link #BOUND}). Every entry
+     * point that reaches CUDA calls it first, so a thread the application hands a model to needs no setup.
+     */
+    private void bind() {
+        int[] bound = BOUND.get();
+        if (bound[0] != device) {
+            // Since CUDA 12 this also makes the device's primary context current on the thread, for the driver API.
+            Cuda.check(cudart.cudaSetDevice(device), "cudaSetDevice(" + device + ")");
+            bound[0] = device;
+        }
+    }
+
+    private cublasContext newBlasHandle() {
+        cublasContext h = new cublasContext();
+        Cuda.checkBlas(cublas.cublasCreate_v2(h), "cublasCreate");
+        Cuda.checkBlas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
+        Cuda.checkBlas(
+                cublas.cublasSetMathMode(h, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH),
+                "cublasSetMathMode");
+        return h;
+    }
+
+    /** An idle cuBLAS handle, or a new one when every handle is in use; give it back with {@code offer}. */
+    private cublasContext takeBlasHandle() {
+        cublasContext h = blasHandles.poll();
+        return h != null ? h : newBlasHandle();
+    }
+
     @Override
     public String name() {
         return "cuda";
@@ -123,6 +171,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, int numel) {
+        bind(); // the allocator may call cudaMalloc, which allocates on the calling thread's current device
         long bytes = Math.max(1L, (long) numel * dtype.bytes());
         return new CudaStorage(dtype, numel, allocator.allocate(bytes));
     }
@@ -130,8 +179,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void free(Storage storage) {
         CudaStorage s = cuda(storage); // throws for a storage already freed
-        s.inUse = false;
-        allocator.release(s.address); // stream-ordered: later work on the same stream may reuse it at once
+        if (s.release()) {
+            // Stream-ordered: all threads queue on one stream, so later work on it, from any thread, may reuse it.
+            allocator.release(s.address);
+        } // else an op on another thread holds it: its Pins give the block back when that op's work is queued
     }
 
     @Override
@@ -141,11 +192,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void trim() {
+        bind();
         allocator.trim();
     }
 
     @Override
     public void synchronize() {
+        bind();
         hostWaits.incrementAndGet();
         Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     }
@@ -155,6 +208,16 @@ public final class CudaBackend implements Backend {
 
     long hostWaits() {
         return hostWaits.get();
+    }
+
+    /** cuBLAS handles made so far, idle now: tests check that concurrent calls got handles of their own. */
+    int idleBlasHandles() {
+        return blasHandles.size();
+    }
+
+    /** As {@link #idleBlasHandles} for cuDNN. */
+    int idleCudnnHandles() {
+        return conv.idleHandles();
     }
 
     private static CudaStorage cuda(Storage s) {
@@ -176,6 +239,55 @@ public final class CudaBackend implements Backend {
         return c;
     }
 
+    /**
+     * The storages of one op, held until its work is queued ({@link CudaStorage#pin}), after binding the thread to
+     * the device: a tensor another thread closes meanwhile goes back to the allocator only when the op is done with
+     * it, and then behind the op's work on the stream. Null operands are skipped.
+     */
+    private final class Pins implements AutoCloseable {
+        private final CudaStorage[] held;
+        private int count;
+
+        Pins(Storage[] storages) {
+            bind();
+            held = new CudaStorage[storages.length];
+            try {
+                for (Storage st : storages) {
+                    if (st != null) {
+                        CudaStorage c = cuda(st);
+                        c.pin();
+                        held[count++] = c;
+                    }
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            for (int k = 0; k < count; k++) {
+                if (held[k].unpin()) {
+                    allocator.release(held[k].address);
+                }
+            }
+            count = 0;
+        }
+    }
+
+    private Pins pin(Operand... ops) {
+        Storage[] s = new Storage[ops.length];
+        for (int k = 0; k < ops.length; k++) {
+            s[k] = ops[k] == null ? null : ops[k].storage();
+        }
+        return new Pins(s);
+    }
+
+    private Pins pin(Storage... storages) {
+        return new Pins(storages);
+    }
+
     private static void checkRange(CudaStorage s, int offset, int length, String op) {
         if (offset < 0 || length < 0 || (long) offset + length > s.numel()) {
             throw new IndexOutOfBoundsException("cuda " + op + ": elements [" + offset + ", " + ((long) offset + length)
@@ -184,25 +296,23 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The pinned (page-locked) host buffer reads go through: copies from pinned memory run at full bus speed, and
-     * one reused buffer spares a host allocation per read. Guarded by its own lock; a read waits for its copy
-     * anyway, since the caller wants the values.
+     * A pinned (page-locked) host buffer reads land in, with an event recorded after the copy into it: copies to
+     * pinned memory run at full bus speed, and reused buffers spare a host allocation per read.
      */
-    private final Object stagingLock = new Object();
+    private static final class Staging {
+        final CUevent_st copied = new CUevent_st();
+        BytePointer host;
 
-    private BytePointer staging;
-    private long stagingBytes;
-
-    private BytePointer staging(long bytes) {
-        if (staging == null || stagingBytes < bytes) {
-            if (staging != null) {
-                Cuda.check(cudart.cudaFreeHost(staging), "cudaFreeHost");
-            }
-            staging = pinned(bytes);
-            stagingBytes = staging.capacity();
+        Staging() {
+            Cuda.check(cudart.cudaEventCreateWithFlags(copied, cudart.cudaEventDisableTiming), "cudaEventCreate");
         }
-        return staging;
     }
+
+    /**
+     * Idle staging buffers: a read takes one (or makes one) and puts it back, so threads read at once, each waiting
+     * on its own copy's event rather than for the whole stream, which other threads keep filling.
+     */
+    private final ConcurrentLinkedQueue<Staging> stagings = new ConcurrentLinkedQueue<>();
 
     private static BytePointer pinned(long bytes) {
         long size = Math.max(bytes, 1 << 20);
@@ -216,7 +326,8 @@ public final class CudaBackend implements Backend {
      * Writes go through a ring of pinned buffers, each with an event recorded after its copy: a write returns as
      * soon as its copy is queued, and waits only when it comes round to a buffer whose copy the device has not yet
      * done (the host is then {@code UPLOAD_SLOTS} batches ahead). So uploading the next batch overlaps the step
-     * still running.
+     * still running. The ring is shared by all threads under its lock (a write holds it only to fill a buffer and
+     * queue the copy, or while the device finishes that slot's previous copy).
      */
     private static final int UPLOAD_SLOTS = 4;
 
@@ -263,51 +374,77 @@ public final class CudaBackend implements Backend {
     }
 
     private void toHost(CudaStorage s, int offset, long bytes, Consumer<BytePointer> drain) {
-        synchronized (stagingLock) {
-            BytePointer host = staging(bytes);
+        Staging st = stagings.poll();
+        if (st == null) {
+            st = new Staging();
+        }
+        try {
+            if (st.host == null || st.host.capacity() < bytes) {
+                if (st.host != null) {
+                    Cuda.check(cudart.cudaFreeHost(st.host), "cudaFreeHost");
+                    st.host = null;
+                }
+                st.host = pinned(bytes);
+            }
             Cuda.check(
                     cudart.cudaMemcpyAsync(
-                            host, Cuda.pointer(s.at(offset)), bytes, cudart.cudaMemcpyDeviceToHost, stream),
+                            st.host, Cuda.pointer(s.at(offset)), bytes, cudart.cudaMemcpyDeviceToHost, stream),
                     "cudaMemcpy device -> host");
-            synchronize();
-            drain.accept(host);
+            Cuda.check(cudart.cudaEventRecord(st.copied, stream), "cudaEventRecord (read)");
+            // On the one stream the event completes once everything queued before the copy, by any thread, has run.
+            hostWaits.incrementAndGet();
+            Cuda.check(cudart.cudaEventSynchronize(st.copied), "waiting for the copy device -> host");
+            drain.accept(st.host);
+        } finally {
+            stagings.offer(st);
         }
     }
 
     @Override
     public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
-        CudaStorage d = cuda(dst);
-        checkRange(d, offset, length, "write");
-        toDevice(d, offset, 4L * length, host -> new FloatPointer(host).put(src, srcOffset, length));
+        try (Pins pins = pin(dst)) {
+            CudaStorage d = cuda(dst);
+            checkRange(d, offset, length, "write");
+            toDevice(d, offset, 4L * length, host -> new FloatPointer(host).put(src, srcOffset, length));
+        }
     }
 
     @Override
     public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
-        CudaStorage s = cuda(src);
-        checkRange(s, offset, length, "read");
-        toHost(s, offset, 4L * length, host -> new FloatPointer(host).get(dst, dstOffset, length));
+        try (Pins pins = pin(src)) {
+            CudaStorage s = cuda(src);
+            checkRange(s, offset, length, "read");
+            toHost(s, offset, 4L * length, host -> new FloatPointer(host).get(dst, dstOffset, length));
+        }
     }
 
     @Override
     public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
-        CudaStorage d = cuda(dst);
-        checkRange(d, offset, length, "writeInts");
-        toDevice(d, offset, 4L * length, host -> new IntPointer(host).put(src, srcOffset, length));
-        if (d.dtype() == DType.INT32) {
-            int[] known = d.hostInts;
-            if (known != null) {
-                System.arraycopy(src, srcOffset, known, offset, length);
-            } else if (offset == 0 && length == d.numel()) {
-                d.hostInts = Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+        try (Pins pins = pin(dst)) {
+            CudaStorage d = cuda(dst);
+            checkRange(d, offset, length, "writeInts");
+            toDevice(d, offset, 4L * length, host -> new IntPointer(host).put(src, srcOffset, length));
+            if (d.dtype() == DType.INT32) {
+                int[] known = d.hostInts;
+                if (known != null) {
+                    // A new array, not an update in place: another thread's oneHot may be checking the old one.
+                    int[] next = known.clone();
+                    System.arraycopy(src, srcOffset, next, offset, length);
+                    d.hostInts = next;
+                } else if (offset == 0 && length == d.numel()) {
+                    d.hostInts = Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+                }
             }
         }
     }
 
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
-        CudaStorage s = cuda(src);
-        checkRange(s, offset, length, "readInts");
-        toHost(s, offset, 4L * length, host -> new IntPointer(host).get(dst, dstOffset, length));
+        try (Pins pins = pin(src)) {
+            CudaStorage s = cuda(src);
+            checkRange(s, offset, length, "readInts");
+            toHost(s, offset, 4L * length, host -> new IntPointer(host).get(dst, dstOffset, length));
+        }
     }
 
     // ------------------------------------------------------------------ kernel launches
@@ -385,193 +522,209 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Operand dst, float value) {
-        Layout layout = dst.layout();
-        CudaStorage d = written(dst.storage());
-        long n = layout.numel();
-        if (n == 0) {
-            return;
-        }
-        if (d.dtype() == DType.INT32) {
-            launchOver("gradus_fill_int", n, new L(d.address), layout, new L(n), (int) value);
-        } else {
-            launchOver("gradus_fill", n, new L(d.address), layout, new L(n), value);
+        try (Pins pins = pin(dst)) {
+            Layout layout = dst.layout();
+            CudaStorage d = written(dst.storage());
+            long n = layout.numel();
+            if (n == 0) {
+                return;
+            }
+            if (d.dtype() == DType.INT32) {
+                launchOver("gradus_fill_int", n, new L(d.address), layout, new L(n), (int) value);
+            } else {
+                launchOver("gradus_fill", n, new L(d.address), layout, new L(n), value);
+            }
         }
     }
 
     @Override
     public void unary(UnaryOp op, float scalar, Operand x, Operand out) {
-        Layout xLayout = x.layout();
-        Layout outLayout = out.layout();
-        CudaStorage xs = cuda(x.storage());
-        CudaStorage os = written(out.storage());
-        long n = outLayout.numel();
-        if (n == 0) {
-            return;
-        }
-        if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
-            if (op != UnaryOp.IDENTITY) {
-                throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
+        try (Pins pins = pin(x, out)) {
+            Layout xLayout = x.layout();
+            Layout outLayout = out.layout();
+            CudaStorage xs = cuda(x.storage());
+            CudaStorage os = written(out.storage());
+            long n = outLayout.numel();
+            if (n == 0) {
+                return;
             }
-            int mode = xs.dtype() == DType.INT32 ? (os.dtype() == DType.INT32 ? 2 : 0) : 1;
-            launchOver("gradus_convert", n, mode, new L(xs.address), xLayout, new L(os.address), outLayout, new L(n));
-            return;
-        }
-        if (dense(xLayout) && dense(outLayout)) {
-            launchOver(
-                    "gradus_unary_dense",
-                    n,
-                    op.ordinal(),
-                    scalar,
-                    new L(xs.at(xLayout.offset())),
-                    new L(os.at(outLayout.offset())),
-                    new L(n));
-        } else {
-            launchOver(
-                    "gradus_unary",
-                    n,
-                    op.ordinal(),
-                    scalar,
-                    new L(xs.address),
-                    xLayout,
-                    new L(os.address),
-                    outLayout,
-                    new L(n));
+            if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
+                if (op != UnaryOp.IDENTITY) {
+                    throw new IllegalArgumentException("cuda backend: " + op + " on INT32 storage");
+                }
+                int mode = xs.dtype() == DType.INT32 ? (os.dtype() == DType.INT32 ? 2 : 0) : 1;
+                launchOver(
+                        "gradus_convert", n, mode, new L(xs.address), xLayout, new L(os.address), outLayout, new L(n));
+                return;
+            }
+            if (dense(xLayout) && dense(outLayout)) {
+                launchOver(
+                        "gradus_unary_dense",
+                        n,
+                        op.ordinal(),
+                        scalar,
+                        new L(xs.at(xLayout.offset())),
+                        new L(os.at(outLayout.offset())),
+                        new L(n));
+            } else {
+                launchOver(
+                        "gradus_unary",
+                        n,
+                        op.ordinal(),
+                        scalar,
+                        new L(xs.address),
+                        xLayout,
+                        new L(os.address),
+                        outLayout,
+                        new L(n));
+            }
         }
     }
 
     @Override
     public void binary(BinaryOp op, Operand a, Operand b, Operand out) {
-        Layout aLayout = a.layout();
-        Layout bLayout = b.layout();
-        Layout outLayout = out.layout();
-        CudaStorage as = cuda(a.storage());
-        CudaStorage bs = cuda(b.storage());
-        CudaStorage os = cuda(out.storage());
-        long n = outLayout.numel();
-        if (n == 0) {
-            return;
-        }
-        if (as.dtype() != DType.FLOAT32 || bs.dtype() != DType.FLOAT32 || os.dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException("cuda backend: " + op + " needs FLOAT32 storages");
-        }
-        if (dense(aLayout) && dense(bLayout) && dense(outLayout)) {
-            launchOver(
-                    "gradus_binary_dense",
-                    n,
-                    op.ordinal(),
-                    new L(as.at(aLayout.offset())),
-                    new L(bs.at(bLayout.offset())),
-                    new L(os.at(outLayout.offset())),
-                    new L(n));
-        } else {
-            launchOver(
-                    "gradus_binary",
-                    n,
-                    op.ordinal(),
-                    new L(as.address),
-                    aLayout,
-                    new L(bs.address),
-                    bLayout,
-                    new L(os.address),
-                    outLayout,
-                    new L(n));
+        try (Pins pins = pin(a, b, out)) {
+            Layout aLayout = a.layout();
+            Layout bLayout = b.layout();
+            Layout outLayout = out.layout();
+            CudaStorage as = cuda(a.storage());
+            CudaStorage bs = cuda(b.storage());
+            CudaStorage os = cuda(out.storage());
+            long n = outLayout.numel();
+            if (n == 0) {
+                return;
+            }
+            if (as.dtype() != DType.FLOAT32 || bs.dtype() != DType.FLOAT32 || os.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("cuda backend: " + op + " needs FLOAT32 storages");
+            }
+            if (dense(aLayout) && dense(bLayout) && dense(outLayout)) {
+                launchOver(
+                        "gradus_binary_dense",
+                        n,
+                        op.ordinal(),
+                        new L(as.at(aLayout.offset())),
+                        new L(bs.at(bLayout.offset())),
+                        new L(os.at(outLayout.offset())),
+                        new L(n));
+            } else {
+                launchOver(
+                        "gradus_binary",
+                        n,
+                        op.ordinal(),
+                        new L(as.address),
+                        aLayout,
+                        new L(bs.address),
+                        bLayout,
+                        new L(os.address),
+                        outLayout,
+                        new L(n));
+            }
         }
     }
 
     @Override
     public void reduce(ReduceOp op, Operand x, int axis, Operand out) {
-        Layout xLayout = x.layout();
-        int outOffset = out.layout().offset();
-        CudaStorage xs = cuda(x.storage());
-        CudaStorage os = written(out.storage());
-        int[] shape = xLayout.shape();
-        int outer = xLayout.outer(axis);
-        int inner = xLayout.inner(axis);
-        long outputs = (long) outer * inner;
-        if (outputs == 0) {
-            return;
+        try (Pins pins = pin(x, out)) {
+            Layout xLayout = x.layout();
+            int outOffset = out.layout().offset();
+            CudaStorage xs = cuda(x.storage());
+            CudaStorage os = written(out.storage());
+            int[] shape = xLayout.shape();
+            int outer = xLayout.outer(axis);
+            int inner = xLayout.inner(axis);
+            long outputs = (long) outer * inner;
+            if (outputs == 0) {
+                return;
+            }
+            launch(
+                    "gradus_reduce",
+                    (int) outputs,
+                    THREADS,
+                    0,
+                    op.ordinal(),
+                    new L(xs.address),
+                    new L(xLayout.offset()),
+                    outer,
+                    shape[axis],
+                    inner,
+                    new L(os.address),
+                    new L(outOffset));
         }
-        launch(
-                "gradus_reduce",
-                (int) outputs,
-                THREADS,
-                0,
-                op.ordinal(),
-                new L(xs.address),
-                new L(xLayout.offset()),
-                outer,
-                shape[axis],
-                inner,
-                new L(os.address),
-                new L(outOffset));
     }
 
     // ------------------------------------------------------------------ GEMM
 
     @Override
     public void matmul(Operand ao, Operand bo, Operand out) {
-        Layout aLayout = ao.layout();
-        Layout bLayout = bo.layout();
-        Layout outLayout = out.layout();
-        Storage a = ao.storage();
-        Storage b = bo.storage();
-        CudaStorage as = cuda(a);
-        CudaStorage bs = cuda(b);
-        CudaStorage os = cuda(out.storage());
-        int r = outLayout.rank();
-        int m = outLayout.shape()[r - 2];
-        int n = outLayout.shape()[r - 1];
-        int k = aLayout.shape()[r - 1];
-        if (m == 0 || n == 0) {
-            return;
-        }
-        GemmPlan plan = GemmPlan.of(aLayout, bLayout, outLayout);
-        if (plan == null) {
-            // An odd view: copy the operand that cuBLAS cannot take to a dense buffer first.
-            Storage[] tmp = new Storage[2];
-            try {
-                Layout al = aLayout;
-                Layout bl = bLayout;
-                if (GemmPlan.Operand.of(aLayout) == null) {
-                    tmp[0] = allocate(DType.FLOAT32, aLayout.numel());
-                    al = Layout.contiguous(aLayout.shape());
-                    unary(UnaryOp.IDENTITY, 0f, ao, new Operand(tmp[0], al));
-                }
-                if (GemmPlan.Operand.of(bLayout) == null) {
-                    tmp[1] = allocate(DType.FLOAT32, bLayout.numel());
-                    bl = Layout.contiguous(bLayout.shape());
-                    unary(UnaryOp.IDENTITY, 0f, bo, new Operand(tmp[1], bl));
-                }
-                matmul(
-                        tmp[0] != null ? new Operand(tmp[0], al) : ao,
-                        tmp[1] != null ? new Operand(tmp[1], bl) : bo,
-                        out);
-            } finally {
-                for (Storage t : tmp) {
-                    if (t != null) {
-                        free(t);
+        try (Pins pins = pin(ao, bo, out)) {
+            Layout aLayout = ao.layout();
+            Layout bLayout = bo.layout();
+            Layout outLayout = out.layout();
+            Storage a = ao.storage();
+            Storage b = bo.storage();
+            CudaStorage as = cuda(a);
+            CudaStorage bs = cuda(b);
+            CudaStorage os = cuda(out.storage());
+            int r = outLayout.rank();
+            int m = outLayout.shape()[r - 2];
+            int n = outLayout.shape()[r - 1];
+            int k = aLayout.shape()[r - 1];
+            if (m == 0 || n == 0) {
+                return;
+            }
+            GemmPlan plan = GemmPlan.of(aLayout, bLayout, outLayout);
+            if (plan == null) {
+                // An odd view: copy the operand that cuBLAS cannot take to a dense buffer first.
+                Storage[] tmp = new Storage[2];
+                try {
+                    Layout al = aLayout;
+                    Layout bl = bLayout;
+                    if (GemmPlan.Operand.of(aLayout) == null) {
+                        tmp[0] = allocate(DType.FLOAT32, aLayout.numel());
+                        al = Layout.contiguous(aLayout.shape());
+                        unary(UnaryOp.IDENTITY, 0f, ao, new Operand(tmp[0], al));
+                    }
+                    if (GemmPlan.Operand.of(bLayout) == null) {
+                        tmp[1] = allocate(DType.FLOAT32, bLayout.numel());
+                        bl = Layout.contiguous(bLayout.shape());
+                        unary(UnaryOp.IDENTITY, 0f, bo, new Operand(tmp[1], bl));
+                    }
+                    matmul(
+                            tmp[0] != null ? new Operand(tmp[0], al) : ao,
+                            tmp[1] != null ? new Operand(tmp[1], bl) : bo,
+                            out);
+                } finally {
+                    for (Storage t : tmp) {
+                        if (t != null) {
+                            free(t);
+                        }
                     }
                 }
+                return;
             }
-            return;
-        }
-        for (int bi = 0; bi < plan.outOffsets().length; bi++) {
-            int status = cublas.cublasSgemm_v2(
-                    blas,
-                    plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                    plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-                    plan.n(),
-                    plan.m(),
-                    plan.k(),
-                    one,
-                    new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))),
-                    plan.ldFirst(),
-                    new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))),
-                    plan.ldSecond(),
-                    zero,
-                    new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))),
-                    plan.ldOut());
-            Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
+            cublasContext blas = takeBlasHandle();
+            try {
+                for (int bi = 0; bi < plan.outOffsets().length; bi++) {
+                    int status = cublas.cublasSgemm_v2(
+                            blas,
+                            plan.transFirst() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                            plan.transSecond() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
+                            plan.n(),
+                            plan.m(),
+                            plan.k(),
+                            one,
+                            new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))),
+                            plan.ldFirst(),
+                            new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))),
+                            plan.ldSecond(),
+                            zero,
+                            new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))),
+                            plan.ldOut());
+                    Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
+                }
+            } finally {
+                blasHandles.offer(blas);
+            }
         }
     }
 
@@ -580,154 +733,172 @@ public final class CudaBackend implements Backend {
      * benchmarks compare the Tensor API against (call {@link #synchronize} to time it).
      */
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        Cuda.checkBlas(
-                cublas.cublasSgemm_v2(
-                        blas,
-                        cublas.CUBLAS_OP_N,
-                        cublas.CUBLAS_OP_N,
-                        n,
-                        m,
-                        k,
-                        one,
-                        new FloatPointer(Cuda.pointer(cuda(b).address)),
-                        n,
-                        new FloatPointer(Cuda.pointer(cuda(a).address)),
-                        k,
-                        zero,
-                        new FloatPointer(Cuda.pointer(cuda(c).address)),
-                        n),
-                "cublasSgemm");
+        try (Pins pins = pin(a, b, c)) {
+            cublasContext blas = takeBlasHandle();
+            try {
+                Cuda.checkBlas(
+                        cublas.cublasSgemm_v2(
+                                blas,
+                                cublas.CUBLAS_OP_N,
+                                cublas.CUBLAS_OP_N,
+                                n,
+                                m,
+                                k,
+                                one,
+                                new FloatPointer(Cuda.pointer(cuda(b).address)),
+                                n,
+                                new FloatPointer(Cuda.pointer(cuda(a).address)),
+                                k,
+                                zero,
+                                new FloatPointer(Cuda.pointer(cuda(c).address)),
+                                n),
+                        "cublasSgemm");
+            } finally {
+                blasHandles.offer(blas);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ softmax, labels, optimizers
 
     @Override
     public void logSoftmax(Operand x, Operand out) {
-        Operand.requireDense("logSoftmax", x, out);
-        int[] shape = x.shape();
-        int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
-        int rows = cols == 0 ? 0 : x.numel() / cols;
-        if (rows == 0) {
-            return;
+        try (Pins pins = pin(x, out)) {
+            Operand.requireDense("logSoftmax", x, out);
+            int[] shape = x.shape();
+            int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+            int rows = cols == 0 ? 0 : x.numel() / cols;
+            if (rows == 0) {
+                return;
+            }
+            launch(
+                    "gradus_log_softmax",
+                    rows,
+                    THREADS,
+                    0,
+                    new L(addr(x)),
+                    new L(0),
+                    rows,
+                    cols,
+                    new L(addr(out)),
+                    new L(0));
         }
-        launch(
-                "gradus_log_softmax",
-                rows,
-                THREADS,
-                0,
-                new L(addr(x)),
-                new L(0),
-                rows,
-                cols,
-                new L(addr(out)),
-                new L(0));
     }
 
     @Override
     public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
-        Layout il = index.layout();
-        boolean gather = op == IndexOp.GATHER;
-        Layout addressed = gather ? x.layout() : out.layout();
-        // Indices are checked on the host (read back unless the host wrote them), so the message names the bad one.
-        CudaStorage is = cuda(index.storage());
-        int[] host = is.hostInts;
-        if (host == null) {
-            host = new int[is.numel()];
-            readInts(is, 0, host, 0, host.length);
+        try (Pins pins = pin(x, index, out)) {
+            Layout il = index.layout();
+            boolean gather = op == IndexOp.GATHER;
+            Layout addressed = gather ? x.layout() : out.layout();
+            // Indices are checked on the host (read back unless the host wrote them), so the message names the bad
+            // one.
+            CudaStorage is = cuda(index.storage());
+            int[] host = is.hostInts;
+            if (host == null) {
+                host = new int[is.numel()];
+                readInts(is, 0, host, 0, host.length);
+            }
+            int[] values = host;
+            op.check(axis, il, o -> values[o], addressed.shape()[axis]);
+            long n = il.numel();
+            if (n == 0) {
+                return;
+            }
+            CudaStorage os = written(out.storage());
+            launchOver(
+                    "gradus_index",
+                    n,
+                    op.ordinal(),
+                    axis,
+                    new L(cuda(x.storage()).address),
+                    x.layout(),
+                    new L(is.address),
+                    il,
+                    new L(os.address),
+                    out.layout(),
+                    new L(n));
         }
-        int[] values = host;
-        op.check(axis, il, o -> values[o], addressed.shape()[axis]);
-        long n = il.numel();
-        if (n == 0) {
-            return;
-        }
-        CudaStorage os = written(out.storage());
-        launchOver(
-                "gradus_index",
-                n,
-                op.ordinal(),
-                axis,
-                new L(cuda(x.storage()).address),
-                x.layout(),
-                new L(is.address),
-                il,
-                new L(os.address),
-                out.layout(),
-                new L(n));
     }
 
     @Override
     public void oneHot(Operand labelsOperand, Operand out) {
-        Operand.requireDense("oneHot", labelsOperand, out);
-        Storage labels = labelsOperand.storage();
-        int offset = 0;
-        int n = out.shape()[0];
-        int classes = out.shape()[1];
-        // Labels are checked on the host, so that the message names the bad one as the CPU backend's does. Labels
-        // the host wrote are checked against its copy, without waiting for the device; labels a kernel made (an
-        // argmax) are read back first.
-        CudaStorage ls = cuda(labels);
-        checkRange(ls, offset, n, "oneHot");
-        int[] known = ls.hostInts;
-        int[] host;
-        int from;
-        if (known != null) {
-            host = known;
-            from = offset;
-        } else {
-            host = new int[n];
-            readInts(labels, offset, host, 0, n);
-            from = 0;
-        }
-        for (int r = 0; r < n; r++) {
-            int label = host[from + r];
-            if (label < 0 || label >= classes) {
-                throw new IllegalArgumentException(
-                        "label " + label + " at index " + r + " is outside [0, " + classes + ")");
+        try (Pins pins = pin(labelsOperand, out)) {
+            Operand.requireDense("oneHot", labelsOperand, out);
+            Storage labels = labelsOperand.storage();
+            int offset = 0;
+            int n = out.shape()[0];
+            int classes = out.shape()[1];
+            // Labels are checked on the host, so that the message names the bad one as the CPU backend's does.
+            // Labels the host wrote are checked against its copy, without waiting for the device; labels a kernel
+            // made (an argmax) are read back first.
+            CudaStorage ls = cuda(labels);
+            checkRange(ls, offset, n, "oneHot");
+            int[] known = ls.hostInts;
+            int[] host;
+            int from;
+            if (known != null) {
+                host = known;
+                from = offset;
+            } else {
+                host = new int[n];
+                readInts(labels, offset, host, 0, n);
+                from = 0;
             }
+            for (int r = 0; r < n; r++) {
+                int label = host[from + r];
+                if (label < 0 || label >= classes) {
+                    throw new IllegalArgumentException(
+                            "label " + label + " at index " + r + " is outside [0, " + classes + ")");
+                }
+            }
+            if (n == 0) {
+                return;
+            }
+            launchOver("gradus_one_hot", (long) n * classes, new L(ls.at(offset)), n, classes, new L(addr(out)));
         }
-        if (n == 0) {
-            return;
-        }
-        launchOver("gradus_one_hot", (long) n * classes, new L(ls.at(offset)), n, classes, new L(addr(out)));
     }
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
-        launchOver(
-                "gradus_adam_step",
-                n,
-                new L(addr(param)),
-                new L(addr(grad)),
-                new L(addr(m)),
-                new L(addr(v)),
-                new L(n),
-                h.weightFactor(),
-                h.l2(),
-                h.beta1(),
-                h.beta2(),
-                h.stepSize(),
-                h.invSqrtBiasCorrection2(),
-                h.eps());
+        try (Pins pins = pin(param, grad, m, v)) {
+            int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
+            launchOver(
+                    "gradus_adam_step",
+                    n,
+                    new L(addr(param)),
+                    new L(addr(grad)),
+                    new L(addr(m)),
+                    new L(addr(v)),
+                    new L(n),
+                    h.weightFactor(),
+                    h.l2(),
+                    h.beta1(),
+                    h.beta2(),
+                    h.stepSize(),
+                    h.invSqrtBiasCorrection2(),
+                    h.eps());
+        }
     }
 
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
-        launchOver(
-                "gradus_sgd_step",
-                n,
-                new L(addr(param)),
-                new L(addr(grad)),
-                new L(addr(momentumBuf)),
-                new L(n),
-                h.lr(),
-                momentumBuf == null ? 0f : h.momentum(),
-                h.dampening(),
-                h.weightDecay(),
-                h.nesterov() ? 1 : 0,
-                h.firstStep() ? 1 : 0);
+        try (Pins pins = pin(param, grad, momentumBuf)) {
+            int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
+            launchOver(
+                    "gradus_sgd_step",
+                    n,
+                    new L(addr(param)),
+                    new L(addr(grad)),
+                    new L(addr(momentumBuf)),
+                    new L(n),
+                    h.lr(),
+                    momentumBuf == null ? 0f : h.momentum(),
+                    h.dampening(),
+                    h.weightDecay(),
+                    h.nesterov() ? 1 : 0,
+                    h.firstStep() ? 1 : 0);
+        }
     }
 
     // ------------------------------------------------------------------ convolution, pooling, batch norm
@@ -738,155 +909,172 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p) {
-        Operand.requireDense("conv2d", x, w, bias, out);
-        conv.forward(addr(x), x.shape(), addr(w), w.shape(), addr(bias), addr(out), out.shape(), p);
+        try (Pins pins = pin(x, w, bias, out)) {
+            Operand.requireDense("conv2d", x, w, bias, out);
+            conv.forward(addr(x), x.shape(), addr(w), w.shape(), addr(bias), addr(out), out.shape(), p);
+        }
     }
 
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
-        Operand.requireDense("conv2dBackwardData", dOut, w, dx);
-        conv.backwardData(addr(dOut), dOut.shape(), addr(w), w.shape(), addr(dx), dx.shape(), p);
+        try (Pins pins = pin(dOut, w, dx)) {
+            Operand.requireDense("conv2dBackwardData", dOut, w, dx);
+            conv.backwardData(addr(dOut), dOut.shape(), addr(w), w.shape(), addr(dx), dx.shape(), p);
+        }
     }
 
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
-        Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
-        conv.backwardFilter(addr(x), x.shape(), addr(dOut), dOut.shape(), addr(dw), dw.shape(), addr(dBias), p);
+        try (Pins pins = pin(x, dOut, dw, dBias)) {
+            Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
+            conv.backwardFilter(addr(x), x.shape(), addr(dOut), dOut.shape(), addr(dw), dw.shape(), addr(dBias), p);
+        }
     }
 
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
-        Operand.requireDense("pool2d", x, out, argmax);
-        if (argmax != null) {
-            written(argmax.storage());
+        try (Pins pins = pin(x, out, argmax)) {
+            Operand.requireDense("pool2d", x, out, argmax);
+            if (argmax != null) {
+                written(argmax.storage());
+            }
+            int[] xShape = x.shape();
+            int[] outShape = out.shape();
+            int planes = xShape[0] * xShape[1];
+            long total = (long) planes * outShape[2] * outShape[3];
+            if (total == 0) {
+                return;
+            }
+            launchOver(
+                    "gradus_pool2d",
+                    total,
+                    op.ordinal(),
+                    new L(addr(x)),
+                    planes,
+                    xShape[2],
+                    xShape[3],
+                    new L(addr(out)),
+                    new L(op == PoolOp.MAX ? addr(argmax) : 0L),
+                    outShape[2],
+                    outShape[3],
+                    p.kernelH(),
+                    p.kernelW(),
+                    p.strideH(),
+                    p.strideW(),
+                    p.padH(),
+                    p.padW());
         }
-        int[] xShape = x.shape();
-        int[] outShape = out.shape();
-        int planes = xShape[0] * xShape[1];
-        long total = (long) planes * outShape[2] * outShape[3];
-        if (total == 0) {
-            return;
-        }
-        launchOver(
-                "gradus_pool2d",
-                total,
-                op.ordinal(),
-                new L(addr(x)),
-                planes,
-                xShape[2],
-                xShape[3],
-                new L(addr(out)),
-                new L(op == PoolOp.MAX ? addr(argmax) : 0L),
-                outShape[2],
-                outShape[3],
-                p.kernelH(),
-                p.kernelW(),
-                p.strideH(),
-                p.strideW(),
-                p.padH(),
-                p.padW());
     }
 
     @Override
     public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
-        Operand.requireDense("pool2dBackward", dOut, argmax, dx);
-        int[] xShape = dx.shape();
-        int[] outShape = dOut.shape();
-        int planes = xShape[0] * xShape[1];
-        long total = (long) planes * xShape[2] * xShape[3];
-        if (total == 0) {
-            return;
+        try (Pins pins = pin(dOut, argmax, dx)) {
+            Operand.requireDense("pool2dBackward", dOut, argmax, dx);
+            int[] xShape = dx.shape();
+            int[] outShape = dOut.shape();
+            int planes = xShape[0] * xShape[1];
+            long total = (long) planes * xShape[2] * xShape[3];
+            if (total == 0) {
+                return;
+            }
+            launchOver(
+                    "gradus_pool2d_backward",
+                    total,
+                    op.ordinal(),
+                    new L(addr(dOut)),
+                    new L(op == PoolOp.MAX ? addr(argmax) : 0L),
+                    planes,
+                    xShape[2],
+                    xShape[3],
+                    new L(addr(dx)),
+                    outShape[2],
+                    outShape[3],
+                    p.kernelH(),
+                    p.kernelW(),
+                    p.strideH(),
+                    p.strideW(),
+                    p.padH(),
+                    p.padW());
         }
-        launchOver(
-                "gradus_pool2d_backward",
-                total,
-                op.ordinal(),
-                new L(addr(dOut)),
-                new L(op == PoolOp.MAX ? addr(argmax) : 0L),
-                planes,
-                xShape[2],
-                xShape[3],
-                new L(addr(dx)),
-                outShape[2],
-                outShape[3],
-                p.kernelH(),
-                p.kernelW(),
-                p.strideH(),
-                p.strideW(),
-                p.padH(),
-                p.padW());
     }
 
     @Override
     public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
-        BatchNormDims d = BatchNormDims.of("batchNormTrain", x, p, out);
-        if (d.n() * (long) d.hw() < 1) {
-            throw new IllegalArgumentException("batchNorm: no values per channel");
+        try (Pins pins =
+                pin(x, out, p.gamma(), p.beta(), p.runningMean(), p.runningVar(), p.saveMean(), p.saveInvStd())) {
+            BatchNormDims d = BatchNormDims.of("batchNormTrain", x, p, out);
+            if (d.n() * (long) d.hw() < 1) {
+                throw new IllegalArgumentException("batchNorm: no values per channel");
+            }
+            if (d.c() == 0) {
+                return;
+            }
+            launch(
+                    "gradus_bn_train",
+                    d.c(),
+                    THREADS,
+                    0,
+                    new L(addr(x)),
+                    d.n(),
+                    d.c(),
+                    d.hw(),
+                    new L(addr(p.gamma())),
+                    new L(addr(p.beta())),
+                    p.eps(),
+                    p.momentum(),
+                    new L(addr(p.runningMean())),
+                    new L(addr(p.runningVar())),
+                    new L(addr(out)),
+                    new L(addr(p.saveMean())),
+                    new L(addr(p.saveInvStd())));
         }
-        if (d.c() == 0) {
-            return;
-        }
-        launch(
-                "gradus_bn_train",
-                d.c(),
-                THREADS,
-                0,
-                new L(addr(x)),
-                d.n(),
-                d.c(),
-                d.hw(),
-                new L(addr(p.gamma())),
-                new L(addr(p.beta())),
-                p.eps(),
-                p.momentum(),
-                new L(addr(p.runningMean())),
-                new L(addr(p.runningVar())),
-                new L(addr(out)),
-                new L(addr(p.saveMean())),
-                new L(addr(p.saveInvStd())));
     }
 
     @Override
     public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
-        BatchNormDims d = BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta);
-        if (d.c() == 0) {
-            return;
+        try (Pins pins = pin(x, dOut, p.gamma(), p.saveMean(), p.saveInvStd(), dx, dGamma, dBeta)) {
+            BatchNormDims d = BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta);
+            if (d.c() == 0) {
+                return;
+            }
+            launch(
+                    "gradus_bn_backward",
+                    d.c(),
+                    THREADS,
+                    0,
+                    new L(addr(x)),
+                    new L(addr(dOut)),
+                    d.n(),
+                    d.c(),
+                    d.hw(),
+                    new L(addr(p.gamma())),
+                    new L(addr(p.saveMean())),
+                    new L(addr(p.saveInvStd())),
+                    new L(addr(dx)),
+                    new L(addr(dGamma)),
+                    new L(addr(dBeta)));
         }
-        launch(
-                "gradus_bn_backward",
-                d.c(),
-                THREADS,
-                0,
-                new L(addr(x)),
-                new L(addr(dOut)),
-                d.n(),
-                d.c(),
-                d.hw(),
-                new L(addr(p.gamma())),
-                new L(addr(p.saveMean())),
-                new L(addr(p.saveInvStd())),
-                new L(addr(dx)),
-                new L(addr(dGamma)),
-                new L(addr(dBeta)));
     }
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
-        long total = (long) d.n() * d.c() * d.hw();
-        if (total == 0) {
-            return;
+        try (Pins pins = pin(x, scale, shift, out)) {
+            BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
+            long total = (long) d.n() * d.c() * d.hw();
+            if (total == 0) {
+                return;
+            }
+            launchOver(
+                    "gradus_channel_affine",
+                    total,
+                    new L(addr(x)),
+                    d.n(),
+                    d.c(),
+                    d.hw(),
+                    new L(addr(scale)),
+                    new L(addr(shift)),
+                    new L(addr(out)));
         }
-        launchOver(
-                "gradus_channel_affine",
-                total,
-                new L(addr(x)),
-                d.n(),
-                d.c(),
-                d.hw(),
-                new L(addr(scale)),
-                new L(addr(shift)),
-                new L(addr(out)));
     }
 
     @Override

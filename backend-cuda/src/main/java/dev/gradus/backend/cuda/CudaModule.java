@@ -22,7 +22,11 @@ import org.bytedeco.javacpp.BytePointer;
  */
 final class CudaModule {
     private final CUmod_st module = new CUmod_st();
-    private final Map<String, CUfunc_st> functions = new HashMap<>();
+    /**
+     * Filled once here and never changed, so every thread reads it without a lock (a CUfunction may be launched
+     * from any thread whose current context is the module's).
+     */
+    private final Map<String, CUfunc_st> functions;
 
     CudaModule(int ccMajor, int ccMinor) {
         String source = CudaKernels.all();
@@ -58,11 +62,13 @@ final class CudaModule {
                             + (target.cubin() ? " CUBIN" : " PTX") + " from NVRTC " + CudaProbe.version(nvrtcVersion)
                             + ", driver " + CudaProbe.version(CudaProbe.run().driverVersion()) + ")");
         }
+        Map<String, CUfunc_st> found = new HashMap<>();
         for (String name : CudaKernels.ENTRY_POINTS) {
             CUfunc_st f = new CUfunc_st();
             Cuda.check(cudart.cuModuleGetFunction(f, module, name), "cuModuleGetFunction " + name);
-            functions.put(name, f);
+            found.put(name, f);
         }
+        this.functions = Map.copyOf(found);
     }
 
     /** {@code -Dgradus.cuda.cache=DIR}, else {@code ~/.cache/gradus/cuda}. */

@@ -2,8 +2,9 @@ package dev.gradus.backend.cuda;
 
 import dev.gradus.spi.ConvParams;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongConsumer;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
@@ -21,38 +22,144 @@ import org.bytedeco.javacpp.IntPointer;
  * Convolution forward and backward through cuDNN: descriptors and algorithms are chosen once per shape (cuDNN's
  * heuristics, first algorithm that reports success) and cached; workspaces come from the caching allocator, so
  * steady-state steps allocate nothing. Math is plain FP32 (no TF32) unless the backend was made with TF32 on.
- * Calls are serialised: a cuDNN handle must not be used by two threads at once.
+ *
+ * <p>Safe for many threads without a lock per call: a cuDNN handle must not be used by two threads at once, so each
+ * call borrows one from a pool (every handle bound to the backend's one stream when made, so the work stays in
+ * call order); plans are immutable once built and shared through a concurrent map.
  */
 final class CudnnConv {
     private static final int ALGOS = 8;
 
-    /** Everything cuDNN needs for one shape of convolution. */
+    /** Everything cuDNN needs for one shape of convolution; immutable once built, so threads share it freely. */
     private static final class Plan {
         final cudnnTensorStruct x = new cudnnTensorStruct();
         final cudnnTensorStruct y = new cudnnTensorStruct();
         final cudnnTensorStruct bias = new cudnnTensorStruct();
         final cudnnFilterStruct w = new cudnnFilterStruct();
         final cudnnConvolutionStruct conv = new cudnnConvolutionStruct();
-        int fwdAlgo = -1;
-        int bwdDataAlgo = -1;
-        int bwdFilterAlgo = -1;
-        long fwdBytes;
-        long bwdDataBytes;
-        long bwdFilterBytes;
+        final int fwdAlgo;
+        final int bwdDataAlgo;
+        final int bwdFilterAlgo;
+        final long fwdBytes;
+        final long bwdDataBytes;
+        final long bwdFilterBytes;
+
+        Plan(cudnnContext handle, int[] xs, int[] ws, int[] ys, ConvParams p, boolean tf32) {
+            int f = cudnn.CUDNN_DATA_FLOAT;
+            int nchw = cudnn.CUDNN_TENSOR_NCHW;
+            check(cudnn.cudnnCreateTensorDescriptor(x), "cudnnCreateTensorDescriptor");
+            check(
+                    cudnn.cudnnSetTensor4dDescriptor(x, nchw, f, xs[0], xs[1], xs[2], xs[3]),
+                    "x descriptor " + Arrays.toString(xs));
+            check(cudnn.cudnnCreateTensorDescriptor(y), "cudnnCreateTensorDescriptor");
+            check(
+                    cudnn.cudnnSetTensor4dDescriptor(y, nchw, f, ys[0], ys[1], ys[2], ys[3]),
+                    "y descriptor " + Arrays.toString(ys));
+            check(cudnn.cudnnCreateTensorDescriptor(bias), "cudnnCreateTensorDescriptor");
+            check(cudnn.cudnnSetTensor4dDescriptor(bias, nchw, f, 1, ws[0], 1, 1), "bias descriptor");
+            check(cudnn.cudnnCreateFilterDescriptor(w), "cudnnCreateFilterDescriptor");
+            check(
+                    cudnn.cudnnSetFilter4dDescriptor(w, f, nchw, ws[0], ws[1], ws[2], ws[3]),
+                    "w descriptor " + Arrays.toString(ws));
+            check(cudnn.cudnnCreateConvolutionDescriptor(conv), "cudnnCreateConvolutionDescriptor");
+            check(
+                    cudnn.cudnnSetConvolution2dDescriptor(
+                            conv,
+                            p.padH(),
+                            p.padW(),
+                            p.strideH(),
+                            p.strideW(),
+                            p.dilationH(),
+                            p.dilationW(),
+                            cudnn.CUDNN_CROSS_CORRELATION,
+                            f),
+                    "convolution descriptor " + p);
+            check(cudnn.cudnnSetConvolutionGroupCount(conv, p.groups()), "group count " + p.groups());
+            check(
+                    cudnn.cudnnSetConvolutionMathType(conv, tf32 ? cudnn.CUDNN_DEFAULT_MATH : cudnn.CUDNN_FMA_MATH),
+                    "math type");
+            int fa = -1;
+            int da = -1;
+            int wa = -1;
+            long fb = 0;
+            long db = 0;
+            long wb = 0;
+            try (IntPointer count = new IntPointer(1)) {
+                cudnnConvolutionFwdAlgoPerf_t fwd = new cudnnConvolutionFwdAlgoPerf_t(ALGOS);
+                check(
+                        cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, ALGOS, count, fwd),
+                        "choosing the forward algorithm");
+                for (int i = 0; i < count.get() && fa < 0; i++) {
+                    if (fwd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                        fa = fwd.algo();
+                        fb = fwd.memory();
+                    }
+                }
+                cudnnConvolutionBwdDataAlgoPerf_t bd = new cudnnConvolutionBwdDataAlgoPerf_t(ALGOS);
+                check(
+                        cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, w, y, conv, x, ALGOS, count, bd),
+                        "choosing the backward-data algorithm");
+                for (int i = 0; i < count.get() && da < 0; i++) {
+                    if (bd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                        da = bd.algo();
+                        db = bd.memory();
+                    }
+                }
+                cudnnConvolutionBwdFilterAlgoPerf_t bf = new cudnnConvolutionBwdFilterAlgoPerf_t(ALGOS);
+                check(
+                        cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x, y, conv, w, ALGOS, count, bf),
+                        "choosing the backward-filter algorithm");
+                for (int i = 0; i < count.get() && wa < 0; i++) {
+                    if (bf.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                        wa = bf.algo();
+                        wb = bf.memory();
+                    }
+                }
+            }
+            if (fa < 0 || da < 0 || wa < 0) {
+                throw new IllegalStateException("cuda: cuDNN has no algorithm for conv2d " + Arrays.toString(xs) + " * "
+                        + Arrays.toString(ws) + " " + p);
+            }
+            fwdAlgo = fa;
+            bwdDataAlgo = da;
+            bwdFilterAlgo = wa;
+            fwdBytes = fb;
+            bwdDataBytes = db;
+            bwdFilterBytes = wb;
+        }
     }
 
-    private final cudnnContext handle = new cudnnContext();
+    private final CUstream_st stream;
+    /** Idle handles, each bound to {@link #stream}; a call takes one and puts it back, so two never share one. */
+    private final ConcurrentLinkedQueue<cudnnContext> handles = new ConcurrentLinkedQueue<>();
+
     private final CachingAllocator allocator;
     private final boolean tf32;
-    private final Map<String, Plan> plans = new HashMap<>();
+    private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+    /** cuDNN reads alpha and beta from host memory at the call; only read, so shared by every thread. */
     private final FloatPointer one = new FloatPointer(1).put(1f);
+
     private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudnnConv(CUstream_st stream, CachingAllocator allocator, boolean tf32) {
+        this.stream = stream;
         this.allocator = allocator;
         this.tf32 = tf32;
-        check(cudnn.cudnnCreate(handle), "cudnnCreate");
-        check(cudnn.cudnnSetStream(handle, stream), "cudnnSetStream");
+        handles.add(newHandle()); // fail at start, not at the first convolution, when cuDNN does not load
+    }
+
+    private cudnnContext newHandle() {
+        cudnnContext h = new cudnnContext();
+        check(cudnn.cudnnCreate(h), "cudnnCreate");
+        // Bound once: cudnnSetStream is state of the handle, so it is never changed while another thread may use it.
+        check(cudnn.cudnnSetStream(h, stream), "cudnnSetStream");
+        return h;
+    }
+
+    /** An idle handle, or a new one when every handle is in use by another thread; hand it back with offer. */
+    private cudnnContext take() {
+        cudnnContext h = handles.poll();
+        return h != null ? h : newHandle();
     }
 
     private static void check(int status, String what) {
@@ -62,86 +169,11 @@ final class CudnnConv {
         }
     }
 
-    private synchronized Plan plan(int[] xs, int[] ws, int[] ys, ConvParams p) {
+    /** The plan of a shape, built by the first thread that needs it while others wait only for that shape. */
+    private Plan plan(cudnnContext handle, int[] xs, int[] ws, int[] ys, ConvParams p) {
         String key = Arrays.toString(xs) + Arrays.toString(ws) + Arrays.toString(ys) + p;
         Plan pl = plans.get(key);
-        if (pl != null) {
-            return pl;
-        }
-        pl = new Plan();
-        int f = cudnn.CUDNN_DATA_FLOAT;
-        int nchw = cudnn.CUDNN_TENSOR_NCHW;
-        check(cudnn.cudnnCreateTensorDescriptor(pl.x), "cudnnCreateTensorDescriptor");
-        check(
-                cudnn.cudnnSetTensor4dDescriptor(pl.x, nchw, f, xs[0], xs[1], xs[2], xs[3]),
-                "x descriptor " + Arrays.toString(xs));
-        check(cudnn.cudnnCreateTensorDescriptor(pl.y), "cudnnCreateTensorDescriptor");
-        check(
-                cudnn.cudnnSetTensor4dDescriptor(pl.y, nchw, f, ys[0], ys[1], ys[2], ys[3]),
-                "y descriptor " + Arrays.toString(ys));
-        check(cudnn.cudnnCreateTensorDescriptor(pl.bias), "cudnnCreateTensorDescriptor");
-        check(cudnn.cudnnSetTensor4dDescriptor(pl.bias, nchw, f, 1, ws[0], 1, 1), "bias descriptor");
-        check(cudnn.cudnnCreateFilterDescriptor(pl.w), "cudnnCreateFilterDescriptor");
-        check(
-                cudnn.cudnnSetFilter4dDescriptor(pl.w, f, nchw, ws[0], ws[1], ws[2], ws[3]),
-                "w descriptor " + Arrays.toString(ws));
-        check(cudnn.cudnnCreateConvolutionDescriptor(pl.conv), "cudnnCreateConvolutionDescriptor");
-        check(
-                cudnn.cudnnSetConvolution2dDescriptor(
-                        pl.conv,
-                        p.padH(),
-                        p.padW(),
-                        p.strideH(),
-                        p.strideW(),
-                        p.dilationH(),
-                        p.dilationW(),
-                        cudnn.CUDNN_CROSS_CORRELATION,
-                        f),
-                "convolution descriptor " + p);
-        check(cudnn.cudnnSetConvolutionGroupCount(pl.conv, p.groups()), "group count " + p.groups());
-        check(
-                cudnn.cudnnSetConvolutionMathType(pl.conv, tf32 ? cudnn.CUDNN_DEFAULT_MATH : cudnn.CUDNN_FMA_MATH),
-                "math type");
-        try (IntPointer count = new IntPointer(1)) {
-            cudnnConvolutionFwdAlgoPerf_t fwd = new cudnnConvolutionFwdAlgoPerf_t(ALGOS);
-            check(
-                    cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, pl.x, pl.w, pl.conv, pl.y, ALGOS, count, fwd),
-                    "choosing the forward algorithm");
-            for (int i = 0; i < count.get() && pl.fwdAlgo < 0; i++) {
-                if (fwd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                    pl.fwdAlgo = fwd.algo();
-                    pl.fwdBytes = fwd.memory();
-                }
-            }
-            cudnnConvolutionBwdDataAlgoPerf_t bd = new cudnnConvolutionBwdDataAlgoPerf_t(ALGOS);
-            check(
-                    cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(
-                            handle, pl.w, pl.y, pl.conv, pl.x, ALGOS, count, bd),
-                    "choosing the backward-data algorithm");
-            for (int i = 0; i < count.get() && pl.bwdDataAlgo < 0; i++) {
-                if (bd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                    pl.bwdDataAlgo = bd.algo();
-                    pl.bwdDataBytes = bd.memory();
-                }
-            }
-            cudnnConvolutionBwdFilterAlgoPerf_t bf = new cudnnConvolutionBwdFilterAlgoPerf_t(ALGOS);
-            check(
-                    cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-                            handle, pl.x, pl.y, pl.conv, pl.w, ALGOS, count, bf),
-                    "choosing the backward-filter algorithm");
-            for (int i = 0; i < count.get() && pl.bwdFilterAlgo < 0; i++) {
-                if (bf.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                    pl.bwdFilterAlgo = bf.algo();
-                    pl.bwdFilterBytes = bf.memory();
-                }
-            }
-        }
-        if (pl.fwdAlgo < 0 || pl.bwdDataAlgo < 0 || pl.bwdFilterAlgo < 0) {
-            throw new IllegalStateException("cuda: cuDNN has no algorithm for conv2d " + Arrays.toString(xs) + " * "
-                    + Arrays.toString(ws) + " " + p);
-        }
-        plans.put(key, pl);
-        return pl;
+        return pl != null ? pl : plans.computeIfAbsent(key, k -> new Plan(handle, xs, ws, ys, p, tf32));
     }
 
     /** Runs {@code body} with a workspace of {@code bytes} (0: none) from the allocator. */
@@ -154,89 +186,111 @@ final class CudnnConv {
         try {
             body.accept(ws);
         } finally {
-            allocator.release(ws); // stream-ordered: the next user of this block queues behind this call
+            // Stream-ordered: every thread queues on the backend's one stream, so the next user of this block, on any
+            // thread, queues behind this call.
+            allocator.release(ws);
         }
     }
 
-    synchronized void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
-        Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(
-                pl.fwdBytes,
-                work -> check(
-                        cudnn.cudnnConvolutionForward(
-                                handle,
-                                one,
-                                pl.x,
-                                Cuda.pointer(x),
-                                pl.w,
-                                Cuda.pointer(w),
-                                pl.conv,
-                                pl.fwdAlgo,
-                                work == 0 ? null : Cuda.pointer(work),
-                                pl.fwdBytes,
-                                zero,
-                                pl.y,
-                                Cuda.pointer(y)),
-                        "cudnnConvolutionForward"));
-        if (bias != 0) {
-            check(
-                    cudnn.cudnnAddTensor(handle, one, pl.bias, Cuda.pointer(bias), one, pl.y, Cuda.pointer(y)),
-                    "cudnnAddTensor (bias)");
+    void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
+        cudnnContext handle = take();
+        try {
+            Plan pl = plan(handle, xs, ws, ys, p);
+            withWorkspace(
+                    pl.fwdBytes,
+                    work -> check(
+                            cudnn.cudnnConvolutionForward(
+                                    handle,
+                                    one,
+                                    pl.x,
+                                    Cuda.pointer(x),
+                                    pl.w,
+                                    Cuda.pointer(w),
+                                    pl.conv,
+                                    pl.fwdAlgo,
+                                    work == 0 ? null : Cuda.pointer(work),
+                                    pl.fwdBytes,
+                                    zero,
+                                    pl.y,
+                                    Cuda.pointer(y)),
+                            "cudnnConvolutionForward"));
+            if (bias != 0) {
+                check(
+                        cudnn.cudnnAddTensor(handle, one, pl.bias, Cuda.pointer(bias), one, pl.y, Cuda.pointer(y)),
+                        "cudnnAddTensor (bias)");
+            }
+        } finally {
+            handles.offer(handle);
         }
     }
 
-    synchronized void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
-        Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(
-                pl.bwdDataBytes,
-                work -> check(
-                        cudnn.cudnnConvolutionBackwardData(
-                                handle,
-                                one,
-                                pl.w,
-                                Cuda.pointer(w),
-                                pl.y,
-                                Cuda.pointer(dy),
-                                pl.conv,
-                                pl.bwdDataAlgo,
-                                work == 0 ? null : Cuda.pointer(work),
-                                pl.bwdDataBytes,
-                                zero,
-                                pl.x,
-                                Cuda.pointer(dx)),
-                        "cudnnConvolutionBackwardData"));
+    void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
+        cudnnContext handle = take();
+        try {
+            Plan pl = plan(handle, xs, ws, ys, p);
+            withWorkspace(
+                    pl.bwdDataBytes,
+                    work -> check(
+                            cudnn.cudnnConvolutionBackwardData(
+                                    handle,
+                                    one,
+                                    pl.w,
+                                    Cuda.pointer(w),
+                                    pl.y,
+                                    Cuda.pointer(dy),
+                                    pl.conv,
+                                    pl.bwdDataAlgo,
+                                    work == 0 ? null : Cuda.pointer(work),
+                                    pl.bwdDataBytes,
+                                    zero,
+                                    pl.x,
+                                    Cuda.pointer(dx)),
+                            "cudnnConvolutionBackwardData"));
+        } finally {
+            handles.offer(handle);
+        }
     }
 
-    synchronized void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
-        Plan pl = plan(xs, ws, ys, p);
-        withWorkspace(
-                pl.bwdFilterBytes,
-                work -> check(
-                        cudnn.cudnnConvolutionBackwardFilter(
-                                handle,
-                                one,
-                                pl.x,
-                                Cuda.pointer(x),
-                                pl.y,
-                                Cuda.pointer(dy),
-                                pl.conv,
-                                pl.bwdFilterAlgo,
-                                work == 0 ? null : Cuda.pointer(work),
-                                pl.bwdFilterBytes,
-                                zero,
-                                pl.w,
-                                Cuda.pointer(dw)),
-                        "cudnnConvolutionBackwardFilter"));
-        if (dBias != 0) {
-            check(
-                    cudnn.cudnnConvolutionBackwardBias(
-                            handle, one, pl.y, Cuda.pointer(dy), zero, pl.bias, Cuda.pointer(dBias)),
-                    "cudnnConvolutionBackwardBias");
+    void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
+        cudnnContext handle = take();
+        try {
+            Plan pl = plan(handle, xs, ws, ys, p);
+            withWorkspace(
+                    pl.bwdFilterBytes,
+                    work -> check(
+                            cudnn.cudnnConvolutionBackwardFilter(
+                                    handle,
+                                    one,
+                                    pl.x,
+                                    Cuda.pointer(x),
+                                    pl.y,
+                                    Cuda.pointer(dy),
+                                    pl.conv,
+                                    pl.bwdFilterAlgo,
+                                    work == 0 ? null : Cuda.pointer(work),
+                                    pl.bwdFilterBytes,
+                                    zero,
+                                    pl.w,
+                                    Cuda.pointer(dw)),
+                            "cudnnConvolutionBackwardFilter"));
+            if (dBias != 0) {
+                check(
+                        cudnn.cudnnConvolutionBackwardBias(
+                                handle, one, pl.y, Cuda.pointer(dy), zero, pl.bias, Cuda.pointer(dBias)),
+                        "cudnnConvolutionBackwardBias");
+            }
+        } finally {
+            handles.offer(handle);
         }
     }
 
     /** Algorithms chosen so far, for {@code describe()}. */
-    synchronized int plans() {
+    int plans() {
         return plans.size();
+    }
+
+    /** Idle cuDNN handles: once no call runs, every handle made, at most the number of calls that ever overlapped. */
+    int idleHandles() {
+        return handles.size();
     }
 }

@@ -5,7 +5,7 @@
  *   <li>{@link dev.gradus.backend.cuda.CudaBackendProvider}: registration, and the one-line reason it cannot run
  *       ({@code CudaProbe}: runtime, driver, devices).</li>
  *   <li>{@link dev.gradus.backend.cuda.CudaBackend}: the {@code Backend}: device storage, cuBLAS GEMM, kernel
- *       launches on one stream.</li>
+ *       launches on one stream, shared by any number of threads (pooled handles, pinned storages).</li>
  *   <li>{@code CachingAllocator}: device memory with a cache of freed blocks in size classes.</li>
  *   <li>{@link dev.gradus.backend.cuda.CudaKernels}, {@code Nvrtc} and {@code CudaModule}: the {@code .cu} sources
  *       under {@code kernels/}, compiled with NVRTC to a CUBIN for the device and cached on disk.</li>
