@@ -12,6 +12,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_get_scratchpad_m
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_scratchpad_mode;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_get_attr;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_next_impl;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_impl_info_str;
@@ -182,6 +183,19 @@ final class Dnnl {
         check(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, out), "dnnl_primitive_desc_query");
         BytePointer s = out.get(BytePointer.class, 0);
         return s == null || s.isNull() ? "" : s.getString();
+    }
+
+    /**
+     * Moves {@code pd} past oneDNN's gemm-based implementations to the next one it offers (for a convolution: its
+     * direct JIT kernels), if any; returns the implementation it then holds. Why: the gemm-based convolutions pick
+     * plain layouts and synchronise their OpenMP threads with spinning barriers (see {@link DnnlConv}).
+     */
+    static String preferNonGemm(dnnl_primitive_desc pd) {
+        String impl = implementation(pd);
+        while (impl.contains("gemm") && dnnl_primitive_desc_next_impl(pd) == dnnl_success) {
+            impl = implementation(pd);
+        }
+        return impl;
     }
 
     static void check(int status, String what) {

@@ -17,6 +17,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_goihw;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw16c;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_nChw8c;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_nchw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_oihw;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
@@ -34,6 +36,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_query_weights_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
 import dev.gradus.spi.ConvParams;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -193,26 +197,49 @@ final class DnnlConv {
             return DnnlPlan.UNSUPPORTED;
         }
         dnnl_memory_desc[] w = d.wanted;
-        dnnl_primitive_desc fwd = new dnnl_primitive_desc();
         dnnl_primitive_attr attr = key.relu ? reluPostOp() : dnnl.attr();
-        int st = dnnl_convolution_forward_primitive_desc_create(
-                fwd,
-                dnnl.engine(),
-                dnnl_forward_training,
-                dnnl_convolution_direct,
-                w[Descs.SRC],
-                w[Descs.WEIGHTS],
-                key.pass == Pass.FORWARD ? w[Descs.BIAS] : null,
-                w[Descs.DST],
-                d.strides,
-                d.dilates,
-                d.padL,
-                d.padR,
-                attr);
-        if (key.relu) {
-            dnnl_primitive_attr_destroy(attr); // the descriptor keeps its own copy
+        dnnl_primitive_desc fwd = null;
+        int st = -1;
+        try {
+            // Asked for any output layout, oneDNN on AVX2 takes its gemm kernel for a plain input of few channels
+            // (conv1), in plain layouts; asked for an output in channel blocks it takes its direct JIT kernel.
+            // So: any layout first, then the blocked ones, keeping the first that is neither gemm nor reference.
+            for (dnnl_memory_desc dst : outputCandidates(key, w[Descs.DST])) {
+                dnnl_primitive_desc pd = new dnnl_primitive_desc();
+                int s2 = dnnl_convolution_forward_primitive_desc_create(
+                        pd,
+                        dnnl.engine(),
+                        dnnl_forward_training,
+                        dnnl_convolution_direct,
+                        w[Descs.SRC],
+                        w[Descs.WEIGHTS],
+                        key.pass == Pass.FORWARD ? w[Descs.BIAS] : null,
+                        dst,
+                        d.strides,
+                        d.dilates,
+                        d.padL,
+                        d.padR,
+                        attr);
+                if (s2 != dnnl_success) {
+                    st = fwd == null ? s2 : st;
+                    continue;
+                }
+                String impl = Dnnl.preferNonGemm(pd);
+                if (fwd == null) {
+                    fwd = pd;
+                    st = s2;
+                }
+                if (direct(impl)) {
+                    fwd = pd;
+                    break;
+                }
+            }
+        } finally {
+            if (key.relu) {
+                dnnl_primitive_attr_destroy(attr); // the descriptors keep their own copies
+            }
         }
-        if (st != dnnl_success) {
+        if (fwd == null) {
             return declined(key, st);
         }
         // The backward passes take the activations in the layouts the forward pass chose, which is where the
@@ -282,6 +309,30 @@ final class DnnlConv {
                         d.padR,
                         fwd,
                         dnnl.attr());
+                if (st != dnnl_success || !direct(Dnnl.preferNonGemm(pd))) {
+                    // Measured on AVX2 for conv1 (plain input, output in 8-channel blocks): with the forward's
+                    // diff_dst layout oneDNN offers only its reference kernel; asked for any, its direct JIT kernel,
+                    // which takes a reorder of diff_dst (0.6 ms) and still beats im2col (4 ms).
+                    dnnl_primitive_desc retry = new dnnl_primitive_desc();
+                    int st2 = dnnl_convolution_backward_weights_primitive_desc_create(
+                            retry,
+                            dnnl.engine(),
+                            dnnl_convolution_direct,
+                            w[Descs.SRC],
+                            w[Descs.WEIGHTS],
+                            w[Descs.BIAS],
+                            d.wanted[Descs.DST],
+                            d.strides,
+                            d.dilates,
+                            d.padL,
+                            d.padR,
+                            fwd,
+                            dnnl.attr());
+                    if (st2 == dnnl_success && direct(Dnnl.preferNonGemm(retry))) {
+                        pd = retry;
+                        st = st2;
+                    }
+                }
                 tensors = new int[] {Descs.SRC, Descs.DST, Descs.WEIGHTS, Descs.BIAS};
                 argIds = new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
                 queries = new int[] {
@@ -295,7 +346,7 @@ final class DnnlConv {
         if (st != dnnl_success) {
             return declined(key, st);
         }
-        String impl = Dnnl.implementation(pd);
+        String impl = Dnnl.preferNonGemm(pd);
         if (impl.contains("ref")) {
             // oneDNN's reference kernels (picked for plain layouts of few channels) ran 20-400x slower than im2col.
             LOG.debug("oneDNN would run {} with its {} kernel; using im2col for it", key, impl);
@@ -319,6 +370,21 @@ final class DnnlConv {
             b.add(argIds[i], plain, chosen, i < inputs, activation ? layouts.of(chosen, plain) : null);
         }
         return b.build();
+    }
+
+    /** True for an implementation that is neither gemm-based nor the reference one. */
+    private static boolean direct(String impl) {
+        return !impl.contains("gemm") && !impl.contains("ref");
+    }
+
+    /** The output layouts to ask the forward pass for, in order: {@code wanted}, then channel blocks of 16 and 8. */
+    private static List<dnnl_memory_desc> outputCandidates(Key k, dnnl_memory_desc wanted) {
+        List<dnnl_memory_desc> out = new ArrayList<>(List.of(wanted));
+        if (k.k >= 8) {
+            out.add(Dnnl.md(dnnl_nChw16c, k.n, k.k, k.p, k.q));
+            out.add(Dnnl.md(dnnl_nChw8c, k.n, k.k, k.p, k.q));
+        }
+        return out;
     }
 
     /** Attributes asking for {@code max(dst, 0)} as a post-op, with a user scratchpad as {@link Dnnl#attr()}. */
