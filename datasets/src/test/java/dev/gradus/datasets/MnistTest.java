@@ -49,6 +49,21 @@ class MnistTest {
     }
 
     @Test
+    void emptyOrZeroSizedImagesAreAFormatError(@TempDir Path dir) throws IOException {
+        Idx.writeUbyte(dir.resolve("t10k-images-idx3-ubyte"), new int[] {1, 2, 2}, new byte[4]);
+        Idx.writeUbyte(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {1}, new byte[] {1});
+        for (int[] dims : new int[][] {{0, 28, 28}, {3, 0, 28}, {3, 28, 0}}) {
+            Idx.writeUbyte(dir.resolve("train-images-idx3-ubyte"), dims, new byte[0]);
+            Idx.writeUbyte(dir.resolve("train-labels-idx1-ubyte"), new int[] {dims[0]}, new byte[dims[0]]);
+            IdxFormatException e = assertThrows(IdxFormatException.class, () -> Mnist.load(dir));
+            assertTrue(
+                    e.getMessage().contains("train-images-idx3-ubyte")
+                            && e.getMessage().contains("no images"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void missingDataSaysWhereItLooked(@TempDir Path dir) {
         FileNotFoundException e = assertThrows(FileNotFoundException.class, () -> Mnist.load(dir.resolve("nope")));
         assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("--data"), e.getMessage());
