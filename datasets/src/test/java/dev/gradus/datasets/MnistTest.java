@@ -2,6 +2,7 @@ package dev.gradus.datasets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,6 +67,22 @@ class MnistTest {
     @Test
     void missingDataSaysWhereItLooked(@TempDir Path dir) {
         FileNotFoundException e = assertThrows(FileNotFoundException.class, () -> Mnist.load(dir.resolve("nope")));
-        assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("--data"), e.getMessage());
+        String m = e.getMessage();
+        assertTrue(m.contains(dir.resolve("nope").toAbsolutePath().toString()), m);
+        assertTrue(m.contains("train-images-idx3-ubyte") && m.contains("GRADUS_DATASETS_MIRROR/mnist/"), m);
+        // A library message speaks of its API and settings, never of the examples' command-line flags.
+        assertFalse(m.contains("--"), m);
+        assertFalse(m.contains("\n"), m);
+    }
+
+    @Test
+    void missingDataUnderTheDefaultsNamesThePathArgumentAndGradusData() {
+        // No explicit folder: the search covers GRADUS_DATA (when set) and the per-user cache; a name no one has.
+        FileNotFoundException e = assertThrows(
+                FileNotFoundException.class, () -> Mnist.loadIdxPair("no-such-data-set-26", null, 10, null));
+        String m = e.getMessage();
+        assertTrue(m.contains("path argument") && m.contains("GRADUS_DATA"), m);
+        assertTrue(m.contains(DataDirs.cacheDir().resolve("no-such-data-set-26").toString()), m);
+        assertFalse(m.contains("--"), m);
     }
 }
