@@ -218,6 +218,19 @@ class KaggleDigitsTest {
     }
 
     @Test
+    void anEmptyDataSetWritesAHeaderOnlyFileThatReadingRefuses() throws IOException {
+        Dataset empty = small(3).subset(0, 0);
+        assertEquals(784, empty.itemSize());
+        Path train = tmp.resolve("empty-train.csv");
+        KaggleDigits.writeTrain(train, empty);
+        assertEquals(List.of(header(true)), Files.readAllLines(train));
+        expectError(train, true, "empty-train.csv:2", "no data rows");
+        Path test = tmp.resolve("empty-test.csv");
+        KaggleDigits.writeTest(test, empty);
+        expectError(test, false, "empty-test.csv:2", "no data rows");
+    }
+
+    @Test
     void hostileFilesGetOneLineNamingTheProblem() throws IOException {
         String h = header(true);
         // UTF-16 (as Windows' "Unicode" export writes it) is named, not misread as a header of NULs.
