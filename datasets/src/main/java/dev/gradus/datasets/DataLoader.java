@@ -5,6 +5,7 @@ import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -131,7 +132,8 @@ public final class DataLoader {
         final int[] y;
         final float[] t;
         int size;
-        RuntimeException error;
+        /** What the producer threw instead of filling this batch (any Throwable, an Error included). */
+        Throwable error;
 
         HostBatch(int batch, int per, int targetSize) {
             x = new float[batch * per];
@@ -140,8 +142,15 @@ public final class DataLoader {
         }
     }
 
-    /** One pass over the data; each call draws a new permutation and new transform randomness. */
-    public Iterable<Batch> epoch(Backend backend) {
+    /**
+     * One pass over the data; each call draws a new permutation and new transform randomness.
+     *
+     * <p>The epoch is iterated once, as a {@link java.nio.file.DirectoryStream}. Leaving it early (a {@code break},
+     * an exception) is safe: the background thread of a prefetching loader stops when the epoch is closed, when the
+     * next epoch of this loader starts, or when the abandoned epoch is garbage-collected, whichever comes first;
+     * try-with-resources stops it at once.
+     */
+    public Epoch epoch(Backend backend) {
         int n = data.size();
         int[] order = shuffleRng != null ? shuffleRng.permutation(n) : null;
         Rng epochRng = transformRng != null ? transformRng.split() : null;
@@ -155,7 +164,7 @@ public final class DataLoader {
         boolean run = order == null && transform == null && memory != null;
         Producer producer = prefetch > 0 && !run ? new Producer(order, epochRng, count, per) : null;
         running = producer;
-        return () -> new Iterator<>() {
+        return new Epoch(producer, () -> new Iterator<>() {
             int next = 0;
             final HostBatch single = producer == null && !run ? new HostBatch(batchSize, per, targetSize) : null;
 
@@ -188,7 +197,79 @@ public final class DataLoader {
                     }
                 }
             }
-        };
+        });
+    }
+
+    /**
+     * One epoch's batches: iterable once, and closeable so that a loop left early stops the background thread at
+     * once.
+     *
+     * <pre>{@code
+     * try (DataLoader.Epoch epoch = loader.epoch(backend)) {
+     *     for (DataLoader.Batch b : epoch) { ... if (done) break; }
+     * }
+     * }</pre>
+     */
+    public static final class Epoch implements Iterable<Batch>, AutoCloseable {
+        private final Producer producer;
+        private final Iterable<Batch> batches;
+        private final Cleaner.Cleanable cleanable;
+        private boolean iterated;
+
+        Epoch(Producer producer, Iterable<Batch> batches) {
+            this.producer = producer;
+            this.batches = batches;
+            // As PyTorch's iterator shuts its workers down when it is deleted: an epoch left with a break and never
+            // closed stops its thread once unreachable. The action holds the producer only, never this epoch.
+            this.cleanable = producer == null ? null : EpochCleaner.CLEANER.register(this, producer::cancel);
+        }
+
+        /**
+         * The batches, in order.
+         *
+         * @throws IllegalStateException when called a second time or after {@link #close()}
+         */
+        @Override
+        public Iterator<Batch> iterator() {
+            if (iterated) {
+                throw new IllegalStateException("DataLoader: an epoch is iterated once; call epoch() for another pass");
+            }
+            iterated = true;
+            Iterator<Batch> it = batches.iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    boolean more = it.hasNext();
+                    if (!more) {
+                        close();
+                    }
+                    return more;
+                }
+
+                @Override
+                public Batch next() {
+                    return it.next();
+                }
+            };
+        }
+
+        /** Stops the background thread, if any, and ends the iteration; idempotent. */
+        @Override
+        public void close() {
+            iterated = true;
+            if (cleanable != null) {
+                cleanable.clean();
+            }
+        }
+    }
+
+    /** The daemon thread that stops the producers of epochs abandoned without {@link Epoch#close()}. */
+    private static final class EpochCleaner {
+        static final Cleaner CLEANER = Cleaner.create(r -> {
+            Thread t = new Thread(r, "gradus-epoch-cleaner");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private void fill(HostBatch hb, int batchIndex, int[] order, Rng rng, int per) {
@@ -280,7 +361,12 @@ public final class DataLoader {
         }
     }
 
-    /** Fills host batches on a daemon thread, in order, a bounded number ahead of the consumer. */
+    /**
+     * Fills host batches on a daemon thread, in order, a bounded number ahead of the consumer.
+     *
+     * <p>Whatever the thread throws, an {@link Error} included, reaches the consumer in place of the batch it was
+     * preparing; {@link #cancel()} interrupts the thread wherever it waits, so an abandoned epoch leaves none behind.
+     */
     private final class Producer implements Runnable {
         private final int[] order;
         private final Rng rng;
@@ -288,6 +374,10 @@ public final class DataLoader {
         private final int per;
         private final BlockingQueue<HostBatch> ready;
         private final BlockingQueue<HostBatch> free;
+        /** Carries a failure; allocated up front because the failure may be an OutOfMemoryError. */
+        private final HostBatch failure = new HostBatch(0, 0, 0);
+
+        private final Thread thread;
         private volatile boolean cancelled;
 
         Producer(int[] order, Rng rng, int count, int per) {
@@ -295,54 +385,73 @@ public final class DataLoader {
             this.rng = rng;
             this.count = count;
             this.per = per;
-            this.ready = new ArrayBlockingQueue<>(prefetch + 1);
+            this.ready = new ArrayBlockingQueue<>(prefetch + 2);
             this.free = new ArrayBlockingQueue<>(prefetch + 2);
             for (int i = 0; i < prefetch + 2; i++) {
                 free.add(new HostBatch(batchSize, per, targetSize));
             }
-            Thread t = new Thread(this, "gradus-dataloader");
-            t.setDaemon(true);
-            t.start();
+            thread = new Thread(this, "gradus-dataloader");
+            thread.setDaemon(true);
+            thread.start();
         }
 
         @Override
         public void run() {
             try {
                 for (int i = 0; i < count && !cancelled; i++) {
-                    HostBatch hb = null;
-                    while (hb == null && !cancelled) {
-                        hb = free.poll(100, TimeUnit.MILLISECONDS);
-                    }
-                    if (hb == null) {
-                        return;
-                    }
-                    try {
-                        fill(hb, i, order, rng, per);
-                        hb.error = null;
-                    } catch (RuntimeException e) {
-                        hb.error = e;
-                        ready.put(hb);
-                        return;
-                    }
+                    HostBatch hb = free.take();
+                    fill(hb, i, order, rng, per);
                     ready.put(hb);
                 }
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                if (!cancelled) {
+                    fail(new IllegalStateException("the loader's thread was interrupted", e));
+                }
+            } catch (Throwable t) {
+                if (!cancelled) {
+                    fail(t);
+                }
             }
         }
 
+        /** Queues the failure for the consumer; ready has room for it beside every batch. */
+        private void fail(Throwable t) {
+            failure.error = t;
+            // ready holds prefetch + 2, as many as there are batches, so one more always fits.
+            ready.offer(failure);
+        }
+
         HostBatch take() {
+            HostBatch hb;
             try {
-                HostBatch hb = ready.take();
-                if (hb.error != null) {
-                    throw new IllegalStateException(
-                            "DataLoader: preparing a batch failed: " + hb.error.getMessage(), hb.error);
+                // Polls so that a thread that ended without a word (it cannot, but if it did) does not block forever.
+                while ((hb = ready.poll(100, TimeUnit.MILLISECONDS)) == null) {
+                    if (cancelled) {
+                        throw new IllegalStateException(
+                                "DataLoader: this epoch was closed, or a newer epoch() of its loader started");
+                    }
+                    if (!thread.isAlive() && ready.isEmpty()) {
+                        if (failure.error != null) {
+                            hb = failure;
+                            break;
+                        }
+                        throw new IllegalStateException("DataLoader: the loader's thread ended without a batch");
+                    }
                 }
-                return hb;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("DataLoader: interrupted while waiting for a batch", e);
             }
+            Throwable error = hb.error;
+            if (error == null) {
+                return hb;
+            }
+            if (error instanceof Error err) {
+                // An Error keeps its type, as ForkJoinTask.join rethrows it; the consumer's stack rides along.
+                err.addSuppressed(new IllegalStateException("DataLoader: rethrown from the loader's thread"));
+                throw err;
+            }
+            throw new IllegalStateException("DataLoader: preparing a batch failed: " + error.getMessage(), error);
         }
 
         void recycle(HostBatch hb) {
@@ -351,6 +460,7 @@ public final class DataLoader {
 
         void cancel() {
             cancelled = true;
+            thread.interrupt();
         }
     }
 }

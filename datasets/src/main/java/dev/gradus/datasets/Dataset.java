@@ -27,7 +27,16 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
     public Dataset {
         int per = 1;
         for (int d : itemShape) {
-            per *= d;
+            if (d < 0) {
+                per = 0;
+                break;
+            }
+            try {
+                per = Math.multiplyExact(per, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException(
+                        name + ": item shape " + Arrays.toString(itemShape) + " holds more than 2^31 values", e);
+            }
         }
         if (per == 0 || features.length % per != 0 || features.length / per != labels.length) {
             throw new IllegalArgumentException(name + ": " + features.length + " feature values do not make "
@@ -62,7 +71,12 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
 
     /** Feature values per example. */
     public int itemSize() {
-        return features.length / Math.max(1, labels.length);
+        // From the shape, not features / items: an empty data set still has items of 784 pixels.
+        int per = 1;
+        for (int d : itemShape) {
+            per = Math.multiplyExact(per, d);
+        }
+        return per;
     }
 
     /** Count of each label. */

@@ -71,7 +71,7 @@ public final class Idx {
         public int count() {
             int n = 1;
             for (int d : dims) {
-                n *= d;
+                n = Math.multiplyExact(n, d);
             }
             return n;
         }
@@ -169,23 +169,33 @@ public final class Idx {
             throw new IdxFormatException(name, 3, "dimension count is 0");
         }
         int[] dims = new int[rank];
-        long count = 1;
         ByteBuffer db = ByteBuffer.wrap(c.readFully(4 * rank, "dimension sizes"));
         for (int i = 0; i < rank; i++) {
             dims[i] = db.getInt();
             if (dims[i] < 0) {
                 throw new IdxFormatException(name, 4 + 4L * i, "dimension " + i + " has negative size " + dims[i]);
             }
-            count = Math.min(count * dims[i], 1L << 40); // capped so that 255 dimensions cannot overflow
         }
-        long bytes = count * type.size;
+        long bytes;
+        try {
+            // Exact arithmetic: a product that wraps (2^24 four times is 0 in a long) would read as an empty array.
+            long count = 1;
+            for (int d : dims) {
+                count = Math.multiplyExact(count, d);
+            }
+            bytes = Math.multiplyExact(count, type.size);
+        } catch (ArithmeticException e) {
+            bytes = Long.MAX_VALUE;
+        }
         if (bytes > Integer.MAX_VALUE - 16) {
             throw new IdxFormatException(
                     name,
                     4,
-                    "dimensions " + Arrays.toString(dims) + " describe " + bytes
+                    "dimensions " + Arrays.toString(dims) + " of " + type + " describe "
+                            + (bytes == Long.MAX_VALUE ? "more than 2^63" : Long.toString(bytes))
                             + " bytes, more than one array can hold");
         }
+        long count = bytes / type.size;
         byte[] data = c.readFully((int) bytes, "data for dimensions " + Arrays.toString(dims));
         int extra;
         try {
@@ -210,12 +220,17 @@ public final class Idx {
             if (d < 0) {
                 throw new IllegalArgumentException("Idx.write: negative dimension in " + Arrays.toString(dims));
             }
-            count *= d;
+            try {
+                count = Math.multiplyExact(count, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("Idx.write: dimensions " + Arrays.toString(dims) + " overflow", e);
+            }
         }
         if (dims.length == 0 || dims.length > 255) {
             throw new IllegalArgumentException("Idx.write: needs 1 to 255 dimensions, got " + dims.length);
         }
-        if (count * type.size != data.length) {
+        // Comparing the count first keeps the product below from wrapping.
+        if (count > data.length || count * type.size != data.length) {
             throw new IllegalArgumentException(
                     "Idx.write: " + data.length + " bytes do not match " + type + " " + Arrays.toString(dims));
         }

@@ -69,6 +69,11 @@ public final class Mnist {
                     "expected unsigned-byte images [n, rows, cols], got " + images.type() + " "
                             + Arrays.toString(images.dims()));
         }
+        if (images.count() == 0) {
+            // An empty split trains or tests on nothing without a word; a zero row or column size has no pixels.
+            throw new IdxFormatException(
+                    imagesFile.toString(), 4, "holds no images: dimensions " + Arrays.toString(images.dims()));
+        }
         if (labels.type() != Idx.Type.UBYTE || labels.dims().length != 1) {
             throw new IdxFormatException(
                     labelsFile.toString(),

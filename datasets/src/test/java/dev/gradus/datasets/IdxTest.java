@@ -2,15 +2,20 @@ package dev.gradus.datasets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -111,6 +116,66 @@ class IdxTest {
         Path flipped = file("flipped.gz", bad);
         IOException e2 = assertThrows(IOException.class, () -> Idx.read(flipped));
         assertTrue(e2.getMessage().contains("flipped.gz"), e2.getMessage());
+    }
+
+    @Test
+    void dimensionsWhoseProductOverflowsAreAFormatError() throws IOException {
+        // 2^24 four times is 2^96: in 64-bit arithmetic it wrapped to 0 and the file read as an empty array.
+        int big = 1 << 24;
+        Path wrap = file("wrap-idx4-ubyte", header(0x08, big, big, big, big));
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(wrap));
+        assertTrue(e.getMessage().contains("wrap-idx4-ubyte") && e.getMessage().contains("more than"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        // Products past 2^31 bytes, in elements or only once multiplied by the element size, and 255 dimensions.
+        for (byte[] h : List.of(
+                header(0x08, 65536, 65536),
+                header(0x0E, 1 << 28),
+                header(0x0D, Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE),
+                header(0x08, fill(255, 2)))) {
+            Path f = file("huge", h);
+            IdxFormatException h2 = assertThrows(IdxFormatException.class, () -> Idx.read(f));
+            assertTrue(h2.getMessage().contains("more than one array can hold"), h2.getMessage());
+        }
+        // A zero dimension next to huge ones is an exact, empty array.
+        Path zero = file("zero", header(0x08, 0, Integer.MAX_VALUE, Integer.MAX_VALUE));
+        assertEquals(0, Idx.read(zero).count());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Idx.writeUbyte(tmp.resolve("w"), new int[] {big, big, big, big}, new byte[0]));
+    }
+
+    private static int[] fill(int n, int value) {
+        int[] out = new int[n];
+        Arrays.fill(out, value);
+        return out;
+    }
+
+    @Test
+    void hostileHeadersAndStreamsAreFormatErrors() throws IOException {
+        List<byte[]> cases = List.of(
+                new byte[0],
+                new byte[] {0x1f, (byte) 0x8b},
+                new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, 0},
+                header(0x08, -1),
+                header(0x08, 3, Integer.MIN_VALUE),
+                new byte[] {0, 0, 8, 0},
+                new byte[] {0, 0, 8, (byte) 255, 0, 0},
+                "%PDF-1.4\n".getBytes(StandardCharsets.US_ASCII),
+                new byte[] {0, 0, 0x07, 1, 0, 0, 0, 1, 5});
+        for (int i = 0; i < cases.size(); i++) {
+            Path f = file("hostile-" + i, cases.get(i));
+            IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(f), "case " + i);
+            assertTrue(e.getMessage().contains("hostile-" + i), e.getMessage());
+        }
+        // A gzip stream that claims 1 GB and ends after a few bytes fails at the truncation, not in the heap.
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(bo)) {
+            gz.write(header(0x08, 1 << 30));
+            gz.write(new byte[100]);
+        }
+        Path claim = file("claim.gz", bo.toByteArray());
+        IdxFormatException e = assertThrows(IdxFormatException.class, () -> Idx.read(claim));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -135,6 +136,129 @@ class KaggleDigitsTest {
         Dataset d = KaggleDigits.readTrain(p);
         assertArrayEquals(new int[] {4, 5}, d.labels());
         assertEquals(9 / 255f, d.features()[784], 1e-7);
+    }
+
+    /** {@code parts} concatenated: strings as ASCII, byte arrays as they are. */
+    private Path bytes(String name, Object... parts) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (Object o : parts) {
+            out.write(o instanceof byte[] b ? b : ((String) o).getBytes(StandardCharsets.US_ASCII));
+        }
+        Path p = tmp.resolve(name);
+        Files.write(p, out.toByteArray());
+        return p;
+    }
+
+    private static byte[] b(int... values) {
+        byte[] out = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (byte) values[i];
+        }
+        return out;
+    }
+
+    @Test
+    void aByteAbove0x7fMidFileIsABadCellNotTheEndOfTheFile() throws IOException {
+        StringBuilder hundred = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            hundred.append(row(i % 10, 1)).append('\n');
+        }
+        // Row 101 (line 102) begins with 0xE9, Latin-1 'é': it used to read as the end of the file (100 rows).
+        Path latin1 = bytes("latin1.csv", header(true) + "\n", hundred.toString(), b(0xE9), row(5, 0) + "\n");
+        expectError(latin1, true, "latin1.csv:102:1", "is not a non-negative integer");
+        // The same as UTF-8 (C3 A9) is quoted as the character it is.
+        Path utf8 = bytes("utf8.csv", header(true) + "\n", hundred.toString(), b(0xC3, 0xA9), row(5, 0) + "\n");
+        expectError(utf8, true, "utf8.csv:102:1", "'\u00e95'");
+        // A byte >= 0x80 in a pixel cell of the test file, and in the last row with no line end.
+        Path test = bytes("test-high.csv", header(false) + "\n", row(-1, 3) + "\n", "7,", b(0xFF), row(-1, 0));
+        expectError(test, false, "test-high.csv:3:2", "not a non-negative integer");
+    }
+
+    @Test
+    void aUtf8ByteOrderMarkIsSkipped() throws IOException {
+        Path p = bytes("bom.csv", b(0xEF, 0xBB, 0xBF), header(true) + "\n" + row(4, 7) + "\n" + row(5, 9) + "\n");
+        Dataset d = KaggleDigits.readTrain(p);
+        assertArrayEquals(new int[] {4, 5}, d.labels());
+        assertEquals(9 / 255f, d.features()[784], 1e-7);
+        Path t = bytes("bom-test.csv", b(0xEF, 0xBB, 0xBF), header(false) + "\r\n" + row(-1, 2) + "\r\n");
+        assertEquals(2 / 255f, KaggleDigits.readTest(t).features()[0], 1e-7);
+        Path sub = bytes("bom-submission.csv", b(0xEF, 0xBB, 0xBF), "ImageId,Label\r\n1,7\r\n2,3\r\n");
+        assertArrayEquals(new int[] {7, 3}, KaggleDigits.readSubmission(sub));
+    }
+
+    @Test
+    void bareCrLineEndsKeepEveryCharacter() throws IOException {
+        Path p = bytes("cr.csv", header(true) + "\r" + row(4, 7) + "\r" + row(5, 9) + "\r\r" + row(6, 11) + "\r");
+        Dataset d = KaggleDigits.readTrain(p);
+        assertArrayEquals(new int[] {4, 5, 6}, d.labels());
+        assertEquals(7 / 255f, d.features()[0], 1e-7);
+        assertEquals(9 / 255f, d.features()[784], 1e-7);
+        assertEquals(11 / 255f, d.features()[2 * 784], 1e-7);
+        Path t = bytes("cr-test.csv", header(false) + "\r" + row(-1, 12) + "\r" + row(-1, 34));
+        Dataset test = KaggleDigits.readTest(t);
+        assertEquals(2, test.size());
+        assertEquals(34 / 255f, test.features()[784], 1e-7);
+        // Line numbers count bare CRs (the blank line included) and CRLFs as one line end each.
+        Path bad = bytes(
+                "cr-bad.csv",
+                header(true) + "\r" + row(4, 7) + "\r\r" + row(5, 9).replace(",9,", ",x,"));
+        expectError(bad, true, "cr-bad.csv:4:", "'x'");
+        Path mixed = bytes(
+                "mixed.csv",
+                header(true) + "\r\n" + row(1, 1) + "\r\r\n" + row(2, 2).replace(",2,", ",y,"));
+        expectError(mixed, true, "mixed.csv:4:", "'y'");
+    }
+
+    @Test
+    void aFileWithoutDataRowsIsRefused() throws IOException {
+        expectError(bytes("header-only.csv", header(true) + "\n"), true, "header-only.csv:2", "no data rows");
+        expectError(bytes("header-blank.csv", header(true) + "\r\n\r\n"), true, "header-blank.csv", "no data rows");
+        expectError(bytes("header-no-eol.csv", header(true)), true, "header-no-eol.csv", "no data rows");
+        expectError(bytes("empty-test.csv", header(false) + "\n"), false, "empty-test.csv:2", "no data rows");
+    }
+
+    @Test
+    void anEmptyDataSetWritesAHeaderOnlyFileThatReadingRefuses() throws IOException {
+        Dataset empty = small(3).subset(0, 0);
+        assertEquals(784, empty.itemSize());
+        Path train = tmp.resolve("empty-train.csv");
+        KaggleDigits.writeTrain(train, empty);
+        assertEquals(List.of(header(true)), Files.readAllLines(train));
+        expectError(train, true, "empty-train.csv:2", "no data rows");
+        Path test = tmp.resolve("empty-test.csv");
+        KaggleDigits.writeTest(test, empty);
+        expectError(test, false, "empty-test.csv:2", "no data rows");
+    }
+
+    @Test
+    void hostileFilesGetOneLineNamingTheProblem() throws IOException {
+        String h = header(true);
+        // UTF-16 (as Windows' "Unicode" export writes it) is named, not misread as a header of NULs.
+        byte[] utf16 = (h + "\n" + row(1, 0) + "\n").getBytes(StandardCharsets.UTF_16LE);
+        expectError(bytes("utf16.csv", b(0xFF, 0xFE), utf16), true, "utf16.csv:1", "UTF-16");
+        // A binary file (an IDX file passed by mistake).
+        expectError(bytes("binary.csv", b(0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, '\n')), true, "binary.csv:1", "binary");
+        // A header line of 2 MB without a line end fails on its length, not in the heap.
+        expectError(bytes("endless.csv", "label,".repeat(350_000)), true, "endless.csv:1", "longer than");
+        // A number past int, a control character in a cell (escaped so the message stays one line), a label with a
+        // sign, a digit label out of range, a float pixel.
+        expectError(
+                bytes("huge.csv", h + "\n", row(1, 0).replaceFirst(",0,", ",99999999999,")),
+                true,
+                "huge.csv:2:2",
+                "too large");
+        Path control = bytes("control.csv", h + "\n", row(1, 0).replaceFirst(",0,", ",1\u00002,"));
+        CsvFormatException e = assertThrows(CsvFormatException.class, () -> KaggleDigits.readTrain(control));
+        assertTrue(e.getMessage().contains("control.csv:2:2") && e.getMessage().contains("\\u0000"), e.getMessage());
+        assertFalse(e.getMessage().contains("\u0000"), e.getMessage());
+        expectError(bytes("plus.csv", h + "\n", "+" + row(1, 0)), true, "plus.csv:2:1", "'+1'");
+        expectError(bytes("label10.csv", h + "\n", row(10, 0)), true, "label10.csv:2:1", "label 10");
+        expectError(
+                bytes("float.csv", h + "\n", row(1, 0).replaceFirst(",0,", ",0.5,")), true, "float.csv:2:2", "'0.5'");
+        expectError(bytes("space.csv", h + "\n", row(1, 0).replaceFirst(",0,", ", 3,")), true, "space.csv:2:2", "' 3'");
+        // A long bad cell is quoted by its start and length.
+        Path longCell = bytes("long-cell.csv", h + "\n", row(1, 0).replaceFirst(",0,", "," + "z".repeat(500) + ","));
+        expectError(longCell, true, "long-cell.csv:2:2", "(500 bytes)");
     }
 
     @Test

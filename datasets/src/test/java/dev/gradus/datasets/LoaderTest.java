@@ -3,12 +3,14 @@ package dev.gradus.datasets;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Scope;
 import dev.gradus.backend.cpu.CpuBackendProvider;
 import dev.gradus.spi.Backend;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -90,6 +92,106 @@ class LoaderTest {
             }
         }
         assertEquals(500, order(ahead, cpu).size());
+    }
+
+    /** Live threads whose name is {@code name}. */
+    static long threads(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().equals(name))
+                .count();
+    }
+
+    /** Waits up to 10 s, collecting garbage, for at most {@code max} loader threads to remain. */
+    static long awaitLoaderThreads(long max) throws InterruptedException {
+        long n = threads("gradus-dataloader");
+        for (int i = 0; i < 200 && n > max; i++) {
+            System.gc();
+            Thread.sleep(50);
+            n = threads("gradus-dataloader");
+        }
+        return n;
+    }
+
+    @Test
+    void epochsLeftWithBreakLeaveNoThreadBehind() throws InterruptedException {
+        Backend cpu = CpuBackendProvider.get();
+        long before = awaitLoaderThreads(0);
+        DataLoader ahead = new DataLoader(toy(500), 10).shuffle(1).prefetch(2);
+        for (int epoch = 0; epoch < 300; epoch++) {
+            try (Scope s = Scope.open()) {
+                for (DataLoader.Batch b : ahead.epoch(cpu)) {
+                    break;
+                }
+            }
+        }
+        // Each new epoch stopped the one before it; the last one stops when it is collected.
+        assertTrue(awaitLoaderThreads(before + 1) <= before + 1, "threads left: " + threads("gradus-dataloader"));
+        abandonOneEpoch(new DataLoader(toy(500), 10).shuffle(2).prefetch(2), cpu);
+        ahead = null;
+        assertEquals(before, awaitLoaderThreads(before), "an abandoned, unreachable epoch keeps its thread");
+        // try-with-resources stops it at once, without the collector.
+        DataLoader closing = new DataLoader(toy(500), 10).shuffle(3).prefetch(2);
+        try (Scope s = Scope.open();
+                DataLoader.Epoch epoch = closing.epoch(cpu)) {
+            for (DataLoader.Batch b : epoch) {
+                break;
+            }
+        }
+        for (int i = 0; i < 100 && threads("gradus-dataloader") > before; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(before, threads("gradus-dataloader"));
+        assertEquals(500, order(closing, cpu).size(), "the loader still serves full epochs");
+    }
+
+    private static void abandonOneEpoch(DataLoader loader, Backend cpu) {
+        try (Scope s = Scope.open()) {
+            for (DataLoader.Batch b : loader.epoch(cpu)) {
+                break;
+            }
+        }
+    }
+
+    @Test
+    void anEpochIsIteratedOnce() {
+        Backend cpu = CpuBackendProvider.get();
+        DataLoader.Epoch epoch =
+                new DataLoader(toy(20), 10).prefetch(1).shuffle(1).epoch(cpu);
+        epoch.iterator();
+        IllegalStateException e = assertThrows(IllegalStateException.class, epoch::iterator);
+        assertTrue(e.getMessage().contains("once"), e.getMessage());
+        epoch.close();
+        epoch.close();
+    }
+
+    @Test
+    void anErrorInTheDataSetReachesTheConsumer() {
+        Backend cpu = CpuBackendProvider.get();
+        // An Error (here an assertion; in life an OutOfMemoryError or a StackOverflowError) used to kill the
+        // loader's thread and leave the consumer waiting forever.
+        DataLoader failing = new DataLoader(toy(50), 10)
+                .transform((data, off, shape, rng) -> {
+                    if (off > 0) {
+                        throw new AssertionError("item check failed at " + off);
+                    }
+                })
+                .prefetch(2);
+        AssertionError e = assertTimeoutPreemptively(
+                Duration.ofSeconds(20), () -> assertThrows(AssertionError.class, () -> order(failing, cpu)));
+        assertTrue(e.getMessage().contains("item check failed"), e.getMessage());
+        // A checked exception thrown past the compiler by a lazy data set is forwarded too.
+        MapDataset sneaky = MapDataset.classes(
+                30, new int[] {2}, i -> LoaderTest.<RuntimeException>sneakyThrow(new IOException("disk gone at " + i)));
+        IllegalStateException e2 = assertTimeoutPreemptively(
+                Duration.ofSeconds(20),
+                () -> assertThrows(
+                        IllegalStateException.class, () -> order(new DataLoader(sneaky, 10).prefetch(1), cpu)));
+        assertTrue(e2.getMessage().contains("disk gone") && e2.getCause() instanceof IOException, e2.getMessage());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> MapDataset.Example sneakyThrow(Throwable t) throws T {
+        throw (T) t;
     }
 
     @Test

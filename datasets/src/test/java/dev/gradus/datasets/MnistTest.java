@@ -2,6 +2,7 @@ package dev.gradus.datasets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,8 +50,39 @@ class MnistTest {
     }
 
     @Test
+    void emptyOrZeroSizedImagesAreAFormatError(@TempDir Path dir) throws IOException {
+        Idx.writeUbyte(dir.resolve("t10k-images-idx3-ubyte"), new int[] {1, 2, 2}, new byte[4]);
+        Idx.writeUbyte(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {1}, new byte[] {1});
+        for (int[] dims : new int[][] {{0, 28, 28}, {3, 0, 28}, {3, 28, 0}}) {
+            Idx.writeUbyte(dir.resolve("train-images-idx3-ubyte"), dims, new byte[0]);
+            Idx.writeUbyte(dir.resolve("train-labels-idx1-ubyte"), new int[] {dims[0]}, new byte[dims[0]]);
+            IdxFormatException e = assertThrows(IdxFormatException.class, () -> Mnist.load(dir));
+            assertTrue(
+                    e.getMessage().contains("train-images-idx3-ubyte")
+                            && e.getMessage().contains("no images"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void missingDataSaysWhereItLooked(@TempDir Path dir) {
         FileNotFoundException e = assertThrows(FileNotFoundException.class, () -> Mnist.load(dir.resolve("nope")));
-        assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("--data"), e.getMessage());
+        String m = e.getMessage();
+        assertTrue(m.contains(dir.resolve("nope").toAbsolutePath().toString()), m);
+        assertTrue(m.contains("train-images-idx3-ubyte") && m.contains("GRADUS_DATASETS_MIRROR/mnist/"), m);
+        // A library message speaks of its API and settings, never of the examples' command-line flags.
+        assertFalse(m.contains("--"), m);
+        assertFalse(m.contains("\n"), m);
+    }
+
+    @Test
+    void missingDataUnderTheDefaultsNamesThePathArgumentAndGradusData() {
+        // No explicit folder: the search covers GRADUS_DATA (when set) and the per-user cache; a name no one has.
+        FileNotFoundException e = assertThrows(
+                FileNotFoundException.class, () -> Mnist.loadIdxPair("no-such-data-set-26", null, 10, null));
+        String m = e.getMessage();
+        assertTrue(m.contains("path argument") && m.contains("GRADUS_DATA"), m);
+        assertTrue(m.contains(DataDirs.cacheDir().resolve("no-such-data-set-26").toString()), m);
+        assertFalse(m.contains("--"), m);
     }
 }

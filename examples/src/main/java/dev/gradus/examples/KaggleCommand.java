@@ -59,6 +59,12 @@ public final class KaggleCommand implements Callable<Integer> {
         Dataset test = KaggleDigits.readTest(testCsv);
         Rng rng = new Rng(o.seed);
         Dataset.Split split = all.randomSplit(0.2, rng.nextLong());
+        if (split.train().size() == 0 || split.valid().size() == 0) {
+            // An empty part would train on nothing or score 0.00% on nothing, and still write a model.
+            throw new IllegalArgumentException(trainCsv + ": " + all.size()
+                    + (all.size() == 1 ? " row is" : " rows are")
+                    + " too few for the 80/20 train/valid split (a part would be empty; 3 rows at least)");
+        }
         Backend backend = Backends.defaultBackend();
         int[] hidden = switch (kind) {
             case "linear" -> new int[0];

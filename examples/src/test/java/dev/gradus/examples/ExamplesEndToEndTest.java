@@ -2,8 +2,11 @@ package dev.gradus.examples;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.datasets.CsvFormatException;
 import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Mnist;
@@ -55,6 +58,36 @@ class ExamplesEndToEndTest {
             right += again[i] == train.labels()[6000 + i] ? 1 : 0;
         }
         assertTrue(right > 800, right + " of 1000 test images right");
+    }
+
+    @Test
+    void kaggleRefusesToTrainOnNothing(@TempDir Path dir) throws Exception {
+        Dataset d = Mnist.load(MlpExampleTest.mnistDir()).test().subset(0, 2);
+        Path out = dir.resolve("out");
+        TrainOptions o = TrainOptions.defaults(1, 64, 0.001f, out);
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Path test = dir.resolve("test.csv");
+        KaggleDigits.writeTest(test, d);
+        // A header-only train.csv, a header-only test.csv, and two rows (an 80/20 split leaves no validation row).
+        Path headerOnly = dir.resolve("header-only.csv");
+        KaggleDigits.writeTrain(headerOnly, d.subset(0, 0));
+        Path emptyTest = dir.resolve("empty-test.csv");
+        KaggleDigits.writeTest(emptyTest, d.subset(0, 0));
+        Path two = dir.resolve("two.csv");
+        KaggleDigits.writeTrain(two, d);
+        CsvFormatException e1 = assertThrows(
+                CsvFormatException.class, () -> KaggleCommand.train(o, headerOnly, test, "linear", null, quiet));
+        assertTrue(
+                e1.getMessage().contains("header-only.csv:2") && e1.getMessage().contains("no data rows"),
+                e1.getMessage());
+        CsvFormatException e2 = assertThrows(
+                CsvFormatException.class, () -> KaggleCommand.train(o, two, emptyTest, "linear", null, quiet));
+        assertTrue(e2.getMessage().contains("empty-test.csv:2"), e2.getMessage());
+        IllegalArgumentException e3 = assertThrows(
+                IllegalArgumentException.class, () -> KaggleCommand.train(o, two, test, "linear", null, quiet));
+        assertTrue(e3.getMessage().contains("2 rows are too few"), e3.getMessage());
+        assertFalse(Files.exists(out.resolve("model.safetensors")), "no model trained on nothing");
+        assertFalse(Files.exists(out.resolve("submission.csv")), "no submission for nothing");
     }
 
     static Path fashionDir() {
