@@ -214,8 +214,12 @@ public final class Functional {
             int oh = p.outH(xs[2], ws[2]);
             int ow = p.outW(xs[3], ws[3]);
             if (oh < 1 || ow < 1) {
-                throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel " + ws[2]
-                        + "x" + ws[3] + " with " + p + " (output " + oh + "x" + ow + ")");
+                throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for weight "
+                        + weight.shape() + " with " + p + " (output " + oh + "x" + ow + ")");
+            }
+            if ((long) oh * ow > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(op + ": input " + x.shape() + " and weight " + weight.shape()
+                        + " with " + p + " give an output of " + oh + "x" + ow + ", too large for a tensor");
             }
             this.x = x;
             this.weight = weight;

@@ -18,11 +18,16 @@ public final class Shape {
                 throw new IllegalArgumentException(
                         "shape: negative dimension " + dims[i] + " at axis " + i + " in " + Arrays.toString(dims));
             }
-            n *= dims[i];
+            try {
+                n = Math.multiplyExact(n, dims[i]);
+            } catch (ArithmeticException overflow) {
+                throw new IllegalArgumentException("shape: " + Arrays.toString(dims)
+                        + " has more than 2^63-1 elements, more than the 2^31-1 a tensor may hold");
+            }
         }
         if (n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("shape: " + Arrays.toString(dims) + " has " + n
-                    + " elements, more than the 2^31-1 a tensor may hold");
+            throw new IllegalArgumentException("shape: " + Arrays.toString(dims) + " has " + n + " elements ("
+                    + Math.multiplyExact(n, 4L) + " bytes as float32), more than the 2^31-1 a tensor may hold");
         }
         this.dims = dims;
         this.numel = n;
@@ -68,7 +73,7 @@ public final class Shape {
         int acc = 1;
         for (int i = dims.length - 1; i >= 0; i--) {
             s[i] = acc;
-            acc *= dims[i];
+            acc *= Math.max(1, dims[i]); // numel fits an int, so the product of the non-zero sizes does too
         }
         return s;
     }
@@ -128,7 +133,12 @@ public final class Shape {
                 }
                 infer = i;
             } else {
-                known *= d[i];
+                try {
+                    known = Math.multiplyExact(known, d[i]);
+                } catch (ArithmeticException overflow) {
+                    throw new IllegalArgumentException("reshape: " + this + " (" + numel() + " elements) cannot become "
+                            + Arrays.toString(newShape));
+                }
             }
         }
         if (infer >= 0 && known != 0) {

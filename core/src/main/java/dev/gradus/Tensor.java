@@ -86,9 +86,20 @@ public class Tensor implements AutoCloseable {
 
     /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
     static Tensor empty(Backend backend, Shape shape, DType dtype) {
+        requireFits(backend, shape, dtype);
         NativeReclaimer.beforeAllocate((long) shape.numel() * dtype.bytes());
         Storage s = backend.allocate(dtype, shape.numel());
         return new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), dtype, true);
+    }
+
+    /** Throws naming the shape, its bytes and the backend's limit when one storage cannot hold {@code shape}. */
+    static void requireFits(Backend backend, Shape shape, DType dtype) {
+        int max = backend.maxElements(dtype);
+        if (shape.numel() > max) {
+            throw new IllegalArgumentException(backend.name() + " backend: a " + dtype + " tensor of shape " + shape
+                    + " has " + shape.numel() + " elements (" + (long) shape.numel() * dtype.bytes()
+                    + " bytes), more than the " + max + " one " + backend.name() + " tensor may hold");
+        }
     }
 
     /**
@@ -611,7 +622,7 @@ public class Tensor implements AutoCloseable {
         return TensorOps.sum(this, axis, keepDim);
     }
 
-    /** Mean of all elements, a scalar. */
+    /** Mean of all elements, a scalar; NaN for an empty tensor (whose sum is 0), as PyTorch. */
     public Tensor mean() {
         return sum().mul(1f / numel());
     }
@@ -621,23 +632,28 @@ public class Tensor implements AutoCloseable {
         return sum(axis, keepDim).mul(1f / shape.dim(axis));
     }
 
-    /** Maximum along {@code axis}; ties share the gradient. */
+    /**
+     * Maximum along {@code axis}; ties share the gradient. NaN propagates, as in PyTorch: a slice holding a NaN has
+     * maximum NaN. An empty axis throws (a sum over one is 0).
+     */
     public Tensor max(int axis, boolean keepDim) {
         return TensorOps.max(this, axis, keepDim);
     }
 
-    /** Index of the maximum along {@code axis}, as {@code INT32}; the first wins ties. */
+    /** Index of the maximum along {@code axis}, as {@code INT32}; the first wins ties, and the first NaN wins all. */
     public Tensor argmax(int axis) {
         return TensorOps.argmax(this, axis);
     }
 
-    /** Minimum along {@code axis} ({@code -max(-x)}); ties share the gradient. */
+    /** Minimum along {@code axis} ({@code -max(-x)}); ties share the gradient, NaN propagates. */
     public Tensor min(int axis, boolean keepDim) {
+        TensorOps.requireNonEmpty(this, axis, "min");
         return neg().max(axis, keepDim).neg();
     }
 
-    /** Index of the minimum along {@code axis}, as {@code INT32}; the first wins ties. */
+    /** Index of the minimum along {@code axis}, as {@code INT32}; the first wins ties, and the first NaN wins all. */
     public Tensor argmin(int axis) {
+        TensorOps.requireNonEmpty(this, axis, "argmin");
         return neg().argmax(axis);
     }
 

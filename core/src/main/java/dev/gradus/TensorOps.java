@@ -40,7 +40,9 @@ final class TensorOps {
     }
 
     static Tensor sample(Backend backend, DoubleSupplier draw, int... shape) {
-        float[] d = new float[Shape.of(shape).numel()];
+        Shape s = Shape.of(shape);
+        Tensor.requireFits(backend, s, DType.FLOAT32);
+        float[] d = new float[s.numel()];
         for (int i = 0; i < d.length; i++) {
             d[i] = (float) draw.getAsDouble();
         }
@@ -385,13 +387,34 @@ final class TensorOps {
         return reduce(x, ReduceOp.ARGMAX, x.shape().normalizeAxis(axis, "argmax"), false, DType.INT32);
     }
 
+    /**
+     * As PyTorch: a sum over an empty axis is 0; a maximum (or its index) over one has no value and throws, naming
+     * {@code name}. An empty output (another axis of size 0) is returned without a kernel call.
+     */
+    static void requireNonEmpty(Tensor x, int axis, String name) {
+        Shape s = x.requireOpen(name).shape();
+        int a = s.normalizeAxis(axis, name);
+        if (s.dim(a) == 0) {
+            throw new IllegalArgumentException(name + ": axis " + axis + " of " + s
+                    + " is empty, and an empty axis has no " + (name.contains("min") ? "minimum" : "maximum"));
+        }
+    }
+
     private static Tensor reduce(Tensor x, ReduceOp op, int axis, boolean keepDim, DType outType) {
+        Shape outShape = x.shape().reduce(axis, keepDim);
         if (x.shape().dim(axis) == 0) {
-            throw new IllegalArgumentException(
-                    op.name().toLowerCase() + ": axis " + axis + " of " + x.shape() + " is empty");
+            switch (op) {
+                case SUM -> {
+                    return Tensor.full(x.backend(), 0f, outShape.dims());
+                }
+                case MAX, ARGMAX -> requireNonEmpty(x, axis, op.name().toLowerCase());
+            }
+        }
+        Tensor out = Tensor.empty(x.backend(), outShape, outType);
+        if (outShape.numel() == 0) {
+            return out;
         }
         Tensor c = x.contiguous();
-        Tensor out = Tensor.empty(x.backend(), x.shape().reduce(axis, keepDim), outType);
         x.backend().reduce(op, c.operand(), axis, out.operand());
         return out;
     }

@@ -39,7 +39,13 @@ public class Dense extends Module {
         }
         this.in = in;
         this.out = out;
-        this.weight = registerParameter("weight", init.weight(backend, rng, in, out, out, in));
+        Tensor w;
+        try {
+            w = init.weight(backend, rng, in, out, out, in);
+        } catch (IllegalArgumentException tooLarge) {
+            throw new IllegalArgumentException("Dense(" + in + " -> " + out + "): weight " + tooLarge.getMessage());
+        }
+        this.weight = registerParameter("weight", w);
         this.bias = bias ? registerParameter("bias", init.bias(backend, rng, in, out)) : null;
     }
 

@@ -1,5 +1,6 @@
 package dev.gradus.nn;
 
+import dev.gradus.DType;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
@@ -33,14 +34,14 @@ public enum Init {
     }
 
     private static Tensor uniform(Backend backend, Rng rng, float bound, int... shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
+        // The tensor first: a shape too large for the backend is refused by name before a heap array is made.
+        Tensor t = Tensor.empty(backend, DType.FLOAT32, shape);
+        int n = t.numel();
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (2f * rng.nextFloat() - 1f) * bound;
         }
-        return Tensor.of(backend, v, shape);
+        backend.write(t.operand().storage(), 0, v, 0, n);
+        return t;
     }
 }

@@ -29,7 +29,15 @@ public interface Backend {
     /** The device this backend computes on. */
     Device device();
 
-    /** Allocates {@code numel} elements of undefined content. */
+    /**
+     * The most elements of {@code dtype} one storage may hold; core refuses larger tensors with a message naming the
+     * shape and this limit before calling {@link #allocate}.
+     */
+    default int maxElements(DType dtype) {
+        return Integer.MAX_VALUE;
+    }
+
+    /** Allocates {@code numel} elements of undefined content (at most {@link #maxElements}). */
     Storage allocate(DType dtype, int numel);
 
     /** Returns a storage to the backend; using it afterwards is undefined. */

@@ -17,11 +17,21 @@ public record ConvParams(int strideH, int strideW, int padH, int padW, int dilat
 
     /** Output height for input height {@code h} and kernel height {@code r}. */
     public int outH(int h, int r) {
-        return Math.floorDiv(h + 2 * padH - dilationH * (r - 1) - 1, strideH) + 1;
+        return size(h, padH, dilationH, r, strideH);
     }
 
     /** Output width for input width {@code w} and kernel width {@code s}. */
     public int outW(int w, int s) {
-        return Math.floorDiv(w + 2 * padW - dilationW * (s - 1) - 1, strideW) + 1;
+        return size(w, padW, dilationW, s, strideW);
+    }
+
+    /**
+     * The output size in long arithmetic, clamped to the int range: a huge dilation or padding must give a size the
+     * caller refuses (below 1, or a shape too large), never one that wrapped around.
+     */
+    private static int size(int in, int pad, int dilation, int kernel, int stride) {
+        long span = (long) dilation * (kernel - 1) + 1;
+        long out = Math.floorDiv(in + 2L * pad - span, (long) stride) + 1;
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, out));
     }
 }

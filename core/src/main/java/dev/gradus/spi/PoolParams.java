@@ -24,11 +24,17 @@ public record PoolParams(int kernelH, int kernelW, int strideH, int strideW, int
 
     /** Output height for input height {@code h}. */
     public int outH(int h) {
-        return Math.floorDiv(h + 2 * padH - kernelH, strideH) + 1;
+        return size(h, padH, kernelH, strideH);
     }
 
     /** Output width for input width {@code w}. */
     public int outW(int w) {
-        return Math.floorDiv(w + 2 * padW - kernelW, strideW) + 1;
+        return size(w, padW, kernelW, strideW);
+    }
+
+    /** The output size in long arithmetic, clamped to the int range (so a huge padding never wraps around). */
+    private static int size(int in, int pad, int kernel, int stride) {
+        long out = Math.floorDiv(in + 2L * pad - kernel, (long) stride) + 1;
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, out));
     }
 }

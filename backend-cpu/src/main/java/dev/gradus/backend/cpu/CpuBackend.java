@@ -129,8 +129,22 @@ public final class CpuBackend implements Backend {
         return ((long) numel << 1) | dtype.ordinal();
     }
 
+    /**
+     * Java kernels address a storage through one direct {@code ByteBuffer} (int positions, 2^31-1 bytes at most), so
+     * a storage holds at most {@code (2^31-1) / bytes} elements: 536870911 floats.
+     */
+    @Override
+    public int maxElements(DType dtype) {
+        return Integer.MAX_VALUE / dtype.bytes();
+    }
+
     @Override
     public synchronized Storage allocate(DType dtype, int numel) {
+        if (numel < 0 || numel > maxElements(dtype)) {
+            throw new IllegalArgumentException("cpu backend: cannot allocate " + numel + " " + dtype
+                    + " elements; one storage holds at most " + maxElements(dtype)
+                    + " (2^31-1 bytes, a direct buffer's limit)");
+        }
         ArrayDeque<CpuStorage> q = cache.get(key(dtype, numel));
         CpuStorage s = q == null ? null : q.poll();
         if (s == null) {
@@ -755,9 +769,11 @@ public final class CpuBackend implements Backend {
         }
         float acc = a[from];
         int best = 0;
-        for (int k = 1; k < n; k++) {
-            if (a[from + k] > acc) {
-                acc = a[from + k];
+        for (int k = 1; k < n && acc == acc; k++) {
+            float v = a[from + k];
+            // NaN wins and stops the scan (acc != acc then): max is NaN, argmax the first NaN, as in PyTorch.
+            if (v > acc || v != v) {
+                acc = v;
                 best = k;
             }
         }
@@ -782,8 +798,9 @@ public final class CpuBackend implements Backend {
                     acc += a[k];
                 }
             } else {
-                for (int k = 0; k < m; k++) {
-                    if (a[k] > acc) {
+                for (int k = 0; k < m && acc == acc; k++) {
+                    // NaN wins and is kept (acc != acc ends the loop): PyTorch's max and argmax propagate NaN.
+                    if (a[k] > acc || a[k] != a[k]) {
                         acc = a[k];
                         best = t + k;
                     }
@@ -814,7 +831,8 @@ public final class CpuBackend implements Backend {
                 }
             } else {
                 for (int j = 0; j < m; j++) {
-                    if (row[j] > acc[j]) {
+                    // A NaN already held stays (the first NaN wins); a new NaN replaces a number, as in PyTorch.
+                    if ((row[j] > acc[j] || row[j] != row[j]) && acc[j] == acc[j]) {
                         acc[j] = row[j];
                         best[j] = k;
                     }
@@ -1247,11 +1265,18 @@ public final class CpuBackend implements Backend {
             Operand.requireDense("conv2d", x, w, bias, out);
             boolean relu = activation == UnaryOp.RELU;
             ConvShapes shapes = new ConvShapes(x.shape(), w.shape(), out.shape(), p);
-            if (dnnlConv != null
-                    && (relu || activation == UnaryOp.IDENTITY)
-                    && dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), relu)) {
-                convolutionsOnDnnl = true;
-                return;
+            if (dnnlConv != null && (relu || activation == UnaryOp.IDENTITY)) {
+                // oneDNN's ReLU post-op is max(x, 0), which turns NaN into 0 (measured: one NaN weight gave finite
+                // logits). With a NaN or an infinity among the inputs (the only way to a NaN output but an
+                // overflow to +inf and -inf within one sum) the convolution runs unfused and ReLU in Java keeps NaN.
+                boolean fuse = relu && !nonFinite(raw(x)) && !nonFinite(cpu(w)) && !nonFinite(cpuOrNull(bias));
+                if (dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), fuse)) {
+                    convolutionsOnDnnl = true;
+                    if (relu && !fuse) {
+                        unary(UnaryOp.RELU, 0f, out, out);
+                    }
+                    return;
+                }
             }
             if (activation == UnaryOp.IDENTITY) {
                 conv.forward(shapes, cpu(x), cpu(w), cpuOrNull(bias), cpu(out));
@@ -1283,13 +1308,45 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /**
+     * Whether {@code s} (all of its buffer, whatever layout) holds a NaN or an infinity: the largest magnitude's
+     * bits, an int max reduction over tiles (one read of the buffer).
+     */
+    static boolean nonFinite(CpuStorage s) {
+        return s != null && maxMagnitudeBits(s) >= 0x7f800000;
+    }
+
+    /** Whether {@code s} holds a NaN (anywhere in its buffer). */
+    static boolean hasNaN(CpuStorage s) {
+        return maxMagnitudeBits(s) > 0x7f800000;
+    }
+
+    private static int maxMagnitudeBits(CpuStorage s) {
+        IntBuffer bits = s.i;
+        int n = bits.limit();
+        int[] tile = SCRATCH.get().idx;
+        int m = 0;
+        for (int t = 0; t < n; t += TILE) {
+            int len = Math.min(TILE, n - t);
+            bits.get(t, tile, 0, len);
+            for (int k = 0; k < len; k++) {
+                m = Math.max(m, tile[k] & 0x7fffffff);
+            }
+        }
+        return m;
+    }
+
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
         try (Pins pins = pin(x, out, argmax)) {
             Operand.requireDense("pool2d", x, out, argmax);
+            // oneDNN's max pooling never takes a NaN (its compare is false for NaN): measured, a NaN in a window
+            // gave the window's largest number. An input holding NaN goes to the Java kernel, where NaN wins.
             if (op == PoolOp.MAX
                     && dnnlPool != null
                     && argmax != null
+                    && raw(x).layout() != null
+                    && !hasNaN(raw(x))
                     && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
                 return;
             }

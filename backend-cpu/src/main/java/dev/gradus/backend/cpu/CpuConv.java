@@ -547,11 +547,12 @@ final class CpuConv {
                 float v1 = in[a + 1];
                 float v2 = in[b];
                 float v3 = in[b + 1];
-                int i01 = v1 > v0 ? a + 1 : a;
+                // Math.max propagates NaN; the index follows it as the general loop's does (a later NaN wins).
+                int i01 = v1 > v0 || v1 != v1 ? a + 1 : a;
                 float m01 = Math.max(v0, v1);
-                int i23 = v3 > v2 ? b + 1 : b;
+                int i23 = v3 > v2 || v3 != v3 ? b + 1 : b;
                 float m23 = Math.max(v2, v3);
-                idx[y * ow + x] = m23 > m01 ? i23 : i01;
+                idx[y * ow + x] = m23 > m01 || m23 != m23 ? i23 : i01;
                 o[y * ow + x] = Math.max(m01, m23);
             }
         }

@@ -94,7 +94,10 @@ final class DnnlEltwise {
         this.dnnl = dnnl;
     }
 
-    /** {@code out[i] = y[i] > 0 ? dOut[i] : 0}, {@code y} being ReLU's output. */
+    /**
+     * {@code out[i] = y[i] <= 0 ? 0 : dOut[i]}, {@code y} being ReLU's output: PyTorch's threshold_backward, which
+     * passes the gradient where {@code y} is NaN (measured: oneDNN's kernel does, as the Java one now does too).
+     */
     void reluBackward(CpuStorage dOut, int dOffset, CpuStorage y, int yOffset, CpuStorage out, int outOffset, int n) {
         plan(new Key(n)).run(at(dOut, dOffset), at(y, yOffset), at(out, outOffset));
     }

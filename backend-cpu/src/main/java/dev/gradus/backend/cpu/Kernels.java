@@ -234,7 +234,8 @@ final class Kernels {
             }
             case RELU_GRAD -> {
                 for (int k = 0; k < n; k++) {
-                    o[k] = b[k] > 0f ? a[k] : 0f;
+                    // PyTorch's threshold_backward: 0 where b <= 0, so a NaN output passes its gradient on.
+                    o[k] = b[k] <= 0f ? 0f : a[k];
                 }
                 yield n;
             }

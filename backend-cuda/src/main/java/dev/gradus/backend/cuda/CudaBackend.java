@@ -669,7 +669,12 @@ public final class CudaBackend implements Backend {
             int m = outLayout.shape()[r - 2];
             int n = outLayout.shape()[r - 1];
             int k = aLayout.shape()[r - 1];
-            if (m == 0 || n == 0) {
+            if (outLayout.numel() == 0) {
+                return;
+            }
+            if (k == 0) {
+                // A sum of no products: zeros, as PyTorch ([3, 0] x [0, 4]); cuBLAS takes no empty operand.
+                fill(out, 0f);
                 return;
             }
             GemmPlan plan = GemmPlan.of(aLayout, bLayout, outLayout);

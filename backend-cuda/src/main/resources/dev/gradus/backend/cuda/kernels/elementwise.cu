@@ -9,7 +9,7 @@ __host__ __device__ __forceinline__ float gradus_unary_op(int op, float x, float
         case UNARY_LOG: return logf(x);
         case UNARY_SQRT: return sqrtf(x);
         case UNARY_ABS: return fabsf(x);
-        case UNARY_RELU: return x > 0.f ? x : 0.f;
+        case UNARY_RELU: return x <= 0.f ? 0.f : x;  // NaN stays NaN, as torch.relu
         case UNARY_SIGMOID: return 1.f / (1.f + expf(-x));
         case UNARY_TANH: return tanhf(x);
         case UNARY_ADD_SCALAR: return x + s;
@@ -27,8 +27,8 @@ __host__ __device__ __forceinline__ float gradus_binary_op(int op, float a, floa
         case BINARY_SUB: return a - b;
         case BINARY_MUL: return a * b;
         case BINARY_DIV: return a / b;
-        case BINARY_MAXIMUM: return fmaxf(a, b);
-        case BINARY_MINIMUM: return fminf(a, b);
+        case BINARY_MAXIMUM: return a != a ? a : (b != b ? b : fmaxf(a, b));  // NaN wins, as torch.maximum
+        case BINARY_MINIMUM: return a != a ? a : (b != b ? b : fminf(a, b));  // (fmaxf/fminf drop NaN)
         case BINARY_EQ: return a == b ? 1.f : 0.f;
         case BINARY_NE: return a != b ? 1.f : 0.f;
         case BINARY_GT: return a > b ? 1.f : 0.f;
@@ -36,7 +36,7 @@ __host__ __device__ __forceinline__ float gradus_binary_op(int op, float a, floa
         case BINARY_GE: return a >= b ? 1.f : 0.f;
         case BINARY_LE: return a <= b ? 1.f : 0.f;
         case BINARY_MASK: return b != 0.f ? a : 0.f;
-        case BINARY_RELU_GRAD: return b > 0.f ? a : 0.f;
+        case BINARY_RELU_GRAD: return b <= 0.f ? 0.f : a;  // threshold_backward: NaN passes
         case BINARY_SIGMOID_GRAD: return a * b * (1.f - b);
         case BINARY_TANH_GRAD: return a * (1.f - b * b);
         default: return nanf("");

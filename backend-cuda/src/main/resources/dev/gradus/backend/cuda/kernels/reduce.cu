@@ -44,7 +44,10 @@ extern "C" __global__ void gradus_reduce(int op, const float* x, long long offse
             if (op == REDUCE_SUM) {
                 val[threadIdx.x] = a + b;
             } else {
-                bool takeB = b > a || (b == a && ib < ia);
+                // NaN wins (max NaN, argmax the first NaN, as PyTorch); among NaNs or equals the lower index.
+                bool nanA = a != a;
+                bool nanB = b != b;
+                bool takeB = nanB ? (!nanA || ib < ia) : (!nanA && (b > a || (b == a && ib < ia)));
                 if (takeB) {
                     val[threadIdx.x] = b;
                     arg[threadIdx.x] = ib;
