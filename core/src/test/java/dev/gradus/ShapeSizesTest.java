@@ -25,7 +25,8 @@ class ShapeSizesTest {
                 () -> Shape.of(1 << 20, 1 << 22, 1 << 22, 1 << 20, 1 << 20));
         assertRefused("[200000, 200000]", () -> Shape.of(200000, 200000));
         assertEquals(0, Shape.of(0, 1 << 30, 1 << 30, 1 << 30).numel(), "a zero dimension makes any shape empty");
-        assertRefused("[2147483647, 2, 1073741824", () -> Shape.of(3, 4).reshape(Integer.MAX_VALUE, 2, 1 << 30, 1 << 30, -1));
+        assertRefused(
+                "[2147483647, 2, 1073741824", () -> Shape.of(3, 4).reshape(Integer.MAX_VALUE, 2, 1 << 30, 1 << 30, -1));
     }
 
     @Test
