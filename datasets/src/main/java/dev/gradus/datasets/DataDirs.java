@@ -59,15 +59,20 @@ public final class DataDirs {
         for (Path p : candidates(name, explicit)) {
             places.add(p.toAbsolutePath().toString());
         }
-        return new FileNotFoundException("The " + name + " data set was not found"
-                + (offline ? " and offline mode forbids downloading it" : "") + " (looked for " + probe + "[.gz] in "
-                + String.join(", ", places) + "): pass --data DIR, set GRADUS_DATA to a folder holding " + name
-                + "/, or put the files in "
-                + (explicit != null ? explicit : cacheDir().resolve(name))
-                + " (the examples download them there unless --offline)"
-                + (offline
-                        ? "; online, the files come from the public mirrors or GRADUS_DATASETS_MIRROR/" + name + "/"
-                        : ""));
+        return new DataSetNotFoundException(
+                name,
+                offline,
+                "The " + name + " data set was not found"
+                        + (offline ? " and offline mode forbids downloading it" : "") + " (looked for " + probe
+                        + "[.gz] in "
+                        + String.join(", ", places) + "): give the folder that holds them, set GRADUS_DATA to a folder"
+                        + " holding " + name + "/, or put the files in "
+                        + (explicit != null ? explicit : cacheDir().resolve(name))
+                        + " (where a download puts them unless gradus.offline or GRADUS_OFFLINE is set)"
+                        + (offline
+                                ? "; online, the files come from the public mirrors or GRADUS_DATASETS_MIRROR/" + name
+                                        + "/"
+                                : ""));
     }
 
     /** {@code dir/file.gz} if present, else {@code dir/file}. */
