@@ -498,9 +498,16 @@ public final class Functional {
                 throw new IllegalArgumentException("crossEntropy: " + e.getMessage(), e);
             }
         } else {
+            if (target.shape().rank() == 1 && target.shape().dim(0) == n) {
+                // PyTorch: "expected scalar type Long but found Float" for class indices of the wrong type.
+                throw new IllegalArgumentException("crossEntropy: labels " + target.shape() + " must be INT32 class"
+                        + " indices (Tensor.ofInts), got " + target.dtype() + "; a FLOAT32 target must be"
+                        + " distributions shaped like the logits " + shape);
+            }
             if (!target.shape().equals(shape)) {
-                throw new IllegalArgumentException(
-                        "crossEntropy: logits " + shape + " and target " + target.shape() + " differ");
+                throw new IllegalArgumentException("crossEntropy: logits " + shape + " need INT32 labels [" + n
+                        + "] or FLOAT32 target distributions " + shape + ", got " + target.dtype() + " "
+                        + target.shape());
             }
             onehot = target;
         }

@@ -1,5 +1,6 @@
 package dev.gradus;
 
+import dev.gradus.spi.Backend;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
@@ -160,6 +161,71 @@ final class NativeReclaimer {
             reportLeaks();
         }
         return n;
+    }
+
+    /**
+     * The error for an allocation that failed even after the unreachable tensors were released and the backend's
+     * cache given back: one line naming the op, the shape, the bytes and how to raise the native memory cap.
+     */
+    static OutOfMemoryError outOfMemory(Backend backend, Shape shape, DType dtype, long bytes, OutOfMemoryError cause) {
+        var mem = backend.memory();
+        StringBuilder m = new StringBuilder("out of memory: ")
+                .append(opName())
+                .append(" needs ")
+                .append(dtype)
+                .append(' ')
+                .append(shape)
+                .append(" (")
+                .append(bytes)
+                .append(" bytes) on ")
+                .append(backend.name())
+                .append(", with ")
+                .append(mem.liveBytes())
+                .append(" bytes live and ")
+                .append(mem.reservedBytes())
+                .append(" cached");
+        if ("cpu".equals(backend.name())) {
+            String cap = System.getProperty("org.bytedeco.javacpp.maxBytes");
+            m.append("; JavaCPP caps native memory at -Xmx by default (")
+                    .append(cap == null ? "here " + Runtime.getRuntime().maxMemory() + " bytes" : "set to " + cap)
+                    .append("): raise it with -Dorg.bytedeco.javacpp.maxBytes=<bytes, e.g. 8g>")
+                    .append(" (and -Dorg.bytedeco.javacpp.maxPhysicalBytes), or use smaller batches");
+        } else {
+            m.append("; use smaller batches or free tensors (close them or use a Scope)");
+        }
+        String why = cause.getMessage();
+        if (why != null && !why.isBlank()) {
+            m.append(" (").append(why.lines().findFirst().orElse("").strip()).append(')');
+        }
+        OutOfMemoryError e = new OutOfMemoryError(m.toString());
+        e.initCause(cause);
+        return e;
+    }
+
+    /** The library op that allocated, as {@code Tensor.matmul}, with the layer that called it, if any. */
+    private static String opName() {
+        return StackWalker.getInstance().walk(frames -> {
+            String op = null;
+            String caller = null;
+            for (var it = frames.iterator(); it.hasNext(); ) {
+                StackWalker.StackFrame f = it.next();
+                String cls = f.getClassName();
+                String simple = cls.substring(cls.lastIndexOf('.') + 1);
+                boolean core = cls.startsWith("dev.gradus.") && cls.indexOf('.', "dev.gradus.".length()) < 0;
+                if (core && !simple.contains("$") && !f.getMethodName().contains("lambda$")) {
+                    if (!simple.equals("NativeReclaimer") && !f.getMethodName().equals("empty")) {
+                        op = simple + "." + f.getMethodName();
+                    }
+                } else if (op != null && !core) {
+                    caller = simple + "." + f.getMethodName();
+                    break;
+                }
+            }
+            if (op == null) {
+                return "an allocation";
+            }
+            return caller == null ? op : op + " (called from " + caller + ")";
+        });
     }
 
     /** Packages whose frames are the library's, not the site a user wants to see. */

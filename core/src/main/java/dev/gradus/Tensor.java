@@ -87,8 +87,21 @@ public class Tensor implements AutoCloseable {
     /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
     static Tensor empty(Backend backend, Shape shape, DType dtype) {
         requireFits(backend, shape, dtype);
-        NativeReclaimer.beforeAllocate((long) shape.numel() * dtype.bytes());
-        Storage s = backend.allocate(dtype, shape.numel());
+        long bytes = (long) shape.numel() * dtype.bytes();
+        NativeReclaimer.beforeAllocate(bytes);
+        Storage s;
+        try {
+            s = backend.allocate(dtype, shape.numel());
+        } catch (OutOfMemoryError e) {
+            // Memory back under pressure: release the unreachable tensors, empty the backend's cache, retry once.
+            NativeReclaimer.collectNow();
+            backend.trim();
+            try {
+                s = backend.allocate(dtype, shape.numel());
+            } catch (OutOfMemoryError again) {
+                throw NativeReclaimer.outOfMemory(backend, shape, dtype, bytes, again);
+            }
+        }
         return new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), dtype, true);
     }
 

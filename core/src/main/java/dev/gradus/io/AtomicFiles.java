@@ -24,8 +24,19 @@ public final class AtomicFiles {
         void write(OutputStream out) throws IOException;
     }
 
-    /** Writes {@code file} atomically with {@code body}; the new file is readable by all (rw-r--r--). */
+    /**
+     * Writes {@code file} atomically with {@code body}; the new file is readable by all (rw-r--r--). Errors name the
+     * file ({@link FileErrors#onFile}): a full disk is {@code model.safetensors: No space left on device}.
+     */
     public static void write(Path file, Body body) throws IOException {
+        try {
+            writeAtomically(file, body);
+        } catch (IOException e) {
+            throw FileErrors.onFile(file, e);
+        }
+    }
+
+    private static void writeAtomically(Path file, Body body) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");

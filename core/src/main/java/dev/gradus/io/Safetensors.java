@@ -148,8 +148,19 @@ public final class Safetensors {
         });
     }
 
-    /** Reads and checks a whole safetensors file (float32 tensors only). */
+    /**
+     * Reads and checks a whole safetensors file (float32 tensors only). Errors name the file
+     * ({@link FileErrors#onFile}): {@code model.safetensors: Is a directory}.
+     */
     public static Contents read(Path file) throws IOException {
+        try {
+            return readChecked(file);
+        } catch (IOException e) {
+            throw FileErrors.onFile(file, e);
+        }
+    }
+
+    private static Contents readChecked(Path file) throws IOException {
         String name = file.toString();
         long size = Files.size(file);
         if (size < 8) {
@@ -455,19 +466,20 @@ public final class Safetensors {
         for (String k : c.tensors().keySet()) {
             if (k.startsWith(prefix) && !targets.containsKey(k)) {
                 unexpected.add(k);
-                problems.add("unexpected '" + k + "' "
+                problems.add("unexpected '" + clip(k) + "' "
                         + Arrays.toString(c.tensors().get(k).shape()));
             }
         }
         if (strict && !problems.isEmpty()) {
             String saved = c.metadata().get("gradus.architecture");
-            throw new IllegalArgumentException(file + " does not match the model: " + String.join("; ", problems)
+            throw new IllegalArgumentException(file + " does not match the model: " + firstFew(problems)
                     + (saved != null
-                            ? "\n  file architecture:  " + saved + "\n  model architecture: " + architecture(model)
+                            ? "; file architecture: " + clip(saved) + "; model architecture: "
+                                    + clip(architecture(model))
                             : ""));
         }
         if (!misShaped.isEmpty()) {
-            throw new IllegalArgumentException(file + ": " + String.join("; ", misShaped));
+            throw new IllegalArgumentException(file + ": " + firstFew(misShaped));
         }
         for (Map.Entry<String, Tensor> e : targets.entrySet()) {
             Entry got = c.tensors().get(e.getKey());
@@ -477,5 +489,20 @@ public final class Safetensors {
             }
         }
         return new LoadReport(List.copyOf(missing), List.copyOf(unexpected));
+    }
+
+    /** Messages list at most this many problems, then how many more there are. */
+    static final int LISTED = 5;
+
+    /** The first {@link #LISTED} of {@code problems} and a count of the rest: a hostile file's message stays short. */
+    static String firstFew(List<String> problems) {
+        String head = String.join("; ", problems.subList(0, Math.min(LISTED, problems.size())));
+        return problems.size() <= LISTED ? head : head + "; and " + (problems.size() - LISTED) + " more";
+    }
+
+    /** A string from a file, on one line and at most 300 characters. */
+    private static String clip(String s) {
+        String one = s.replaceAll("\\s+", " ");
+        return one.length() <= 300 ? one : one.substring(0, 300) + "... (" + one.length() + " characters)";
     }
 }

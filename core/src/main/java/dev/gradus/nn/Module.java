@@ -338,8 +338,39 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
+    /**
+     * The module tree, as PyTorch's {@code repr}: a leaf is its {@link #describe() description}, a module with
+     * children lists each as {@code (name): child}, indented two spaces a level:
+     *
+     * <pre>
+     * Sequential(
+     *   (0): Dense(784 -&gt; 48)
+     *   (1): ReLU()
+     *   (2): Dense(48 -&gt; 10)
+     * )</pre>
+     */
     @Override
     public String toString() {
-        return describe();
+        StringBuilder sb = new StringBuilder();
+        tree(sb, "", Collections.newSetFromMap(new IdentityHashMap<>()));
+        return sb.toString();
+    }
+
+    private void tree(StringBuilder sb, String indent, Set<Module> path) {
+        String d = describe();
+        Map<String, Module> kids = children();
+        if (kids.isEmpty() || !path.add(this)) {
+            sb.append(d.endsWith(")") ? d : d + "()");
+            return;
+        }
+        // A container's own description ("Sequential(3 layers)") gives way to its children, as in PyTorch.
+        sb.append(getClass().getSimpleName()).append("(\n");
+        for (Map.Entry<String, Module> e : kids.entrySet()) {
+            sb.append(indent).append("  (").append(e.getKey()).append("): ");
+            e.getValue().tree(sb, indent + "  ", path);
+            sb.append('\n');
+        }
+        sb.append(indent).append(')');
+        path.remove(this);
     }
 }

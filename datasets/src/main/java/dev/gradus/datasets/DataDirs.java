@@ -62,18 +62,22 @@ public final class DataDirs {
         Path home = explicit != null ? explicit : cacheDir().resolve(name);
         // Library terms only (the path argument, GRADUS_DATA, the mirror and offline settings): a program built on
         // Gradus has its own command line, so naming the examples' flags here would point its users nowhere.
-        return new FileNotFoundException("The " + name + " data set was not found"
-                + (offline ? " and offline mode (GRADUS_OFFLINE, -Dgradus.offline) forbids downloading it" : "")
-                + " (looked for " + probe + "[.gz] in " + String.join(", ", places) + "): "
-                + (explicit != null
-                        ? "put the files in " + home + ", or pass null as the path to use GRADUS_DATA or " + cacheDir()
-                        : "pass its folder as the path argument, set GRADUS_DATA to a folder holding " + name
-                                + "/, or put the files in " + home)
-                + (offline
-                        ? "; online, loading with download enabled fetches them from the public mirrors or "
-                                + "GRADUS_DATASETS_MIRROR/" + name + "/"
-                        : "; loading with download enabled fetches them there from the public mirrors or "
-                                + "GRADUS_DATASETS_MIRROR/" + name + "/"));
+        return new DataSetNotFoundException(
+                name,
+                offline,
+                "The " + name + " data set was not found"
+                        + (offline ? " and offline mode (GRADUS_OFFLINE, -Dgradus.offline) forbids downloading it" : "")
+                        + " (looked for " + probe + "[.gz] in " + String.join(", ", places) + "): "
+                        + (explicit != null
+                                ? "put the files in " + home + ", or pass null as the path to use GRADUS_DATA or "
+                                        + cacheDir()
+                                : "pass its folder as the path argument, set GRADUS_DATA to a folder holding " + name
+                                        + "/, or put the files in " + home)
+                        + (offline
+                                ? "; online, loading with download enabled fetches them from the public mirrors or "
+                                        + "GRADUS_DATASETS_MIRROR/" + name + "/"
+                                : "; loading with download enabled fetches them there from the public mirrors or "
+                                        + "GRADUS_DATASETS_MIRROR/" + name + "/"));
     }
 
     /** {@code dir/file.gz} if present, else {@code dir/file}. */

@@ -73,6 +73,7 @@ class MnistTest {
         // A library message speaks of its API and settings, never of the examples' command-line flags.
         assertFalse(m.contains("--"), m);
         assertFalse(m.contains("\n"), m);
+        assertTrue(e instanceof DataSetNotFoundException, "the examples add their flags to this type");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.gradus.examples;
 
 import dev.gradus.Rng;
+import dev.gradus.io.ModelFormatException;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
@@ -54,7 +55,12 @@ public final class Models {
     /** Reads {@code file} once, rebuilds the architecture its metadata names and loads the weights into it. */
     public static Saved load(Path file, Backend backend) throws IOException {
         Safetensors.Contents c = Safetensors.read(file);
-        Sequential model = rebuild(c.metadata(), backend);
+        Sequential model;
+        try {
+            model = rebuild(c.metadata(), backend);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file.toString(), e.getMessage(), e);
+        }
         try {
             Safetensors.load(model, c, file.toString());
         } catch (RuntimeException e) {
@@ -80,10 +86,24 @@ public final class Models {
                 mlp(
                         backend,
                         parse(meta.getOrDefault("gradus.hidden", "")),
-                        Float.parseFloat(meta.getOrDefault("gradus.dropout", "0")),
+                        dropout(meta.getOrDefault("gradus.dropout", "0")),
                         rng);
             default -> throw new IllegalArgumentException("unknown example '" + example + "' in the model file");
         };
+    }
+
+    /** The {@code gradus.dropout} metadata: a probability in [0, 1). */
+    private static float dropout(String v) {
+        float p;
+        try {
+            p = Float.parseFloat(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata gradus.dropout must be a number in [0, 1), got '" + v + "'");
+        }
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("metadata gradus.dropout must be in [0, 1), got " + v);
+        }
+        return p;
     }
 
     static String join(int[] hidden) {

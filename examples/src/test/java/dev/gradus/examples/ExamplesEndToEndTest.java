@@ -6,15 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.Backends;
+import dev.gradus.Rng;
 import dev.gradus.datasets.CsvFormatException;
+import dev.gradus.datasets.DataSetNotFoundException;
 import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Mnist;
+import dev.gradus.io.Safetensors;
+import dev.gradus.nn.Sequential;
 import dev.gradus.train.Training;
+import dev.gradus.train.TrainingDivergedException;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -133,5 +141,27 @@ class ExamplesEndToEndTest {
                 right / (double) truth.length,
                 1e-12,
                 "the reloaded model scores exactly what the trained one did");
+    }
+
+    /** What the command line prints for an error: one line, the file named, the wrong field named. */
+    @Test
+    void errorsPrintOneLineNamingTheFileAndField(@TempDir Path dir) throws Exception {
+        Path missing = Path.of("/nonexistent/model.safetensors");
+        Exception e = assertThrows(IOException.class, () -> Models.load(missing, Backends.defaultBackend()));
+        assertEquals("error: /nonexistent/model.safetensors: no such file or directory", Main.errorLine(e));
+
+        Path lots = dir.resolve("lots.safetensors");
+        try (Sequential m = Models.mlp(Backends.defaultBackend(), new int[] {4}, 0f, new Rng(1))) {
+            Safetensors.save(m, lots, Map.of("gradus.example", "mlp", "gradus.hidden", "4", "gradus.dropout", "lots"));
+        }
+        e = assertThrows(IOException.class, () -> Models.load(lots, Backends.defaultBackend()));
+        String line = Main.errorLine(e);
+        assertTrue(line.contains(lots.toString()) && line.contains("gradus.dropout") && line.contains("'lots'"), line);
+
+        // The library's messages speak of its API; the command line adds its own flags.
+        line = Main.errorLine(new TrainingDivergedException("x: training loss became NaN at step 1 of epoch 1"));
+        assertTrue(line.contains("--lr") && line.contains("--detect-anomaly"), line);
+        line = Main.errorLine(new DataSetNotFoundException("mnist", true, "The mnist data set was not found"));
+        assertTrue(line.contains("--data DIR") && line.contains("--offline"), line);
     }
 }

@@ -275,9 +275,9 @@ public final class Training {
         float l = sum.item();
         if (!Float.isFinite(l)) {
             String where = first == last ? "at step " + last : "in steps " + first + "-" + last;
-            throw new IllegalStateException(name + ": training loss became " + l + " " + where + " of epoch " + epoch
-                    + "; stopping. Lower --lr (now " + opt.lr() + "), or run with Anomaly.detect()"
-                    + " (--detect-anomaly) to find the op that made it");
+            throw new TrainingDivergedException(name + ": training loss became " + l + " " + where + " of epoch "
+                    + epoch + "; stopping. Lower the learning rate (now " + opt.lr() + "), or run with"
+                    + " Anomaly.detect() to find the op that made it");
         }
         return l;
     }

@@ -135,6 +135,12 @@ class TrainingTest {
                         .withBackend(cpu)
                         .withLog(new PrintStream(new ByteArrayOutputStream()))));
         assertTrue(e.getMessage().contains("training loss became NaN at step 1 of epoch 1"), e.getMessage());
+        // A library's message speaks of its API, not of the examples' command-line flags (they add those).
+        assertTrue(
+                e instanceof TrainingDivergedException
+                        && e.getMessage().contains("Lower the learning rate")
+                        && !e.getMessage().contains("--"),
+                e.getMessage());
         opt.close();
         model.close();
     }

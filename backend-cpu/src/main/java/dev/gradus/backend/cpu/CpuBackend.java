@@ -27,7 +27,6 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.FloatPointer;
@@ -36,15 +35,27 @@ import org.bytedeco.javacpp.FloatPointer;
  * The CPU backend: GEMM through OpenBLAS on native memory, every other kernel in Java split over a fixed thread
  * pool.
  *
- * <p>Freed storages go to a per-size cache, so a training loop in steady state makes no native allocations.
+ * <p>Freed storages go to a per-size cache, so a training loop in steady state makes no native allocations. The
+ * cache is bounded: it holds at most as many bytes as were ever live at once (at least 16 MiB), or
+ * {@code gradus.cpu.maxCachedBytes} when that is set, and gives up the least recently used sizes first. When a
+ * native allocation fails (JavaCPP's cap, {@code -Xmx} by default, or malloc), the whole cache is given back and
+ * the allocation retried once, as PyTorch's caching allocator does.
  * Results are bit-identical run to run for a given thread count: each output element is computed by one thread
  * in a fixed order.
  */
 public final class CpuBackend implements Backend {
     private final Parallel parallel;
     private final OpenBlasInfo blas;
-    private final Map<Long, ArrayDeque<CpuStorage>> cache = new HashMap<>();
+    /** Freed storages by size, least recently used size first. */
+    private final LinkedHashMap<Long, ArrayDeque<CpuStorage>> cache = new LinkedHashMap<>(16, 0.75f, true);
+
+    /** The floor of the cache's bound: small workloads keep every size. */
+    static final long MIN_CACHE_BYTES = 16L << 20;
+    /** A fixed bound on the cached bytes ({@code gradus.cpu.maxCachedBytes}), or -1 for the peak live bytes. */
+    private final long maxCachedBytes = cacheLimitProperty();
+
     private long liveBytes;
+    private long peakLiveBytes;
     private long reservedBytes;
     private long allocations;
 
@@ -138,6 +149,28 @@ public final class CpuBackend implements Backend {
         return Integer.MAX_VALUE / dtype.bytes();
     }
 
+    private static long cacheLimitProperty() {
+        String v = System.getProperty("gradus.cpu.maxCachedBytes");
+        if (v == null || v.isBlank()) {
+            return -1;
+        }
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "gradus.cpu.maxCachedBytes must be a byte count >= 0, got \"" + v + "\"");
+        }
+    }
+
+    /** The most bytes the cache keeps: the configured bound, else the peak live bytes (at least 16 MiB). */
+    synchronized long cacheLimit() {
+        return maxCachedBytes >= 0 ? maxCachedBytes : Math.max(MIN_CACHE_BYTES, peakLiveBytes);
+    }
+
     @Override
     public synchronized Storage allocate(DType dtype, int numel) {
         if (numel < 0 || numel > maxElements(dtype)) {
@@ -145,10 +178,14 @@ public final class CpuBackend implements Backend {
                     + " elements; one storage holds at most " + maxElements(dtype)
                     + " (2^31-1 bytes, a direct buffer's limit)");
         }
-        ArrayDeque<CpuStorage> q = cache.get(key(dtype, numel));
+        long key = key(dtype, numel);
+        ArrayDeque<CpuStorage> q = cache.get(key);
         CpuStorage s = q == null ? null : q.poll();
+        if (q != null && q.isEmpty()) {
+            cache.remove(key);
+        }
         if (s == null) {
-            s = new CpuStorage(dtype, numel);
+            s = newStorage(dtype, numel);
             allocations++;
         } else {
             reservedBytes -= s.bytes();
@@ -156,7 +193,21 @@ public final class CpuBackend implements Backend {
         s.claim();
         s.setLayout(null);
         liveBytes += s.bytes();
+        peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         return s;
+    }
+
+    /** A fresh native storage; when that fails, gives the cache back and tries once more. */
+    private CpuStorage newStorage(DType dtype, int numel) {
+        try {
+            return new CpuStorage(dtype, numel);
+        } catch (OutOfMemoryError e) {
+            if (reservedBytes == 0) {
+                throw e;
+            }
+            trim();
+            return new CpuStorage(dtype, numel);
+        }
     }
 
     @Override
@@ -177,6 +228,23 @@ public final class CpuBackend implements Backend {
         reservedBytes += s.bytes();
         cache.computeIfAbsent(key(s.dtype(), s.numel()), k -> new ArrayDeque<>())
                 .push(s);
+        evict(cacheLimit());
+    }
+
+    /** Frees cached storages, least recently used sizes first, until at most {@code limit} bytes stay cached. */
+    private synchronized void evict(long limit) {
+        var it = cache.values().iterator();
+        while (reservedBytes > limit && it.hasNext()) {
+            ArrayDeque<CpuStorage> q = it.next();
+            while (reservedBytes > limit && !q.isEmpty()) {
+                CpuStorage s = q.pollLast();
+                reservedBytes -= s.bytes();
+                s.deallocate();
+            }
+            if (q.isEmpty()) {
+                it.remove();
+            }
+        }
     }
 
     /**

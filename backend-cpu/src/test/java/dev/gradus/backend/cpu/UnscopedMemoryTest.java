@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Gradus;
 import dev.gradus.Rng;
+import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.ReLU;
@@ -13,13 +14,16 @@ import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Code that never closes a tensor nor opens a scope, as a new user writes it: the native memory stays bounded
+ * Native memory stays bounded. The backend's buffer cache keeps at most the peak live bytes (at least 16 MiB) and is
+ * given back when an allocation fails; an allocation that still fails names the op, the shape, the bytes and
+ * JavaCPP's cap. And code that never closes a tensor nor opens a scope, as a new user writes it: the native memory stays bounded
  * because the GC frees unreachable tensors and runs when unscoped memory passes {@code gradus.maxUnscopedBytes}
  * (256 MiB by default). Without that net the loops below held 1.2 GB and growing.
  */
@@ -135,5 +139,100 @@ class UnscopedMemoryTest {
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("Gradus leak report"), out);
         assertTrue(out.contains("UnscopedMemoryTest$LeakyProgram.makeGarbage(UnscopedMemoryTest.java:"), out);
+    }
+
+    /**
+     * Scoped inference over every batch size from 1 to 200, as a server sees it, in its own JVM; prints the most
+     * bytes the cache held, the peak live bytes and the native allocations. With {@code huge}, allocates 256 MiB
+     * and prints the error's message.
+     */
+    public static final class BatchSizesProgram {
+        public static void main(String[] args) {
+            CpuBackend be = CpuBackendProvider.get();
+            if (args.length > 0 && args[0].equals("huge")) {
+                try (Scope s = Scope.open()) {
+                    Tensor.zeros(8192, 8192).sum().item();
+                    System.out.println("allocated");
+                } catch (OutOfMemoryError e) {
+                    System.out.println("message: " + e.getMessage());
+                }
+                return;
+            }
+            Rng rng = new Rng(4);
+            long maxReserved = 0;
+            long peakLive = 0;
+            try (Sequential model = new Sequential(
+                    new Dense(be, 784, 256, true, dev.gradus.nn.Init.GLOROT, rng),
+                    new ReLU(),
+                    new Dense(be, 256, 10, true, dev.gradus.nn.Init.GLOROT, rng))) {
+                for (int batch = 1; batch <= 200; batch++) {
+                    try (Scope s = Scope.open()) {
+                        int[] p = model.forward(Tensor.zeros(batch, 784))
+                                .argmax(1)
+                                .toIntArray();
+                        peakLive = Math.max(peakLive, be.memory().liveBytes());
+                        if (p.length != batch) {
+                            throw new AssertionError(batch + " rows, got " + p.length);
+                        }
+                    }
+                    maxReserved = Math.max(maxReserved, be.memory().reservedBytes());
+                }
+            }
+            System.out.println(
+                    "result " + maxReserved + " " + peakLive + " " + be.memory().allocations());
+        }
+    }
+
+    private static String runBatchSizes(List<String> jvmOptions, String... args) throws Exception {
+        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BatchSizesProgram.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the program finished");
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    private static long[] result(String out) {
+        String line =
+                out.lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow(() -> new AssertionError(out));
+        String[] f = line.split(" ");
+        return new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])};
+    }
+
+    /** Every size cached held 130 MB after the loop and failed under a 32 MB native cap. */
+    @Test
+    void scopedInferenceOverBatchSizesKeepsTheCacheBounded() throws Exception {
+        String out = runBatchSizes(List.of("-Dorg.bytedeco.javacpp.maxBytes=32m"));
+        long[] r = result(out);
+        assertTrue(r[1] < 8L << 20, "peak live " + r[1]);
+        assertTrue(r[0] <= 16L << 20, "cached " + r[0] + " bytes: " + out);
+    }
+
+    /** With the cache unbounded, only giving it back when an allocation fails lets the loop finish. */
+    @Test
+    void aFailedAllocationGivesTheCacheBackAndRetries() throws Exception {
+        String out = runBatchSizes(
+                List.of("-Dorg.bytedeco.javacpp.maxBytes=32m", "-Dgradus.cpu.maxCachedBytes=100000000000"));
+        long[] r = result(out);
+        assertTrue(r[0] <= 32L << 20, "cached " + r[0] + " bytes: " + out);
+    }
+
+    @Test
+    void outOfMemoryNamesTheOpShapeBytesAndJavaCppCap() throws Exception {
+        String out = runBatchSizes(List.of("-Dorg.bytedeco.javacpp.maxBytes=32m"), "huge");
+        String msg = out.lines()
+                .filter(l -> l.startsWith("message: "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(out));
+        assertTrue(msg.contains("Tensor.zeros"), msg);
+        assertTrue(msg.contains("[8192, 8192]"), msg);
+        assertTrue(msg.contains("268435456 bytes"), msg);
+        assertTrue(msg.contains("-Xmx"), msg);
+        assertTrue(msg.contains("-Dorg.bytedeco.javacpp.maxBytes="), msg);
+        assertTrue(msg.length() < 600, msg);
     }
 }

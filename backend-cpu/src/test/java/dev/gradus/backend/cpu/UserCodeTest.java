@@ -17,6 +17,7 @@ import dev.gradus.nn.Dense;
 import dev.gradus.nn.Module;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
+import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
 import java.nio.file.Path;
@@ -218,5 +219,26 @@ class UserCodeTest {
             view.close();
             big.close();
         }
+    }
+
+    /** toString prints the module tree as PyTorch's repr does; it printed only the class name. */
+    @Test
+    void toStringPrintsTheModuleTree() {
+        try (Sequential seq = new Sequential(new Dense(784, 48), new ReLU(), new FieldsOnly())) {
+            assertEquals(
+                    String.join(
+                            "\n",
+                            "Sequential(",
+                            "  (0): Dense(784 -> 48)",
+                            "  (1): ReLU()",
+                            "  (2): FieldsOnly(",
+                            "    (hidden): Dense(5 -> 4)",
+                            "    (act): ReLU()",
+                            "    (out): Dense(4 -> 2)",
+                            "  )",
+                            ")"),
+                    seq.toString());
+        }
+        Gradus.freeUnreachable(); // FieldsOnly's Tensor.ones(2), as above
     }
 }
