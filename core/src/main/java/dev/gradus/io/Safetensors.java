@@ -307,6 +307,7 @@ public final class Safetensors {
             throw new ModelFormatException(
                     name,
                     (dataLen - end) + " bytes after the last tensor's data (data bytes " + end + " to " + dataLen
+                            + (previous == null ? "" : " follow tensor '" + previous.name + "' and")
                             + " belong to no tensor)");
         }
     }

@@ -136,9 +136,8 @@ class AtomicFilesTest {
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         }
         assertArrayEquals(new byte[] {7, 7, 7}, Files.readAllBytes(f));
-        List<String> traces = names().stream()
-                .filter(n -> n.startsWith(".model.safetensors"))
-                .toList();
+        List<String> traces =
+                names().stream().filter(n -> n.startsWith(".model.safetensors")).toList();
         // the second killed save removed what the first left: they do not pile up
         assertEquals(1, traces.size(), traces::toString);
         // the user's own files that look alike, and a save in progress (this process, alive)
