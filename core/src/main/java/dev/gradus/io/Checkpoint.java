@@ -6,21 +6,35 @@ import dev.gradus.optim.LRScheduler;
 import dev.gradus.optim.Optimizer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Everything training needs to go on where it stopped, in one safetensors file written atomically: the model's
  * parameters and buffers ({@code model.*}), the optimizer's state ({@code optimizer.*}, with its step count and
- * rate) and the schedule's position. Resuming gives the same losses as not stopping.
+ * rate) and the schedule's position and base rate. Resuming gives the same losses as not stopping.
  *
  * <pre>{@code
  * Checkpoint.save(Path.of("ckpt.safetensors"), model, opt, schedule);   // schedule may be null
  * Checkpoint.load(Path.of("ckpt.safetensors"), model, opt, schedule);   // same architecture and classes
  * }</pre>
+ *
+ * <p>A load checks the whole file first (every tensor's name, shape and dtype, the optimizer's state, the step
+ * count, the schedule's values) and changes nothing when any check fails.
  */
 public final class Checkpoint {
     private Checkpoint() {}
+
+    /** Choices for {@link #load(Path, Module, Optimizer, LRScheduler, Option...)}. */
+    public enum Option {
+        /**
+         * Accept a checkpoint past step 0 that holds no optimizer state (a converted model, say): the optimizer
+         * then starts afresh (step 0, zero moments), as PyTorch does with an empty state. Without it such a file is
+         * refused, since resuming Adam with zero moments silently changes the training.
+         */
+        FRESH_OPTIMIZER_STATE
+    }
 
     /** Writes the checkpoint; {@code schedule} may be null. */
     public static void save(Path file, Module model, Optimizer opt, LRScheduler schedule) throws IOException {
@@ -44,17 +58,24 @@ public final class Checkpoint {
 
     /**
      * Restores a checkpoint into {@code model}, {@code opt} and {@code schedule} (null if it was saved without).
+     * Everything is checked before anything is changed: a refused file leaves the model, the optimizer and the
+     * schedule as they were.
      *
-     * @throws ModelFormatException if the file is not a Gradus checkpoint or is corrupt
+     * @throws ModelFormatException if the file is not a Gradus checkpoint or is corrupt: a tensor that is not F32,
+     *     optimizer state that does not fit the parameters, a missing or malformed step count, rate or schedule
+     *     value, or (without {@link Option#FRESH_OPTIMIZER_STATE}) no optimizer state past step 0
      * @throws IllegalArgumentException naming what differs: the architecture (every tensor that does not fit), the
-     *     optimizer's or the schedule's class (checked before anything is changed)
+     *     optimizer's or the schedule's class
      */
-    public static void load(Path file, Module model, Optimizer opt, LRScheduler schedule) throws IOException {
+    public static void load(Path file, Module model, Optimizer opt, LRScheduler schedule, Option... options)
+            throws IOException {
+        String name = file.toString();
+        boolean fresh = Arrays.asList(options).contains(Option.FRESH_OPTIMIZER_STATE);
         Safetensors.Contents c = Safetensors.read(file);
         Map<String, String> meta = c.metadata();
         if (!"1".equals(meta.get("gradus.checkpoint"))) {
             throw new ModelFormatException(
-                    file.toString(), "not a Gradus checkpoint (a model file? load it with" + " Safetensors.load)");
+                    name, "not a Gradus checkpoint (a model file? load it with" + " Safetensors.load)");
         }
         String optClass = opt.getClass().getSimpleName();
         String schedClass = schedule == null ? "none" : schedule.getClass().getSimpleName();
@@ -62,14 +83,35 @@ public final class Checkpoint {
             throw new IllegalArgumentException(file + " was saved with optimizer " + meta.get("optimizer")
                     + " and scheduler " + meta.get("scheduler") + ", not " + optClass + " and " + schedClass);
         }
-        Safetensors.loadInto(model, c, "model.", file.toString(), true);
         Map<String, float[]> state = new LinkedHashMap<>();
-        c.tensors().forEach((k, e) -> {
-            if (k.startsWith("optimizer.")) {
-                state.put(k.substring("optimizer.".length()), e.values());
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        for (Safetensors.Entry e : c.tensors().values()) {
+            if (!e.dtype().equals("F32")) {
+                throw new ModelFormatException(
+                        name, "tensor '" + e.name() + "' is " + e.dtype() + "; a checkpoint holds F32 tensors only");
             }
-        });
-        opt.restore(state, Long.parseLong(meta.get("optimizer.steps")), Float.parseFloat(meta.get("optimizer.lr")));
+            if (e.name().startsWith("optimizer.")) {
+                String k = e.name().substring("optimizer.".length());
+                state.put(k, e.values());
+                shapes.put(k, e.shape());
+            } else if (!e.name().startsWith("model.")) {
+                throw new ModelFormatException(
+                        name, "tensor '" + e.name() + "' is neither a model.* nor an optimizer.* tensor");
+            }
+        }
+        long steps = steps(name, meta.get("optimizer.steps"));
+        float lr = rate(name, meta.get("optimizer.lr"));
+        try {
+            opt.checkRestore(state, shapes, steps, lr, !fresh);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(
+                    name,
+                    e.getMessage()
+                            + (e.getMessage().contains("is missing")
+                                    ? " (Checkpoint.Option.FRESH_OPTIMIZER_STATE accepts that)"
+                                    : ""));
+        }
+        Safetensors.Plan modelLoad = Safetensors.plan(model, c, "model.", name, true);
         if (schedule != null) {
             Map<String, String> s = new LinkedHashMap<>();
             meta.forEach((k, v) -> {
@@ -77,7 +119,51 @@ public final class Checkpoint {
                     s.put(k.substring("scheduler.".length()), v);
                 }
             });
-            schedule.restore(s);
+            try {
+                schedule.restore(s); // checks every value before it sets any: the first change
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(name, e.getMessage());
+            }
         }
+        modelLoad.apply().run();
+        opt.restore(state, shapes, steps, lr, !fresh);
+    }
+
+    private static long steps(String file, String v) throws ModelFormatException {
+        if (v != null) {
+            try {
+                long n = Long.parseLong(v.trim());
+                if (n >= 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+        }
+        throw new ModelFormatException(
+                file,
+                "metadata 'optimizer.steps' is " + (v == null ? "missing" : "'" + clip(v) + "'")
+                        + ", not a step count >= 0");
+    }
+
+    private static float rate(String file, String v) throws ModelFormatException {
+        if (v != null) {
+            try {
+                float r = Float.parseFloat(v.trim());
+                if (r >= 0 && !Float.isInfinite(r)) {
+                    return r;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+        }
+        throw new ModelFormatException(
+                file,
+                "metadata 'optimizer.lr' is " + (v == null ? "missing" : "'" + clip(v) + "'")
+                        + ", not a finite learning rate >= 0");
+    }
+
+    private static String clip(String v) {
+        return v.length() > 40 ? v.substring(0, 40) + "..." : v;
     }
 }

@@ -21,9 +21,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -188,50 +190,25 @@ public final class Safetensors {
                         name, "not a safetensors file: the header at byte 8 does not start" + " with '{'");
             }
             Map<String, String> meta = new LinkedHashMap<>();
-            Map<String, long[]> ranges = new LinkedHashMap<>();
-            Map<String, int[]> shapes = new LinkedHashMap<>();
-            Map<String, String> dtypes = new LinkedHashMap<>();
-            parseHeader(name, header, meta, ranges, shapes, dtypes);
-            List<String> conversions = new ArrayList<>();
+            List<Info> infos = parseHeader(name, header, meta);
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
+            checkLayout(name, infos, dataLen);
+            // Every range checked, disjoint and inside the file: what is allocated below is bounded by its size.
+            List<String> conversions = new ArrayList<>();
             Map<String, Entry> tensors = new LinkedHashMap<>();
-            for (Map.Entry<String, long[]> e : ranges.entrySet()) {
-                long[] r = e.getValue();
-                int[] shape = shapes.get(e.getKey());
-                long n = 1;
-                for (int d : shape) {
-                    n = Math.min(n * d, 1L << 31); // capped so that it cannot overflow
-                }
-                if (n > Integer.MAX_VALUE - 8) {
-                    throw new ModelFormatException(
-                            name,
-                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape)
-                                    + " has more elements than one Java array can hold");
-                }
-                String dtype = dtypes.get(e.getKey());
-                int width = DTYPE_BYTES.get(dtype);
-                if (r[0] < 0 || r[1] < r[0] || r[1] - r[0] != width * n) {
-                    throw new ModelFormatException(
-                            name,
-                            "tensor '" + e.getKey() + "' of shape " + Arrays.toString(shape) + " (" + dtype + ") needs "
-                                    + width * n + " bytes but its data_offsets are [" + r[0] + ", " + r[1] + "]");
-                }
-                if (r[1] > dataLen) {
-                    throw new ModelFormatException(
-                            name,
-                            "truncated: tensor '" + e.getKey() + "' ends at data byte " + r[1] + " but the file holds "
-                                    + dataLen + " bytes of data");
-                }
-                ByteBuffer b = ByteBuffer.allocate((int) (r[1] - r[0])).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(ch, b, dataStart + r[0], name);
+            for (Info info : infos) {
+                int n = (int) info.count;
+                ByteBuffer b =
+                        ByteBuffer.allocate((int) (info.end - info.start)).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, b, dataStart + info.start, name);
                 b.flip();
-                float[] v = toFloats(b, dtype, (int) n);
-                String loss = lossOf(dtype, b, (int) n);
+                float[] v = toFloats(b, info.dtype, n);
+                String loss = lossOf(info.dtype, b, n);
                 if (loss != null) {
-                    conversions.add("'" + e.getKey() + "' " + dtype + " -> F32: " + loss);
+                    conversions.add("'" + info.name + "' " + info.dtype + " -> F32: " + loss);
                 }
-                tensors.put(e.getKey(), new Entry(e.getKey(), shape, v, dtype));
+                tensors.put(info.name, new Entry(info.name, info.shape, v, info.dtype));
             }
             return new Contents(tensors, meta, List.copyOf(conversions));
         }
@@ -299,14 +276,54 @@ public final class Safetensors {
         }
     }
 
-    private static void parseHeader(
-            String name,
-            byte[] header,
-            Map<String, String> meta,
-            Map<String, long[]> ranges,
-            Map<String, int[]> shapes,
-            Map<String, String> dtypes)
-            throws IOException {
+    /** One tensor's header entry, checked: its element count fits a Java array and matches its byte range. */
+    private record Info(String name, String dtype, int[] shape, long count, long start, long end) {}
+
+    /**
+     * Checks the ranges as the reference loader does: sorted by offset they start at 0, each where the previous one
+     * ends (no overlap, no gap), and the last ends where the file does (no bytes after it). Two entries on the same
+     * bytes are refused here, before anything is allocated for them.
+     */
+    private static void checkLayout(String name, List<Info> infos, long dataLen) throws ModelFormatException {
+        List<Info> sorted = new ArrayList<>(infos);
+        sorted.sort((x, y) -> x.start != y.start ? Long.compare(x.start, y.start) : Long.compare(x.end, y.end));
+        long end = 0;
+        Info previous = null;
+        for (Info info : sorted) {
+            if (info.end > dataLen) {
+                throw new ModelFormatException(
+                        name,
+                        "truncated: tensor '" + info.name + "' ends at data byte " + info.end + " but the file holds "
+                                + dataLen + " bytes of data");
+            }
+            if (info.start < end) {
+                throw new ModelFormatException(
+                        name,
+                        "tensor '" + info.name + "' data_offsets [" + info.start + ", " + info.end
+                                + "] overlap tensor '" + previous.name + "' [" + previous.start + ", " + previous.end
+                                + "]");
+            }
+            if (info.start > end) {
+                throw new ModelFormatException(
+                        name,
+                        "tensor '" + info.name + "' data_offsets [" + info.start + ", " + info.end
+                                + "] leave data bytes "
+                                + end + " to " + info.start + " unused"
+                                + (previous == null ? "" : " after tensor '" + previous.name + "'"));
+            }
+            end = info.end;
+            previous = info;
+        }
+        if (end != dataLen) {
+            throw new ModelFormatException(
+                    name,
+                    (dataLen - end) + " bytes after the last tensor's data (data bytes " + end + " to " + dataLen
+                            + (previous == null ? "" : " follow tensor '" + previous.name + "' and")
+                            + " belong to no tensor)");
+        }
+    }
+
+    private static List<Info> parseHeader(String name, byte[] header, Map<String, String> meta) throws IOException {
         String text;
         try {
             text = StandardCharsets.UTF_8
@@ -318,81 +335,190 @@ public final class Safetensors {
         } catch (CharacterCodingException e) {
             throw new ModelFormatException(name, "corrupt header: the JSON at byte 8 is not valid UTF-8", e);
         }
+        List<Info> infos = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        String where = "header";
         // Parse the decoded text: given bytes, Jackson would guess UTF-16/32 from odd leading bytes.
         try (JsonParser p = JSON.createParser(text)) {
             expect(p.nextToken(), JsonToken.START_OBJECT, name, "header");
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
+            boolean sawMetadata = false;
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
-                expect(p.nextToken(), JsonToken.START_OBJECT, name, "entry '" + key + "'");
+                where = key.equals("__metadata__") ? "__metadata__" : "tensor '" + key + "'";
+                expect(p.nextToken(), JsonToken.START_OBJECT, name, where);
                 if (key.equals("__metadata__")) {
+                    if (sawMetadata) {
+                        throw new ModelFormatException(name, "corrupt header: __metadata__ appears twice");
+                    }
+                    sawMetadata = true;
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
                         String k = p.currentName();
                         JsonToken v = p.nextToken();
-                        if (v == JsonToken.START_OBJECT || v == JsonToken.START_ARRAY) {
+                        if (v != JsonToken.VALUE_STRING) {
                             throw new ModelFormatException(
                                     name,
                                     "corrupt header: __metadata__ value '" + k + "' should be a string, found " + v);
                         }
-                        meta.put(k, p.getValueAsString());
+                        if (meta.put(k, p.getText()) != null) {
+                            throw new ModelFormatException(
+                                    name, "corrupt header: __metadata__ key '" + k + "' appears twice");
+                        }
                     }
                     expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of __metadata__");
                     continue;
                 }
-                String dtype = null;
-                List<Long> shape = new ArrayList<>();
-                List<Long> offs = new ArrayList<>();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String f = p.currentName();
-                    JsonToken t = p.nextToken();
-                    switch (f) {
-                        case "dtype" -> dtype = p.getValueAsString();
-                        case "shape", "data_offsets" -> {
-                            expect(t, JsonToken.START_ARRAY, name, "'" + f + "' of '" + key + "'");
-                            List<Long> into = f.equals("shape") ? shape : offs;
-                            JsonToken v;
-                            while ((v = p.nextToken()) == JsonToken.VALUE_NUMBER_INT) {
-                                into.add(p.getLongValue());
-                            }
-                            expect(
-                                    v,
-                                    JsonToken.END_ARRAY,
-                                    name,
-                                    "each element of '" + f + "' of '" + key + "' (an integer) or its end");
-                        }
-                        default -> p.skipChildren();
-                    }
+                if (!names.add(key)) {
+                    // Which one would win depends on the reader; the reference refuses such a file too.
+                    throw new ModelFormatException(name, "tensor '" + key + "' appears twice in the header");
                 }
-                expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of entry '" + key + "'");
-                if (dtype == null || !DTYPE_BYTES.containsKey(dtype)) {
-                    throw new ModelFormatException(
-                            name,
-                            "tensor '" + key + "' has dtype " + dtype + "; Gradus reads F32, F16, BF16, F64, I64, I32,"
-                                    + " I16, I8, U8 and BOOL tensors (as float32)");
-                }
-                dtypes.put(key, dtype);
-                if (offs.size() != 2) {
-                    throw new ModelFormatException(name, "tensor '" + key + "' needs two data_offsets, has " + offs);
-                }
-                int[] dims = new int[shape.size()];
-                for (int i = 0; i < dims.length; i++) {
-                    long d = shape.get(i);
-                    if (d < 0 || d > Integer.MAX_VALUE) {
-                        throw new ModelFormatException(name, "tensor '" + key + "' has invalid shape " + shape);
-                    }
-                    dims[i] = (int) d;
-                }
-                shapes.put(key, dims);
-                ranges.put(key, new long[] {offs.get(0), offs.get(1)});
+                infos.add(parseEntry(name, key, p));
+            }
+            expect(t, JsonToken.END_OBJECT, name, "end of the header");
+            JsonToken after = p.nextToken();
+            if (after != null) {
+                throw new ModelFormatException(
+                        name,
+                        "corrupt header: " + after + " after the header's closing '}' (header character "
+                                + p.currentLocation().getCharOffset() + ")");
             }
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(
                     name,
-                    "corrupt header JSON: " + e.getOriginalMessage()
+                    "corrupt header JSON in " + where + ": "
+                            + e.getOriginalMessage().replace('\n', ' ')
                             + (e.getLocation() != null
                                     ? " (header character " + e.getLocation().getCharOffset() + ")"
                                     : ""),
                     e);
         }
+        return infos;
+    }
+
+    /** One tensor's entry, the parser on its '{': each field of the expected type, nothing missing or repeated. */
+    private static Info parseEntry(String name, String key, JsonParser p) throws IOException {
+        String dtype = null;
+        long[] shape = null;
+        long[] offs = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken t = p.nextToken();
+            String field = "tensor '" + key + "' field '" + f + "'";
+            switch (f) {
+                case "dtype" -> {
+                    if (dtype != null) {
+                        throw new ModelFormatException(name, field + " appears twice");
+                    }
+                    if (t != JsonToken.VALUE_STRING) {
+                        throw new ModelFormatException(name, field + " should be a string, found " + t);
+                    }
+                    dtype = p.getText();
+                }
+                case "shape", "data_offsets" -> {
+                    if ((f.equals("shape") ? shape : offs) != null) {
+                        throw new ModelFormatException(name, field + " appears twice");
+                    }
+                    long[] v = integers(name, field, p, t);
+                    if (f.equals("shape")) {
+                        shape = v;
+                    } else {
+                        offs = v;
+                    }
+                }
+                default -> p.skipChildren(); // an unknown field, as the reference ignores them
+            }
+        }
+        expect(p.currentToken(), JsonToken.END_OBJECT, name, "end of tensor '" + key + "'");
+        if (dtype == null || shape == null || offs == null) {
+            throw new ModelFormatException(
+                    name,
+                    "tensor '" + key + "' lacks its "
+                            + (dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets"));
+        }
+        Integer width = DTYPE_BYTES.get(dtype);
+        if (width == null) {
+            throw new ModelFormatException(
+                    name,
+                    "tensor '" + key + "' has dtype " + printable(dtype) + "; Gradus reads F32, F16, BF16, F64, I64,"
+                            + " I32, I16, I8, U8 and BOOL tensors (as float32)");
+        }
+        if (offs.length != 2) {
+            throw new ModelFormatException(
+                    name, "tensor '" + key + "' needs two data_offsets, has " + Arrays.toString(offs));
+        }
+        int[] dims = new int[shape.length];
+        long count = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (shape[i] > Integer.MAX_VALUE) {
+                throw new ModelFormatException(
+                        name,
+                        "tensor '" + key + "' has shape " + Arrays.toString(shape) + ": dimension " + i
+                                + " is larger than a Java array");
+            }
+            dims[i] = (int) shape[i];
+        }
+        long bytes;
+        try {
+            for (long d : shape) {
+                count = Math.multiplyExact(count, d);
+            }
+            bytes = Math.multiplyExact(count, (long) width);
+        } catch (ArithmeticException e) {
+            throw new ModelFormatException(
+                    name,
+                    "tensor '" + key + "' of shape " + Arrays.toString(shape) + " (" + dtype
+                            + ") has more bytes than a 64-bit size holds");
+        }
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new ModelFormatException(
+                    name,
+                    "tensor '" + key + "' of shape " + Arrays.toString(shape)
+                            + " has more elements than one Java array can hold");
+        }
+        if (offs[1] < offs[0] || offs[1] - offs[0] != bytes) {
+            throw new ModelFormatException(
+                    name,
+                    "tensor '" + key + "' of shape " + Arrays.toString(shape) + " (" + dtype + ") needs " + bytes
+                            + " bytes but its data_offsets are [" + offs[0] + ", " + offs[1] + "]");
+        }
+        return new Info(key, dtype, dims, count, offs[0], offs[1]);
+    }
+
+    /** An array of non-negative integers (a shape, offsets), each checked where it is read. */
+    private static long[] integers(String name, String field, JsonParser p, JsonToken t) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            throw new ModelFormatException(name, field + " should be an array of integers, found " + t);
+        }
+        List<Long> out = new ArrayList<>();
+        JsonToken v;
+        while ((v = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (v != JsonToken.VALUE_NUMBER_INT) {
+                throw new ModelFormatException(
+                        name,
+                        field + " element " + out.size() + " should be a non-negative integer, found " + v
+                                + (v != null && v.isScalarValue() ? " " + printable(p.getText()) : ""));
+            }
+            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER || p.getLongValue() < 0) {
+                throw new ModelFormatException(
+                        name,
+                        field + " element " + out.size() + " is " + printable(p.getText())
+                                + ", not an integer in [0, 2^63)");
+            }
+            if (out.size() >= 1024) {
+                throw new ModelFormatException(name, field + " has more than 1024 elements");
+            }
+            out.add(p.getLongValue());
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** A value from the file for a message: one line, at most 40 characters. */
+    private static String printable(String s) {
+        if (s == null) {
+            return "null";
+        }
+        String one = s.replaceAll("\\p{Cntrl}", "?");
+        return one.length() > 40 ? one.substring(0, 40) + "..." : one;
     }
 
     private static void expect(JsonToken got, JsonToken want, String name, String where) throws ModelFormatException {
@@ -440,6 +566,19 @@ public final class Safetensors {
      * Nothing is changed when it throws.
      */
     static LoadReport loadInto(Module model, Contents c, String prefix, String file, boolean strict) {
+        Plan plan = plan(model, c, prefix, file, strict);
+        plan.apply().run();
+        return plan.report();
+    }
+
+    /** A checked load: what it will leave out, and the writes, not done yet. */
+    record Plan(LoadReport report, Runnable apply) {}
+
+    /**
+     * Checks the tensors of {@code c} named {@code prefix + name} against {@code model} as {@link #loadInto} does,
+     * changing nothing; {@link Plan#apply()} then writes them.
+     */
+    static Plan plan(Module model, Contents c, String prefix, String file, boolean strict) {
         Map<String, Tensor> targets = new LinkedHashMap<>();
         model.namedParameters().forEach((k, t) -> targets.put(prefix + k, t));
         model.namedBuffers().forEach((k, t) -> targets.put(prefix + k, t));
@@ -481,14 +620,16 @@ public final class Safetensors {
         if (!misShaped.isEmpty()) {
             throw new IllegalArgumentException(file + ": " + firstFew(misShaped));
         }
-        for (Map.Entry<String, Tensor> e : targets.entrySet()) {
-            Entry got = c.tensors().get(e.getKey());
-            if (got != null) {
-                Tensor t = e.getValue();
-                t.backend().write(t.operand().storage(), t.layout().offset(), got.values(), 0, got.values().length);
+        Runnable apply = () -> {
+            for (Map.Entry<String, Tensor> e : targets.entrySet()) {
+                Entry got = c.tensors().get(e.getKey());
+                if (got != null) {
+                    Tensor t = e.getValue();
+                    t.backend().write(t.operand().storage(), t.layout().offset(), got.values(), 0, got.values().length);
+                }
             }
-        }
-        return new LoadReport(List.copyOf(missing), List.copyOf(unexpected));
+        };
+        return new Plan(new LoadReport(List.copyOf(missing), List.copyOf(unexpected)), apply);
     }
 
     /** Messages list at most this many problems, then how many more there are. */

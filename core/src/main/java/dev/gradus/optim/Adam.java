@@ -103,8 +103,21 @@ public final class Adam extends Optimizer {
             if (state.containsKey("exp_avg." + i)) {
                 m.restore(i, params.get(i), state.get("exp_avg." + i));
                 v.restore(i, params.get(i), state.get("exp_avg_sq." + i));
+            } else {
+                m.reset(i);
+                v.reset(i);
             }
         }
+    }
+
+    @Override
+    protected List<String> stateNames() {
+        return List.of("exp_avg", "exp_avg_sq");
+    }
+
+    @Override
+    protected boolean needsState() {
+        return true;
     }
 
     @Override

@@ -23,8 +23,11 @@ public abstract class LRScheduler {
     }
 
     protected final Optimizer opt;
-    /** The optimizer's learning rate when the schedule was made. */
-    protected final float base;
+    /**
+     * The optimizer's learning rate when the schedule was made (PyTorch's {@code base_lrs}); a checkpoint restores
+     * it, so a resume into an optimizer built with another rate goes on with the saved schedule.
+     */
+    protected float base;
 
     private int steps;
 
@@ -44,16 +47,70 @@ public abstract class LRScheduler {
         return steps;
     }
 
-    /** This schedule's position, as strings, for checkpoints. */
+    /** This schedule's position and base rate, as strings, for checkpoints. */
     public Map<String, String> state() {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("steps", Integer.toString(steps));
+        s.put("base_lr", Float.toString(base));
         return s;
     }
 
-    /** Returns to the position {@link #state()} described (the optimizer's rate is restored with it). */
+    /**
+     * Returns to the position and base rate {@link #state()} described (the optimizer's rate is restored with it);
+     * a state without {@code base_lr} (an older checkpoint) keeps this schedule's base rate.
+     *
+     * @throws IllegalArgumentException naming a missing or malformed value, before anything is changed
+     */
     public void restore(Map<String, String> state) {
-        steps = Integer.parseInt(state.getOrDefault("steps", "0"));
+        int s = (int) integer(state, "steps", Integer.MAX_VALUE);
+        float b = state.containsKey("base_lr") ? (float) number(state, "base_lr") : base;
+        steps = s;
+        base = b;
+    }
+
+    /** The value of {@code key}: an integer in [0, max]. */
+    protected static long integer(Map<String, String> state, String key, long max) {
+        String v = state.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("schedule state '" + key + "' is missing");
+        }
+        try {
+            long n = Long.parseLong(v.trim());
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                "schedule state '" + key + "' is " + quote(v) + ", not an integer in [0, " + max + "]");
+    }
+
+    /** The value of {@code key}: a number >= 0, finite unless {@code infinite} is allowed. */
+    protected static double number(Map<String, String> state, String key, boolean infinite) {
+        String v = state.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("schedule state '" + key + "' is missing");
+        }
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (d >= 0 && (infinite || !Double.isInfinite(d))) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("schedule state '" + key + "' is " + quote(v) + ", not a "
+                + (infinite ? "" : "finite ") + "number >= 0");
+    }
+
+    private static double number(Map<String, String> state, String key) {
+        return number(state, key, false);
+    }
+
+    private static String quote(String v) {
+        String one = v.replaceAll("\\p{Cntrl}", "?");
+        return "'" + (one.length() > 40 ? one.substring(0, 40) + "..." : one) + "'";
     }
 
     /** The learning rate after {@code step} steps (0: the one the schedule starts with). */

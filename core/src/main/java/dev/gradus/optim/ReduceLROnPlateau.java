@@ -87,11 +87,31 @@ public final class ReduceLROnPlateau extends LRScheduler {
 
     @Override
     public void restore(Map<String, String> state) {
+        // every value checked before any is set
+        double b = bestOf(state);
+        int badEpochs = (int) integer(state, "bad_epochs", Integer.MAX_VALUE);
+        int cooldownCounter = (int) integer(state, "cooldown_counter", Integer.MAX_VALUE);
+        double rate = number(state, "lr", false);
         super.restore(state);
-        best = Double.parseDouble(state.get("best"));
-        bad = Integer.parseInt(state.get("bad_epochs"));
-        cooling = Integer.parseInt(state.get("cooldown_counter"));
-        lr = Double.parseDouble(state.get("lr"));
+        best = b;
+        bad = badEpochs;
+        cooling = cooldownCounter;
+        lr = rate;
+    }
+
+    /** The best metric so far: any number but NaN (infinity before the first epoch; a loss may be negative). */
+    private static double bestOf(Map<String, String> state) {
+        String v = state.get("best");
+        try {
+            double d = Double.parseDouble(v == null ? "" : v.trim());
+            if (!Double.isNaN(d)) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                "schedule state 'best' is " + (v == null ? "missing" : "'" + v + "'") + ", not a number");
     }
 
     /** The current rate; the schedule depends on the metrics seen, not on the step number. */

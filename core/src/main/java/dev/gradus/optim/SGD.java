@@ -99,8 +99,20 @@ public final class SGD extends Optimizer {
             started[i] = buf != null;
             if (buf != null && config.momentum() > 0) {
                 momentum.restore(i, params.get(i), buf);
+            } else {
+                momentum.reset(i);
             }
         }
+    }
+
+    @Override
+    protected List<String> stateNames() {
+        return List.of("momentum_buffer");
+    }
+
+    @Override
+    protected boolean needsState() {
+        return config.momentum() > 0;
     }
 
     @Override

@@ -37,6 +37,14 @@ final class StateBuffers implements AutoCloseable {
         b.backend().write(b.operand().storage(), 0, values, 0, values.length);
     }
 
+    /** Drops parameter {@code index}'s buffer: the next step starts it from zero. */
+    void reset(int index) {
+        if (buffers[index] != null) {
+            buffers[index].close();
+            buffers[index] = null;
+        }
+    }
+
     @Override
     public void close() {
         for (int i = 0; i < buffers.length; i++) {

@@ -1,10 +1,13 @@
 package dev.gradus.datasets;
 
+import dev.gradus.io.AtomicFiles;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * Writes grey images as one PNG grid, for looking at data and augmentations.
@@ -41,7 +44,13 @@ public final class ImageGrid {
                 }
             }
         }
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        ImageIO.write(img, "png", file.toFile());
+        // Encoded in memory, then written atomically: on a full disk the old picture stays and the error names it.
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        try (ImageOutputStream out = new MemoryCacheImageOutputStream(png)) {
+            if (!ImageIO.write(img, "png", out)) {
+                throw new IOException(file + ": no PNG writer in this Java runtime");
+            }
+        }
+        AtomicFiles.write(file, out -> png.writeTo(out));
     }
 }

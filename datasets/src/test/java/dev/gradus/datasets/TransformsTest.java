@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TransformsTest {
     @Test
@@ -124,5 +125,16 @@ class TransformsTest {
         new GaussianNoise(0f).apply(c, 0, shape, new Rng(1));
         assertArrayEquals(base, c);
         assertThrows(IllegalArgumentException.class, () -> new GaussianNoise(Float.NaN));
+    }
+
+    /** A grid saved through a symbolic link keeps the link (ImageIO alone deletes it and writes a new file). */
+    @Test
+    void aGridIsSavedAtomically(@TempDir Path dir) throws Exception {
+        Path real = dir.resolve("grid-1.png");
+        Files.write(real, new byte[] {1});
+        Path link = Files.createSymbolicLink(dir.resolve("grid.png"), real.getFileName());
+        ImageGrid.write(link, new float[4 * 4], 1, 1, 4, 4, 0f, 1f, 1);
+        assertTrue(Files.isSymbolicLink(link));
+        assertTrue(Files.size(real) > 50);
     }
 }

@@ -1,5 +1,6 @@
 package dev.gradus.train;
 
+import dev.gradus.io.AtomicFiles;
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.metrics.History;
 import java.awt.Color;
@@ -7,13 +8,15 @@ import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
@@ -121,8 +124,18 @@ public final class Charts {
         write(img, file);
     }
 
-    private static void write(BufferedImage img, Path file) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        ImageIO.write(img, "png", file.toFile());
+    /**
+     * Encodes the PNG in memory, then writes it {@linkplain AtomicFiles atomically}: on a full disk the old picture
+     * stays and the error names the file (ImageIO alone deletes the old file first and says only "I/O error
+     * writing PNG file!").
+     */
+    static void write(BufferedImage img, Path file) throws IOException {
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        try (ImageOutputStream out = new MemoryCacheImageOutputStream(png)) {
+            if (!ImageIO.write(img, "png", out)) {
+                throw new IOException(file + ": no PNG writer in this Java runtime");
+            }
+        }
+        AtomicFiles.write(file, out -> png.writeTo(out));
     }
 }

@@ -8,6 +8,7 @@ import dev.gradus.Rng;
 import dev.gradus.backend.cpu.CpuBackendProvider;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Dataset;
+import dev.gradus.metrics.History;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.Sequential;
@@ -16,11 +17,19 @@ import dev.gradus.optim.OneCycleLR;
 import dev.gradus.optim.SGD;
 import dev.gradus.spi.Backend;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TrainingTest {
     static Dataset blobs(int n, Rng rng) {
@@ -244,5 +253,38 @@ class TrainingTest {
             assertEquals(2, cos.steps());
             assertEquals(0.05, opt.lr(), 1e-7);
         }
+    }
+
+    /**
+     * Report pictures are saved as the models are: over a good file through a symbolic link, the link and the
+     * file's permissions stay and the new picture is whole; a save that fails names the file and keeps the old one.
+     */
+    @Test
+    void reportPicturesAreSavedAtomically(@TempDir Path dir) throws Exception {
+        History h = new History();
+        h.add(Map.of("epoch", 1.0, "train_loss", 0.9, "test_loss", 1.0, "train_accuracy", 0.5, "test_accuracy", 0.4));
+        h.add(Map.of("epoch", 2.0, "train_loss", 0.5, "test_loss", 0.6, "train_accuracy", 0.8, "test_accuracy", 0.7));
+        Path real = Files.createDirectories(dir.resolve("run-1")).resolve("curves.png");
+        Files.write(real, new byte[] {1, 2, 3});
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        if (posix) {
+            Files.setPosixFilePermissions(real, PosixFilePermissions.fromString("rw-------"));
+        }
+        Path link = dir.resolve("curves.png");
+        Files.createSymbolicLink(link, Path.of("run-1", "curves.png"));
+        Charts.curves(h, link);
+        assertTrue(Files.isSymbolicLink(link), "the link is kept");
+        assertTrue(ImageIO.read(real.toFile()).getWidth() > 100, "a whole PNG");
+        if (posix) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(real)));
+        }
+        try (Stream<Path> files = Files.list(real.getParent())) {
+            assertEquals(List.of(real), files.toList(), "no temporary file left");
+        }
+        // a picture that cannot be saved (its folder is a file): one line naming it
+        Files.write(dir.resolve("plain"), new byte[0]);
+        Path bad = dir.resolve("plain/confusion.png");
+        IOException e = assertThrows(IOException.class, () -> Charts.curves(h, bad));
+        assertTrue(e.getMessage().startsWith(bad + ": ") && !e.getMessage().contains("\n"), e.getMessage());
     }
 }

@@ -9,6 +9,7 @@ import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.io.Checkpoint;
+import dev.gradus.io.ModelFormatException;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.BatchNorm;
 import dev.gradus.nn.BatchNorm1d;
@@ -25,7 +26,11 @@ import dev.gradus.optim.SGD;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,6 +147,122 @@ class CheckpointTest {
             Exception e2 = assertThrows(Exception.class, () -> Checkpoint.load(plain, m, adam, null));
             assertTrue(e2.getMessage().contains("not a Gradus checkpoint"), e2.getMessage());
             assertEquals(1, adam.steps());
+        }
+    }
+
+    /** {@code ckpt} rewritten with {@code edit} applied to its tensors and metadata. */
+    private Path edited(
+            Path ckpt, String name, Consumer<Map<String, Tensor>> tensors, Consumer<Map<String, String>> meta)
+            throws Exception {
+        Safetensors.Contents c = Safetensors.read(ckpt);
+        try (Scope scope = Scope.open()) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            c.tensors().forEach((k, e) -> t.put(k, Tensor.of(CpuBackendProvider.get(), e.values(), e.shape())));
+            Map<String, String> m = new LinkedHashMap<>(c.metadata());
+            tensors.accept(t);
+            meta.accept(m);
+            Path out = dir.resolve(name + ".safetensors");
+            Safetensors.write(out, t, m);
+            return out;
+        }
+    }
+
+    /**
+     * Every corrupt checkpoint is a one-line ModelFormatException naming the file, thrown before anything is
+     * written: the model's weights, the optimizer's steps and state and the schedule are as they were.
+     */
+    @Test
+    void aRefusedCheckpointChangesNothing() throws Exception {
+        Path ckpt = dir.resolve("good.safetensors");
+        try (Sequential m = model(1);
+                Adam adam = new Adam(m.parameters(), Adam.Config.lr(0.01f))) {
+            StepLR s = new StepLR(adam, 2, 0.5f);
+            for (int i = 0; i < 5; i++) {
+                step(m, adam, s, i);
+            }
+            Checkpoint.save(ckpt, m, adam, s);
+        }
+        List<Path> bad = List.of(
+                edited(ckpt, "steps-text", t -> {}, meta -> meta.put("optimizer.steps", "lots")),
+                edited(ckpt, "steps-negative", t -> {}, meta -> meta.put("optimizer.steps", "-3")),
+                edited(ckpt, "lr-missing", t -> {}, meta -> meta.remove("optimizer.lr")),
+                edited(ckpt, "lr-nan", t -> {}, meta -> meta.put("optimizer.lr", "NaN")),
+                edited(ckpt, "half-adam", t -> t.remove("optimizer.exp_avg_sq.0"), meta -> {}),
+                edited(
+                        ckpt,
+                        "state-shape",
+                        t -> t.put("optimizer.exp_avg.0", Tensor.zeros(CpuBackendProvider.get(), 6, 16)),
+                        meta -> {}),
+                edited(
+                        ckpt,
+                        "state-unknown",
+                        t -> t.put("optimizer.momentum_buffer.0", Tensor.zeros(CpuBackendProvider.get(), 6, 16)),
+                        meta -> {}),
+                edited(ckpt, "no-state", t -> t.keySet().removeIf(k -> k.startsWith("optimizer.")), meta -> {}),
+                edited(ckpt, "schedule-steps", t -> {}, meta -> meta.put("scheduler.steps", "x")),
+                edited(ckpt, "schedule-base", t -> {}, meta -> meta.put("scheduler.base_lr", "-1")),
+                edited(
+                        ckpt,
+                        "stray-tensor",
+                        t -> t.put("extra", Tensor.zeros(CpuBackendProvider.get(), 1)),
+                        meta -> {}));
+        try (Sequential m = model(7);
+                Adam adam = new Adam(m.parameters(), Adam.Config.lr(0.01f))) {
+            StepLR s = new StepLR(adam, 2, 0.5f);
+            step(m, adam, s, 0);
+            float[] weights = m.namedParameters().get("0.weight").toFloatArray();
+            float[] moment = adam.state().get("exp_avg.0").toFloatArray();
+            for (Path p : bad) {
+                ModelFormatException e =
+                        assertThrows(ModelFormatException.class, () -> Checkpoint.load(p, m, adam, s), p.toString());
+                assertTrue(
+                        e.getMessage().startsWith(p + ": ") && !e.getMessage().contains("\n"), e.getMessage());
+                assertArrayEquals(weights, m.namedParameters().get("0.weight").toFloatArray(), p.toString());
+                assertArrayEquals(moment, adam.state().get("exp_avg.0").toFloatArray(), p.toString());
+                assertEquals(1, adam.steps(), p.toString());
+                assertEquals(1, s.steps(), p.toString());
+            }
+            // no optimizer state is accepted when asked for: the optimizer starts afresh, as PyTorch's empty state
+            Checkpoint.load(bad.get(7), m, adam, s, Checkpoint.Option.FRESH_OPTIMIZER_STATE);
+            assertEquals(0, adam.steps());
+            assertEquals(5, s.steps());
+            assertTrue(adam.state().isEmpty());
+        }
+    }
+
+    /**
+     * The schedule's base rate comes from the checkpoint (PyTorch restores {@code base_lrs}): resumed into an
+     * optimizer built with a rate 25 times higher, the schedule goes on as saved.
+     */
+    @Test
+    void theScheduleBaseRateIsRestored() throws Exception {
+        Path ckpt = dir.resolve("base.safetensors");
+        float[] straight = new float[6];
+        try (Sequential m = model(1);
+                SGD opt = new SGD(m.parameters(), SGD.Config.lr(0.004f))) {
+            StepLR s = new StepLR(opt, 2, 0.5f);
+            for (int i = 0; i < 6; i++) {
+                step(m, opt, s, i);
+                straight[i] = opt.lr();
+            }
+        }
+        try (Sequential m = model(1);
+                SGD opt = new SGD(m.parameters(), SGD.Config.lr(0.004f))) {
+            StepLR s = new StepLR(opt, 2, 0.5f);
+            for (int i = 0; i < 3; i++) {
+                step(m, opt, s, i);
+            }
+            Checkpoint.save(ckpt, m, opt, s);
+        }
+        try (Sequential m = model(1);
+                SGD opt = new SGD(m.parameters(), SGD.Config.lr(0.1f))) {
+            StepLR s = new StepLR(opt, 2, 0.5f);
+            Checkpoint.load(ckpt, m, opt, s);
+            assertEquals(straight[2], opt.lr());
+            for (int i = 3; i < 6; i++) {
+                step(m, opt, s, i);
+                assertEquals(straight[i], opt.lr(), "rate after step " + i);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.gradus.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Rng;
@@ -15,8 +16,12 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
 import dev.gradus.testing.Fuzz;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,5 +84,122 @@ class ModelFileFuzzTest {
                     .run(tmp, valid, 1_000, 32);
             assertTrue(load.rejected() > 300, load.toString());
         }
+    }
+
+    private static byte[] lengthOnly(long headerLength, int extra) {
+        return ByteBuffer.allocate(8 + extra)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(headerLength)
+                .array();
+    }
+
+    private static String entry(String name, String dtype, String shape, String offsets) {
+        return "\"" + name + "\":{\"dtype\":" + dtype + ",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
+    }
+
+    /**
+     * An attacker's pass over the safetensors reader: each hostile file is a ModelFormatException whose one line
+     * names the file and what is wrong (the tensor and the field where there is one).
+     */
+    @Test
+    void hostileFilesAreOneLineNamingWhatIsWrong() throws Exception {
+        byte[] nonUtf8 = SafetensorsLoadTest.raw("{" + entry("ab", "\"F32\"", "[1]", "[0,4]") + "}", new byte[4]);
+        nonUtf8[8 + 2] = (byte) 0xC3; // "a" becomes half of a two-byte sequence
+        nonUtf8[8 + 3] = (byte) 0x28;
+        byte[] good = SafetensorsLoadTest.raw("{" + entry("a", "\"F32\"", "[2]", "[0,8]") + "}", new byte[8]);
+        Map<String, byte[]> cases = new LinkedHashMap<>();
+        Map<String, String> says = new LinkedHashMap<>();
+        String[][] table = {
+            {"empty", "", "truncated: 0 bytes"},
+            {"header length -1", "", "header length -1"},
+            {"header length 2^62", "", "header length 4611686018427387904"},
+            {"header past the end", "", "truncated: the header needs 64 bytes"},
+            {"BOM before the header", "\uFEFF{}", "does not start with '{'"},
+            {"non-UTF-8 name", "", "not valid UTF-8"},
+            {"NaN in a shape", "{" + entry("a", "\"F32\"", "[NaN]", "[0,4]") + "}", "tensor 'a'"},
+            {
+                "float in a shape",
+                "{" + entry("a", "\"F32\"", "[1.0]", "[0,4]") + "}",
+                "tensor 'a' field 'shape' element 0 should be a non-negative integer, found VALUE_NUMBER_FLOAT 1.0"
+            },
+            {
+                "negative dimension",
+                "{" + entry("a", "\"F32\"", "[-1]", "[0,4]") + "}",
+                "tensor 'a' field 'shape' element 0 is -1"
+            },
+            {
+                "string dimension",
+                "{" + entry("a", "\"F32\"", "[\"1\"]", "[0,4]") + "}",
+                "tensor 'a' field 'shape' element 0 should be a non-negative integer, found VALUE_STRING 1"
+            },
+            {
+                "shape product past 2^64",
+                "{" + entry("a", "\"F32\"", "[65535,65537,641,6700417]", "[0,4]") + "}",
+                "tensor 'a' of shape [65535, 65537, 641, 6700417] (F32) has more bytes than a 64-bit size holds"
+            },
+            {
+                "dimension past int",
+                "{" + entry("a", "\"F32\"", "[2147483648]", "[0,4]") + "}",
+                "tensor 'a' has shape [2147483648]: dimension 0 is larger than a Java array"
+            },
+            {"three offsets", "{" + entry("a", "\"F32\"", "[1]", "[0,4,8]") + "}", "tensor 'a' needs two data_offsets"},
+            {
+                "reversed offsets",
+                "{" + entry("a", "\"F32\"", "[1]", "[4,0]") + "}",
+                "tensor 'a' of shape [1] (F32) needs 4 bytes but its data_offsets are [4, 0]"
+            },
+            {"size and offsets disagree", "{" + entry("a", "\"F32\"", "[3]", "[0,8]") + "}", "needs 12 bytes"},
+            {"lower-case dtype", "{" + entry("a", "\"f32\"", "[2]", "[0,8]") + "}", "tensor 'a' has dtype f32"},
+            {
+                "numeric dtype",
+                "{" + entry("a", "32", "[2]", "[0,8]") + "}",
+                "tensor 'a' field 'dtype' should be a string, found VALUE_NUMBER_INT"
+            },
+            {"entry not an object", "{\"a\":5}", "tensor 'a' should be START_OBJECT"},
+            {"null metadata value", "{\"__metadata__\":{\"k\":null}}", "__metadata__ value 'k'"},
+            {"__metadata__ twice", "{\"__metadata__\":{},\"__metadata__\":{}}", "__metadata__ appears twice"},
+            {"NUL padding", "{}\u0000\u0000", "corrupt header"},
+            {"deep nesting", "{\"a\":{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}}", "in tensor 'a'"},
+            {"name with a line break", "{" + entry("a\\nb", "\"F32\"", "[1]", "[0,4]") + "}", "tensor 'a?b'"},
+            {"truncated data", "{" + entry("a", "\"F32\"", "[4]", "[0,16]") + "}", "truncated: tensor 'a' ends at"},
+        };
+        for (String[] row : table) {
+            byte[] bytes = switch (row[0]) {
+                case "empty" -> new byte[0];
+                case "header length -1" -> lengthOnly(-1, 8);
+                case "header length 2^62" -> lengthOnly(1L << 62, 8);
+                case "header past the end" -> lengthOnly(64, 8);
+                case "non-UTF-8 name" -> nonUtf8;
+                case "truncated data" -> SafetensorsLoadTest.raw(row[1], new byte[10]);
+                default -> SafetensorsLoadTest.raw(row[1], new byte[8]);
+            };
+            cases.put(row[0], bytes);
+            says.put(row[0], row[2]);
+        }
+        // a good file cut at every length refuses cleanly
+        for (int cut = 0; cut < good.length; cut++) {
+            cases.put("cut at " + cut, Arrays.copyOf(good, cut));
+            says.put("cut at " + cut, "");
+        }
+        List<String> failed = new ArrayList<>();
+        for (Map.Entry<String, byte[]> c : cases.entrySet()) {
+            Path f = tmp.resolve("hostile.safetensors");
+            Files.write(f, c.getValue());
+            try {
+                Safetensors.read(f);
+                failed.add(c.getKey() + ": loaded");
+            } catch (ModelFormatException e) {
+                String m = e.getMessage();
+                if (!m.startsWith(f + ": ")
+                        || m.contains("\n")
+                        || m.length() > 400
+                        || !m.contains(says.get(c.getKey()))) {
+                    failed.add(c.getKey() + ": " + m);
+                }
+            } catch (Throwable e) {
+                failed.add(c.getKey() + ": " + e);
+            }
+        }
+        assertEquals(List.of(), failed, String.join("\n", failed));
     }
 }

@@ -2,12 +2,14 @@ package dev.gradus.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
+import dev.gradus.io.ModelFormatException;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.BatchNorm;
 import dev.gradus.nn.BatchNorm2d;
@@ -55,6 +57,118 @@ class SafetensorsLoadTest {
         ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.size()).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(header.length).put(header).put(data.toByteArray());
         return b.array();
+    }
+
+    /** A file of {@code header} (as is, no padding) and {@code data}. */
+    static byte[] raw(String header, byte[] data) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + h.length + data.length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(h.length)
+                .put(h)
+                .put(data)
+                .array();
+    }
+
+    /** The one-line message of reading {@code bytes}, which must be refused with a {@link ModelFormatException}. */
+    private String refused(byte[] bytes) throws Exception {
+        Path p = dir.resolve("bad.safetensors");
+        Files.write(p, bytes);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> Safetensors.read(p));
+        assertTrue(e.getMessage().startsWith(p + ": "), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        return e.getMessage();
+    }
+
+    private static void has(String message, String... parts) {
+        for (String part : parts) {
+            assertTrue(message.contains(part), () -> "'" + part + "' not in: " + message);
+        }
+    }
+
+    /**
+     * The layout checks of the reference loader (huggingface safetensors' {@code Metadata::validate}): names once,
+     * ranges from 0 without overlap or gap up to the end of the file, every field of its type.
+     */
+    @Test
+    void theLayoutIsCheckedAsTheReferenceLoaderChecksIt() throws Exception {
+        String a = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+        // a duplicated name does not silently win
+        has(
+                refused(raw(
+                        "{" + a + ",\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", new byte[16])),
+                "tensor 'a' appears twice");
+        // two names on the same bytes
+        has(
+                refused(raw("{" + a + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8])),
+                "'b' data_offsets [0, 8] overlap tensor 'a' [0, 8]");
+        has(
+                refused(raw(
+                        "{" + a + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[12])),
+                "overlap");
+        // bytes after the last tensor, and a hole between two
+        has(refused(raw("{" + a + "}", new byte[12])), "4 bytes after the last tensor");
+        has(
+                refused(raw(
+                        "{" + a + ",\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}", new byte[16])),
+                "tensor 'b'",
+                "data bytes 8 to 12 unused");
+        // a missing shape is not a scalar
+        has(
+                refused(raw("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", new byte[4])),
+                "tensor 'a' lacks its shape");
+        // a value of the wrong type does not carry the parser into the next tensor
+        has(
+                refused(raw(
+                        "{\"a\":{\"dtype\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                + "\"shape\":[1],\"data_offsets\":[0,4]}}",
+                        new byte[4])),
+                "tensor 'a' field 'dtype' should be a string");
+        has(
+                refused(raw(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,99999999999999999999]}}",
+                        new byte[4])),
+                "tensor 'a' field 'data_offsets' element 1 is 99999999999999999999");
+        has(
+                refused(raw(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4])),
+                "tensor 'a' field 'shape' appears twice");
+        // metadata values are strings; nothing follows the header's object
+        has(
+                refused(raw("{\"__metadata__\":{\"format\":1}," + a + "}", new byte[8])),
+                "__metadata__ value 'format' should be a string");
+        has(refused(raw("{" + a + "}{}", new byte[8])), "after the header's closing '}'");
+        // what holds stays: an empty file and zero-size tensors anywhere in the order
+        Path ok = dir.resolve("ok.safetensors");
+        Files.write(ok, raw("{}  ", new byte[0]));
+        assertEquals(0, Safetensors.read(ok).tensors().size());
+        Files.write(
+                ok,
+                raw(
+                        "{\"z\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[8,8]}," + a
+                                + ",\"y\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+                        new byte[8]));
+        assertEquals(
+                List.of("z", "a", "y"),
+                List.copyOf(Safetensors.read(ok).tensors().keySet()));
+    }
+
+    /** 2,000 entries on the same 4 MB would be 16 GB of floats: the file is refused before anything is read. */
+    @Test
+    void entriesSharingTheirBytesAreRefusedBeforeAllocating() throws Exception {
+        int n = 1 << 20;
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < 2_000; i++) {
+            h.append(i == 0 ? "" : ",")
+                    .append("\"t")
+                    .append(i)
+                    .append("\":{\"dtype\":\"F32\",\"shape\":[")
+                    .append(n)
+                    .append("],\"data_offsets\":[0,")
+                    .append(4 * n)
+                    .append("]}");
+        }
+        has(refused(raw(h.append('}').toString(), new byte[4 * n])), "'t1' data_offsets [0, 4194304] overlap");
     }
 
     private static byte[] le(int width, long... values) {
