@@ -1337,11 +1337,14 @@ public final class CpuBackend implements Backend {
                 // oneDNN's ReLU post-op is max(x, 0), which turns NaN into 0 (measured: one NaN weight gave finite
                 // logits). With a NaN or an infinity among the inputs (the only way to a NaN output but an
                 // overflow to +inf and -inf within one sum) the convolution runs unfused and ReLU in Java keeps NaN.
-                boolean fuse = relu && !nonFinite(raw(x)) && !nonFinite(cpu(w)) && !nonFinite(cpuOrNull(bias));
+                boolean finiteInputs = finite(raw(x)) && finite(cpu(w)) && finite(cpuOrNull(bias));
+                boolean fuse = relu && finiteInputs;
                 if (dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), fuse)) {
                     convolutionsOnDnnl = true;
                     if (relu && !fuse) {
                         unary(UnaryOp.RELU, 0f, out, out);
+                    } else if (finiteInputs) {
+                        raw(out).markFinite();
                     }
                     return;
                 }
@@ -1384,6 +1387,11 @@ public final class CpuBackend implements Backend {
         return s != null && maxMagnitudeBits(s) >= 0x7f800000;
     }
 
+    /** True when {@code s} is null, known finite, or scanned and found free of NaN and infinity. */
+    private static boolean finite(CpuStorage s) {
+        return s == null || s.knownFinite() || !nonFinite(s);
+    }
+
     /** Whether {@code s} holds a NaN (anywhere in its buffer). */
     static boolean hasNaN(CpuStorage s) {
         return maxMagnitudeBits(s) > 0x7f800000;
@@ -1414,8 +1422,11 @@ public final class CpuBackend implements Backend {
                     && dnnlPool != null
                     && argmax != null
                     && raw(x).layout() != null
-                    && !hasNaN(raw(x))
+                    && (raw(x).knownFinite() || !hasNaN(raw(x)))
                     && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
+                if (raw(x).knownFinite()) {
+                    raw(out).markFinite();
+                }
                 return;
             }
             conv.pool(op, cpu(x), x.shape(), cpu(out), out.shape(), cpuOrNull(argmax), p);

@@ -22,6 +22,13 @@ final class CpuStorage extends AbstractStorage {
     private boolean released;
     /** The oneDNN layout the contents are in, or null for plain order (what every Java kernel expects). */
     private volatile DnnlLayout layout;
+    /**
+     * True when a oneDNN op wrote these blocked contents from inputs free of NaN and infinity; any new layout or
+     * owner clears it, and Java kernels reach the contents only after {@link #ensurePlain} (which drops the layout),
+     * so it is trusted only while {@link #layout} is set. Lets max pooling and the next convolution skip their
+     * NaN scans (about 3 ms of a 12 ms cnn step when every op scanned).
+     */
+    private volatile boolean finite;
     /** The oneDNN pooling plan whose workspace these bytes are (max pooling's indices), or null. */
     private volatile DnnlPlan workspaceOf;
 
@@ -41,6 +48,7 @@ final class CpuStorage extends AbstractStorage {
 
     /** Marks the storage as handed out again (by the backend's allocate). */
     synchronized void claim() {
+        finite = false;
         inUse = true;
         released = false;
         pins = 0;
@@ -78,8 +86,19 @@ final class CpuStorage extends AbstractStorage {
 
     /** Records that a oneDNN op wrote the contents in {@code l} (null: plain). */
     void setLayout(DnnlLayout l) {
+        finite = false;
         layout = l;
         workspaceOf = null;
+    }
+
+    /** Whether the blocked contents are known to hold no NaN or infinity (see {@link #finite}). */
+    boolean knownFinite() {
+        return finite && layout != null;
+    }
+
+    /** Records that the op that just wrote these blocked contents read only finite inputs. */
+    void markFinite() {
+        finite = layout != null;
     }
 
     /** The pooling plan whose workspace this storage holds, or null. */
@@ -88,6 +107,7 @@ final class CpuStorage extends AbstractStorage {
     }
 
     void setWorkspace(DnnlPlan plan) {
+        finite = false;
         layout = null;
         workspaceOf = plan;
     }

@@ -71,11 +71,19 @@ class ErrorMessagesTest {
                     .append("\"extra.")
                     .append(i)
                     .append(pad)
-                    .append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}");
+                    .append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[")
+                    .append(4 * i)
+                    .append(',')
+                    .append(4 * i + 4)
+                    .append("]}");
         }
         byte[] header = h.append('}').toString().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + header.length + 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(header.length).put(header).putFloat(1f);
+        // A well-formed file (each tensor its own 4 bytes), so the error is about the model, not the layout.
+        ByteBuffer b = ByteBuffer.allocate(8 + header.length + 4 * 2000).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length).put(header);
+        for (int i = 0; i < 2000; i++) {
+            b.putFloat(1f);
+        }
         Path file = dir.resolve("many.safetensors");
         Files.write(file, b.array());
         Backend be = CpuBackendProvider.get();
