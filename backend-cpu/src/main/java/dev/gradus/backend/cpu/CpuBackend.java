@@ -180,7 +180,9 @@ public final class CpuBackend implements Backend {
         }
         long key = key(dtype, numel);
         ArrayDeque<CpuStorage> q = cache.get(key);
-        CpuStorage s = q == null ? null : q.poll();
+        CpuStorage cached = q == null ? null : q.poll();
+        // A fresh handle on the cached memory: the old handle stays released, so a stale pin fails (CpuStorage).
+        CpuStorage s = cached == null ? null : new CpuStorage(cached);
         if (q != null && q.isEmpty()) {
             cache.remove(key);
         }

@@ -46,7 +46,20 @@ final class CpuStorage extends AbstractStorage {
         this.i = bb.asIntBuffer();
     }
 
-    /** Marks the storage as handed out again (by the backend's allocate). */
+    /**
+     * A new handle on {@code old}'s native memory, for the backend to hand out again; {@code old} stays released for
+     * good. Why a new handle: an op that read a tensor's storage before another thread closed it must find the
+     * storage released when it pins it, not find it handed to someone else's tensor meanwhile.
+     */
+    CpuStorage(CpuStorage old) {
+        super(old.dtype(), old.numel());
+        this.memory = old.memory;
+        this.floats = old.floats;
+        this.f = old.f;
+        this.i = old.i;
+    }
+
+    /** Marks a new handle as handed out (by the backend's allocate). */
     synchronized void claim() {
         finite = false;
         inUse = true;

@@ -41,7 +41,7 @@ import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 
 /**
- * The loaded oneDNN library: its CPU engine, a stream per calling thread, and the thread settings it was loaded
+ * The loaded oneDNN library: its CPU engine, streams for the executions, and the thread settings it was loaded
  * with.
  *
  * <p>oneDNN runs on OpenMP (a bundled libgomp), which reads {@code OMP_NUM_THREADS} and {@code OMP_WAIT_POLICY}
@@ -59,7 +59,6 @@ import org.bytedeco.javacpp.PointerPointer;
 final class Dnnl {
     private final dnnl_engine engine;
     private final dnnl_primitive_attr attr;
-    private final ThreadLocal<dnnl_stream> streams;
     private final String version;
     private final String ompThreads;
     private final String ompWait;
@@ -70,11 +69,6 @@ final class Dnnl {
         this.version = version;
         this.ompThreads = ompThreads;
         this.ompWait = ompWait;
-        this.streams = ThreadLocal.withInitial(() -> {
-            dnnl_stream s = new dnnl_stream();
-            check(dnnl_stream_create(s, engine, dnnl_stream_default_flags), "dnnl_stream_create");
-            return s;
-        });
     }
 
     /**
@@ -165,9 +159,15 @@ final class Dnnl {
         return args.position(0);
     }
 
-    /** This thread's stream: a oneDNN stream is not for two threads at once. */
-    dnnl_stream stream() {
-        return streams.get();
+    /**
+     * A new stream, for one set of execution arguments (a oneDNN stream is not for two threads at once). Held by
+     * the argument set rather than per thread: a server that starts a thread per request would otherwise leave a
+     * native stream behind with every thread.
+     */
+    dnnl_stream newStream() {
+        dnnl_stream s = new dnnl_stream();
+        check(dnnl_stream_create(s, engine, dnnl_stream_default_flags), "dnnl_stream_create");
+        return s;
     }
 
     /** A plain row-major f32 memory descriptor with format {@code tag} (e.g. {@code dnnl_nchw}). */

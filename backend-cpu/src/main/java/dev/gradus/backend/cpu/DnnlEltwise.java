@@ -21,6 +21,7 @@ import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -58,6 +59,7 @@ final class DnnlEltwise {
             final dnnl_memory[] memories = new dnnl_memory[IDS.length];
             final BytePointer scratchpadBuffer = new BytePointer(Math.max(1, dnnl_memory_desc_get_size(scratchpad)));
             final dnnl_exec_arg_t args;
+            final dnnl_stream stream = dnnl.newStream();
 
             Args() {
                 for (int i = 0; i < IDS.length; i++) {
@@ -76,7 +78,7 @@ final class DnnlEltwise {
                 for (int i = 0; i < IDS.length; i++) {
                     Dnnl.check(dnnl_memory_set_data_handle(a.memories[i], data[i]), "dnnl_memory_set_data_handle");
                 }
-                var stream = dnnl.stream();
+                var stream = a.stream;
                 Dnnl.check(dnnl_primitive_execute(primitive, stream, (int) a.args.capacity(), a.args), "eltwise");
                 Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
             } finally {

@@ -23,6 +23,7 @@ import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -62,6 +63,7 @@ final class DnnlLayout {
         final BytePointer scratch = new BytePointer(bytes);
         final BytePointer scratchpadBuffer = new BytePointer(Math.max(1, dnnl_memory_desc_get_size(scratchpad)));
         final dnnl_memory from = dnnl.memory(blocked, null);
+        final dnnl_stream stream = dnnl.newStream();
         final dnnl_exec_arg_t args = dnnl.exec(
                 new int[] {DNNL_ARG_FROM, DNNL_ARG_TO},
                 new dnnl_memory[] {from, dnnl.memory(plain, scratch)},
@@ -111,7 +113,7 @@ final class DnnlLayout {
         }
         try {
             Dnnl.check(dnnl_memory_set_data_handle(t.from, s), "dnnl_memory_set_data_handle");
-            var stream = dnnl.stream();
+            var stream = t.stream;
             Dnnl.check(dnnl_primitive_execute(toPlain, stream, (int) t.args.capacity(), t.args), "reorder to plain");
             Dnnl.check(dnnl_stream_wait(stream), "dnnl_stream_wait");
             Pointer.memcpy(s, t.scratch, bytes);

@@ -91,6 +91,7 @@ final class DnnlPlan {
         final BytePointer scratchpad;
 
         final dnnl_exec_arg_t execArgs;
+        final dnnl_stream stream = dnnl.newStream();
 
         Exec() {
             scratchpad = new BytePointer(Math.max(1, scratchpadBytes));
@@ -164,7 +165,7 @@ final class DnnlPlan {
     }
 
     private void run(Dnnl caller, Exec e, CpuStorage[] data) {
-        var stream = caller.stream();
+        var stream = e.stream;
         for (int i = 0; i < inputs; i++) {
             Arg a = args[i];
             CpuStorage s = data[i];

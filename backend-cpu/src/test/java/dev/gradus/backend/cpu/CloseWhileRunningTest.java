@@ -1,14 +1,17 @@
 package dev.gradus.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.DType;
 import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Storage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -51,6 +54,27 @@ class CloseWhileRunningTest {
         float[] a = random(32 * 16 * 28 * 28, 3);
         try (Tensor w = Tensor.of(cpu, random(32 * 16 * 9, 4), 32, 16, 3, 3)) {
             survivesClosing(cpu, a, shape, x -> Functional.conv2d(x, w, null, new ConvParams(1, 1, 1, 1, 1, 1, 1)));
+        }
+    }
+
+    /**
+     * The race a pin alone cannot close: an op took a tensor's storage before another thread closed the tensor and
+     * the backend handed the same memory to a new tensor. The op's late pin must fail, not reach the new tensor.
+     */
+    @Test
+    void aStorageHandedOutAgainIsNotReachableThroughItsOldHandle() {
+        Backend cpu = CpuBackendProvider.get();
+        Storage old = cpu.allocate(DType.FLOAT32, 1000);
+        cpu.free(old); // back in the cache
+        Storage reused = cpu.allocate(DType.FLOAT32, 1000); // the same memory, for someone else's tensor
+        try {
+            cpu.write(reused, 0, new float[] {42f}, 0, 1);
+            float[] got = new float[1];
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> cpu.read(old, 0, got, 0, 1));
+            assertTrue(e.getMessage().contains("released") || e.getMessage().contains("freed"), e.getMessage());
+            assertTrue(got[0] != 42f, "nothing read through the stale handle");
+        } finally {
+            cpu.free(reused);
         }
     }
 
