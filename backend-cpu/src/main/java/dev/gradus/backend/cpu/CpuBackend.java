@@ -257,20 +257,31 @@ public final class CpuBackend implements Backend {
         private final CpuStorage[] held;
         private int count;
 
-        Pins(Storage[] storages) {
-            held = new CpuStorage[storages.length];
+        Pins(Operand[] ops, Storage[] storages) {
+            held = new CpuStorage[ops == null ? storages.length : ops.length];
             try {
-                for (Storage st : storages) {
-                    if (st != null) {
-                        CpuStorage c = raw(st);
-                        c.pin();
-                        held[count++] = c;
+                if (ops == null) {
+                    for (Storage st : storages) {
+                        hold(st);
+                    }
+                } else {
+                    for (Operand o : ops) {
+                        hold(o == null ? null : o.storage());
                     }
                 }
             } catch (RuntimeException e) {
                 close();
                 throw e;
             }
+        }
+
+        private void hold(Storage st) {
+            if (st == null) {
+                return; // an absent optional operand (a bias, an argmax)
+            }
+            CpuStorage c = raw(st);
+            c.pin();
+            held[count++] = c;
         }
 
         @Override
@@ -285,15 +296,11 @@ public final class CpuBackend implements Backend {
     }
 
     private Pins pin(Operand... ops) {
-        Storage[] s = new Storage[ops.length];
-        for (int k = 0; k < ops.length; k++) {
-            s[k] = ops[k] == null ? null : ops[k].storage();
-        }
-        return new Pins(s);
+        return new Pins(ops, null);
     }
 
-    private Pins pin(Storage s) {
-        return new Pins(new Storage[] {s});
+    private Pins pin(Storage... storages) {
+        return new Pins(null, storages);
     }
 
     @Override

@@ -198,50 +198,37 @@ final class DnnlConv {
         }
         dnnl_memory_desc[] w = d.wanted;
         dnnl_primitive_attr attr = key.relu ? reluPostOp() : dnnl.attr();
-        dnnl_primitive_desc fwd = null;
-        int st = -1;
+        dnnl_memory_desc[] wf = w;
+        Choice forward;
         try {
             // Asked for any output layout, oneDNN on AVX2 takes its gemm kernel for a plain input of few channels
             // (conv1), in plain layouts; asked for an output in channel blocks it takes its direct JIT kernel.
-            // So: any layout first, then the blocked ones, keeping the first that is neither gemm nor reference.
-            for (dnnl_memory_desc dst : outputCandidates(key, w[Descs.DST])) {
-                dnnl_primitive_desc pd = new dnnl_primitive_desc();
-                int s2 = dnnl_convolution_forward_primitive_desc_create(
-                        pd,
-                        dnnl.engine(),
-                        dnnl_forward_training,
-                        dnnl_convolution_direct,
-                        w[Descs.SRC],
-                        w[Descs.WEIGHTS],
-                        key.pass == Pass.FORWARD ? w[Descs.BIAS] : null,
-                        dst,
-                        d.strides,
-                        d.dilates,
-                        d.padL,
-                        d.padR,
-                        attr);
-                if (s2 != dnnl_success) {
-                    st = fwd == null ? s2 : st;
-                    continue;
-                }
-                String impl = Dnnl.preferNonGemm(pd);
-                if (fwd == null) {
-                    fwd = pd;
-                    st = s2;
-                }
-                if (direct(impl)) {
-                    fwd = pd;
-                    break;
-                }
-            }
+            forward = firstDirect(
+                    outputCandidates(key, wf[Descs.DST]),
+                    (pd, dst) -> dnnl_convolution_forward_primitive_desc_create(
+                            pd,
+                            dnnl.engine(),
+                            dnnl_forward_training,
+                            dnnl_convolution_direct,
+                            wf[Descs.SRC],
+                            wf[Descs.WEIGHTS],
+                            key.pass == Pass.FORWARD ? wf[Descs.BIAS] : null,
+                            dst,
+                            d.strides,
+                            d.dilates,
+                            d.padL,
+                            d.padR,
+                            attr));
         } finally {
             if (key.relu) {
                 dnnl_primitive_attr_destroy(attr); // the descriptors keep their own copies
             }
         }
+        dnnl_primitive_desc fwd = forward.pd();
         if (fwd == null) {
-            return declined(key, st);
+            return declined(key, forward.status());
         }
+        int st = dnnl_success;
         // The backward passes take the activations in the layouts the forward pass chose, which is where the
         // forward left them (measured: letting backward-weights pick its own diff_dst layout cost two 0.75 ms
         // reorders of conv1's 6.4 MB gradient per step).
@@ -294,45 +281,28 @@ final class DnnlConv {
                 inputs = 2;
             }
             case BACKWARD_WEIGHTS -> {
-                pd = new dnnl_primitive_desc();
-                st = dnnl_convolution_backward_weights_primitive_desc_create(
-                        pd,
-                        dnnl.engine(),
-                        dnnl_convolution_direct,
-                        w[Descs.SRC],
-                        w[Descs.WEIGHTS],
-                        w[Descs.BIAS],
-                        w[Descs.DST],
-                        d.strides,
-                        d.dilates,
-                        d.padL,
-                        d.padR,
-                        fwd,
-                        dnnl.attr());
-                if (st != dnnl_success || !direct(Dnnl.preferNonGemm(pd))) {
-                    // Measured on AVX2 for conv1 (plain input, output in 8-channel blocks): with the forward's
-                    // diff_dst layout oneDNN offers only its reference kernel; asked for any, its direct JIT kernel,
-                    // which takes a reorder of diff_dst (0.6 ms) and still beats im2col (4 ms).
-                    dnnl_primitive_desc retry = new dnnl_primitive_desc();
-                    int st2 = dnnl_convolution_backward_weights_primitive_desc_create(
-                            retry,
-                            dnnl.engine(),
-                            dnnl_convolution_direct,
-                            w[Descs.SRC],
-                            w[Descs.WEIGHTS],
-                            w[Descs.BIAS],
-                            d.wanted[Descs.DST],
-                            d.strides,
-                            d.dilates,
-                            d.padL,
-                            d.padR,
-                            fwd,
-                            dnnl.attr());
-                    if (st2 == dnnl_success && direct(Dnnl.preferNonGemm(retry))) {
-                        pd = retry;
-                        st = st2;
-                    }
-                }
+                // Measured on AVX2 for conv1 (plain input, output in 8-channel blocks): with the forward's diff_dst
+                // layout oneDNN offers only its reference kernel; asked for any, its direct JIT kernel, which takes
+                // a reorder of diff_dst (0.6 ms) and still beats im2col (4 ms).
+                dnnl_memory_desc[] wb = w;
+                Choice c = firstDirect(
+                        List.of(wb[Descs.DST], d.wanted[Descs.DST]),
+                        (p, dst) -> dnnl_convolution_backward_weights_primitive_desc_create(
+                                p,
+                                dnnl.engine(),
+                                dnnl_convolution_direct,
+                                wb[Descs.SRC],
+                                wb[Descs.WEIGHTS],
+                                wb[Descs.BIAS],
+                                dst,
+                                d.strides,
+                                d.dilates,
+                                d.padL,
+                                d.padR,
+                                fwd,
+                                dnnl.attr()));
+                pd = c.pd();
+                st = c.status();
                 tensors = new int[] {Descs.SRC, Descs.DST, Descs.WEIGHTS, Descs.BIAS};
                 argIds = new int[] {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
                 queries = new int[] {
@@ -370,6 +340,37 @@ final class DnnlConv {
             b.add(argIds[i], plain, chosen, i < inputs, activation ? layouts.of(chosen, plain) : null);
         }
         return b.build();
+    }
+
+    /** Makes a primitive descriptor into {@code pd} for output (or output gradient) layout {@code dst}. */
+    @FunctionalInterface
+    private interface Maker {
+        int make(dnnl_primitive_desc pd, dnnl_memory_desc dst);
+    }
+
+    /** A descriptor oneDNN made (null when none) and the status of that attempt (else of the first failure). */
+    private record Choice(dnnl_primitive_desc pd, int status) {}
+
+    /**
+     * The first of {@code layouts} whose descriptor runs a direct kernel ({@link Dnnl#preferNonGemm}), else the
+     * first oneDNN made at all, else none with the first failure's status.
+     */
+    private static Choice firstDirect(List<dnnl_memory_desc> layouts, Maker maker) {
+        Choice first = null;
+        int failure = -1;
+        for (dnnl_memory_desc dst : layouts) {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            int st = maker.make(pd, dst);
+            if (st != dnnl_success) {
+                failure = first == null && failure == -1 ? st : failure;
+                continue;
+            }
+            if (direct(Dnnl.preferNonGemm(pd))) {
+                return new Choice(pd, st);
+            }
+            first = first != null ? first : new Choice(pd, st);
+        }
+        return first != null ? first : new Choice(null, failure);
     }
 
     /** True for an implementation that is neither gemm-based nor the reference one. */

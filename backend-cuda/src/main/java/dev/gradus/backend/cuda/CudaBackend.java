@@ -248,21 +248,32 @@ public final class CudaBackend implements Backend {
         private final CudaStorage[] held;
         private int count;
 
-        Pins(Storage[] storages) {
+        Pins(Operand[] ops, Storage[] storages) {
             bind();
-            held = new CudaStorage[storages.length];
+            held = new CudaStorage[ops == null ? storages.length : ops.length];
             try {
-                for (Storage st : storages) {
-                    if (st != null) {
-                        CudaStorage c = cuda(st);
-                        c.pin();
-                        held[count++] = c;
+                if (ops == null) {
+                    for (Storage st : storages) {
+                        hold(st);
+                    }
+                } else {
+                    for (Operand o : ops) {
+                        hold(o == null ? null : o.storage());
                     }
                 }
             } catch (RuntimeException e) {
                 close();
                 throw e;
             }
+        }
+
+        private void hold(Storage st) {
+            if (st == null) {
+                return; // an absent optional operand (a bias, an argmax)
+            }
+            CudaStorage c = cuda(st);
+            c.pin();
+            held[count++] = c;
         }
 
         @Override
@@ -277,15 +288,11 @@ public final class CudaBackend implements Backend {
     }
 
     private Pins pin(Operand... ops) {
-        Storage[] s = new Storage[ops.length];
-        for (int k = 0; k < ops.length; k++) {
-            s[k] = ops[k] == null ? null : ops[k].storage();
-        }
-        return new Pins(s);
+        return new Pins(ops, null);
     }
 
     private Pins pin(Storage... storages) {
-        return new Pins(storages);
+        return new Pins(null, storages);
     }
 
     private static void checkRange(CudaStorage s, int offset, int length, String op) {
