@@ -1461,7 +1461,14 @@ public final class CpuBackend implements Backend {
         try (Pins pins =
                 pin(x, out, p.gamma(), p.beta(), p.runningMean(), p.runningVar(), p.saveMean(), p.saveInvStd())) {
             BnCall b = bnCall(BatchNormDims.of("batchNormTrain", x, p, out), p);
-            if (dnnlBatchNorm == null || !dnnlBatchNorm.train(raw(x), raw(out), b)) {
+            boolean finiteInput = raw(x).knownFinite();
+            if (dnnlBatchNorm != null && dnnlBatchNorm.train(raw(x), raw(out), b)) {
+                // Normalised finite values scaled and shifted by finite parameters stay finite: the next max
+                // pooling may skip its NaN scan (bn-cnn: Conv+ReLU, BatchNorm, MaxPool).
+                if (finiteInput && finite(b.gamma()) && finite(b.beta())) {
+                    raw(out).markFinite();
+                }
+            } else {
                 conv.batchNormTrain(cpu(x), cpu(out), b);
             }
         }
