@@ -15,7 +15,7 @@ abstract class Activation extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return f.apply(x);
+        return traced(f.apply(x));
     }
 
     @Override

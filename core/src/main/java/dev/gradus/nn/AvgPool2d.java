@@ -30,7 +30,7 @@ public class AvgPool2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return Functional.avgPool2d(x, params);
+        return traced(Functional.avgPool2d(x, params));
     }
 
     @Override

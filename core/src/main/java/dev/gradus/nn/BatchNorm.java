@@ -146,8 +146,8 @@ public class BatchNorm extends Module {
             Operand count = numBatchesTracked.operand();
             numBatchesTracked.backend().unary(UnaryOp.ADD_SCALAR, 1f, count, count);
         }
-        return Functional.batchNorm(
-                x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(), config.eps());
+        return traced(Functional.batchNorm(
+                x, gamma, beta, runningMean, runningVar, isTraining(), config.momentum(), config.eps()));
     }
 
     @Override

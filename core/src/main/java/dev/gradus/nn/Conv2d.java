@@ -144,7 +144,7 @@ public class Conv2d extends Module {
     @Override
     public Tensor forward(Tensor x) {
         requireInput(x.shape());
-        return Functional.conv2d(x, weight, bias, params);
+        return traced(Functional.conv2d(x, weight, bias, params));
     }
 
     /** {@code relu(forward(x))} as one fused op, for {@link Sequential}. */

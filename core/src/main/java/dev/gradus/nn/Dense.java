@@ -65,7 +65,7 @@ public class Dense extends Module {
             throw new IllegalArgumentException(describe() + ": expected input [..., " + in + "], got " + x.shape());
         }
         Tensor y = x.matmul(weight.t());
-        return bias == null ? y : y.add(bias);
+        return traced(bias == null ? y : y.add(bias));
     }
 
     @Override

@@ -30,7 +30,7 @@ public class Dropout extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return Functional.dropout(x, p, isTraining(), rng);
+        return traced(Functional.dropout(x, p, isTraining(), rng));
     }
 
     @Override

@@ -11,7 +11,7 @@ import dev.gradus.Tensor;
 public final class Flatten extends Module {
     @Override
     public Tensor forward(Tensor x) {
-        return x.flatten();
+        return traced(x.flatten());
     }
 
     @Override

@@ -15,7 +15,7 @@ public class GlobalAvgPool2d extends Module {
         if (x.shape().rank() != 4) {
             throw new IllegalArgumentException("GlobalAvgPool2d: expected [N, C, H, W], got " + x.shape());
         }
-        return x.reshape(x.shape().dim(0), x.shape().dim(1), -1).mean(2, false);
+        return traced(x.reshape(x.shape().dim(0), x.shape().dim(1), -1).mean(2, false));
     }
 
     @Override

@@ -31,7 +31,7 @@ public class MaxPool2d extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return Functional.maxPool2d(x, params);
+        return traced(Functional.maxPool2d(x, params));
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.gradus.nn;
 
+import dev.gradus.GradMode;
+import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import java.lang.reflect.Field;
@@ -257,22 +259,47 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * A table like Keras' {@code model.summary()}: one row per layer with its output shape for {@code input} and
-     * its parameter count, then the totals (buffers such as running statistics count as non-trainable).
+     * A table like Keras' {@code model.summary()} and torchinfo's: one row per layer call with its real output
+     * shape and parameter count, then the totals (buffers such as running statistics count as non-trainable).
+     *
+     * <p>The shapes come from one forward pass over zeros of shape {@code input}, in evaluation mode and without a
+     * graph (running statistics, dropout draws and every module's mode are left as they were), so a module of
+     * your own that calls its children's {@code forward} is listed layer by layer. A module of your own with no
+     * children reports its output when its {@code forward} returns {@link #traced}; one that does not is listed
+     * with {@code ?} as its shape.
      *
      * <pre>{@code System.out.print(model.summary(Shape.of(1, 784)));}</pre>
      */
     public String summary(Shape input) {
+        Map<Module, String> names = new IdentityHashMap<>();
+        nameModules("", names);
+        Map<Module, Boolean> modes = new IdentityHashMap<>();
+        names.keySet().forEach(m -> modes.put(m, m.training));
+        List<SummaryTrace.Call> calls;
+        try (GradMode noGrad = GradMode.noGrad();
+                Scope scope = Scope.open()) {
+            Tensor x = zerosLikeParameters(input);
+            names.keySet().forEach(m -> m.training = false);
+            calls = SummaryTrace.run(() -> forward(x));
+        } finally {
+            modes.forEach((m, t) -> m.training = t);
+        }
         List<String[]> rows = new ArrayList<>();
-        Shape s = input;
-        Map<String, Module> layers = this instanceof Sequential ? children() : Map.of("", this);
-        for (Map.Entry<String, Module> e : layers.entrySet()) {
-            Module m = e.getValue();
-            s = m.outputShape(s);
-            long own = m.parameterCount() + m.bufferCount();
-            rows.add(new String[] {
-                (e.getKey().isEmpty() ? "" : e.getKey() + " ") + m.describe(), s.toString(), String.format("%,d", own)
-            });
+        Set<Module> reported = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (SummaryTrace.Call c : calls) {
+            reported.add(c.module());
+            rows.add(row(
+                    names.getOrDefault(c.module(), "?"), c.module(), c.output().toString()));
+        }
+        boolean unknown = false;
+        for (Map.Entry<Module, String> e : names.entrySet()) {
+            Module m = e.getKey();
+            boolean leaf = m.children.isEmpty();
+            // A layer that did not report, or a container with weights of its own (those would be in no row).
+            if (!reported.contains(m) && (leaf || !m.params.isEmpty() || !m.buffers.isEmpty())) {
+                rows.add(row(e.getValue(), m, "?"));
+                unknown = true;
+            }
         }
         int w0 = "Layer (type)".length();
         int w1 = "Output Shape".length();
@@ -293,7 +320,58 @@ public abstract class Module implements AutoCloseable {
         sb.append(String.format("Total params: %,d%n", trainable + fixed));
         sb.append(String.format("Trainable params: %,d%n", trainable));
         sb.append(String.format("Non-trainable params: %,d%n", fixed));
+        if (unknown) {
+            sb.append("?: output not reported (a module's forward reports it by returning traced(output))\n");
+        }
         return sb.toString();
+    }
+
+    /**
+     * Returns {@code output} after noting it for a {@link #summary} in progress on this thread; the built-in
+     * layers end their {@code forward} with it, and a module of your own with no child modules may too.
+     *
+     * <pre>{@code public Tensor forward(Tensor x) { return traced(x.mul(scale)); }}</pre>
+     */
+    protected final Tensor traced(Tensor output) {
+        SummaryTrace.record(this, output.shape());
+        return output;
+    }
+
+    /** Own parameters and buffers count in a row; a container's own row would repeat its children's. */
+    private static String[] row(String name, Module m, String shape) {
+        long own = 0;
+        if (m.children.isEmpty()) {
+            own = m.parameterCount() + m.bufferCount();
+        } else {
+            for (Tensor p : m.params.values()) {
+                own += p.numel();
+            }
+            for (Map.Entry<String, Tensor> b : m.buffers.entrySet()) {
+                own += isBatchCounter(b.getKey()) ? 0 : b.getValue().numel();
+            }
+        }
+        return new String[] {(name.isEmpty() ? "" : name + " ") + m.describe(), shape, String.format("%,d", own)};
+    }
+
+    /** Dotted names of this module and its descendants, each module once, in registration order. */
+    private void nameModules(String name, Map<Module, String> out) {
+        if (out.containsKey(this)) {
+            return;
+        }
+        discoverFields();
+        out.put(this, name);
+        children.forEach((k, m) -> m.nameModules(name.isEmpty() ? k : name + "." + k, out));
+    }
+
+    /** Zeros of {@code shape} on the backend holding this model's parameters (the default one if it has none). */
+    private Tensor zerosLikeParameters(Shape shape) {
+        for (Parameter p : parameters()) {
+            return Tensor.zeros(p.backend(), shape.dims());
+        }
+        for (Tensor b : namedBuffers().values()) {
+            return Tensor.zeros(b.backend(), shape.dims());
+        }
+        return Tensor.zeros(shape.dims());
     }
 
     /** Display name for summaries, e.g. {@code Dense(784 -> 48)}. */

@@ -41,10 +41,11 @@ public class Sequential extends Module {
             if (anomaly) {
                 Anomaly.enterLayer("layer " + i + " (" + layers.get(i).describe() + ")");
             }
+            // Anomaly mode names each layer, and a summary wants each layer's own output: neither fuses.
+            boolean fuse = FUSE && !anomaly && !SummaryTrace.active();
             int at = i; // the layer an error is reported against
             try {
-                if (FUSE
-                        && !anomaly
+                if (fuse
                         && isPlain(i, Conv2d.class)
                         && isPlain(i + 1, ReLU.class)
                         && isPlain(i + 2, MaxPool2d.class)
@@ -54,7 +55,7 @@ public class Sequential extends Module {
                     i += 2;
                     continue;
                 }
-                if (FUSE && !anomaly && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
+                if (fuse && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
                     at = i + 1;
                     // max(relu(x)) = relu(max(x)) with the same gradient (both reach the window's first maximum,
                     // masked by its sign), and the second form applies ReLU and its gradient to a 4x smaller tensor.
@@ -62,8 +63,7 @@ public class Sequential extends Module {
                     i++;
                     continue;
                 }
-                if (FUSE
-                        && !anomaly
+                if (fuse
                         && isPlain(i, Conv2d.class)
                         && isPlain(i + 1, ReLU.class)
                         && !isPlain(i + 2, MaxPool2d.class)) {
