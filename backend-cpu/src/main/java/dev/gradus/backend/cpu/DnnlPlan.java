@@ -11,8 +11,11 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
@@ -53,6 +56,11 @@ final class DnnlPlan {
         final long numel;
         final boolean workspace;
         final boolean input;
+        /**
+         * Reorders straight from a blocked layout an input arrives in to {@link #chosen}, made on first use: one
+         * reorder instead of two (to plain in place, then to the chosen layout), and the input is left as it is.
+         */
+        final ConcurrentHashMap<DnnlLayout, Direct> direct = new ConcurrentHashMap<>();
 
         Arg(
                 int id,
@@ -81,8 +89,17 @@ final class DnnlPlan {
         }
     }
 
+    /** A reorder from a blocked source layout to an argument's chosen layout; immutable. */
+    private record Direct(DnnlLayout from, dnnl_primitive reorder, dnnl_memory_desc scratchpad) {}
+
+    /** One execution's memories for a {@link Direct} reorder: the source, bound per call, and the arguments. */
+    private record DirectExec(dnnl_primitive reorder, dnnl_memory from, dnnl_exec_arg_t args) {}
+
     /** The memory objects and buffers of one execution: used by one thread at a time. */
     private final class Exec {
+        /** Per argument, the argument sets of its direct reorders made so far. */
+        final List<Map<DnnlLayout, DirectExec>> direct = new ArrayList<>();
+
         final dnnl_memory[] user = new dnnl_memory[args.length];
         final dnnl_memory[] inner = new dnnl_memory[args.length];
         final dnnl_exec_arg_t[] reorderArgs = new dnnl_exec_arg_t[args.length];
@@ -116,7 +133,37 @@ final class DnnlPlan {
                 }
             }
             execArgs = dnnl.exec(ids, bound, primitiveScratchpad, scratchpad);
+            for (int i = 0; i < args.length; i++) {
+                direct.add(new HashMap<>(2));
+            }
         }
+
+        /** This execution's arguments for reordering {@code from} straight into argument {@code i}'s layout. */
+        DirectExec direct(int i, DnnlLayout from) {
+            return direct.get(i).computeIfAbsent(from, l -> {
+                Direct d = args[i].direct.computeIfAbsent(l, k -> directReorder(k, args[i].chosen));
+                dnnl_memory src = dnnl.memory(l.blocked, null);
+                // A reorder's own scratchpad is separate when it is larger than the shared one (none is, today).
+                long need = dnnl_memory_desc_get_size(d.scratchpad());
+                Pointer pad = need <= scratchpadBytes ? scratchpad : new BytePointer(need);
+                return new DirectExec(
+                        d.reorder(),
+                        src,
+                        dnnl.exec(
+                                new int[] {DNNL_ARG_FROM, DNNL_ARG_TO},
+                                new dnnl_memory[] {src, inner[i]},
+                                d.scratchpad(),
+                                pad));
+            });
+        }
+    }
+
+    private Direct directReorder(DnnlLayout from, dnnl_memory_desc to) {
+        dnnl_primitive_desc rpd = new dnnl_primitive_desc();
+        Dnnl.check(
+                dnnl_reorder_primitive_desc_create(rpd, from.blocked, dnnl.engine(), to, dnnl.engine(), dnnl.attr()),
+                "dnnl_reorder_primitive_desc_create");
+        return new Direct(from, Dnnl.primitive(rpd, "reorder"), Dnnl.scratchpad(rpd));
     }
 
     private final Dnnl dnnl;
@@ -173,6 +220,11 @@ final class DnnlPlan {
                 bind(e.user[i], s.memory);
             } else if (a.inPlace(s) && s.layout() == a.keep) {
                 bind(e.inner[i], s.memory);
+            } else if (a.reorder != null && s.layout() != null) {
+                DirectExec d = e.direct(i, s.layout());
+                bind(d.from(), s.memory);
+                bind(e.inner[i], e.scratch[i]);
+                execute(d.reorder(), stream, d.args(), "reorder");
             } else {
                 s.ensurePlain();
                 bind(e.user[i], s.memory);
