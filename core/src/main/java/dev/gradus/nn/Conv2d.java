@@ -147,18 +147,6 @@ public class Conv2d extends Module {
         return traced(Functional.conv2d(x, weight, bias, params));
     }
 
-    /** {@code relu(forward(x))} as one fused op, for {@link Sequential}. */
-    Tensor forwardRelu(Tensor x) {
-        requireInput(x.shape());
-        return Functional.conv2dRelu(x, weight, bias, params);
-    }
-
-    /** {@code pool.forward(relu(forward(x)))} as one op ({@link Functional#conv2dReluMaxPool2d}); for Sequential. */
-    Tensor forwardReluMaxPool(Tensor x, MaxPool2d pool) {
-        requireInput(x.shape());
-        return Functional.conv2dReluMaxPool2d(x, weight, bias, params, pool.params());
-    }
-
     @Override
     public Shape outputShape(Shape input) {
         requireInput(input);
@@ -170,7 +158,7 @@ public class Conv2d extends Module {
     }
 
     /** Blames the caller for an input that is not {@code [N, in, H, W]}. */
-    private void requireInput(Shape input) {
+    void requireInput(Shape input) {
         if (input.rank() != 4 || input.dim(1) != config.in()) {
             throw new IllegalArgumentException(
                     describe() + ": expected input [N, " + config.in() + ", H, W], got " + input);

@@ -33,6 +33,7 @@ public class Sequential extends Module {
         return List.copyOf(layers);
     }
 
+    /** Runs the layers in order; runs that {@link Fusion} knows run as one op (same values and gradients). */
     @Override
     public Tensor forward(Tensor x) {
         Tensor h = x;
@@ -41,38 +42,16 @@ public class Sequential extends Module {
             if (anomaly) {
                 Anomaly.enterLayer("layer " + i + " (" + layers.get(i).describe() + ")");
             }
-            // Anomaly mode names each layer, and a summary wants each layer's own output: neither fuses.
-            boolean fuse = FUSE && !anomaly && !SummaryTrace.active();
             int at = i; // the layer an error is reported against
             try {
-                if (fuse
-                        && isPlain(i, Conv2d.class)
-                        && isPlain(i + 1, ReLU.class)
-                        && isPlain(i + 2, MaxPool2d.class)
-                        && poolsToSomething(i, h.shape())) {
-                    // Three layers, one op: ReLU inside the convolution, its gradient on the pooled output.
-                    h = ((Conv2d) layers.get(i)).forwardReluMaxPool(h, (MaxPool2d) layers.get(i + 2));
-                    i += 2;
-                    continue;
+                Fusion.Step fused = Fusion.enabled() ? Fusion.at(layers, i, h) : null;
+                if (fused != null) {
+                    at = fused.blame();
+                    h = fused.out();
+                    i += fused.layers() - 1;
+                } else {
+                    h = layers.get(i).forward(h);
                 }
-                if (fuse && isPlain(i, ReLU.class) && isPlain(i + 1, MaxPool2d.class)) {
-                    at = i + 1;
-                    // max(relu(x)) = relu(max(x)) with the same gradient (both reach the window's first maximum,
-                    // masked by its sign), and the second form applies ReLU and its gradient to a 4x smaller tensor.
-                    h = layers.get(i + 1).forward(h).relu();
-                    i++;
-                    continue;
-                }
-                if (fuse
-                        && isPlain(i, Conv2d.class)
-                        && isPlain(i + 1, ReLU.class)
-                        && !isPlain(i + 2, MaxPool2d.class)) {
-                    // Conv2d then ReLU in one pass over the activation instead of two (the values are the same).
-                    h = ((Conv2d) layers.get(i)).forwardRelu(h);
-                    i++;
-                    continue;
-                }
-                h = layers.get(i).forward(h);
             } catch (LayerException e) {
                 throw e; // a nested Sequential already named its layer
             } catch (IllegalArgumentException e) {
@@ -90,23 +69,6 @@ public class Sequential extends Module {
             }
         }
         return h;
-    }
-
-    /** {@code -Dgradus.fuseLayers=false} runs every layer on its own (for ablations and for bisecting a bug). */
-    private static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("gradus.fuseLayers"));
-
-    /**
-     * Whether the pooling two layers after convolution {@code i} has at least one output pixel for {@code input};
-     * if not, the layers run one by one so the error names the pooling layer.
-     */
-    private boolean poolsToSomething(int i, Shape input) {
-        Shape pooled = layers.get(i + 2).outputShape(layers.get(i).outputShape(input));
-        return pooled.dim(2) >= 1 && pooled.dim(3) >= 1;
-    }
-
-    /** Layer {@code i} exists and is exactly a {@code type} (not a subclass that may change {@code forward}). */
-    private boolean isPlain(int i, Class<? extends Module> type) {
-        return i < layers.size() && layers.get(i).getClass() == type;
     }
 
     @Override

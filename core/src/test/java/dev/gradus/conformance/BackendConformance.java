@@ -66,7 +66,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>A backend's test extends this class and returns its backend from {@link #backend()}. Tolerances: forward
  * ops 1e-5 relative (GEMM 1e-4, it reorders sums), gradients 2e-2 (float32 finite differences).
  */
-public abstract class BackendConformance implements TensorOpsConformance, NanAndSizesConformance, SummaryConformance {
+public abstract class BackendConformance
+        implements TensorOpsConformance, NanAndSizesConformance, SummaryConformance, FusionConformance {
     /** The backend under test. */
     protected abstract Backend backend();
 
