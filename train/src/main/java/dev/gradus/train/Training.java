@@ -46,9 +46,29 @@ public final class Training {
 
         /** After each epoch's evaluation. */
         default void onEpoch(Map<String, Double> metrics) {}
+
+        /**
+         * Asked after each epoch (after {@link #onEpoch} and the schedule's step): true ends the run there, cleanly,
+         * with its {@code History} (Keras' {@code model.stop_training}).
+         */
+        default boolean stopTraining() {
+            return false;
+        }
+
+        /** Why {@link #stopTraining} asked to stop, for the log and {@link Result#stopped()}. */
+        default String stopReason() {
+            return getClass().getSimpleName() + " asked to stop";
+        }
+
+        /** Once the run has ended without an error, after the last epoch (or the one a listener stopped). */
+        default void onTrainEnd(History history) {}
     }
 
-    /** What a run produced; {@code heldOut} names the evaluation split ({@code test} or {@code valid}). */
+    /**
+     * What a run produced; {@code heldOut} names the evaluation split ({@code test} or {@code valid});
+     * {@code testAccuracy} is NaN when no accuracy was measured (a regression); {@code stopped} says why a listener
+     * ended the run early (null when every epoch ran).
+     */
     public record Result(
             String model,
             String heldOut,
@@ -59,7 +79,8 @@ public final class Training {
             List<Long> nativeBytes,
             String backend,
             History history,
-            Evaluation.Outcome last) {}
+            Evaluation.Outcome last,
+            String stopped) {}
 
     /**
      * What {@link #fit} runs: the required model, optimizer, data and epoch count, and optional settings with
@@ -82,7 +103,9 @@ public final class Training {
             int epochs,
             Backend backend,
             PrintStream log,
-            List<Listener> listeners) {
+            List<Listener> listeners,
+            Loss loss,
+            List<Metric> metrics) {
         public Config {
             // Messages name the missing piece: "this" would print nulls, the fields are not assigned yet.
             for (Object[] required : new Object[][] {
@@ -94,7 +117,9 @@ public final class Training {
                 {"heldOut", heldOut},
                 {"backend", backend},
                 {"log", log},
-                {"listeners", listeners}
+                {"listeners", listeners},
+                {"loss", loss},
+                {"metrics", metrics}
             }) {
                 if (required[1] == null) {
                     throw new IllegalArgumentException("Training.Config: " + required[0] + " must not be null");
@@ -104,6 +129,36 @@ public final class Training {
                 throw new IllegalArgumentException("Training.Config: epochs must be >= 1, got " + epochs);
             }
             listeners = List.copyOf(listeners);
+            metrics = List.copyOf(metrics);
+        }
+
+        /** The settings of a classifier's run: softmax cross-entropy, accuracy measured (as before loss and metrics). */
+        public Config(
+                String name,
+                Module model,
+                Optimizer optimizer,
+                LRScheduler schedule,
+                DataLoader train,
+                DataLoader test,
+                String heldOut,
+                int epochs,
+                Backend backend,
+                PrintStream log,
+                List<Listener> listeners) {
+            this(
+                    name,
+                    model,
+                    optimizer,
+                    schedule,
+                    train,
+                    test,
+                    heldOut,
+                    epochs,
+                    backend,
+                    log,
+                    listeners,
+                    Loss.crossEntropy(),
+                    List.of(Metrics.accuracy()));
         }
 
         /** Trains {@code model} with {@code optimizer} on {@code train} for {@code epochs}, evaluating on {@code test}. */
@@ -119,37 +174,76 @@ public final class Training {
                     epochs,
                     dev.gradus.Backends.defaultBackend(),
                     System.out,
-                    List.of());
+                    List.of(),
+                    Loss.crossEntropy(),
+                    List.of(Metrics.accuracy()));
         }
 
         /** The run's name in the log and in {@code metrics.json}. */
         public Config withName(String n) {
-            return new Config(n, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, listeners);
+            return new Config(
+                    n, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, listeners, loss,
+                    metrics);
         }
 
         /** A learning-rate schedule, stepped after each epoch or batch as its unit says, a plateau one with the held-out loss (null: none). */
         public Config withSchedule(LRScheduler s) {
-            return new Config(name, model, optimizer, s, train, test, heldOut, epochs, backend, log, listeners);
+            return new Config(
+                    name, model, optimizer, s, train, test, heldOut, epochs, backend, log, listeners, loss, metrics);
         }
 
         /** What the held-out split is called ({@code test}, {@code valid}). */
         public Config withHeldOut(String h) {
-            return new Config(name, model, optimizer, schedule, train, test, h, epochs, backend, log, listeners);
+            return new Config(
+                    name, model, optimizer, schedule, train, test, h, epochs, backend, log, listeners, loss, metrics);
         }
 
         /** The backend the batches go to. */
         public Config withBackend(Backend b) {
-            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, b, log, listeners);
+            return new Config(
+                    name, model, optimizer, schedule, train, test, heldOut, epochs, b, log, listeners, loss, metrics);
         }
 
         /** Where the table and progress go. */
         public Config withLog(PrintStream l) {
-            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, backend, l, listeners);
+            return new Config(
+                    name, model, optimizer, schedule, train, test, heldOut, epochs, backend, l, listeners, loss,
+                    metrics);
+        }
+
+        /**
+         * What is minimised (default: {@link Loss#crossEntropy()}); the held-out loss in the table is the same one.
+         */
+        public Config withLoss(Loss lossFunction) {
+            return new Config(
+                    name,
+                    model,
+                    optimizer,
+                    schedule,
+                    train,
+                    test,
+                    heldOut,
+                    epochs,
+                    backend,
+                    log,
+                    listeners,
+                    lossFunction,
+                    metrics);
+        }
+
+        /**
+         * What is measured on the held-out split after each epoch (default: accuracy), each a column of the table
+         * and of the {@code History} ({@code valid_mae}).
+         */
+        public Config withMetrics(List<Metric> m) {
+            return new Config(
+                    name, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, listeners, loss, m);
         }
 
         /** Who hears about steps and epochs. */
         public Config withListeners(List<Listener> l) {
-            return new Config(name, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, l);
+            return new Config(
+                    name, model, optimizer, schedule, train, test, heldOut, epochs, backend, log, l, loss, metrics);
         }
     }
 
@@ -159,8 +253,13 @@ public final class Training {
      * benchmarks.
      */
     public static Tensor step(Module model, Optimizer opt, Tensor x, Tensor labels) {
+        return step(model, opt, x, labels, Loss.crossEntropy());
+    }
+
+    /** One training step with {@code lossFunction}: zero the gradients, forward, loss, backward, update. */
+    public static Tensor step(Module model, Optimizer opt, Tensor x, Tensor target, Loss lossFunction) {
         opt.zeroGrad();
-        Tensor loss = model.forward(x).crossEntropy(labels);
+        Tensor loss = lossFunction.apply(model.forward(x), target);
         loss.backward();
         opt.step();
         return loss;
@@ -186,7 +285,14 @@ public final class Training {
         History history = new History();
         Evaluation.Outcome outcome = null;
         boolean terminal = System.console() != null && log == System.out;
-        log.printf("%5s  %10s  %10s  %9s  %7s%n", "epoch", "train_loss", heldOut + "_loss", "accuracy", "time");
+        List<Metric> metrics = c.metrics();
+        StringBuilder header =
+                new StringBuilder(String.format("%5s  %10s  %10s", "epoch", "train_loss", heldOut + "_loss"));
+        for (Metric m : metrics) {
+            header.append(String.format("  %" + width(m) + "s", m.name()));
+        }
+        log.println(header.append(String.format("  %7s", "time")));
+        String stopped = null;
         for (int epoch = 1; epoch <= epochs; epoch++) {
             model.train();
             long t0 = System.nanoTime();
@@ -200,7 +306,7 @@ public final class Training {
                 for (DataLoader.Batch b : train.epoch(backend)) {
                     try (b;
                             Scope s = Scope.open()) {
-                        Tensor loss = step(model, opt, b.x(), b.y());
+                        Tensor loss = step(model, opt, b.x(), b.y(), c.loss());
                         if (schedule != null && schedule.unit() == LRScheduler.Unit.BATCH) {
                             schedule.step();
                         }
@@ -241,8 +347,8 @@ public final class Training {
                 log.print("\r" + " ".repeat(70) + "\r");
             }
             double sec = (System.nanoTime() - t0) / 1e9;
-            outcome = Evaluation.evaluate(model, test, backend);
-            double acc = outcome.accuracy();
+            outcome = Evaluation.evaluate(model, test, backend, c.loss(), metrics);
+            double acc = outcome.metrics().getOrDefault("accuracy", Double.NaN);
             double meanLoss = lossSum / Math.max(1, steps);
             seconds.add(sec);
             losses.add(meanLoss);
@@ -252,11 +358,20 @@ public final class Training {
             row.put("epoch", (double) epoch);
             row.put("train_loss", meanLoss);
             row.put(heldOut + "_loss", outcome.loss());
-            row.put(heldOut + "_accuracy", acc);
+            outcome.metrics().forEach((k, v) -> row.put(heldOut + "_" + k, v));
             row.put("seconds", sec);
             row.put("native_bytes", (double) backend.memory().liveBytes());
             history.add(row);
-            log.printf("%5d  %10.4f  %10.4f  %8.2f%%  %7.2fs%n", epoch, meanLoss, outcome.loss(), acc * 100, sec);
+            StringBuilder line =
+                    new StringBuilder(String.format("%5d  %10.4f  %10.4f", epoch, meanLoss, outcome.loss()));
+            for (Metric m : metrics) {
+                double v = outcome.metrics().getOrDefault(m.name(), Double.NaN);
+                line.append(
+                        m.isFraction()
+                                ? String.format("  %" + (width(m) - 1) + ".2f%%", v * 100)
+                                : String.format("  %" + width(m) + ".4f", v));
+            }
+            log.println(line.append(String.format("  %7.2fs", sec)));
             for (Listener li : listeners) {
                 li.onEpoch(row);
             }
@@ -265,9 +380,26 @@ public final class Training {
             } else if (schedule != null && schedule.unit() == LRScheduler.Unit.EPOCH) {
                 schedule.step();
             }
+            for (Listener li : listeners) {
+                if (stopped == null && li.stopTraining()) {
+                    stopped = li.stopReason();
+                }
+            }
+            if (stopped != null) {
+                log.printf("stopped after epoch %d: %s%n", epoch, stopped);
+                break;
+            }
         }
-        double last = outcome == null ? 0 : outcome.accuracy();
-        return new Result(name, heldOut, last, seconds, losses, accs, bytes, backend.name(), history, outcome);
+        for (Listener li : listeners) {
+            li.onTrainEnd(history);
+        }
+        double last = accs.isEmpty() ? Double.NaN : accs.get(accs.size() - 1);
+        return new Result(name, heldOut, last, seconds, losses, accs, bytes, backend.name(), history, outcome, stopped);
+    }
+
+    /** Column width of a metric in the table: its name, and at least 9 (accuracy's width, "100.00%"). */
+    private static int width(Metric m) {
+        return Math.max(9, m.name().length());
     }
 
     /** The summed losses of steps {@code first..last}, or a stop naming them when the sum is not a number. */
@@ -304,10 +436,25 @@ public final class Training {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", r.model());
         m.put("backend", r.backend());
-        m.put(r.heldOut() + "_accuracy", r.testAccuracy());
+        if (Double.isFinite(r.testAccuracy())) {
+            m.put(r.heldOut() + "_accuracy", r.testAccuracy());
+        }
+        if (r.last() != null) {
+            // The last epoch's value of every metric (JSON has no NaN: those are left out).
+            r.last().metrics().forEach((k, v) -> {
+                if (Double.isFinite(v)) {
+                    m.put(r.heldOut() + "_" + k, v);
+                }
+            });
+        }
         m.put("epoch_seconds", r.epochSeconds());
         m.put("train_loss", r.trainLoss());
-        m.put(r.heldOut() + "_accuracy_per_epoch", r.testAccuracies());
+        if (r.testAccuracies().stream().allMatch(Double::isFinite)) {
+            m.put(r.heldOut() + "_accuracy_per_epoch", r.testAccuracies());
+        }
+        if (r.stopped() != null) {
+            m.put("stopped", r.stopped());
+        }
         m.put("native_bytes", r.nativeBytes());
         if (r.last() != null) {
             // The last epoch's evaluation pass: every run measures inference speed too.
