@@ -1,0 +1,46 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Rng;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+
+/**
+ * Gated recurrent unit, as PyTorch's {@code nn.GRU}: gates in PyTorch's order (reset, update, new),
+ * {@code n = tanh(W_in x + b_in + r * (W_hn h + b_hn))}, {@code h' = (1 - z) * n + z * h}; parameters
+ * {@code weight_ih_l0 [3H, in]}, {@code weight_hh_l0 [3H, H]}, {@code bias_ih_l0}, {@code bias_hh_l0}.
+ *
+ * <p>Shapes and settings: {@link Recurrent}; {@link #forwardWithState} gives the final {@code h} ({@code c} null).
+ *
+ * <pre>{@code GRU gru = new GRU(Recurrent.Config.of(16, 32).withBatchFirst().withBidirectional());  // [N, T, 16] -> [N, T, 64]}</pre>
+ */
+public class GRU extends Recurrent {
+    /** On the default backend, seeded from the process-wide stream. */
+    public GRU(Config config) {
+        this(Backends.defaultBackend(), config, Rng.fromGlobal());
+    }
+
+    /** On {@code backend}, initialised from {@code rng}. */
+    public GRU(Backend backend, Config config, Rng rng) {
+        super(backend, config, rng, "GRU", 3);
+    }
+
+    @Override
+    Tensor[] step(Tensor xGates, Tensor hGates, Tensor h, Tensor c, int hidden) {
+        Tensor reset =
+                xGates.narrow(1, 0, hidden).add(hGates.narrow(1, 0, hidden)).sigmoid();
+        Tensor update = xGates.narrow(1, hidden, hidden)
+                .add(hGates.narrow(1, hidden, hidden))
+                .sigmoid();
+        Tensor candidate = xGates.narrow(1, 2 * hidden, hidden)
+                .add(reset.mul(hGates.narrow(1, 2 * hidden, hidden)))
+                .tanh();
+        // (1 - z) * n + z * h = n + z * (h - n)
+        return new Tensor[] {candidate.add(update.mul(h.sub(candidate))), c};
+    }
+
+    @Override
+    boolean hasCellState() {
+        return false;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.gradus.nn;
+
+import dev.gradus.Backends;
+import dev.gradus.Rng;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+
+/**
+ * Long short-term memory, as PyTorch's {@code nn.LSTM}: gates in PyTorch's order (input, forget, cell, output),
+ * {@code c' = f * c + i * g}, {@code h' = o * tanh(c')}; parameters {@code weight_ih_l0 [4H, in]},
+ * {@code weight_hh_l0 [4H, H]}, {@code bias_ih_l0}, {@code bias_hh_l0} (and {@code _reverse}, {@code _l1}, ...).
+ *
+ * <p>Shapes and settings: {@link Recurrent}. {@link #forward} returns the output sequence; the final {@code h}
+ * and {@code c} come from {@link #forwardWithState}.
+ *
+ * <pre>{@code
+ * LSTM lstm = new LSTM(Recurrent.Config.of(28, 128).withBatchFirst());
+ * Tensor out = lstm.forward(x);                     // [N, 28, 28] -> [N, 28, 128]
+ * Tensor last = out.narrow(1, 27, 1).squeeze(1);    // [N, 128]
+ * }</pre>
+ */
+public class LSTM extends Recurrent {
+    /** On the default backend, seeded from the process-wide stream. */
+    public LSTM(Config config) {
+        this(Backends.defaultBackend(), config, Rng.fromGlobal());
+    }
+
+    /** On {@code backend}, initialised from {@code rng}. */
+    public LSTM(Backend backend, Config config, Rng rng) {
+        super(backend, config, rng, "LSTM", 4);
+    }
+
+    @Override
+    Tensor[] step(Tensor xGates, Tensor hGates, Tensor h, Tensor c, int hidden) {
+        Tensor g = xGates.add(hGates);
+        Tensor in = g.narrow(1, 0, hidden).sigmoid();
+        Tensor forget = g.narrow(1, hidden, hidden).sigmoid();
+        Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
+        Tensor out = g.narrow(1, 3 * hidden, hidden).sigmoid();
+        Tensor c2 = forget.mul(c).add(in.mul(cell));
+        return new Tensor[] {out.mul(c2.tanh()), c2};
+    }
+
+    @Override
+    boolean hasCellState() {
+        return true;
+    }
+}

@@ -1,0 +1,491 @@
+package dev.gradus.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Attention;
+import dev.gradus.Rng;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.io.Safetensors;
+import dev.gradus.nn.Embedding;
+import dev.gradus.nn.GRU;
+import dev.gradus.nn.LSTM;
+import dev.gradus.nn.LayerNorm;
+import dev.gradus.nn.Module;
+import dev.gradus.nn.MultiheadAttention;
+import dev.gradus.nn.Recurrent;
+import dev.gradus.nn.TransformerEncoder;
+import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.spi.Backend;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sequence layers (LayerNorm, Embedding, LSTM, GRU, multi-head attention, the transformer encoder) against
+ * plain double references over their own weights, tiny cases against values worked out by hand, gradients against
+ * central differences, and PyTorch's parameter names through a safetensors round trip. Part of
+ * {@link BackendConformance}, so every backend runs it.
+ */
+interface SequenceLayersConformance {
+    Backend suiteBackend();
+
+    Tensor t(float[] data, int... shape);
+
+    float[] random(int n, float lo, float hi);
+
+    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
+
+    // ------------------------------------------------------------------ plain references, in double
+
+    /** {@code x [rows, in] W^T + b} with {@code W [out, in]} given row-major from {@code w} at row {@code w0}. */
+    private static double[][] linear(double[][] x, float[] w, int w0, int out, float[] b, int b0) {
+        int in = x[0].length;
+        double[][] y = new double[x.length][out];
+        for (int r = 0; r < x.length; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = b == null ? 0 : b[b0 + o];
+                for (int i = 0; i < in; i++) {
+                    s += x[r][i] * w[(w0 + o) * in + i];
+                }
+                y[r][o] = s;
+            }
+        }
+        return y;
+    }
+
+    private static double sigmoid(double v) {
+        return 1 / (1 + Math.exp(-v));
+    }
+
+    private static float[] p(Module m, String name) {
+        return m.namedParameters().get(name).toFloatArray();
+    }
+
+    /**
+     * One direction of an LSTM ({@code gates} 4) or GRU (3) layer over {@code x [N][T][in]}: the hidden states
+     * {@code [N][T][H]}, time reversed when {@code reverse}.
+     */
+    private static double[][][] recurrentRef(
+            Module m, String suffix, double[][][] x, int hidden, boolean lstm, boolean reverse) {
+        float[] wih = p(m, "weight_ih" + suffix);
+        float[] whh = p(m, "weight_hh" + suffix);
+        float[] bih = p(m, "bias_ih" + suffix);
+        float[] bhh = p(m, "bias_hh" + suffix);
+        int n = x.length;
+        int steps = x[0].length;
+        int gates = lstm ? 4 : 3;
+        double[][][] out = new double[n][steps][hidden];
+        for (int b = 0; b < n; b++) {
+            double[][] h = new double[1][hidden];
+            double[] c = new double[hidden];
+            for (int s = 0; s < steps; s++) {
+                int t = reverse ? steps - 1 - s : s;
+                double[] xi = linear(new double[][] {x[b][t]}, wih, 0, gates * hidden, bih, 0)[0];
+                double[] hi = linear(h, whh, 0, gates * hidden, bhh, 0)[0];
+                double[] next = new double[hidden];
+                for (int j = 0; j < hidden; j++) {
+                    if (lstm) {
+                        double i = sigmoid(xi[j] + hi[j]);
+                        double f = sigmoid(xi[hidden + j] + hi[hidden + j]);
+                        double g = Math.tanh(xi[2 * hidden + j] + hi[2 * hidden + j]);
+                        double o = sigmoid(xi[3 * hidden + j] + hi[3 * hidden + j]);
+                        c[j] = f * c[j] + i * g;
+                        next[j] = o * Math.tanh(c[j]);
+                    } else {
+                        double r = sigmoid(xi[j] + hi[j]);
+                        double z = sigmoid(xi[hidden + j] + hi[hidden + j]);
+                        double nn = Math.tanh(xi[2 * hidden + j] + r * hi[2 * hidden + j]);
+                        next[j] = (1 - z) * nn + z * h[0][j];
+                    }
+                }
+                h[0] = next;
+                out[b][t] = next;
+            }
+        }
+        return out;
+    }
+
+    private static double[][][] cube(float[] v, int a, int b, int c) {
+        double[][][] out = new double[a][b][c];
+        for (int i = 0; i < a; i++) {
+            for (int j = 0; j < b; j++) {
+                for (int k = 0; k < c; k++) {
+                    out[i][j][k] = v[(i * b + j) * c + k];
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void assertCube(double[][][] want, float[] got, double tol, String what) {
+        int at = 0;
+        for (double[][] a : want) {
+            for (double[] b : a) {
+                for (double v : b) {
+                    assertEquals(v, got[at], tol * Math.max(1, Math.abs(v)), what + " element " + at);
+                    at++;
+                }
+            }
+        }
+        assertEquals(at, got.length, what + ": size");
+    }
+
+    // ------------------------------------------------------------------ tests
+
+    @Test
+    default void layerNormMatchesItsFormulaAndGradients() {
+        Backend b = suiteBackend();
+        try (LayerNorm norm = new LayerNorm(b, LayerNorm.Config.of(5, 7).withEps(1e-3f));
+                LayerNorm last = new LayerNorm(b, LayerNorm.Config.of(7))) {
+            norm.weight().copyFrom(t(random(35, 0.5f, 1.5f), 5, 7));
+            norm.bias().copyFrom(t(random(35, -1, 1), 5, 7));
+            float[] x = random(3 * 5 * 7, -3, 5);
+            float[] y = norm.forward(t(x, 3, 5, 7)).toFloatArray();
+            float[] w = norm.weight().toFloatArray();
+            float[] bias = norm.bias().toFloatArray();
+            for (int r = 0; r < 3; r++) {
+                double mean = 0;
+                for (int i = 0; i < 35; i++) {
+                    mean += x[r * 35 + i] / 35.0;
+                }
+                double var = 0;
+                for (int i = 0; i < 35; i++) {
+                    var += Math.pow(x[r * 35 + i] - mean, 2) / 35.0;
+                }
+                for (int i = 0; i < 35; i++) {
+                    double want = (x[r * 35 + i] - mean) / Math.sqrt(var + 1e-3) * w[i] + bias[i];
+                    assertEquals(want, y[r * 35 + i], 1e-4, "LayerNorm row " + r + " element " + i);
+                }
+            }
+            gradCheck("layerNorm", in -> last.forward(in[0]).mul(in[0]), t(random(2 * 3 * 7, -2, 2), 2, 3, 7));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> norm.forward(t(new float[3 * 7], 3, 7)));
+            assertTrue(e.getMessage().contains("[..., 5, 7]") && e.getMessage().contains("[3, 7]"), e.getMessage());
+        }
+    }
+
+    @Test
+    default void embeddingLooksUpRowsAndLeavesThePaddingRowAlone() {
+        Backend b = suiteBackend();
+        try (Embedding emb = new Embedding(b, 6, 3, 0, new Rng(5))) {
+            float[] w = emb.weight().toFloatArray();
+            assertArrayEquals(new float[3], Arrays.copyOf(w, 3), "padding row starts at zero");
+            Tensor ids = Tensor.ofInts(b, new int[] {2, 0, 5, 2}, 2, 2);
+            Tensor out = emb.forward(ids);
+            assertEquals(Shape.of(2, 2, 3), out.shape());
+            float[] o = out.toFloatArray();
+            int[] flat = {2, 0, 5, 2};
+            for (int i = 0; i < 4; i++) {
+                for (int k = 0; k < 3; k++) {
+                    assertEquals(w[flat[i] * 3 + k], o[i * 3 + k]);
+                }
+            }
+            out.mul(t(random(12, -1, 1), 2, 2, 3)).sum().backward();
+            float[] g = emb.weight().grad().toFloatArray();
+            for (int k = 0; k < 3; k++) {
+                assertEquals(0f, g[k], "no gradient reaches the padding row");
+                assertEquals(0f, g[3 + k], "nor an unused row");
+            }
+            assertTrue(g[6] != 0 && g[15] != 0, "used rows get gradients");
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> emb.forward(Tensor.ofInts(b, new int[] {1, 6}, 2)));
+            assertTrue(e.getMessage().contains("id 6 at position 1"), e.getMessage());
+        }
+    }
+
+    @Test
+    default void tinyRecurrencesGiveTheValuesWorkedOutByHand() {
+        Backend b = suiteBackend();
+        try (LSTM lstm = new LSTM(b, Recurrent.Config.of(1, 1).withBatchFirst(), new Rng(1));
+                GRU gru = new GRU(b, Recurrent.Config.of(1, 1), new Rng(1))) {
+            lstm.namedParameters().get("weight_ih_l0").copyFrom(t(new float[] {0.1f, 0.2f, 0.3f, 0.4f}, 4, 1));
+            lstm.namedParameters().get("weight_hh_l0").copyFrom(t(new float[] {0.5f, 0.6f, 0.7f, 0.8f}, 4, 1));
+            lstm.namedParameters().get("bias_ih_l0").copyFrom(t(new float[] {0.01f, 0.02f, 0.03f, 0.04f}, 4));
+            lstm.namedParameters().get("bias_hh_l0").copyFrom(t(new float[4], 4));
+            Recurrent.State s = lstm.forwardWithState(t(new float[] {1f, -2f}, 1, 2, 1), null, null);
+            // Python's math module, step by step: i, f, o = sigmoid, g = tanh, c = f c + i g, h = o tanh(c).
+            assertArrayEquals(
+                    new float[] {0.10124331f, -0.04810665f}, s.output().toFloatArray(), 1e-6f);
+            assertEquals(-0.14395512f, s.c().toFloatArray()[0], 1e-6f);
+            gru.namedParameters().get("weight_ih_l0").copyFrom(t(new float[] {0.1f, 0.2f, 0.3f}, 3, 1));
+            gru.namedParameters().get("weight_hh_l0").copyFrom(t(new float[] {0.5f, 0.6f, 0.7f}, 3, 1));
+            gru.namedParameters().get("bias_ih_l0").copyFrom(t(new float[] {0.01f, 0.02f, 0.03f}, 3));
+            gru.namedParameters().get("bias_hh_l0").copyFrom(t(new float[] {0.04f, 0.05f, 0.06f}, 3));
+            // Time-major [T, N, 1]: r, z = sigmoid, n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h = (1 - z) n + z h.
+            assertArrayEquals(
+                    new float[] {0.15030130f, -0.18824380f},
+                    gru.forward(t(new float[] {1f, -2f}, 2, 1, 1)).toFloatArray(),
+                    1e-6f);
+        }
+    }
+
+    @Test
+    default void stackedBidirectionalRecurrencesMatchTheReference() {
+        Backend b = suiteBackend();
+        int n = 2;
+        int steps = 5;
+        int in = 3;
+        int hidden = 4;
+        for (boolean isLstm : new boolean[] {true, false}) {
+            Recurrent.Config cfg = Recurrent.Config.of(in, hidden)
+                    .withLayers(2)
+                    .withBidirectional()
+                    .withBatchFirst();
+            Recurrent m = isLstm ? new LSTM(b, cfg, new Rng(7)) : new GRU(b, cfg, new Rng(7));
+            float[] x = random(n * steps * in, -1, 1);
+            Recurrent.State s = m.forwardWithState(t(x, n, steps, in), null, null);
+            double[][][] layer0f = recurrentRef(m, "_l0", cube(x, n, steps, in), hidden, isLstm, false);
+            double[][][] layer0b = recurrentRef(m, "_l0_reverse", cube(x, n, steps, in), hidden, isLstm, true);
+            double[][][] mid = new double[n][steps][2 * hidden];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < steps; j++) {
+                    System.arraycopy(layer0f[i][j], 0, mid[i][j], 0, hidden);
+                    System.arraycopy(layer0b[i][j], 0, mid[i][j], hidden, hidden);
+                }
+            }
+            double[][][] l1f = recurrentRef(m, "_l1", mid, hidden, isLstm, false);
+            double[][][] l1b = recurrentRef(m, "_l1_reverse", mid, hidden, isLstm, true);
+            double[][][] want = new double[n][steps][2 * hidden];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < steps; j++) {
+                    System.arraycopy(l1f[i][j], 0, want[i][j], 0, hidden);
+                    System.arraycopy(l1b[i][j], 0, want[i][j], hidden, hidden);
+                }
+            }
+            String what = isLstm ? "LSTM" : "GRU";
+            assertCube(want, s.output().toFloatArray(), 1e-5, what + " output");
+            // h_n: [layers * 2, N, H], layer 1's forward direction at the last step, its reverse at the first.
+            float[] hn = s.h().toFloatArray();
+            assertEquals(Shape.of(4, n, hidden), s.h().shape());
+            for (int k = 0; k < hidden; k++) {
+                assertEquals(l1f[1][steps - 1][k], hn[(2 * n + 1) * hidden + k], 1e-5, what + " h_n layer 1 fwd");
+                assertEquals(l1b[1][0][k], hn[(3 * n + 1) * hidden + k], 1e-5, what + " h_n layer 1 reverse");
+            }
+            // Time-major gives the same numbers transposed.
+            Recurrent.Config tm = Recurrent.Config.of(in, hidden).withLayers(2).withBidirectional();
+            Recurrent m2 = isLstm ? new LSTM(b, tm, new Rng(7)) : new GRU(b, tm, new Rng(7));
+            float[] y2 = m2.forward(t(x, n, steps, in).transpose(0, 1))
+                    .transpose(0, 1)
+                    .toFloatArray();
+            assertArrayEquals(s.output().toFloatArray(), y2, 1e-6f, what + " time-major");
+            Recurrent small = isLstm
+                    ? new LSTM(b, Recurrent.Config.of(2, 3).withBatchFirst(), new Rng(8))
+                    : new GRU(b, Recurrent.Config.of(2, 3).withBatchFirst(), new Rng(8));
+            gradCheck(
+                    what + " backward through time",
+                    in2 -> small.forward(in2[0]),
+                    t(random(2 * 3 * 2, -1, 1), 2, 3, 2));
+            m.close();
+            m2.close();
+            small.close();
+        }
+    }
+
+    @Test
+    default void attentionMatchesTheReferenceWithMasks() {
+        Backend b = suiteBackend();
+        int n = 2;
+        int l = 3;
+        int e = 8;
+        int heads = 2;
+        MultiheadAttention mha =
+                new MultiheadAttention(b, MultiheadAttention.Config.of(e, heads).withBatchFirst(), new Rng(9));
+        float[] x = random(n * l * e, -1, 1);
+        Tensor causal = Attention.causalMask(b, l, l);
+        Tensor padding = t(new float[] {0, 0, 0, 0, 0, 1}, n, l); // image 1 ignores its last key
+        float[] y = mha.forward(t(x, n, l, e), t(x, n, l, e), t(x, n, l, e), causal, padding)
+                .toFloatArray();
+        float[] inW = p(mha, "in_proj_weight");
+        float[] inB = p(mha, "in_proj_bias");
+        float[] outW = p(mha, "out_proj.weight");
+        float[] outB = p(mha, "out_proj.bias");
+        int dh = e / heads;
+        double[][][] want = new double[n][l][];
+        for (int bi = 0; bi < n; bi++) {
+            double[][] xs = cube(x, n, l, e)[bi];
+            double[][] q = linear(xs, inW, 0, e, inB, 0);
+            double[][] k = linear(xs, inW, e, e, inB, e);
+            double[][] v = linear(xs, inW, 2 * e, e, inB, 2 * e);
+            double[][] joined = new double[l][e];
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < l; i++) {
+                    double[] score = new double[l];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < l; j++) {
+                        boolean allowed = j <= i && !(bi == 1 && j == l - 1);
+                        double s = 0;
+                        for (int d = 0; d < dh; d++) {
+                            s += q[i][h * dh + d] * k[j][h * dh + d];
+                        }
+                        score[j] = allowed ? s / Math.sqrt(dh) : Double.NEGATIVE_INFINITY;
+                        max = Math.max(max, score[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < l; j++) {
+                        score[j] = Math.exp(score[j] - max);
+                        sum += score[j];
+                    }
+                    for (int d = 0; d < dh; d++) {
+                        double acc = 0;
+                        for (int j = 0; j < l; j++) {
+                            acc += score[j] / sum * v[j][h * dh + d];
+                        }
+                        joined[i][h * dh + d] = acc;
+                    }
+                }
+            }
+            want[bi] = linear(joined, outW, 0, e, outB, 0);
+        }
+        assertCube(want, y, 1e-5, "MultiheadAttention");
+        MultiheadAttention small = new MultiheadAttention(b, MultiheadAttention.Config.of(4, 2), new Rng(10));
+        gradCheck("MultiheadAttention", in -> small.forward(in[0]), t(random(3 * 2 * 4, -1, 1), 3, 2, 4));
+        mha.close();
+        small.close();
+        IllegalArgumentException bad = assertThrows(
+                IllegalArgumentException.class,
+                () -> new MultiheadAttention(b, MultiheadAttention.Config.of(6, 4), new Rng(1)));
+        assertTrue(bad.getMessage().contains("6") && bad.getMessage().contains("4"), bad.getMessage());
+    }
+
+    @Test
+    default void encoderLayersComposeAsPyTorchDefinesThem() {
+        Backend b = suiteBackend();
+        for (boolean normFirst : new boolean[] {true, false}) {
+            TransformerEncoderLayer.Config cfg = TransformerEncoderLayer.Config.of(8, 2)
+                    .withFeedforward(16)
+                    .withActivation("gelu")
+                    .withBatchFirst();
+            TransformerEncoderLayer layer =
+                    new TransformerEncoderLayer(b, normFirst ? cfg.withNormFirst() : cfg, new Rng(11));
+            layer.eval(); // no dropout: the block is a function of its children
+            Tensor x = t(random(2 * 3 * 8, -1, 1), 2, 3, 8);
+            Module attn = layer.children().get("self_attn");
+            Module norm1 = layer.children().get("norm1");
+            Module norm2 = layer.children().get("norm2");
+            Module lin1 = layer.children().get("linear1");
+            Module lin2 = layer.children().get("linear2");
+            Tensor want;
+            if (normFirst) {
+                Tensor h = x.add(attn.forward(norm1.forward(x)));
+                want = h.add(lin2.forward(lin1.forward(norm2.forward(h)).gelu()));
+            } else {
+                Tensor h = norm1.forward(x.add(attn.forward(x)));
+                want = norm2.forward(h.add(lin2.forward(lin1.forward(h).gelu())));
+            }
+            assertArrayEquals(want.toFloatArray(), layer.forward(x).toFloatArray(), 1e-5f, "normFirst " + normFirst);
+            layer.close();
+        }
+    }
+
+    @Test
+    default void pytorchParameterNamesSurviveASafetensorsRoundTrip() throws Exception {
+        Backend b = suiteBackend();
+        Path dir = Files.createTempDirectory("gradus-names");
+        try {
+            TransformerEncoderLayer.Config cfg =
+                    TransformerEncoderLayer.Config.of(8, 2).withFeedforward(16).withBatchFirst();
+            List<Module> made = List.of(
+                    new LSTM(b, Recurrent.Config.of(3, 4).withLayers(2).withBidirectional(), new Rng(1)),
+                    new GRU(b, Recurrent.Config.of(3, 4), new Rng(1)),
+                    new MultiheadAttention(b, MultiheadAttention.Config.of(8, 2), new Rng(1)),
+                    new TransformerEncoder(
+                            2,
+                            i -> new TransformerEncoderLayer(b, cfg, new Rng(i)),
+                            new LayerNorm(b, LayerNorm.Config.of(8))),
+                    new Embedding(b, 5, 3, Embedding.NO_PADDING, new Rng(1)),
+                    new LayerNorm(b, LayerNorm.Config.of(4)));
+            List<List<String>> pytorch = List.of(
+                    List.of(
+                            "weight_ih_l0",
+                            "weight_hh_l0",
+                            "bias_ih_l0",
+                            "bias_hh_l0",
+                            "weight_ih_l0_reverse",
+                            "weight_hh_l0_reverse",
+                            "bias_ih_l0_reverse",
+                            "bias_hh_l0_reverse",
+                            "weight_ih_l1",
+                            "weight_hh_l1",
+                            "bias_ih_l1",
+                            "bias_hh_l1",
+                            "weight_ih_l1_reverse",
+                            "weight_hh_l1_reverse",
+                            "bias_ih_l1_reverse",
+                            "bias_hh_l1_reverse"),
+                    List.of("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"),
+                    List.of("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"),
+                    layerNames(),
+                    List.of("weight"),
+                    List.of("weight", "bias"));
+            for (int i = 0; i < made.size(); i++) {
+                Module m = made.get(i);
+                assertEquals(pytorch.get(i), new ArrayList<>(m.namedParameters().keySet()), m.describe());
+                Path f = dir.resolve(i + ".safetensors");
+                Safetensors.save(m, f);
+                Module twin = i == 0
+                        ? new LSTM(b, Recurrent.Config.of(3, 4).withLayers(2).withBidirectional(), new Rng(99))
+                        : i == 1
+                                ? new GRU(b, Recurrent.Config.of(3, 4), new Rng(99))
+                                : i == 2
+                                        ? new MultiheadAttention(b, MultiheadAttention.Config.of(8, 2), new Rng(99))
+                                        : i == 3
+                                                ? new TransformerEncoder(
+                                                        2,
+                                                        k -> new TransformerEncoderLayer(b, cfg, new Rng(50 + k)),
+                                                        new LayerNorm(b, LayerNorm.Config.of(8)))
+                                                : i == 4
+                                                        ? new Embedding(b, 5, 3, Embedding.NO_PADDING, new Rng(99))
+                                                        : new LayerNorm(b, LayerNorm.Config.of(4));
+                Safetensors.load(twin, f);
+                for (String name : m.namedParameters().keySet()) {
+                    assertArrayEquals(
+                            m.namedParameters().get(name).toFloatArray(),
+                            twin.namedParameters().get(name).toFloatArray(),
+                            m.describe() + " " + name);
+                }
+                m.close();
+                twin.close();
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private static List<String> layerNames() {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            String p = "layers." + i + ".";
+            for (String s : List.of(
+                    "self_attn.in_proj_weight",
+                    "self_attn.in_proj_bias",
+                    "self_attn.out_proj.weight",
+                    "self_attn.out_proj.bias",
+                    "linear1.weight",
+                    "linear1.bias",
+                    "linear2.weight",
+                    "linear2.bias",
+                    "norm1.weight",
+                    "norm1.bias",
+                    "norm2.weight",
+                    "norm2.bias")) {
+                names.add(p + s);
+            }
+        }
+        names.add("norm.weight");
+        names.add("norm.bias");
+        return names;
+    }
+}
