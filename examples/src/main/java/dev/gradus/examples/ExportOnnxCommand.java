@@ -1,7 +1,7 @@
 package dev.gradus.examples;
 
 import dev.gradus.Backends;
-import dev.gradus.nn.Sequential;
+import dev.gradus.nn.Module;
 import dev.gradus.onnx.Onnx;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -39,7 +39,7 @@ public final class ExportOnnxCommand implements Callable<Integer> {
     public static void export(Path modelFile, Path onnxFile, PrintStream log) throws IOException {
         Models.Saved saved = Models.load(modelFile, Backends.defaultBackend());
         Map<String, String> meta = saved.meta();
-        try (Sequential model = saved.model()) {
+        try (Module model = saved.model()) {
             Onnx.Config config = Onnx.Config.of(1, 1, 28, 28);
             float[] norm = Models.normalization(meta);
             if (norm != null) {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             FashionMlpCommand.class,
             CnnCommand.class,
             BnCnnCommand.class,
+            LstmCommand.class,
             KaggleCommand.class,
             PredictCommand.class,
             ExportOnnxCommand.class,

@@ -7,6 +7,7 @@ import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
 import dev.gradus.nn.Flatten;
 import dev.gradus.nn.Init;
+import dev.gradus.nn.Module;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.Backend;
@@ -50,12 +51,12 @@ public final class Models {
     }
 
     /** A model file's metadata and the model it describes, weights loaded, in evaluation mode; close the model. */
-    public record Saved(Map<String, String> meta, Sequential model) {}
+    public record Saved(Map<String, String> meta, Module model) {}
 
     /** Reads {@code file} once, rebuilds the architecture its metadata names and loads the weights into it. */
     public static Saved load(Path file, Backend backend) throws IOException {
         Safetensors.Contents c = Safetensors.read(file);
-        Sequential model;
+        Module model;
         try {
             model = rebuild(c.metadata(), backend);
         } catch (IllegalArgumentException e) {
@@ -72,16 +73,18 @@ public final class Models {
     }
 
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
-    public static Sequential rebuild(Map<String, String> meta, Backend backend) {
+    public static Module rebuild(Map<String, String> meta, Backend backend) {
         String example = meta.get("gradus.example");
         if (example == null) {
-            throw new IllegalArgumentException("the model file does not say which example built it (no"
-                    + " gradus.example metadata); files from the mlp, fashion-mlp, cnn, bn-cnn and kaggle commands do");
+            throw new IllegalArgumentException(
+                    "the model file does not say which example built it (no"
+                            + " gradus.example metadata); files from the mlp, fashion-mlp, cnn, bn-cnn, lstm and kaggle commands do");
         }
         Rng rng = new Rng(0);
         return switch (example) {
             case "cnn" -> CnnCommand.model(backend, rng);
             case "bn-cnn" -> BnCnnCommand.model(backend, rng);
+            case "lstm" -> new RowLstm(backend, hiddenOf(meta, 128), rng);
             case "mlp", "fashion-mlp", "linear" ->
                 mlp(
                         backend,
@@ -90,6 +93,15 @@ public final class Models {
                         rng);
             default -> throw new IllegalArgumentException("unknown example '" + example + "' in the model file");
         };
+    }
+
+    /** The one hidden size in {@code gradus.hidden}, or {@code fallback} when absent. */
+    private static int hiddenOf(Map<String, String> meta, int fallback) {
+        int[] h = parse(meta.getOrDefault("gradus.hidden", ""));
+        if (h.length > 1) {
+            throw new IllegalArgumentException("metadata gradus.hidden must be one size for an lstm, got " + join(h));
+        }
+        return h.length == 0 ? fallback : h[0];
     }
 
     /** The {@code gradus.dropout} metadata: a probability in [0, 1). */

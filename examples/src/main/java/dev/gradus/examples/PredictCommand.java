@@ -8,7 +8,7 @@ import dev.gradus.datasets.Dataset;
 import dev.gradus.datasets.Idx;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Normalize;
-import dev.gradus.nn.Sequential;
+import dev.gradus.nn.Module;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Evaluation;
 import java.io.IOException;
@@ -51,7 +51,7 @@ public final class PredictCommand implements Callable<Integer> {
         int[] preds;
         Models.Saved saved = Models.load(modelFile, backend);
         Map<String, String> meta = saved.meta();
-        try (Sequential model = saved.model()) {
+        try (Module model = saved.model()) {
             DataLoader loader = new DataLoader(images, 1000);
             float[] norm = Models.normalization(meta);
             if (norm != null) {

@@ -11,7 +11,6 @@ import com.sun.net.httpserver.HttpServer;
 import dev.gradus.Backends;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.nn.Sequential;
 import dev.gradus.train.Evaluation;
 import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
@@ -55,7 +54,7 @@ class MlpExampleTest {
         // predictions
         Mnist.Splits mnist = Mnist.load(o.data, false);
         Models.Saved back = Models.load(saved, Backends.defaultBackend());
-        try (Sequential model = back.model()) {
+        try (dev.gradus.nn.Module model = back.model()) {
             assertEquals("mlp", back.meta().get("gradus.example"));
             Evaluation.Outcome again =
                     Evaluation.evaluate(model, new DataLoader(mnist.test(), 1000), Backends.defaultBackend());
