@@ -67,7 +67,11 @@ import org.junit.jupiter.api.io.TempDir;
  * ops 1e-5 relative (GEMM 1e-4, it reorders sums), gradients 2e-2 (float32 finite differences).
  */
 public abstract class BackendConformance
-        implements TensorOpsConformance, NanAndSizesConformance, SummaryConformance, FusionConformance {
+        implements TensorOpsConformance,
+                NanAndSizesConformance,
+                SummaryConformance,
+                FusionConformance,
+                ReferenceDifferential {
     /** The backend under test. */
     protected abstract Backend backend();
 
