@@ -71,7 +71,8 @@ public abstract class BackendConformance
                 NanAndSizesConformance,
                 SummaryConformance,
                 FusionConformance,
-                ReferenceDifferential {
+                ReferenceDifferential,
+                ReferenceDifferentialPaths {
     /** The backend under test. */
     protected abstract Backend backend();
 
