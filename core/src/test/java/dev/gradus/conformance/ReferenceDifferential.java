@@ -2,20 +2,16 @@ package dev.gradus.conformance;
 
 import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
-import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.Layout;
-import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.UnaryOp;
 import java.util.Arrays;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,12 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 interface ReferenceDifferential {
     Backend suiteBackend();
-
-    /** Runs {@code op} on both backends' operands: {@code op.accept(backend, pick)}, pick choosing a side's operand. */
-    private static void both(Twins tw, BiConsumer<Backend, Function<Twins.Pair, Operand>> op) {
-        op.accept(tw.under(), Twins.Pair::under);
-        op.accept(tw.ref(), Twins.Pair::ref);
-    }
 
     private static int[] withoutAxis(int[] shape, int axis) {
         int[] s = new int[shape.length - 1];
@@ -53,13 +43,13 @@ interface ReferenceDifferential {
                 int[] shape = tw.shape(tw.rnd.nextInt(5), 5);
                 Twins.Pair out = tw.floats(tw.layout(shape, false));
                 float value = tw.rnd.nextFloat();
-                both(tw, (be, side) -> be.fill(side.apply(out), value));
+                tw.both((be, side) -> be.fill(side.apply(out), value));
                 tw.assertSame(out, 0, "fill " + out.layout());
                 for (UnaryOp op : UnaryOp.values()) {
                     Twins.Pair x = tw.floats(tw.layout(shape, true));
                     Twins.Pair y = tw.floats(tw.layout(shape, false));
                     float s = op == UnaryOp.POW_SCALAR ? (trial % 2 == 0 ? 3f : 0.5f) : 0.75f;
-                    both(tw, (be, side) -> be.unary(op, s, side.apply(x), side.apply(y)));
+                    tw.both((be, side) -> be.unary(op, s, side.apply(x), side.apply(y)));
                     tw.assertSame(y, 1e-5, "trial " + trial + ": " + op + " of " + x.layout());
                 }
                 // IDENTITY converts: float -> int truncates, int -> float, int -> int
@@ -72,11 +62,11 @@ interface ReferenceDifferential {
                 Twins.Pair xi = tw.ints(tw.layout(shape, true), 100);
                 Twins.Pair yi = tw.ints(tw.layout(shape, false), 100);
                 Twins.Pair yf = tw.floats(tw.layout(shape, false));
-                both(tw, (be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xf), side.apply(yi)));
+                tw.both((be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xf), side.apply(yi)));
                 tw.assertSame(yi, 0, "trial " + trial + ": FLOAT32 -> INT32");
-                both(tw, (be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xi), side.apply(yf)));
+                tw.both((be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xi), side.apply(yf)));
                 tw.assertSame(yf, 0, "trial " + trial + ": INT32 -> FLOAT32");
-                both(tw, (be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xi), side.apply(yi)));
+                tw.both((be, side) -> be.unary(UnaryOp.IDENTITY, 0f, side.apply(xi), side.apply(yi)));
                 tw.assertSame(yi, 0, "trial " + trial + ": INT32 -> INT32");
             }
         }
@@ -92,7 +82,7 @@ interface ReferenceDifferential {
                     Twins.Pair a = broadcastInput(tw, shape, ties);
                     Twins.Pair b = broadcastInput(tw, shape, ties);
                     Twins.Pair out = tw.floats(tw.layout(shape, false));
-                    both(tw, (be, side) -> be.binary(op, side.apply(a), side.apply(b), side.apply(out)));
+                    tw.both((be, side) -> be.binary(op, side.apply(a), side.apply(b), side.apply(out)));
                     tw.assertSame(out, 1e-5, "trial " + trial + ": " + op + " of " + a.layout() + " and " + b.layout());
                 }
             }
@@ -133,7 +123,7 @@ interface ReferenceDifferential {
                 int[] os = withoutAxis(shape, axis);
                 Layout ol = new Layout(os, Layout.contiguous(os).strides(), tw.rnd.nextInt(3));
                 Twins.Pair out = op == ReduceOp.ARGMAX ? tw.ints(ol, 7) : tw.floats(ol);
-                both(tw, (be, side) -> be.reduce(op, side.apply(x), axis, side.apply(out)));
+                tw.both((be, side) -> be.reduce(op, side.apply(x), axis, side.apply(out)));
                 tw.assertSame(out, 1e-4, "trial " + trial + ": " + op + " over axis " + axis + " of " + xl);
             }
         }
@@ -153,7 +143,7 @@ interface ReferenceDifferential {
                 os[batch.length] = m;
                 os[batch.length + 1] = n;
                 Twins.Pair out = tw.floats(Layout.contiguous(os));
-                both(tw, (be, side) -> be.matmul(side.apply(a), side.apply(b), side.apply(out)));
+                tw.both((be, side) -> be.matmul(side.apply(a), side.apply(b), side.apply(out)));
                 tw.assertSame(out, 1e-4, "trial " + trial + ": matmul " + a.layout() + " x " + b.layout());
             }
         }
@@ -202,30 +192,17 @@ interface ReferenceDifferential {
                 Twins.Pair bias = trial % 3 == 0 ? null : tw.dense(-1, 1, k);
                 UnaryOp act = trial % 2 == 0 ? UnaryOp.IDENTITY : UnaryOp.RELU;
                 Twins.Pair out = tw.dense(-1, 1, os);
-                both(
-                        tw,
-                        (be, side) -> be.conv2d(
-                                side.apply(x),
-                                side.apply(w),
-                                bias == null ? null : side.apply(bias),
-                                side.apply(out),
-                                p,
-                                act));
+                tw.both((be, side) -> be.conv2d(
+                        side.apply(x), side.apply(w), bias == null ? null : side.apply(bias), side.apply(out), p, act));
                 tw.assertSame(out, 1e-4, what + " with " + act);
                 Twins.Pair dOut = tw.dense(-1, 1, os);
                 Twins.Pair dx = tw.dense(-1, 1, xs);
-                both(tw, (be, side) -> be.conv2dBackwardData(side.apply(dOut), side.apply(w), side.apply(dx), p));
+                tw.both((be, side) -> be.conv2dBackwardData(side.apply(dOut), side.apply(w), side.apply(dx), p));
                 tw.assertSame(dx, 1e-4, what + ", backward data");
                 Twins.Pair dw = tw.dense(-1, 1, ws);
                 Twins.Pair db = bias == null ? null : tw.dense(-1, 1, k);
-                both(
-                        tw,
-                        (be, side) -> be.conv2dBackwardFilter(
-                                side.apply(x),
-                                side.apply(dOut),
-                                side.apply(dw),
-                                db == null ? null : side.apply(db),
-                                p));
+                tw.both((be, side) -> be.conv2dBackwardFilter(
+                        side.apply(x), side.apply(dOut), side.apply(dw), db == null ? null : side.apply(db), p));
                 tw.assertSame(dw, 1e-4, what + ", backward filter");
                 if (db != null) {
                     tw.assertSame(db, 1e-4, what + ", backward bias");
@@ -257,20 +234,16 @@ interface ReferenceDifferential {
                 Twins.Pair x = tw.dense(-1, 1, xs);
                 Twins.Pair out = tw.dense(-1, 1, os);
                 Twins.Pair argmax = op == PoolOp.MAX ? tw.ints(Layout.contiguous(os), 1) : null;
-                both(
-                        tw,
-                        (be, side) -> be.pool2d(
-                                op, side.apply(x), side.apply(out), argmax == null ? null : side.apply(argmax), p));
+                tw.both((be, side) ->
+                        be.pool2d(op, side.apply(x), side.apply(out), argmax == null ? null : side.apply(argmax), p));
                 tw.assertSame(out, 1e-5, what);
                 if (argmax != null) {
                     tw.assertSame(argmax, 0, what + ", argmax");
                 }
                 Twins.Pair dOut = tw.dense(-1, 1, os);
                 Twins.Pair dx = tw.dense(-1, 1, xs);
-                both(
-                        tw,
-                        (be, side) -> be.pool2dBackward(
-                                op, side.apply(dOut), argmax == null ? null : side.apply(argmax), side.apply(dx), p));
+                tw.both((be, side) -> be.pool2dBackward(
+                        op, side.apply(dOut), argmax == null ? null : side.apply(argmax), side.apply(dx), p));
                 tw.assertSame(dx, 1e-5, what + ", backward");
             }
         }
@@ -298,7 +271,7 @@ interface ReferenceDifferential {
                 };
                 String what = "trial " + trial + ": batch norm of " + Arrays.toString(xs) + (affine ? ", affine" : "")
                         + (running ? ", running statistics" : "");
-                both(tw, (be, side) -> be.batchNormTrain(side.apply(x), side.apply(out), args(ps, side)));
+                tw.both((be, side) -> be.batchNormTrain(side.apply(x), side.apply(out), Twins.bnArgs(ps, side)));
                 tw.assertSame(out, 1e-4, what);
                 for (int i = 2; i < ps.length; i++) {
                     if (ps[i] != null) {
@@ -309,15 +282,13 @@ interface ReferenceDifferential {
                 Twins.Pair dx = tw.dense(-1, 1, xs);
                 Twins.Pair dGamma = affine ? tw.dense(-1, 1, c) : null;
                 Twins.Pair dBeta = affine ? tw.dense(-1, 1, c) : null;
-                both(
-                        tw,
-                        (be, side) -> be.batchNormBackward(
-                                side.apply(x),
-                                side.apply(dOut),
-                                args(ps, side),
-                                side.apply(dx),
-                                dGamma == null ? null : side.apply(dGamma),
-                                dBeta == null ? null : side.apply(dBeta)));
+                tw.both((be, side) -> be.batchNormBackward(
+                        side.apply(x),
+                        side.apply(dOut),
+                        Twins.bnArgs(ps, side),
+                        side.apply(dx),
+                        dGamma == null ? null : side.apply(dGamma),
+                        dBeta == null ? null : side.apply(dBeta)));
                 tw.assertSame(dx, 1e-3, what + ", dx");
                 if (affine) {
                     tw.assertSame(dGamma, 1e-3, what + ", dGamma");
@@ -325,21 +296,11 @@ interface ReferenceDifferential {
                 }
                 Twins.Pair scale = tw.dense(-2, 2, c);
                 Twins.Pair shift = tw.dense(-2, 2, c);
-                both(
-                        tw,
-                        (be, side) ->
-                                be.channelAffine(side.apply(x), side.apply(scale), side.apply(shift), side.apply(out)));
+                tw.both((be, side) ->
+                        be.channelAffine(side.apply(x), side.apply(scale), side.apply(shift), side.apply(out)));
                 tw.assertSame(out, 1e-5, "trial " + trial + ": channelAffine of " + Arrays.toString(xs));
             }
         }
-    }
-
-    private static BatchNormArgs args(Twins.Pair[] ps, Function<Twins.Pair, Operand> side) {
-        Operand[] o = new Operand[ps.length];
-        for (int i = 0; i < ps.length; i++) {
-            o[i] = ps[i] == null ? null : side.apply(ps[i]);
-        }
-        return new BatchNormArgs(o[0], o[1], o[2], o[3], o[4], o[5], 1e-5f, 0.1f);
     }
 
     @Test
@@ -350,10 +311,10 @@ interface ReferenceDifferential {
                 int cols = 1 + tw.rnd.nextInt(12);
                 Twins.Pair logits = tw.dense(-8, 8, rows, cols);
                 Twins.Pair logp = tw.dense(-1, 1, rows, cols);
-                both(tw, (be, side) -> be.logSoftmax(side.apply(logits), side.apply(logp)));
+                tw.both((be, side) -> be.logSoftmax(side.apply(logits), side.apply(logp)));
                 tw.assertSame(logp, 1e-5, "trial " + trial + ": logSoftmax of [" + rows + ", " + cols + "]");
                 Twins.Pair labels = tw.ints(Layout.contiguous(rows), cols);
-                both(tw, (be, side) -> be.oneHot(side.apply(labels), side.apply(logp)));
+                tw.both((be, side) -> be.oneHot(side.apply(labels), side.apply(logp)));
                 tw.assertSame(logp, 0, "trial " + trial + ": oneHot");
                 checkIndex(tw, trial);
                 int n = 1 + tw.rnd.nextInt(40);
@@ -362,19 +323,15 @@ interface ReferenceDifferential {
                 Twins.Pair m = tw.dense(-0.1f, 0.1f, n);
                 Twins.Pair v = tw.dense(0, 0.01f, n);
                 AdamStep adam = new AdamStep(0.01f, 0.9f, 0.999f, 1e-8f, 0.05f, trial % 2 == 0, 1 + trial);
-                both(
-                        tw,
-                        (be, side) ->
-                                be.adamStep(side.apply(param), side.apply(grad), side.apply(m), side.apply(v), adam));
+                tw.both((be, side) ->
+                        be.adamStep(side.apply(param), side.apply(grad), side.apply(m), side.apply(v), adam));
                 for (Twins.Pair q : new Twins.Pair[] {param, m, v}) {
                     tw.assertSame(q, 1e-5, "trial " + trial + ": " + adam);
                 }
                 Twins.Pair buf = trial % 3 == 0 ? null : tw.dense(-1, 1, n);
                 SgdStep sgd = new SgdStep(0.1f, buf == null ? 0f : 0.9f, 0.1f, 0.01f, trial % 2 == 0, trial % 3 == 1);
-                both(
-                        tw,
-                        (be, side) -> be.sgdStep(
-                                side.apply(param), side.apply(grad), buf == null ? null : side.apply(buf), sgd));
+                tw.both((be, side) ->
+                        be.sgdStep(side.apply(param), side.apply(grad), buf == null ? null : side.apply(buf), sgd));
                 tw.assertSame(param, 1e-5, "trial " + trial + ": " + sgd);
                 if (buf != null) {
                     tw.assertSame(buf, 1e-5, "trial " + trial + ": " + sgd + ", momentum buffer");
@@ -394,14 +351,12 @@ interface ReferenceDifferential {
         Twins.Pair index = tw.ints(tw.layout(is, true), xs[axis]);
         Twins.Pair x = tw.floats(tw.layout(xs, true));
         Twins.Pair gathered = tw.floats(tw.layout(is, false));
-        both(tw, (be, side) -> be.index(IndexOp.GATHER, axis, side.apply(x), side.apply(index), side.apply(gathered)));
+        tw.both((be, side) -> be.index(IndexOp.GATHER, axis, side.apply(x), side.apply(index), side.apply(gathered)));
         tw.assertSame(gathered, 0, "trial " + trial + ": gather along " + axis + " by " + index.layout());
         Twins.Pair src = tw.floats(tw.layout(is, true));
         Twins.Pair into = tw.floats(tw.layout(xs, false));
-        both(
-                tw,
-                (be, side) ->
-                        be.index(IndexOp.SCATTER_ADD, axis, side.apply(src), side.apply(index), side.apply(into)));
+        tw.both((be, side) ->
+                be.index(IndexOp.SCATTER_ADD, axis, side.apply(src), side.apply(index), side.apply(into)));
         tw.assertSame(into, 1e-5, "trial " + trial + ": scatterAdd along " + axis + " by " + index.layout());
     }
 }

@@ -2,6 +2,7 @@ package dev.gradus.conformance;
 
 import dev.gradus.DType;
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.Storage;
@@ -11,6 +12,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * Operands made twice with the same contents, once on the backend under test and once on the reference backend,
@@ -50,6 +53,27 @@ final class Twins implements AutoCloseable {
 
     ReferenceBackend ref() {
         return ref;
+    }
+
+    /**
+     * Runs one op on both backends: {@code op.accept(backend, side)}, where {@code side} picks that backend's
+     * operand of a pair.
+     */
+    void both(BiConsumer<Backend, Function<Pair, Operand>> op) {
+        op.accept(under, Pair::under);
+        op.accept(ref, Pair::ref);
+    }
+
+    /**
+     * Batch norm's arguments on one side from the pairs gamma, beta, runningMean, runningVar, saveMean, saveInvStd
+     * (nulls allowed), eps 1e-5 and momentum 0.1.
+     */
+    static BatchNormArgs bnArgs(Pair[] ps, Function<Pair, Operand> side) {
+        Operand[] o = new Operand[ps.length];
+        for (int i = 0; i < ps.length; i++) {
+            o[i] = ps[i] == null ? null : side.apply(ps[i]);
+        }
+        return new BatchNormArgs(o[0], o[1], o[2], o[3], o[4], o[5], 1e-5f, 0.1f);
     }
 
     /** A shape of {@code rank} dimensions of 1 to {@code max}. */
