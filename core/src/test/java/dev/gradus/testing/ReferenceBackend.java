@@ -49,7 +49,7 @@ public final class ReferenceBackend implements Backend {
     static final class RefStorage extends AbstractStorage {
         final float[] f;
         final int[] i;
-        boolean live = true;
+        volatile boolean live = true; // freed from the GC's reclaimer thread too
 
         RefStorage(DType dtype, int numel, float[] f, int[] i) {
             super(dtype, numel);
