@@ -69,7 +69,8 @@ public interface Backend {
 
     /**
      * Reduces a contiguous {@code x} along {@code axis} into contiguous {@code out}, whose shape is {@code x}'s
-     * without that axis (offsets may be non-zero).
+     * without that axis or with it kept at size 1 ({@code sum(axis, true)} passes the latter; the elements and their
+     * order are the same either way); offsets may be non-zero.
      */
     void reduce(ReduceOp op, Operand x, int axis, Operand out);
 

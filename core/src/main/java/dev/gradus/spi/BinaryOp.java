@@ -30,7 +30,10 @@ public enum BinaryOp {
      * infinity of {@code a} outside the mask gives 0.
      */
     MASK,
-    /** {@code a * (b > 0)}, with {@code b} the ReLU input or output. */
+    /**
+     * {@code b <= 0 ? 0 : a}, with {@code b} the ReLU input or output, as PyTorch's {@code threshold_backward}: a NaN
+     * {@code b} passes {@code a} on, and an infinite {@code a} where {@code b <= 0} gives 0 (not {@code inf * 0}).
+     */
     RELU_GRAD,
     /** {@code a * b * (1 - b)}, with {@code b} the sigmoid output. */
     SIGMOID_GRAD,

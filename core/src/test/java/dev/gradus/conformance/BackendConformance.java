@@ -72,7 +72,9 @@ public abstract class BackendConformance
                 SummaryConformance,
                 FusionConformance,
                 ActivationsAndLossesConformance,
-                SequenceLayersConformance {
+                SequenceLayersConformance,
+                ReferenceDifferential,
+                ReferenceDifferentialPaths {
     /** The backend under test. */
     protected abstract Backend backend();
 

@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -57,7 +60,7 @@ class AtomicFilesSyncTest {
         assertEquals(0, p.exitValue(), Files.readString(dir.resolve("child.log")));
         assertEquals(100_000, Files.size(target));
 
-        List<String> lines = Files.readAllLines(trace, StandardCharsets.UTF_8);
+        List<String> lines = joinInterrupted(Files.readAllLines(trace, StandardCharsets.UTF_8));
         int renameAt = -1;
         String tmpName = null;
         for (int i = 0; i < lines.size(); i++) {
@@ -95,6 +98,30 @@ class AtomicFilesSyncTest {
         }
         assertTrue(dirFd != null, "the folder " + dir + " was not opened after the rename");
         assertTrue(syncs(lines, dirFd, dirOpenAt, lines.size()), "the folder was not fsync'ed after the rename");
+    }
+
+    /**
+     * strace splits a call that another thread's call interrupts into "pid call(args <unfinished ...>" and
+     * "pid <... call resumed>) = result"; this joins each pair into one line, where the call began.
+     */
+    static List<String> joinInterrupted(List<String> raw) {
+        List<String> out = new ArrayList<>();
+        Map<String, Integer> pending = new HashMap<>();
+        for (String line : raw) {
+            String pid = line.split(" ", 2)[0];
+            int resumed = line.indexOf("resumed>");
+            if (line.contains("<... ") && resumed >= 0 && pending.containsKey(pid)) {
+                int at = pending.remove(pid);
+                out.set(at, out.get(at) + line.substring(resumed + "resumed>".length()));
+            } else if (line.endsWith("<unfinished ...>")) {
+                pending.put(pid, out.size());
+                out.add(line.substring(0, line.length() - "<unfinished ...>".length())
+                        .stripTrailing());
+            } else {
+                out.add(line);
+            }
+        }
+        return out;
     }
 
     private static boolean syncs(List<String> lines, String fd, int from, int to) {
