@@ -2,6 +2,8 @@ package dev.gradus.backend.cpu;
 
 import dev.gradus.DType;
 import dev.gradus.spi.AbstractStorage;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.Storage;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -141,6 +143,36 @@ final class CpuStorage extends AbstractStorage {
                 }
             }
         }
+    }
+
+    /** The storage in plain order, as every Java kernel, read and write expects it. */
+    static CpuStorage cpu(Storage s) {
+        CpuStorage c = raw(s);
+        c.ensurePlain();
+        return c;
+    }
+
+    static CpuStorage cpu(Operand o) {
+        return cpu(o.storage());
+    }
+
+    static CpuStorage cpuOrNull(Operand o) {
+        return o == null ? null : cpu(o.storage());
+    }
+
+    /** The storage as it is, possibly in a blocked oneDNN layout. */
+    static CpuStorage raw(Storage s) {
+        if (s instanceof CpuStorage c) {
+            if (!c.inUse) {
+                throw new IllegalStateException("cpu backend: storage used after it was freed");
+            }
+            return c;
+        }
+        throw new IllegalArgumentException("cpu backend: storage " + s + " belongs to another backend");
+    }
+
+    static CpuStorage raw(Operand o) {
+        return o == null ? null : raw(o.storage());
     }
 
     void deallocate() {
