@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.raw;
+import static dev.gradus.backend.cpu.CpuStorage.asStored;
 
 import dev.gradus.DType;
 import dev.gradus.spi.MemoryStats;
@@ -106,7 +106,7 @@ final class CpuAllocator {
     }
 
     void free(Storage storage) {
-        CpuStorage s = raw(storage);
+        CpuStorage s = asStored(storage);
         boolean idle = s.release(); // throws for a storage already freed; contents no longer matter
         synchronized (this) {
             liveBytes -= s.bytes();

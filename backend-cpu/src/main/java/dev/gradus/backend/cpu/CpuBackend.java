@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 
 import dev.gradus.DType;
 import dev.gradus.Device;
@@ -29,7 +29,8 @@ import java.util.Map;
  * {@link CpuElementwise}, reductions to {@link CpuReduce}, matrix products and their routing policy to
  * {@link CpuMatmul}, log-softmax to {@link CpuSoftmax}, one-hot, gather and scatter to {@link CpuIndexing},
  * optimizer steps to {@link CpuOptimizers}, convolution, pooling and batch norm to {@link CpuConvDispatch}, and
- * {@link #describe} to {@link CpuDiagnostics}.
+ * {@link #describe} to {@link CpuDiagnostics}. A kernel reads a storage through {@link CpuStorage#plain} (plain
+ * order, always safe) or {@link CpuStorage#asStored} (possibly blocked, for oneDNN ops).
  *
  * <p>Results are bit-identical run to run for a given thread count: each output element is computed by one thread
  * in a fixed order.
@@ -165,28 +166,28 @@ public final class CpuBackend implements Backend {
     @Override
     public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
         try (Pins pins = pin(dst)) {
-            cpu(dst).f.put(offset, src, srcOffset, length);
+            plain(dst).f.put(offset, src, srcOffset, length);
         }
     }
 
     @Override
     public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
         try (Pins pins = pin(src)) {
-            cpu(src).f.get(offset, dst, dstOffset, length);
+            plain(src).f.get(offset, dst, dstOffset, length);
         }
     }
 
     @Override
     public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
         try (Pins pins = pin(dst)) {
-            cpu(dst).i.put(offset, src, srcOffset, length);
+            plain(dst).i.put(offset, src, srcOffset, length);
         }
     }
 
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
         try (Pins pins = pin(src)) {
-            cpu(src).i.get(offset, dst, dstOffset, length);
+            plain(src).i.get(offset, dst, dstOffset, length);
         }
     }
 

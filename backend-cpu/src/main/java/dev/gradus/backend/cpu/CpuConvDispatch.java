@@ -1,8 +1,8 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
-import static dev.gradus.backend.cpu.CpuStorage.cpuOrNull;
-import static dev.gradus.backend.cpu.CpuStorage.raw;
+import static dev.gradus.backend.cpu.CpuStorage.asStored;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
+import static dev.gradus.backend.cpu.CpuStorage.plainOrNull;
 
 import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
@@ -60,14 +60,14 @@ final class CpuConvDispatch {
             // logits). With a NaN or an infinity among the inputs (the only way to a NaN output but an
             // overflow to +inf and -inf within one sum) the convolution runs unfused and ReLU in Java keeps NaN.
             boolean finiteInputs =
-                    NanScans.finite(raw(x)) && NanScans.finite(cpu(w)) && NanScans.finite(cpuOrNull(bias));
+                    NanScans.finite(asStored(x)) && NanScans.finite(plain(w)) && NanScans.finite(plainOrNull(bias));
             boolean fuse = relu && finiteInputs;
-            if (dnnlConv.forward(shapes, raw(x), cpu(w), cpuOrNull(bias), raw(out), fuse)) {
+            if (dnnlConv.forward(shapes, asStored(x), plain(w), plainOrNull(bias), asStored(out), fuse)) {
                 matmul.convolutionRanOnDnnl();
                 if (relu && !fuse) {
                     elementwise.unary(UnaryOp.RELU, 0f, out, out);
                 } else if (finiteInputs) {
-                    raw(out).markFinite();
+                    asStored(out).markFinite();
                 }
                 return true;
             }
@@ -75,23 +75,24 @@ final class CpuConvDispatch {
         if (activation != UnaryOp.IDENTITY) {
             return false; // unfused
         }
-        conv.forward(shapes, cpu(x), cpu(w), cpuOrNull(bias), cpu(out));
+        conv.forward(shapes, plain(x), plain(w), plainOrNull(bias), plain(out));
         return true;
     }
 
     void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
         Operand.requireDense("conv2dBackwardData", dOut, w, dx);
         ConvShapes shapes = new ConvShapes(dx.shape(), w.shape(), dOut.shape(), p);
-        if (dnnlConv == null || !dnnlConv.backwardData(shapes, raw(dOut), cpu(w), raw(dx))) {
-            conv.backwardData(shapes, cpu(dOut), cpu(w), cpu(dx));
+        if (dnnlConv == null || !dnnlConv.backwardData(shapes, asStored(dOut), plain(w), asStored(dx))) {
+            conv.backwardData(shapes, plain(dOut), plain(w), plain(dx));
         }
     }
 
     void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
         Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
         ConvShapes shapes = new ConvShapes(x.shape(), dw.shape(), dOut.shape(), p);
-        if (dnnlConv == null || !dnnlConv.backwardWeights(shapes, raw(x), raw(dOut), cpu(dw), cpuOrNull(dBias))) {
-            conv.backwardFilter(shapes, cpu(x), cpu(dOut), cpu(dw), cpuOrNull(dBias));
+        if (dnnlConv == null
+                || !dnnlConv.backwardWeights(shapes, asStored(x), asStored(dOut), plain(dw), plainOrNull(dBias))) {
+            conv.backwardFilter(shapes, plain(x), plain(dOut), plain(dw), plainOrNull(dBias));
         }
     }
 
@@ -102,15 +103,15 @@ final class CpuConvDispatch {
         if (op == PoolOp.MAX
                 && dnnlPool != null
                 && argmax != null
-                && raw(x).layout() != null
-                && (raw(x).knownFinite() || !NanScans.hasNaN(raw(x)))
-                && dnnlPool.maxForward(raw(x), x.shape(), raw(out), out.shape(), raw(argmax), p)) {
-            if (raw(x).knownFinite()) {
-                raw(out).markFinite();
+                && asStored(x).layout() != null
+                && (asStored(x).knownFinite() || !NanScans.hasNaN(asStored(x)))
+                && dnnlPool.maxForward(asStored(x), x.shape(), asStored(out), out.shape(), asStored(argmax), p)) {
+            if (asStored(x).knownFinite()) {
+                asStored(out).markFinite();
             }
             return;
         }
-        pool.pool(op, cpu(x), x.shape(), cpu(out), out.shape(), cpuOrNull(argmax), p);
+        pool.pool(op, plain(x), x.shape(), plain(out), out.shape(), plainOrNull(argmax), p);
     }
 
     void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
@@ -118,32 +119,32 @@ final class CpuConvDispatch {
         if (op == PoolOp.MAX
                 && dnnlPool != null
                 && argmax != null
-                && dnnlPool.maxBackward(raw(dOut), raw(argmax), raw(dx))) {
+                && dnnlPool.maxBackward(asStored(dOut), asStored(argmax), asStored(dx))) {
             return;
         }
-        pool.poolBackward(op, cpu(dOut), dOut.shape(), cpuOrNull(argmax), cpu(dx), dx.shape(), p);
+        pool.poolBackward(op, plain(dOut), dOut.shape(), plainOrNull(argmax), plain(dx), dx.shape(), p);
     }
 
     void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
         BnCall b = bnCall(BatchNormDims.of("batchNormTrain", x, p, out), p);
-        boolean finiteInput = raw(x).knownFinite();
-        if (dnnlBatchNorm != null && dnnlBatchNorm.train(raw(x), raw(out), b)) {
+        boolean finiteInput = asStored(x).knownFinite();
+        if (dnnlBatchNorm != null && dnnlBatchNorm.train(asStored(x), asStored(out), b)) {
             // Normalised finite values scaled and shifted by finite parameters stay finite: the next max
             // pooling may skip its NaN scan (bn-cnn: Conv+ReLU, BatchNorm, MaxPool).
             if (finiteInput && NanScans.finite(b.gamma()) && NanScans.finite(b.beta())) {
-                raw(out).markFinite();
+                asStored(out).markFinite();
             }
         } else {
-            batchNorm.batchNormTrain(cpu(x), cpu(out), b);
+            batchNorm.batchNormTrain(plain(x), plain(out), b);
         }
     }
 
     void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
         BnCall b = bnCall(BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta), p);
-        CpuStorage dg = cpuOrNull(dGamma);
-        CpuStorage db = cpuOrNull(dBeta);
-        if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(raw(x), raw(dOut), b, raw(dx), dg, db)) {
-            batchNorm.batchNormBackward(cpu(x), cpu(dOut), b, cpu(dx), dg, db);
+        CpuStorage dg = plainOrNull(dGamma);
+        CpuStorage db = plainOrNull(dBeta);
+        if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(asStored(x), asStored(dOut), b, asStored(dx), dg, db)) {
+            batchNorm.batchNormBackward(plain(x), plain(dOut), b, plain(dx), dg, db);
         }
     }
 
@@ -152,12 +153,12 @@ final class CpuConvDispatch {
                 d.n(),
                 d.c(),
                 d.hw(),
-                cpuOrNull(p.gamma()),
-                cpuOrNull(p.beta()),
-                cpuOrNull(p.runningMean()),
-                cpuOrNull(p.runningVar()),
-                cpuOrNull(p.saveMean()),
-                cpuOrNull(p.saveInvStd()),
+                plainOrNull(p.gamma()),
+                plainOrNull(p.beta()),
+                plainOrNull(p.runningMean()),
+                plainOrNull(p.runningVar()),
+                plainOrNull(p.saveMean()),
+                plainOrNull(p.saveInvStd()),
                 p.eps(),
                 p.momentum());
     }

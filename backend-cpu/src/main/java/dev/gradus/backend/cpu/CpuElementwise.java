@@ -1,7 +1,7 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
-import static dev.gradus.backend.cpu.CpuStorage.raw;
+import static dev.gradus.backend.cpu.CpuStorage.asStored;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.Scratch.TILE;
 import static dev.gradus.backend.cpu.StridedRows.atLeast1d;
 import static dev.gradus.backend.cpu.StridedRows.lastStride;
@@ -36,7 +36,7 @@ final class CpuElementwise {
     }
 
     void fill(Operand dst, float value) {
-        CpuStorage d = cpu(dst.storage());
+        CpuStorage d = plain(dst.storage());
         Layout l = atLeast1d(dst.layout());
         int st = lastStride(l);
         if (d.dtype() == DType.INT32) {
@@ -95,13 +95,13 @@ final class CpuElementwise {
      * shape, the inputs in the same blocked layout. Null otherwise (the op then runs on plain data).
      */
     static DnnlLayout keptLayout(Storage a, Layout al, Storage b, Layout bl, Storage out, Layout ol) {
-        CpuStorage ra = raw(a);
+        CpuStorage ra = asStored(a);
         DnnlLayout l = ra.layout();
         if (l == null
-                || raw(b).layout() != l
+                || asStored(b).layout() != l
                 || ra.dtype() != DType.FLOAT32
-                || raw(b).dtype() != DType.FLOAT32
-                || raw(out).dtype() != DType.FLOAT32) {
+                || asStored(b).dtype() != DType.FLOAT32
+                || asStored(out).dtype() != DType.FLOAT32) {
             return null;
         }
         return whole(a, al) && whole(b, bl) && whole(out, ol) ? l : null;
@@ -119,15 +119,15 @@ final class CpuElementwise {
         if (op != BinaryOp.ADD && op != BinaryOp.SUB && op != BinaryOp.MUL && op != BinaryOp.DIV) {
             return false;
         }
-        CpuStorage ra = raw(a);
+        CpuStorage ra = asStored(a);
         DnnlLayout l = ra.layout();
         if (l == null
                 || l.channelBlock == 0
                 || ra.dtype() != DType.FLOAT32
                 || !whole(a, al)
                 || !whole(out, ol)
-                || raw(out).dtype() != DType.FLOAT32
-                || raw(b).dtype() != DType.FLOAT32
+                || asStored(out).dtype() != DType.FLOAT32
+                || asStored(b).dtype() != DType.FLOAT32
                 || bl.shape().length != 4) {
             return false;
         }
@@ -146,12 +146,12 @@ final class CpuElementwise {
         int hw = shape[2] * shape[3];
         int block = l.channelBlock;
         int blocks = c / block;
-        CpuStorage rb = cpu(b);
+        CpuStorage rb = plain(b);
         float[] per = new float[c];
         for (int ch = 0; ch < c; ch++) {
             per[ch] = rb.f.get(bl.offset() + ch * bs[1]);
         }
-        CpuStorage ro = raw(out);
+        CpuStorage ro = asStored(out);
         parallel.forRange(n * blocks, (long) hw * block, (from, to) -> {
             float[] buf = new float[hw * block];
             float[] v = new float[block];
@@ -169,7 +169,7 @@ final class CpuElementwise {
 
     /** An elementwise operand: as it is when the op runs in the {@code kept} layout, else in plain order. */
     private static CpuStorage inKept(Storage s, DnnlLayout kept) {
-        return kept != null ? raw(s) : cpu(s);
+        return kept != null ? asStored(s) : plain(s);
     }
 
     static boolean whole(Storage s, Layout l) {
@@ -267,11 +267,11 @@ final class CpuElementwise {
         if (len == 0 || len > TILE / 4 || rows < 2) {
             return false;
         }
-        FloatBuffer row = cpu(aIsRow ? a : b).f;
+        FloatBuffer row = plain(aIsRow ? a : b).f;
         int rowOffset = (aIsRow ? al : bl).offset();
-        FloatBuffer full = cpu(aIsRow ? b : a).f;
+        FloatBuffer full = plain(aIsRow ? b : a).f;
         int fullOffset = (aIsRow ? bl : al).offset();
-        FloatBuffer fo = cpu(out).f;
+        FloatBuffer fo = plain(out).f;
         int outOffset = ol.offset();
         int per = TILE / len;
         parallel.forRange(rows, len, (from, to) -> {
@@ -314,16 +314,16 @@ final class CpuElementwise {
         int hw = d.hw();
         float[] s = new float[c];
         float[] t = new float[c];
-        cpu(scale.storage()).f.get(0, s, 0, c);
-        cpu(shift.storage()).f.get(0, t, 0, c);
-        CpuStorage rx = raw(x.storage());
+        plain(scale.storage()).f.get(0, s, 0, c);
+        plain(shift.storage()).f.get(0, t, 0, c);
+        CpuStorage rx = asStored(x.storage());
         DnnlLayout l = rx.layout();
-        CpuStorage ro = raw(out.storage());
+        CpuStorage ro = asStored(out.storage());
         // Blocked (a oneDNN op's output): runs of `block` channels per pixel, kept blocked in out; else plain
         // planes.
         boolean blocked = l != null && l.channelBlock > 1 && c % l.channelBlock == 0 && whole(x.storage(), x.layout());
         int block = blocked ? l.channelBlock : 1;
-        CpuStorage src = blocked ? rx : cpu(x.storage());
+        CpuStorage src = blocked ? rx : plain(x.storage());
         // Scale and shift spread to one image's elements in the data's order, so the loop below reads every array
         // at the same index (C2 vectorises that; a per-channel scalar or a block-periodic index ran 2-3x slower).
         int per = c * hw;

@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.Layout;
@@ -17,8 +17,8 @@ final class CpuIndexing {
         int n = out.shape()[0];
         int classes = out.shape()[1];
         int offset = 0;
-        IntBuffer lab = cpu(labels.storage()).i;
-        FloatBuffer o = cpu(out.storage()).f;
+        IntBuffer lab = plain(labels.storage()).i;
+        FloatBuffer o = plain(out.storage()).f;
         for (int r = 0; r < n; r++) {
             int y = lab.get(offset + r);
             if (y < 0 || y >= classes) {
@@ -40,9 +40,9 @@ final class CpuIndexing {
         boolean gather = op == IndexOp.GATHER;
         Layout addressed = gather ? x.layout() : out.layout();
         Layout walked = gather ? out.layout() : x.layout();
-        IntBuffer idx = cpu(index.storage()).i;
-        FloatBuffer xf = cpu(x.storage()).f;
-        FloatBuffer of = cpu(out.storage()).f;
+        IntBuffer idx = plain(index.storage()).i;
+        FloatBuffer xf = plain(x.storage()).f;
+        FloatBuffer of = plain(out.storage()).f;
         op.check(axis, il, idx::get, addressed.shape()[axis]); // before anything is written
         int[] c = new int[il.rank()];
         for (int i = 0, n = il.numel(); i < n; i++, Layout.next(c, il.shape())) {

@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
@@ -68,9 +68,9 @@ final class CpuMatmul {
         Layout aLayout = ao.layout();
         Layout bLayout = bo.layout();
         Layout outLayout = outo.layout();
-        CpuStorage as = cpu(ao.storage());
-        CpuStorage bs = cpu(bo.storage());
-        CpuStorage os = cpu(outo.storage());
+        CpuStorage as = plain(ao.storage());
+        CpuStorage bs = plain(bo.storage());
+        CpuStorage os = plain(outo.storage());
         int r = aLayout.rank();
         int m = aLayout.shape()[r - 2];
         int k = aLayout.shape()[r - 1];
@@ -223,12 +223,12 @@ final class CpuMatmul {
                 n,
                 k,
                 1f,
-                cpu(a).floats,
+                plain(a).floats,
                 k,
-                cpu(b).floats,
+                plain(b).floats,
                 n,
                 0f,
-                cpu(c).floats,
+                plain(c).floats,
                 n);
     }
 
@@ -240,7 +240,7 @@ final class CpuMatmul {
         if (dnnlMatmul == null) {
             return false;
         }
-        dnnlMatmul.run(cpu(a), cpu(b), cpu(c), m, n, k);
+        dnnlMatmul.run(plain(a), plain(b), plain(c), m, n, k);
         return true;
     }
 }

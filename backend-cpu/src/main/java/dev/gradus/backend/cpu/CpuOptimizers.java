@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.Scratch.TILE;
 
 import dev.gradus.spi.AdamStep;
@@ -18,10 +18,10 @@ final class CpuOptimizers {
 
     void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
         int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
-        FloatBuffer p = cpu(param.storage()).f;
-        FloatBuffer g = cpu(grad.storage()).f;
-        FloatBuffer fm = cpu(m.storage()).f;
-        FloatBuffer fv = cpu(v.storage()).f;
+        FloatBuffer p = plain(param.storage()).f;
+        FloatBuffer g = plain(grad.storage()).f;
+        FloatBuffer fm = plain(m.storage()).f;
+        FloatBuffer fv = plain(v.storage()).f;
         float stepSize = h.stepSize();
         float invSqrtBc2 = h.invSqrtBiasCorrection2();
         float decay = h.weightFactor();
@@ -44,9 +44,9 @@ final class CpuOptimizers {
 
     void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
         int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
-        FloatBuffer p = cpu(param.storage()).f;
-        FloatBuffer g = cpu(grad.storage()).f;
-        FloatBuffer buf = momentumBuf == null ? null : cpu(momentumBuf.storage()).f;
+        FloatBuffer p = plain(param.storage()).f;
+        FloatBuffer g = plain(grad.storage()).f;
+        FloatBuffer buf = momentumBuf == null ? null : plain(momentumBuf.storage()).f;
         float lr = h.lr();
         float mu = h.momentum();
         float damp = 1f - h.dampening();

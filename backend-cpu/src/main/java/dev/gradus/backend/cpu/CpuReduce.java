@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.Scratch.TILE;
 
 import dev.gradus.spi.Layout;
@@ -23,8 +23,8 @@ final class CpuReduce {
     void reduce(ReduceOp op, Operand xo, int axis, Operand outo) {
         Layout xLayout = xo.layout();
         int outOffset = outo.layout().offset();
-        CpuStorage xs = cpu(xo.storage());
-        CpuStorage os = cpu(outo.storage());
+        CpuStorage xs = plain(xo.storage());
+        CpuStorage os = plain(outo.storage());
         int[] shape = xLayout.shape();
         int outer = xLayout.outer(axis);
         int len = shape[axis];

@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.cpu;
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.Scratch.TILE;
 
 import dev.gradus.spi.Operand;
@@ -19,8 +19,8 @@ final class CpuSoftmax {
         int[] shape = x.shape();
         int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
         int rows = cols == 0 ? 0 : x.numel() / cols;
-        FloatBuffer in = cpu(x.storage()).f;
-        FloatBuffer o = cpu(out.storage()).f;
+        FloatBuffer in = plain(x.storage()).f;
+        FloatBuffer o = plain(out.storage()).f;
         int xOffset = 0;
         int outOffset = 0;
         if (cols > TILE) {

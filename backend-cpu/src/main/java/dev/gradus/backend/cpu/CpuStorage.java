@@ -145,23 +145,36 @@ final class CpuStorage extends AbstractStorage {
         }
     }
 
-    /** The storage in plain order, as every Java kernel, read and write expects it. */
-    static CpuStorage cpu(Storage s) {
-        CpuStorage c = raw(s);
+    // ------------------------------------------------------------------ the two views a kernel may take
+
+    /**
+     * {@code s} with its contents in plain row-major order, reordered now if a oneDNN op left them blocked: the
+     * view every Java kernel, BLAS call, read and write takes before it touches {@link #f}, {@link #i} or
+     * {@link #floats}. When in doubt, this one: it is always correct, at worst one reorder slower.
+     */
+    static CpuStorage plain(Storage s) {
+        CpuStorage c = asStored(s);
         c.ensurePlain();
         return c;
     }
 
-    static CpuStorage cpu(Operand o) {
-        return cpu(o.storage());
+    /** {@link #plain(Storage)} of an operand's storage. */
+    static CpuStorage plain(Operand o) {
+        return plain(o.storage());
     }
 
-    static CpuStorage cpuOrNull(Operand o) {
-        return o == null ? null : cpu(o.storage());
+    /** {@link #plain(Storage)} of an operand's storage, or null for an absent optional operand. */
+    static CpuStorage plainOrNull(Operand o) {
+        return o == null ? null : plain(o.storage());
     }
 
-    /** The storage as it is, possibly in a blocked oneDNN layout. */
-    static CpuStorage raw(Storage s) {
+    /**
+     * {@code s} as stored: its contents may be in a blocked oneDNN layout ({@link #layout()} says which). Only for a
+     * oneDNN op, which reads the layout and reorders as needed, or for code that checks {@link #layout()} (or only
+     * looks at the dtype, the pins or the whole buffer's bits) before it touches the buffers; a Java kernel that
+     * indexes {@link #f} by NCHW position must take {@link #plain(Storage)} instead.
+     */
+    static CpuStorage asStored(Storage s) {
         if (s instanceof CpuStorage c) {
             if (!c.inUse) {
                 throw new IllegalStateException("cpu backend: storage used after it was freed");
@@ -171,8 +184,9 @@ final class CpuStorage extends AbstractStorage {
         throw new IllegalArgumentException("cpu backend: storage " + s + " belongs to another backend");
     }
 
-    static CpuStorage raw(Operand o) {
-        return o == null ? null : raw(o.storage());
+    /** {@link #asStored(Storage)} of an operand's storage, or null for an absent optional operand. */
+    static CpuStorage asStored(Operand o) {
+        return o == null ? null : asStored(o.storage());
     }
 
     void deallocate() {

@@ -1,6 +1,6 @@
 package dev.gradus.backend.cpu;
 
-import static dev.gradus.backend.cpu.CpuStorage.raw;
+import static dev.gradus.backend.cpu.CpuStorage.asStored;
 
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.Storage;
@@ -37,7 +37,7 @@ final class Pins implements AutoCloseable {
         if (st == null) {
             return; // an absent optional operand (a bias, an argmax)
         }
-        CpuStorage c = raw(st);
+        CpuStorage c = asStored(st);
         c.pin();
         held[count++] = c;
     }
