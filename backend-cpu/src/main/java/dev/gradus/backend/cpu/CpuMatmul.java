@@ -34,7 +34,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * </ol>
  *
  * <p>The sixth rule depends on what ran before on this backend: the same product may run on OpenBLAS before the
- * first oneDNN convolution and on oneDNN after it (results equal to float rounding). An operand BLAS cannot take as
+ * first oneDNN convolution and on oneDNN after it (results may differ in the last bits). An operand BLAS cannot take as
  * a plain or transposed strided matrix is first copied contiguous.
  */
 final class CpuMatmul {
@@ -202,7 +202,7 @@ final class CpuMatmul {
     /** Set by the first convolution oneDNN runs. */
     private volatile boolean convolutionsOnDnnl;
 
-    /** Called by {@link CpuConvDispatch} each time oneDNN ran a convolution: the last rule of the policy applies. */
+    /** Called by {@link CpuConvDispatch} each time oneDNN ran a convolution: from then on the sixth rule applies. */
     void convolutionRanOnDnnl() {
         convolutionsOnDnnl = true;
     }
