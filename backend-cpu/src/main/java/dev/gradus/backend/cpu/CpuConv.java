@@ -7,15 +7,13 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 import dev.gradus.DType;
 import dev.gradus.spi.ConvParams;
-import dev.gradus.spi.PoolOp;
-import dev.gradus.spi.PoolParams;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * Convolution through im2col and OpenBLAS GEMM over chunks of images, pooling and batch normalisation in Java,
- * all on dense NCHW storages.
+ * Convolution through im2col and OpenBLAS GEMM over chunks of images (forward, data and filter gradients), on dense
+ * NCHW storages in plain order; pooling and batch normalisation in Java are {@link CpuPool} and
+ * {@link CpuBatchNorm}.
  *
  * <p>Convolution of a chunk of {@code nb} images: {@code col [C*R*S, nb*P*Q]} holds the receptive fields, one GEMM
  * {@code W [K, C*R*S] x col} gives {@code [K, nb*P*Q]}, and a copy of contiguous rows puts it in NCHW order. The
@@ -25,11 +23,17 @@ final class CpuConv {
     /** Floats of the im2col buffer per chunk (16 MiB). */
     static final int COL_BUDGET = 1 << 22;
 
-    private final CpuBackend backend;
+    /**
+     * {@link CpuBatchNorm#SMALL_PLANE}, still read here by {@code DnnlBatchNorm}; to go once that file reads it from
+     * {@link CpuBatchNorm}.
+     */
+    static final int SMALL_PLANE = CpuBatchNorm.SMALL_PLANE;
+
+    private final CpuAllocator allocator;
     private final Parallel parallel;
 
-    CpuConv(CpuBackend backend, Parallel parallel) {
-        this.backend = backend;
+    CpuConv(CpuAllocator allocator, Parallel parallel) {
+        this.allocator = allocator;
         this.parallel = parallel;
     }
 
@@ -82,7 +86,7 @@ final class CpuConv {
     }
 
     private CpuStorage scratch(long floats) {
-        return (CpuStorage) backend.allocate(DType.FLOAT32, (int) Math.max(1, floats));
+        return (CpuStorage) allocator.allocate(DType.FLOAT32, (int) Math.max(1, floats));
     }
 
     // ------------------------------------------------------------------ convolution
@@ -137,8 +141,8 @@ final class CpuConv {
                 }
             }
         } finally {
-            backend.free(col);
-            backend.free(tmp);
+            allocator.free(col);
+            allocator.free(tmp);
         }
     }
 
@@ -171,8 +175,8 @@ final class CpuConv {
                 }
             }
         } finally {
-            backend.free(col);
-            backend.free(dOutT);
+            allocator.free(col);
+            allocator.free(dOutT);
         }
     }
 
@@ -222,8 +226,8 @@ final class CpuConv {
                 }
             }
         } finally {
-            backend.free(col);
-            backend.free(dOutT);
+            allocator.free(col);
+            allocator.free(dOutT);
         }
     }
 
@@ -465,407 +469,5 @@ final class CpuConv {
                 }
             }
         });
-    }
-
-    // ------------------------------------------------------------------ pooling
-
-    void pool(PoolOp op, CpuStorage x, int[] xs, CpuStorage out, int[] os, CpuStorage argmax, PoolParams p) {
-        int planes = xs[0] * xs[1];
-        int h = xs[2];
-        int w = xs[3];
-        int oh = os[2];
-        int ow = os[3];
-        float inv = 1f / (p.kernelH() * p.kernelW());
-        parallel.forRange(planes, (long) h * w, (from, to) -> {
-            float[] in = new float[h * w];
-            float[] o = new float[oh * ow];
-            int[] idx = new int[oh * ow];
-            for (int pl = from; pl < to; pl++) {
-                x.f.get(pl * h * w, in, 0, h * w);
-                if (op == PoolOp.MAX
-                        && p.kernelH() == 2
-                        && p.kernelW() == 2
-                        && p.strideH() == 2
-                        && p.strideW() == 2
-                        && p.padH() == 0
-                        && p.padW() == 0) {
-                    max2x2(in, w, o, idx, oh, ow);
-                    out.f.put(pl * oh * ow, o, 0, oh * ow);
-                    argmax.i.put(pl * oh * ow, idx, 0, oh * ow);
-                    continue;
-                }
-                for (int y = 0; y < oh; y++) {
-                    int y0 = y * p.strideH() - p.padH();
-                    for (int xq = 0; xq < ow; xq++) {
-                        int x0 = xq * p.strideW() - p.padW();
-                        float best = Float.NEGATIVE_INFINITY;
-                        int bestAt = -1;
-                        float sum = 0f;
-                        for (int r = 0; r < p.kernelH(); r++) {
-                            int yy = y0 + r;
-                            if (yy < 0 || yy >= h) {
-                                continue;
-                            }
-                            for (int s = 0; s < p.kernelW(); s++) {
-                                int xx = x0 + s;
-                                if (xx < 0 || xx >= w) {
-                                    continue;
-                                }
-                                float v = in[yy * w + xx];
-                                sum += v;
-                                // NaN wins so it propagates, as in PyTorch.
-                                if (v > best || bestAt < 0 || v != v) {
-                                    best = v;
-                                    bestAt = yy * w + xx;
-                                }
-                            }
-                        }
-                        o[y * ow + xq] = op == PoolOp.MAX ? best : sum * inv;
-                        idx[y * ow + xq] = bestAt;
-                    }
-                }
-                out.f.put(pl * oh * ow, o, 0, oh * ow);
-                if (op == PoolOp.MAX) {
-                    argmax.i.put(pl * oh * ow, idx, 0, oh * ow);
-                }
-            }
-        });
-    }
-
-    /**
-     * The common 2x2, stride 2 window without padding, branch-free: on random data the branches of a compare
-     * chain mispredict often enough to make this four times slower. Ties go to the first element.
-     */
-    private static void max2x2(float[] in, int w, float[] o, int[] idx, int oh, int ow) {
-        for (int y = 0; y < oh; y++) {
-            int r0 = 2 * y * w;
-            int r1 = r0 + w;
-            for (int x = 0; x < ow; x++) {
-                int a = r0 + 2 * x;
-                int b = r1 + 2 * x;
-                float v0 = in[a];
-                float v1 = in[a + 1];
-                float v2 = in[b];
-                float v3 = in[b + 1];
-                // Math.max propagates NaN; the index follows it as the general loop's does (a later NaN wins).
-                int i01 = v1 > v0 || v1 != v1 ? a + 1 : a;
-                float m01 = Math.max(v0, v1);
-                int i23 = v3 > v2 || v3 != v3 ? b + 1 : b;
-                float m23 = Math.max(v2, v3);
-                idx[y * ow + x] = m23 > m01 || m23 != m23 ? i23 : i01;
-                o[y * ow + x] = Math.max(m01, m23);
-            }
-        }
-    }
-
-    void poolBackward(PoolOp op, CpuStorage dOut, int[] os, CpuStorage argmax, CpuStorage dx, int[] xs, PoolParams p) {
-        int planes = xs[0] * xs[1];
-        int h = xs[2];
-        int w = xs[3];
-        int oh = os[2];
-        int ow = os[3];
-        float inv = 1f / (p.kernelH() * p.kernelW());
-        parallel.forRange(planes, (long) h * w, (from, to) -> {
-            float[] d = new float[h * w];
-            float[] g = new float[oh * ow];
-            int[] idx = new int[oh * ow];
-            for (int pl = from; pl < to; pl++) {
-                Arrays.fill(d, 0f);
-                dOut.f.get(pl * oh * ow, g, 0, oh * ow);
-                if (op == PoolOp.MAX) {
-                    argmax.i.get(pl * oh * ow, idx, 0, oh * ow);
-                    for (int j = 0; j < oh * ow; j++) {
-                        if (idx[j] >= 0) {
-                            d[idx[j]] += g[j];
-                        }
-                    }
-                } else {
-                    for (int y = 0; y < oh; y++) {
-                        for (int xq = 0; xq < ow; xq++) {
-                            float v = g[y * ow + xq] * inv;
-                            for (int r = 0; r < p.kernelH(); r++) {
-                                int yy = y * p.strideH() - p.padH() + r;
-                                if (yy < 0 || yy >= h) {
-                                    continue;
-                                }
-                                for (int s = 0; s < p.kernelW(); s++) {
-                                    int xx = xq * p.strideW() - p.padW() + s;
-                                    if (xx >= 0 && xx < w) {
-                                        d[yy * w + xx] += v;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                dx.f.put(pl * h * w, d, 0, h * w);
-            }
-        });
-    }
-
-    // ------------------------------------------------------------------ batch normalisation
-
-    /** Calls {@code body} with each {@code hw}-long block of channel {@code ch}, loaded into {@code buf}. */
-    private interface BlockBody {
-        void block(int index, float[] buf, int len);
-    }
-
-    private static void forChannelBlocks(FloatBuffer src, int n, int c, int hw, int ch, float[] buf, BlockBody body) {
-        for (int i = 0; i < n; i++) {
-            int base = (i * c + ch) * hw;
-            for (int t = 0; t < hw; t += buf.length) {
-                int len = Math.min(buf.length, hw - t);
-                src.get(base + t, buf, 0, len);
-                body.block(base + t, buf, len);
-            }
-        }
-    }
-
-    void batchNormTrain(CpuStorage x, CpuStorage out, BnCall b) {
-        int n = b.n();
-        int c = b.c();
-        int hw = b.hw();
-        long m = (long) n * hw;
-        if (m < 1) {
-            throw new IllegalArgumentException("batchNorm: no values per channel");
-        }
-        if (c == 0) {
-            return;
-        }
-        if (hw < SMALL_PLANE) {
-            batchNormTrainRows(x, out, b);
-            return;
-        }
-        // Channels are independent; with few channels split each channel's pass over threads would need a
-        // reduction, so threads take whole channels.
-        parallel.forRange(c, m * 3, (from, to) -> {
-            float[] buf = new float[Math.min(CpuBackend.TILE, hw)];
-            for (int ch = from; ch < to; ch++) {
-                double[] acc = new double[1];
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
-                    double s = 0;
-                    for (int j = 0; j < len; j++) {
-                        s += r[j];
-                    }
-                    acc[0] += s;
-                });
-                double mean = acc[0] / m;
-                acc[0] = 0;
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
-                    double s = 0;
-                    for (int j = 0; j < len; j++) {
-                        double d = r[j] - mean;
-                        s += d * d;
-                    }
-                    acc[0] += s;
-                });
-                double var = acc[0] / m;
-                float invStd = (float) (1.0 / Math.sqrt(var + b.eps()));
-                float scale = b.gammaAt(ch) * invStd;
-                float shift = b.betaAt(ch) - (float) mean * scale;
-                forChannelBlocks(x.f, n, c, hw, ch, buf, (at, r, len) -> {
-                    for (int j = 0; j < len; j++) {
-                        r[j] = r[j] * scale + shift;
-                    }
-                    out.f.put(at, r, 0, len);
-                });
-                b.save(ch, mean, var, invStd);
-            }
-        });
-    }
-
-    void batchNormBackward(
-            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
-        int n = b.n();
-        int c = b.c();
-        int hw = b.hw();
-        long m = (long) n * hw;
-        if (hw < SMALL_PLANE) {
-            batchNormBackwardRows(x, dOut, b, dx, dGamma, dBeta);
-            return;
-        }
-        parallel.forRange(c, m * 4, (from, to) -> {
-            int t = Math.min(CpuBackend.TILE, hw);
-            float[] bx = new float[t];
-            float[] bd = new float[t];
-            for (int ch = from; ch < to; ch++) {
-                float mean = b.saveMean().f.get(ch);
-                float invStd = b.saveInvStd().f.get(ch);
-                double sumD = 0;
-                double sumDX = 0;
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * hw;
-                    for (int o = 0; o < hw; o += t) {
-                        int len = Math.min(t, hw - o);
-                        x.f.get(base + o, bx, 0, len);
-                        dOut.f.get(base + o, bd, 0, len);
-                        for (int j = 0; j < len; j++) {
-                            sumD += bd[j];
-                            sumDX += bd[j] * (bx[j] - mean) * invStd;
-                        }
-                    }
-                }
-                float k1 = b.gammaAt(ch) * invStd;
-                float meanD = (float) (sumD / m);
-                float meanDX = (float) (sumDX / m);
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * hw;
-                    for (int o = 0; o < hw; o += t) {
-                        int len = Math.min(t, hw - o);
-                        x.f.get(base + o, bx, 0, len);
-                        dOut.f.get(base + o, bd, 0, len);
-                        for (int j = 0; j < len; j++) {
-                            float xhat = (bx[j] - mean) * invStd;
-                            bd[j] = k1 * (bd[j] - meanD - xhat * meanDX);
-                        }
-                        dx.f.put(base + o, bd, 0, len);
-                    }
-                }
-                if (dGamma != null) {
-                    dGamma.f.put(ch, (float) sumDX);
-                }
-                if (dBeta != null) {
-                    dBeta.f.put(ch, (float) sumD);
-                }
-            }
-        });
-    }
-
-    /**
-     * Planes smaller than this ({@code BatchNorm1d}'s {@code hw = 1}) take the row kernels: a thread's channels
-     * of one image are one contiguous run, added element-wise across images (vectorised), where the per-channel
-     * kernels would copy one value at a time (2.9 ms against 0.1 ms for [128, 256]).
-     */
-    static final int SMALL_PLANE = 16;
-
-    private void batchNormTrainRows(CpuStorage x, CpuStorage out, BnCall b) {
-        int n = b.n();
-        int c = b.c();
-        int hw = b.hw();
-        long m = (long) n * hw;
-        parallel.forRange(c, m * 3, (from, to) -> {
-            int len = (to - from) * hw;
-            // Sums in double, as the per-channel kernel's: float partial sums moved bn-cnn's 10-epoch accuracy.
-            float[] row = new float[len];
-            float[] centre = new float[len];
-            double[] tot1 = new double[len];
-            double[] tot2 = new double[len];
-            for (int i = 0; i < n; i++) {
-                x.f.get((i * c + from) * hw, row, 0, len);
-                for (int k = 0; k < len; k++) {
-                    tot1[k] += row[k];
-                }
-            }
-            double[] mean = channelTotals(tot1, to - from, hw, m);
-            for (int k = 0; k < len; k++) {
-                centre[k] = (float) mean[k / hw];
-            }
-            Arrays.fill(tot1, 0);
-            for (int i = 0; i < n; i++) {
-                x.f.get((i * c + from) * hw, row, 0, len);
-                for (int k = 0; k < len; k++) {
-                    double d = row[k] - centre[k];
-                    tot1[k] += d;
-                    tot2[k] += d * d;
-                }
-            }
-            double[] off = channelTotals(tot1, to - from, hw, m); // what the float mean is off by
-            double[] sq = channelTotals(tot2, to - from, hw, m);
-            float[] scale = new float[len];
-            float[] shift = new float[len];
-            for (int j = 0; j < to - from; j++) {
-                int ch = from + j;
-                double mu = centre[j * hw] + off[j];
-                double var = Math.max(0, sq[j] - off[j] * off[j]);
-                float invStd = (float) (1.0 / Math.sqrt(var + b.eps()));
-                float sc = b.gammaAt(ch) * invStd;
-                float sh = b.betaAt(ch) - (float) mu * sc;
-                Arrays.fill(scale, j * hw, (j + 1) * hw, sc);
-                Arrays.fill(shift, j * hw, (j + 1) * hw, sh);
-                b.save(ch, mu, var, invStd);
-            }
-            for (int i = 0; i < n; i++) {
-                int at = (i * c + from) * hw;
-                x.f.get(at, row, 0, len);
-                for (int k = 0; k < len; k++) {
-                    row[k] = row[k] * scale[k] + shift[k];
-                }
-                out.f.put(at, row, 0, len);
-            }
-        });
-    }
-
-    private void batchNormBackwardRows(
-            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
-        int n = b.n();
-        int c = b.c();
-        int hw = b.hw();
-        long m = (long) n * hw;
-        parallel.forRange(c, m * 4, (from, to) -> {
-            int len = (to - from) * hw;
-            float[] bx = new float[len];
-            float[] bd = new float[len];
-            float[] mean = new float[len];
-            float[] inv = new float[len];
-            double[] totD = new double[len];
-            double[] totDX = new double[len];
-            for (int j = 0; j < to - from; j++) {
-                Arrays.fill(mean, j * hw, (j + 1) * hw, b.saveMean().f.get(from + j));
-                Arrays.fill(inv, j * hw, (j + 1) * hw, b.saveInvStd().f.get(from + j));
-            }
-            for (int i = 0; i < n; i++) {
-                int at = (i * c + from) * hw;
-                x.f.get(at, bx, 0, len);
-                dOut.f.get(at, bd, 0, len);
-                for (int k = 0; k < len; k++) {
-                    totD[k] += bd[k];
-                    totDX[k] += (double) bd[k] * ((bx[k] - mean[k]) * inv[k]);
-                }
-            }
-            double[] sumD = channelTotals(totD, to - from, hw, 1);
-            double[] sumDX = channelTotals(totDX, to - from, hw, 1);
-            float[] k1 = new float[len];
-            float[] meanD = new float[len];
-            float[] meanDX = new float[len];
-            for (int j = 0; j < to - from; j++) {
-                int ch = from + j;
-                Arrays.fill(
-                        k1,
-                        j * hw,
-                        (j + 1) * hw,
-                        b.gammaAt(ch) * b.saveInvStd().f.get(ch));
-                Arrays.fill(meanD, j * hw, (j + 1) * hw, (float) (sumD[j] / m));
-                Arrays.fill(meanDX, j * hw, (j + 1) * hw, (float) (sumDX[j] / m));
-                if (dGamma != null) {
-                    dGamma.f.put(ch, (float) sumDX[j]);
-                }
-                if (dBeta != null) {
-                    dBeta.f.put(ch, (float) sumD[j]);
-                }
-            }
-            for (int i = 0; i < n; i++) {
-                int at = (i * c + from) * hw;
-                x.f.get(at, bx, 0, len);
-                dOut.f.get(at, bd, 0, len);
-                for (int k = 0; k < len; k++) {
-                    float xhat = (bx[k] - mean[k]) * inv[k];
-                    bd[k] = k1[k] * (bd[k] - meanD[k] - xhat * meanDX[k]);
-                }
-                dx.f.put(at, bd, 0, len);
-            }
-        });
-    }
-
-    /** Per channel of a run of {@code channels * hw} element totals: their sum divided by {@code divisor}. */
-    private static double[] channelTotals(double[] tot, int channels, int hw, long divisor) {
-        double[] r = new double[channels];
-        for (int j = 0; j < channels; j++) {
-            double s = 0;
-            for (int k = j * hw; k < (j + 1) * hw; k++) {
-                s += tot[k];
-            }
-            r[j] = s / divisor;
-        }
-        return r;
     }
 }

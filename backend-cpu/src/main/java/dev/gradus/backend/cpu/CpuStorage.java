@@ -2,6 +2,8 @@ package dev.gradus.backend.cpu;
 
 import dev.gradus.DType;
 import dev.gradus.spi.AbstractStorage;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.Storage;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -141,6 +143,50 @@ final class CpuStorage extends AbstractStorage {
                 }
             }
         }
+    }
+
+    // ------------------------------------------------------------------ the two views a kernel may take
+
+    /**
+     * {@code s} with its contents in plain row-major order, reordered now if a oneDNN op left them blocked: the
+     * view every Java kernel, BLAS call, read and write takes before it touches {@link #f}, {@link #i} or
+     * {@link #floats}. When in doubt, this one: it is always correct, at worst one reorder slower.
+     */
+    static CpuStorage plain(Storage s) {
+        CpuStorage c = asStored(s);
+        c.ensurePlain();
+        return c;
+    }
+
+    /** {@link #plain(Storage)} of an operand's storage. */
+    static CpuStorage plain(Operand o) {
+        return plain(o.storage());
+    }
+
+    /** {@link #plain(Storage)} of an operand's storage, or null for an absent optional operand. */
+    static CpuStorage plainOrNull(Operand o) {
+        return o == null ? null : plain(o.storage());
+    }
+
+    /**
+     * {@code s} as stored: its contents may be in a blocked oneDNN layout ({@link #layout()} says which). Only for a
+     * oneDNN op, which reads the layout and reorders as needed, or for code that checks {@link #layout()} (or only
+     * looks at the dtype, the pins or the whole buffer's bits) before it touches the buffers; a Java kernel that
+     * indexes {@link #f} by NCHW position must take {@link #plain(Storage)} instead.
+     */
+    static CpuStorage asStored(Storage s) {
+        if (s instanceof CpuStorage c) {
+            if (!c.inUse) {
+                throw new IllegalStateException("cpu backend: storage used after it was freed");
+            }
+            return c;
+        }
+        throw new IllegalArgumentException("cpu backend: storage " + s + " belongs to another backend");
+    }
+
+    /** {@link #asStored(Storage)} of an operand's storage, or null for an absent optional operand. */
+    static CpuStorage asStored(Operand o) {
+        return o == null ? null : asStored(o.storage());
     }
 
     void deallocate() {

@@ -35,7 +35,7 @@ import org.bytedeco.javacpp.PointerPointer;
  * its tensor in between oneDNN ops.
  *
  * <p>Only layouts of exactly the plain size are kept in a storage (no channel padding), so the storage needs no
- * more room. Everything that is not a oneDNN op sees plain NCHW: {@link CpuBackend} reorders a storage back
+ * more room. Everything that is not a oneDNN op sees plain NCHW: {@link CpuStorage#plain} reorders a storage back
  * ({@link #toPlain}) before any Java kernel, read or write touches it, while elementwise ops over whole storages of
  * one layout run on the blocked data as is (order does not matter to them). Instances are canonical per
  * descriptor ({@link Registry}), so "same layout" is an identity test.

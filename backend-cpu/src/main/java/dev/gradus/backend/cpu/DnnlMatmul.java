@@ -20,7 +20,7 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
  *
  * <p>Why: once a model runs its convolutions on oneDNN, its Dense layers' GEMMs on OpenBLAS pay for the switch
  * between the two runtimes' threads (measured: {@code [128, 1568] x [1568, 256]} after a oneDNN convolution took
- * 1.2-1.5 ms on OpenBLAS and 0.95-1.0 ms on oneDNN, both about 0.9-1.0 ms alone), so {@link CpuBackend} sends its
+ * 1.2-1.5 ms on OpenBLAS and 0.95-1.0 ms on oneDNN, both about 0.9-1.0 ms alone), so {@link CpuMatmul} sends its
  * large matrix products here from then on. Forward products over inference batches (512 rows and more) come here
  * in any model, where whole test-set passes measured faster; MLP training and small products keep OpenBLAS,
  * which was as fast or faster for them.

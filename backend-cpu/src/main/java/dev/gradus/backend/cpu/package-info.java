@@ -12,8 +12,16 @@
  *       CPU allows.</li>
  *   <li>Package-private: {@code Dnnl} (library, engine, streams, OpenMP settings), {@code DnnlPlan} (one primitive
  *       and a pool of per-call argument sets, so threads run it at once), {@code DnnlLayout} (blocked layouts a storage may hold between oneDNN ops),
- *       {@code DnnlConv}, {@code DnnlPool}, {@code DnnlBatchNorm}, {@code DnnlEltwise}, {@code DnnlMatmul}; {@code CpuConv} (im2col
- *       convolution, Java pooling and batch norm), {@code Kernels}, {@code Parallel}, {@code NativeEnv}.</li>
+ *       {@code DnnlConv}, {@code DnnlPool}, {@code DnnlBatchNorm}, {@code DnnlEltwise}, {@code DnnlMatmul}.</li>
+ *   <li>Package-private, the backend's parts, one concern each ({@code CpuBackend} pins an op's storages and
+ *       delegates): {@code CpuAllocator} (native memory and its bounded cache), {@code Pins}, {@code CpuStorage}
+ *       (a storage and its two views: {@code plain}, always safe for a Java kernel, and {@code asStored}, possibly
+ *       blocked, for oneDNN), {@code Scratch} and {@code StridedRows} (per-thread tiles, strided row walks),
+ *       {@code CpuElementwise}, {@code CpuReduce}, {@code CpuMatmul} (with its OpenBLAS/oneDNN routing policy),
+ *       {@code CpuSoftmax}, {@code CpuIndexing}, {@code CpuOptimizers}, {@code CpuConvDispatch} (convolution,
+ *       pooling and batch norm to oneDNN or Java), {@code CpuConv} (im2col convolution), {@code CpuPool},
+ *       {@code CpuBatchNorm}, {@code NanScans}, {@code CpuDiagnostics}, {@code Kernels} (the inner loops),
+ *       {@code Parallel}, {@code NativeEnv}.</li>
  * </ul>
  */
 package dev.gradus.backend.cpu;
