@@ -23,12 +23,6 @@ final class CpuConv {
     /** Floats of the im2col buffer per chunk (16 MiB). */
     static final int COL_BUDGET = 1 << 22;
 
-    /**
-     * {@link CpuBatchNorm#SMALL_PLANE}, still read here by {@code DnnlBatchNorm}; to go once that file reads it from
-     * {@link CpuBatchNorm}.
-     */
-    static final int SMALL_PLANE = CpuBatchNorm.SMALL_PLANE;
-
     private final CpuAllocator allocator;
     private final Parallel parallel;
 

@@ -106,7 +106,7 @@ final class DnnlBatchNorm {
             return false;
         }
         DnnlLayout layout = layoutOf(x, n, c, hw);
-        if (layout == null && hw < CpuConv.SMALL_PLANE) {
+        if (layout == null && hw < CpuBatchNorm.SMALL_PLANE) {
             return false; // the Java row kernel: oneDNN took 1 ms for BatchNorm1d's [128, 256], Java 0.1 ms
         }
         DnnlPlan plan = plan(new Key(true, n, c, hw, affine, layout, 0f));
