@@ -295,10 +295,13 @@ public abstract class Module implements AutoCloseable {
         for (Map.Entry<Module, String> e : names.entrySet()) {
             Module m = e.getKey();
             boolean leaf = m.children.isEmpty();
-            // A layer that did not report, or a container with weights of its own (those would be in no row).
-            if (!reported.contains(m) && (leaf || !m.params.isEmpty() || !m.buffers.isEmpty())) {
+            // A layer that did not report ("?"), or a container's own weights ("-": a class token, a positional
+            // embedding; they would be in no row).
+            if (!reported.contains(m) && leaf) {
                 rows.add(row(e.getValue(), m, "?"));
                 unknown = true;
+            } else if (!reported.contains(m) && (!m.params.isEmpty() || !m.buffers.isEmpty())) {
+                rows.add(row(e.getValue(), m, "-"));
             }
         }
         int w0 = "Layer (type)".length();

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             CnnCommand.class,
             BnCnnCommand.class,
             LstmCommand.class,
+            VitCommand.class,
             KaggleCommand.class,
             PredictCommand.class,
             ExportOnnxCommand.class,

@@ -78,13 +78,14 @@ public final class Models {
         if (example == null) {
             throw new IllegalArgumentException(
                     "the model file does not say which example built it (no"
-                            + " gradus.example metadata); files from the mlp, fashion-mlp, cnn, bn-cnn, lstm and kaggle commands do");
+                            + " gradus.example metadata); files from the mlp, fashion-mlp, cnn, bn-cnn, lstm, vit and kaggle commands do");
         }
         Rng rng = new Rng(0);
         return switch (example) {
             case "cnn" -> CnnCommand.model(backend, rng);
             case "bn-cnn" -> BnCnnCommand.model(backend, rng);
             case "lstm" -> new RowLstm(backend, hiddenOf(meta, 128), rng);
+            case "vit" -> new VisionTransformer(backend, rng);
             case "mlp", "fashion-mlp", "linear" ->
                 mlp(
                         backend,

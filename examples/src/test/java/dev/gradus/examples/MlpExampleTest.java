@@ -11,6 +11,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.gradus.Backends;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
+import dev.gradus.nn.Module;
 import dev.gradus.train.Evaluation;
 import dev.gradus.train.Training;
 import java.io.ByteArrayOutputStream;
@@ -54,7 +55,7 @@ class MlpExampleTest {
         // predictions
         Mnist.Splits mnist = Mnist.load(o.data, false);
         Models.Saved back = Models.load(saved, Backends.defaultBackend());
-        try (dev.gradus.nn.Module model = back.model()) {
+        try (Module model = back.model()) {
             assertEquals("mlp", back.meta().get("gradus.example"));
             Evaluation.Outcome again =
                     Evaluation.evaluate(model, new DataLoader(mnist.test(), 1000), Backends.defaultBackend());
