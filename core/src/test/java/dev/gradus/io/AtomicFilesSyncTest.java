@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,7 +30,7 @@ class AtomicFilesSyncTest {
         AtomicFiles.write(Path.of(args[0]), out -> out.write(new byte[100_000]));
     }
 
-    private static final Pattern OPEN = Pattern.compile("openat\\(AT_FDCWD, \"([^\"]*)\", ([^)]*)\\) = (\\d+)");
+    private static final Pattern OPEN = Pattern.compile("openat\\(AT_FDCWD, \"([^\"]*)\", ([^)]*)\\)\\s+= (\\d+)");
     private static final Pattern FSYNC = Pattern.compile("f(?:data)?sync\\((\\d+)\\)\\s+= 0");
     private static final Pattern RENAME = Pattern.compile("rename(?:at2?)?\\(.*\"([^\"]*)\".*\"([^\"]*)\".*\\) = 0");
 
@@ -57,7 +60,7 @@ class AtomicFilesSyncTest {
         assertEquals(0, p.exitValue(), Files.readString(dir.resolve("child.log")));
         assertEquals(100_000, Files.size(target));
 
-        List<String> lines = Files.readAllLines(trace, StandardCharsets.UTF_8);
+        List<String> lines = joined(Files.readAllLines(trace, StandardCharsets.UTF_8));
         int renameAt = -1;
         String tmpName = null;
         for (int i = 0; i < lines.size(); i++) {
@@ -95,6 +98,51 @@ class AtomicFilesSyncTest {
         }
         assertTrue(dirFd != null, "the folder " + dir + " was not opened after the rename");
         assertTrue(syncs(lines, dirFd, dirOpenAt, lines.size()), "the folder was not fsync'ed after the rename");
+    }
+
+    /** A trace seen on a loaded machine: the second open of the temporary file was interrupted by another thread. */
+    @Test
+    void aCallInterruptedByAnotherThreadIsReadWhereItReturned() {
+        List<String> trace = List.of(
+                "1029  openat(AT_FDCWD, \"/t/.m.1028-2d.gradus-tmp\", O_WRONLY|O_CREAT|O_EXCL, 0600) = 6",
+                "1029  openat(AT_FDCWD, \"/t/.m.1028-2d.gradus-tmp\", O_WRONLY <unfinished ...>",
+                "1042  openat(AT_FDCWD, \"/sys/fs/cgroup/memory.limit_in_bytes\", O_RDONLY <unfinished ...>",
+                "1042  <... openat resumed>)             = 6",
+                "1029  <... openat resumed>)             = 8",
+                "1029  fsync(8)                          = 0");
+        List<String> fds = new ArrayList<>();
+        for (String line : joined(trace)) {
+            Matcher m = OPEN.matcher(line);
+            if (m.find() && m.group(1).equals("/t/.m.1028-2d.gradus-tmp")) {
+                fds.add(m.group(3));
+            }
+        }
+        assertEquals(List.of("6", "8"), fds);
+    }
+
+    private static final Pattern UNFINISHED = Pattern.compile("^(\\d+)\\s+(.*) <unfinished \\.\\.\\.>$");
+    private static final Pattern RESUMED = Pattern.compile("^(\\d+)\\s+<\\.\\.\\. \\w+ resumed>(.*)$");
+
+    /**
+     * The trace with each call that another thread interrupted ({@code openat(... <unfinished ...>}, later
+     * {@code <... openat resumed>) = 8}) joined into one line where it returned: otherwise a file opened while
+     * another thread made a call is not seen opened, and an earlier descriptor of it is taken for the one synced.
+     */
+    static List<String> joined(List<String> raw) {
+        Map<String, String> pending = new HashMap<>();
+        List<String> out = new ArrayList<>();
+        for (String line : raw) {
+            Matcher u = UNFINISHED.matcher(line);
+            Matcher r = RESUMED.matcher(line);
+            if (u.matches()) {
+                pending.put(u.group(1), u.group(2));
+            } else if (r.matches() && pending.containsKey(r.group(1))) {
+                out.add(r.group(1) + "  " + pending.remove(r.group(1)) + r.group(2));
+            } else {
+                out.add(line);
+            }
+        }
+        return out;
     }
 
     private static boolean syncs(List<String> lines, String fd, int from, int to) {
