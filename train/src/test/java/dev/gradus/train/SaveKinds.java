@@ -312,6 +312,7 @@ public final class SaveKinds {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:-UsePerfData",
                 "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-Djava.awt.headless=true",
                 "-cp",
                 System.getProperty("java.class.path"),
