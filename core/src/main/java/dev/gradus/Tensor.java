@@ -327,7 +327,7 @@ public class Tensor implements AutoCloseable {
     void check(String op) {
         if (closed) {
             throw new IllegalStateException(op + ": tensor " + shape + " was used after it was released"
-                    + " (its scope closed or close() was called)");
+                    + " (its scope closed, or close() was called on it or on the module it belongs to)");
         }
     }
 
@@ -850,6 +850,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code softmax} along {@code axis}: {@code exp(logSoftmax(axis))}. */
     public Tensor softmax(int axis) {
+        requireOpen("softmax").shape().normalizeAxis(axis, "softmax"); // errors name the op the caller called
         return logSoftmax(axis).exp();
     }
 

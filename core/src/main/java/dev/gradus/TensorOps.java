@@ -290,6 +290,11 @@ final class TensorOps {
             if (target[t] == -1) {
                 target[t] = s.dim(i);
             }
+            if (s.dim(i) != 1 && target[t] != s.dim(i)) {
+                // checked here: broadcastTo's message would name broadcastTo, not the op the caller called
+                throw new IllegalArgumentException("expand: " + s + " cannot expand to " + Arrays.toString(sizes)
+                        + " (axis " + t + ": " + s.dim(i) + " vs " + target[t] + "; only axes of size 1 expand)");
+            }
         }
         return x.broadcastTo(Shape.of(target));
     }

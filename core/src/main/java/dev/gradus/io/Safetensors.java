@@ -579,6 +579,12 @@ public final class Safetensors {
      * changing nothing; {@link Plan#apply()} then writes them.
      */
     static Plan plan(Module model, Contents c, String prefix, String file, boolean strict) {
+        if (prefix.isEmpty() && "1".equals(c.metadata().get("gradus.checkpoint"))) {
+            // Its tensors are model.* and optimizer.*: strict, every tensor would be listed as missing; not strict,
+            // nothing would load and the model would silently keep its weights.
+            throw new IllegalArgumentException(file + " is a Gradus checkpoint (model, optimizer and schedule), not a"
+                    + " model file: load it with Checkpoint.load");
+        }
         Map<String, Tensor> targets = new LinkedHashMap<>();
         model.namedParameters().forEach((k, t) -> targets.put(prefix + k, t));
         model.namedBuffers().forEach((k, t) -> targets.put(prefix + k, t));

@@ -20,8 +20,8 @@ public final class Adam extends Optimizer {
     public record Config(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
         public Config {
             // Messages name the value: "this" would print zeros, the fields are not assigned yet.
-            if (!(lr > 0)) {
-                throw new IllegalArgumentException("Adam: lr must be > 0, got " + lr);
+            if (!(lr > 0) || Float.isInfinite(lr)) { // as setLr and Checkpoint: an infinite rate makes NaN weights
+                throw new IllegalArgumentException("Adam: lr must be finite and > 0, got " + lr);
             }
             if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
                 throw new IllegalArgumentException("Adam: betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");

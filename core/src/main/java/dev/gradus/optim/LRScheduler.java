@@ -94,7 +94,8 @@ public abstract class LRScheduler {
         }
         try {
             double d = Double.parseDouble(v.trim());
-            if (d >= 0 && (infinite || !Double.isInfinite(d))) {
+            // finite: also as the float a rate is kept in (1e39 is a finite double but an infinite float)
+            if (d >= 0 && (infinite || !Float.isInfinite((float) d))) {
                 return d;
             }
         } catch (NumberFormatException e) {

@@ -16,8 +16,8 @@ public final class SGD extends Optimizer {
     public record Config(float lr, float momentum, float dampening, float weightDecay, boolean nesterov) {
         public Config {
             // Messages name the value: "this" would print zeros, the fields are not assigned yet.
-            if (!(lr > 0)) {
-                throw new IllegalArgumentException("SGD: lr must be > 0, got " + lr);
+            if (!(lr > 0) || Float.isInfinite(lr)) { // as setLr and Checkpoint: an infinite rate makes NaN weights
+                throw new IllegalArgumentException("SGD: lr must be finite and > 0, got " + lr);
             }
             if (!(momentum >= 0)) {
                 throw new IllegalArgumentException("SGD: momentum must be >= 0, got " + momentum);

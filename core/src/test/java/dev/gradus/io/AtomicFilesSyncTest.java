@@ -30,7 +30,7 @@ class AtomicFilesSyncTest {
         AtomicFiles.write(Path.of(args[0]), out -> out.write(new byte[100_000]));
     }
 
-    private static final Pattern OPEN = Pattern.compile("openat\\(AT_FDCWD, \"([^\"]*)\", ([^)]*)\\) = (\\d+)");
+    private static final Pattern OPEN = Pattern.compile("openat\\(AT_FDCWD, \"([^\"]*)\", ([^)]*)\\)\\s+= (\\d+)");
     private static final Pattern FSYNC = Pattern.compile("f(?:data)?sync\\((\\d+)\\)\\s+= 0");
     private static final Pattern RENAME = Pattern.compile("rename(?:at2?)?\\(.*\"([^\"]*)\".*\"([^\"]*)\".*\\) = 0");
 
@@ -60,7 +60,7 @@ class AtomicFilesSyncTest {
         assertEquals(0, p.exitValue(), Files.readString(dir.resolve("child.log")));
         assertEquals(100_000, Files.size(target));
 
-        List<String> lines = joinInterrupted(Files.readAllLines(trace, StandardCharsets.UTF_8));
+        List<String> lines = joined(Files.readAllLines(trace, StandardCharsets.UTF_8));
         int renameAt = -1;
         String tmpName = null;
         for (int i = 0; i < lines.size(); i++) {
@@ -100,23 +100,44 @@ class AtomicFilesSyncTest {
         assertTrue(syncs(lines, dirFd, dirOpenAt, lines.size()), "the folder was not fsync'ed after the rename");
     }
 
+    /** A trace seen on a loaded machine: the second open of the temporary file was interrupted by another thread. */
+    @Test
+    void aCallInterruptedByAnotherThreadIsReadWhereItReturned() {
+        List<String> trace = List.of(
+                "1029  openat(AT_FDCWD, \"/t/.m.1028-2d.gradus-tmp\", O_WRONLY|O_CREAT|O_EXCL, 0600) = 6",
+                "1029  openat(AT_FDCWD, \"/t/.m.1028-2d.gradus-tmp\", O_WRONLY <unfinished ...>",
+                "1042  openat(AT_FDCWD, \"/sys/fs/cgroup/memory.limit_in_bytes\", O_RDONLY <unfinished ...>",
+                "1042  <... openat resumed>)             = 6",
+                "1029  <... openat resumed>)             = 8",
+                "1029  fsync(8)                          = 0");
+        List<String> fds = new ArrayList<>();
+        for (String line : joined(trace)) {
+            Matcher m = OPEN.matcher(line);
+            if (m.find() && m.group(1).equals("/t/.m.1028-2d.gradus-tmp")) {
+                fds.add(m.group(3));
+            }
+        }
+        assertEquals(List.of("6", "8"), fds);
+    }
+
+    private static final Pattern UNFINISHED = Pattern.compile("^(\\d+)\\s+(.*) <unfinished \\.\\.\\.>$");
+    private static final Pattern RESUMED = Pattern.compile("^(\\d+)\\s+<\\.\\.\\. \\w+ resumed>(.*)$");
+
     /**
-     * strace splits a call that another thread's call interrupts into "pid call(args <unfinished ...>" and
-     * "pid <... call resumed>) = result"; this joins each pair into one line, where the call began.
+     * The trace with each call that another thread interrupted ({@code openat(... <unfinished ...>}, later
+     * {@code <... openat resumed>) = 8}) joined into one line where it returned: otherwise a file opened while
+     * another thread made a call is not seen opened, and an earlier descriptor of it is taken for the one synced.
      */
-    static List<String> joinInterrupted(List<String> raw) {
+    static List<String> joined(List<String> raw) {
+        Map<String, String> pending = new HashMap<>();
         List<String> out = new ArrayList<>();
-        Map<String, Integer> pending = new HashMap<>();
         for (String line : raw) {
-            String pid = line.split(" ", 2)[0];
-            int resumed = line.indexOf("resumed>");
-            if (line.contains("<... ") && resumed >= 0 && pending.containsKey(pid)) {
-                int at = pending.remove(pid);
-                out.set(at, out.get(at) + line.substring(resumed + "resumed>".length()));
-            } else if (line.endsWith("<unfinished ...>")) {
-                pending.put(pid, out.size());
-                out.add(line.substring(0, line.length() - "<unfinished ...>".length())
-                        .stripTrailing());
+            Matcher u = UNFINISHED.matcher(line);
+            Matcher r = RESUMED.matcher(line);
+            if (u.matches()) {
+                pending.put(u.group(1), u.group(2));
+            } else if (r.matches() && pending.containsKey(r.group(1))) {
+                out.add(r.group(1) + "  " + pending.remove(r.group(1)) + r.group(2));
             } else {
                 out.add(line);
             }

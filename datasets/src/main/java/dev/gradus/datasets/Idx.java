@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -129,7 +130,11 @@ public final class Idx {
     public static Array read(Path file) throws IOException {
         String name = file.toString();
         if (!Files.isRegularFile(file)) {
-            throw new FileNotFoundException(name + ": no such file");
+            // a folder or a device (/dev/zero, a pipe) exists: "no such file" sent users looking for a typo
+            throw Files.exists(file)
+                    ? new FileSystemException(
+                            name, null, Files.isDirectory(file) ? "is a folder, not an IDX file" : "not a regular file")
+                    : new FileNotFoundException(name + ": no such file");
         }
         boolean gz;
         try (InputStream probe = Files.newInputStream(file)) {

@@ -1,10 +1,14 @@
 package dev.gradus.datasets;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -196,13 +200,8 @@ public final class KaggleDigits {
     public static int[] readSubmission(Path file) throws IOException {
         String name = file.toString();
         // ISO-8859-1 maps every byte, so stray bytes surface below as a bad cell with its line, not a decoder error.
-        List<String> lines = Files.readAllLines(file, StandardCharsets.ISO_8859_1);
-        // A UTF-8 byte-order mark, as Excel writes it, read byte by byte.
-        String bom = "\u00ef\u00bb\u00bf";
-        if (!lines.isEmpty() && lines.get(0).startsWith(bom)) {
-            lines.set(0, lines.get(0).substring(bom.length()));
-        }
-        if (lines.isEmpty() || !lines.get(0).trim().equals("ImageId,Label")) {
+        List<String> lines = submissionLines(file);
+        if (!lines.get(0).trim().equals("ImageId,Label")) {
             throw new CsvFormatException(name, 1, 0, "expected the header 'ImageId,Label'");
         }
         int[] out = new int[lines.size() - 1];
@@ -235,6 +234,60 @@ public final class KaggleDigits {
             }
         }
         return Arrays.copyOf(out, n);
+    }
+
+    /** A submission line is "28000,9": one this long is not one (an endless line would fill the heap). */
+    static final int MAX_SUBMISSION_LINE = 1024;
+
+    /**
+     * The lines of a submission file (ends {@code \n}, {@code \r\n} or {@code \r}, as {@code Files.readAllLines}), a
+     * UTF-8 byte-order mark dropped; the header is checked as soon as it is read and no line may pass
+     * {@link #MAX_SUBMISSION_LINE} bytes, so a binary file or {@code /dev/zero} fails at once instead of in the heap.
+     */
+    private static List<String> submissionLines(Path file) throws IOException {
+        String name = file.toString();
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        try (Reader r = new BufferedReader(
+                new InputStreamReader(Files.newInputStream(file), StandardCharsets.ISO_8859_1), 1 << 16)) {
+            boolean lastCr = false;
+            for (int c = r.read(); ; c = r.read()) {
+                if (c == '\n' && lastCr) {
+                    lastCr = false;
+                    continue;
+                }
+                lastCr = c == '\r';
+                if (c == -1 || c == '\n' || c == '\r') {
+                    if (c != -1 || line.length() > 0) {
+                        String l = line.toString();
+                        if (lines.isEmpty()) {
+                            // A UTF-8 byte-order mark, as Excel writes it, read byte by byte.
+                            l = l.startsWith("\u00ef\u00bb\u00bf") ? l.substring(3) : l;
+                            if (!l.trim().equals("ImageId,Label")) {
+                                break; // refused by the caller, before the rest is read
+                            }
+                        }
+                        lines.add(l);
+                        line.setLength(0);
+                    }
+                    if (c == -1) {
+                        break;
+                    }
+                } else if (line.length() == MAX_SUBMISSION_LINE) {
+                    throw new CsvFormatException(
+                            name,
+                            lines.size() + 1,
+                            0,
+                            "line is longer than " + MAX_SUBMISSION_LINE + " bytes: not a submission file");
+                } else {
+                    line.append((char) c);
+                }
+            }
+        }
+        if (lines.isEmpty()) {
+            lines.add("");
+        }
+        return lines;
     }
 
     private static int putInt(byte[] b, int k, int v) {

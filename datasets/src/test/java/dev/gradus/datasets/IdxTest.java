@@ -188,4 +188,15 @@ class IdxTest {
             assertEquals(1, s.count(), "no temporary files left behind");
         }
     }
+
+    /** A folder passed as an IDX file was "no such file", which sends a user looking for a typo (devices: SpecialFilesTest). */
+    @Test
+    void aFolderIsNamedAsSuchNotAsMissing() throws IOException {
+        Path folder = Files.createDirectory(tmp.resolve("train-images-idx3-ubyte"));
+        IOException e = assertThrows(IOException.class, () -> Idx.read(folder));
+        assertEquals(folder + ": is a folder, not an IDX file", e.getMessage());
+        Path missing = tmp.resolve("t10k-labels-idx1-ubyte");
+        IOException m = assertThrows(IOException.class, () -> Idx.read(missing));
+        assertEquals(missing + ": no such file", m.getMessage());
+    }
 }

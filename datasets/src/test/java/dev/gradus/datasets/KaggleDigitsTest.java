@@ -270,4 +270,20 @@ class KaggleDigitsTest {
         assertTrue(e.getMessage().contains("ImageId 2"), e.getMessage());
         assertArrayEquals(new int[] {1, 2}, KaggleDigits.readSubmission(sub), "the earlier file is intact");
     }
+
+    /**
+     * A submission file was read whole into the heap before its header was looked at ({@code /dev/zero} ended in an
+     * OutOfMemoryError: SpecialFilesTest). Its header is now checked as soon as it is read, and no line may pass 1 kB.
+     */
+    @Test
+    void aSubmissionLinePast1kBIsRefused() throws IOException {
+        Path longLine = bytes("long.csv", "ImageId,Label\n1,3\n", "7".repeat(5000), "\n");
+        CsvFormatException e = assertThrows(CsvFormatException.class, () -> KaggleDigits.readSubmission(longLine));
+        assertTrue(
+                e.getMessage().startsWith(longLine + ":3") && e.getMessage().contains("longer than 1024"),
+                e.getMessage());
+        // what still reads: CR-only line ends, a byte-order mark, blank lines
+        Path ok = bytes("ok.csv", b(0xEF, 0xBB, 0xBF), "ImageId,Label\r1,3\r\r2,4\r\n");
+        assertArrayEquals(new int[] {3, 4}, KaggleDigits.readSubmission(ok));
+    }
 }
