@@ -80,7 +80,33 @@ public final class Training {
             String backend,
             History history,
             Evaluation.Outcome last,
-            String stopped) {}
+            String stopped) {
+        /** A run that ran every epoch (as before {@code stopped} existed). */
+        public Result(
+                String model,
+                String heldOut,
+                double testAccuracy,
+                List<Double> epochSeconds,
+                List<Double> trainLoss,
+                List<Double> testAccuracies,
+                List<Long> nativeBytes,
+                String backend,
+                History history,
+                Evaluation.Outcome last) {
+            this(
+                    model,
+                    heldOut,
+                    testAccuracy,
+                    epochSeconds,
+                    trainLoss,
+                    testAccuracies,
+                    nativeBytes,
+                    backend,
+                    history,
+                    last,
+                    null);
+        }
+    }
 
     /**
      * What {@link #fit} runs: the required model, optimizer, data and epoch count, and optional settings with
