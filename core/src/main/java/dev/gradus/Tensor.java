@@ -635,6 +635,21 @@ public class Tensor implements AutoCloseable {
         return TensorOps.sum(this, axis, keepDim);
     }
 
+    /** Sum over every axis of {@code axes}, as {@code torch.sum(x, dims)}. */
+    public Tensor sum(int[] axes, boolean keepDim) {
+        return Statistics.sum(this, axes, keepDim);
+    }
+
+    /** Variance along {@code axis}, divided by {@code n - correction} ({@code torch.var}; 1: unbiased). */
+    public Tensor var(int axis, int correction, boolean keepDim) {
+        return Statistics.var(this, axis, correction, keepDim);
+    }
+
+    /** Standard deviation along {@code axis}: the square root of {@link #var}. */
+    public Tensor std(int axis, int correction, boolean keepDim) {
+        return Statistics.std(this, axis, correction, keepDim);
+    }
+
     /** Mean of all elements, a scalar; NaN for an empty tensor (whose sum is 0), as PyTorch. */
     public Tensor mean() {
         return sum().mul(1f / numel());
@@ -761,6 +776,48 @@ public class Tensor implements AutoCloseable {
     /** Rows {@code start .. end-1} of axis 0: {@code x.slice(0, 32)} is the first batch of 32. */
     public Tensor slice(int start, int end) {
         return narrow(0, start, end - start);
+    }
+
+    /** Index {@code index} of {@code axis}, that axis removed, as {@code torch.select}: {@code x.select(1, -1)}. */
+    public Tensor select(int axis, int index) {
+        return Selection.select(this, axis, index);
+    }
+
+    /** The elements in reverse order along {@code axis}, as {@code torch.flip}. */
+    public Tensor flip(int axis) {
+        return Selection.flip(this, axis);
+    }
+
+    /** The last two axes on and below diagonal {@code k}, the rest 0, as {@code torch.tril}. */
+    public Tensor tril(int k) {
+        return Selection.triangle(this, k, true);
+    }
+
+    /** The last two axes on and above diagonal {@code k}, the rest 0, as {@code torch.triu}. */
+    public Tensor triu(int k) {
+        return Selection.triangle(this, k, false);
+    }
+
+    /** {@code value} where {@code mask} (broadcast) is non-zero, else this, as {@code masked_fill}. */
+    public Tensor maskedFill(Tensor mask, float value) {
+        return Selection.maskedFill(this, mask, value);
+    }
+
+    /** Running sums along {@code axis}, as {@code torch.cumsum}. */
+    public Tensor cumsum(int axis) {
+        return Selection.cumsum(this, axis);
+    }
+
+    /** A copy with the same values, recorded (gradients flow back), as {@code torch.clone}; float tensors. */
+    @Override
+    public Tensor clone() {
+        checkFloat("clone");
+        return mul(1f); // x * 1 keeps -0.0 and NaN as they are, where x + 0 would turn -0.0 into 0.0
+    }
+
+    /** {@code steps} evenly spaced values from {@code start} to {@code end} inclusive, as {@code torch.linspace}. */
+    public static Tensor linspace(Backend backend, float start, float end, int steps) {
+        return Selection.linspace(backend, start, end, steps);
     }
 
     /** Copies {@code src}'s values into this tensor's elements (shapes must match); not recorded. */

@@ -73,6 +73,7 @@ public abstract class BackendConformance
                 FusionConformance,
                 ActivationsAndLossesConformance,
                 SequenceLayersConformance,
+                ReductionsAndSelectionConformance,
                 ReferenceDifferential,
                 ReferenceDifferentialPaths {
     /** The backend under test. */
