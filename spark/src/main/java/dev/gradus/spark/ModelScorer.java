@@ -14,9 +14,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -45,12 +47,8 @@ public final class ModelScorer {
      * {@code --save} writes) gives each row's {@code featuresColumn} (an array of floats, one image's pixels in
      * [0, 1]), scored in batches of {@code batch} rows per partition.
      */
-    public static org.apache.spark.sql.Dataset<Row> predict(
-            SparkSession spark,
-            org.apache.spark.sql.Dataset<Row> rows,
-            String featuresColumn,
-            byte[] model,
-            int batch) {
+    public static Dataset<Row> predict(
+            SparkSession spark, Dataset<Row> rows, String featuresColumn, byte[] model, int batch) {
         if (batch < 1) {
             throw new IllegalArgumentException("ModelScorer: batch must be >= 1, got " + batch);
         }
@@ -115,7 +113,7 @@ public final class ModelScorer {
                 @Override
                 public Row next() {
                     if (!hasNext()) {
-                        throw new java.util.NoSuchElementException();
+                        throw new NoSuchElementException();
                     }
                     return ready.next();
                 }

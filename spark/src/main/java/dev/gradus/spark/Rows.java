@@ -2,6 +2,7 @@ package dev.gradus.spark;
 
 import dev.gradus.datasets.Dataset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.sql.Row;
@@ -117,14 +118,14 @@ public final class Rows {
 
         void add(float[] f) {
             if (size + f.length > data.length) {
-                data = java.util.Arrays.copyOf(data, Math.max(data.length * 2, size + f.length));
+                data = Arrays.copyOf(data, Math.max(data.length * 2, size + f.length));
             }
             System.arraycopy(f, 0, data, size, f.length);
             size += f.length;
         }
 
         float[] toArray() {
-            return java.util.Arrays.copyOf(data, size);
+            return Arrays.copyOf(data, size);
         }
     }
 }

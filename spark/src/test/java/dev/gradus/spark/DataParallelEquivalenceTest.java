@@ -15,6 +15,7 @@ import dev.gradus.spark.allreduce.AllReduce;
 import dev.gradus.spark.allreduce.Ring;
 import dev.gradus.spi.Backend;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.opentest4j.AssertionFailedError;
@@ -113,7 +114,7 @@ class DataParallelEquivalenceTest {
                     int[] y = labels(x);
                     float[] mine = new float[b * FEATURES];
                     System.arraycopy(x, ring.rank() * b * FEATURES, mine, 0, mine.length);
-                    int[] my = java.util.Arrays.copyOfRange(y, ring.rank() * b, (ring.rank() + 1) * b);
+                    int[] my = Arrays.copyOfRange(y, ring.rank() * b, (ring.rank() + 1) * b);
                     try (Scope sc = Scope.open()) {
                         losses[s] = dp.step(Tensor.of(cpu, mine, b, 1, 28, 28), Tensor.ofInts(cpu, my, b));
                     }
@@ -138,7 +139,7 @@ class DataParallelEquivalenceTest {
 
             @Override
             public void sum(float[] data) {
-                java.util.Arrays.fill(data, 0f);
+                Arrays.fill(data, 0f);
                 inner.sum(data);
             }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,7 +87,7 @@ class AllReduceProcessTest {
             ps.get(1).destroyForcibly();
             for (int r : new int[] {0, 2}) {
                 Process p = ps.get(r);
-                p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                p.getInputStream().transferTo(OutputStream.nullOutputStream());
                 assertTrue(p.waitFor(timeoutMs * 3, TimeUnit.MILLISECONDS), "rank " + r + " hangs after the kill");
                 double s = (System.nanoTime() - t0) / 1e9;
                 String err = Files.readString(dir.resolve("err-" + r + ".txt")).trim();

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.DataOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
@@ -76,7 +78,7 @@ class RingAllReduceTest {
         List<float[]> out = Ring.run(3, 1000, Duration.ofSeconds(20), comm -> {
             float[] d = new float[2501];
             for (int round = 0; round < 20; round++) {
-                java.util.Arrays.fill(d, comm.rank() + round);
+                Arrays.fill(d, comm.rank() + round);
                 comm.sum(d);
             }
             return d;
@@ -100,7 +102,7 @@ class RingAllReduceTest {
             Thread fake = new Thread(() -> {
                 try (Socket s = new Socket(lo, mine.getLocalPort());
                         Socket in = silent.accept()) {
-                    java.io.DataOutputStream o = new java.io.DataOutputStream(s.getOutputStream());
+                    DataOutputStream o = new DataOutputStream(s.getOutputStream());
                     o.writeInt(0x47524144);
                     o.writeInt(1);
                     o.writeInt(2);
