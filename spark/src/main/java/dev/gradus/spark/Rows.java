@@ -71,13 +71,15 @@ public final class Rows {
         int n = 0;
         while (rows.hasNext()) {
             Row r = rows.next();
-            float[] f = floats(r.get(r.fieldIndex("features")));
+            // Rows made with RowFactory carry no schema: label first, features second, as LABELED says.
+            boolean named = r.schema() != null;
+            float[] f = floats(r.get(named ? r.fieldIndex("features") : 1));
             if (f.length != per) {
                 throw new IllegalArgumentException(
                         name + ": row " + n + " has " + f.length + " features, expected " + per);
             }
             features.add(f);
-            labels.add(r.getInt(r.fieldIndex("label")));
+            labels.add(r.getInt(named ? r.fieldIndex("label") : 0));
             n++;
         }
         int[] y = labels.stream().mapToInt(Integer::intValue).toArray();

@@ -94,15 +94,26 @@ public final class SparkTraining {
                 "training failed " + maxAttempts + " times; last: " + failures.get(failures.size() - 1));
     }
 
-    /** The innermost message of {@code e}'s causes (Spark wraps a task's exception in several layers). */
+    /**
+     * What went wrong, in one line: Spark's first line, and the first exception line from a task (the task's own
+     * error, which Spark puts into its message or a cause, never at the top).
+     */
     static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
+        String first = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage() == null ? t.toString() : t.getMessage();
+            for (String line : m.lines().toList()) {
+                if (first == null) {
+                    first = line;
+                } else if (line.matches("^[\\w.$]+(Exception|Error): .*") && !line.contains("SparkException")) {
+                    return first + " [" + line.trim() + "]";
+                }
+            }
+            if (t != e && t.getCause() == null && !(t.getMessage() == null)) {
+                return first + " [" + t.getClass().getName() + ": "
+                        + t.getMessage().lines().findFirst().orElse("") + "]";
+            }
         }
-        String first = e.getMessage() == null
-                ? e.toString()
-                : e.getMessage().lines().findFirst().orElse("");
-        return t == e ? first : t.getClass().getSimpleName() + ": " + t.getMessage();
+        return first;
     }
 }
