@@ -77,7 +77,7 @@ class SparkTrainingTest {
     @Test
     void aWorkerKilledMidEpochResumesFromTheCheckpointToTheSameModel() throws Exception {
         SparkTrainCommand o = options("killed");
-        long killAt = 2 * 468 + 200 + 36; // in the third epoch, 36 steps after rank 0's checkpoint at step 1100
+        long killAt = 2 * 468 + 200 + 36; // in the third epoch, 72 steps after rank 0's checkpoint at step 1100
         SparkTrainCommand.Result r = SparkTrainCommand.train(spark, o, o.config(1, killAt), System.out);
         assertEquals(2, r.outcome().attempts(), r.outcome().failures().toString());
         String why = r.outcome().failures().get(0);
