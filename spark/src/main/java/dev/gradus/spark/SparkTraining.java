@@ -1,6 +1,8 @@
 package dev.gradus.spark;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -10,7 +12,8 @@ import org.apache.spark.sql.Row;
 /**
  * Synchronous data-parallel training as a Spark job: the rows, one partition per worker, go through a barrier stage
  * (all workers start together, or none) running {@link TrainWorker}. When the stage fails (a worker died, a peer
- * timed out) the job is submitted again, up to {@code maxAttempts} times, and resumes from rank 0's last checkpoint.
+ * timed out) the job is submitted again, up to {@code maxAttempts} times, and resumes from rank 0's last checkpoint;
+ * the checkpoint is deleted once the job has finished.
  *
  * <pre>{@code
  * SparkTraining.Outcome o = SparkTraining.fit(rows, WorkerConfig.mlp(48, 2).withCheckpoint(dir, 100), 3, System.out);
@@ -74,6 +77,15 @@ public final class SparkTraining {
                         new ArrayList<>(TrainWorker.barrierStage(parts, new TrainWorker(c, itemShape, classes))
                                 .collect());
                 results.sort(Comparator.comparingInt(WorkerResult::rank));
+                if (config.checkpointDir() != null) {
+                    // Finished: the next run with this folder starts afresh instead of "resuming" a finished run.
+                    // Best effort: on a cluster the driver may not see the shared folder.
+                    try {
+                        Files.deleteIfExists(WorkerLoop.checkpointFile(config.checkpointDir()));
+                    } catch (IOException e) {
+                        log.println("could not delete the finished run's checkpoint: " + e);
+                    }
+                }
                 return new Outcome(List.copyOf(results), attempt + 1, List.copyOf(failures));
             } catch (Exception e) { // SparkException: a task failed and the barrier stage with it
                 String why = rootMessage(e);
