@@ -16,7 +16,8 @@ import org.apache.spark.sql.Row;
  * the checkpoint is deleted once the job has finished.
  *
  * <pre>{@code
- * SparkTraining.Outcome o = SparkTraining.fit(rows, WorkerConfig.mlp(48, 2).withCheckpoint(dir, 100), 3, System.out);
+ * WorkerConfig c = WorkerConfig.mlp(48, 2).withCheckpoint(dir, 100);
+ * SparkTraining.Outcome o = SparkTraining.fit(rows, new int[] {1, 28, 28}, 10, c, 3, System.out);
  * Files.write(Path.of("mlp.safetensors"), o.model());
  * }</pre>
  */
