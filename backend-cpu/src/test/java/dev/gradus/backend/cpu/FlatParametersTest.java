@@ -49,7 +49,7 @@ class FlatParametersTest {
             try (Scope s = Scope.open()) {
                 Tensor x = Tensor.randn(CpuBackendProvider.get(), new Rng(5), 4, 5);
                 m.forward(x)
-                        .crossEntropy(Tensor.ofInts(new int[] {0, 1, 2, 1}, 4))
+                        .crossEntropy(Tensor.ofInts(CpuBackendProvider.get(), new int[] {0, 1, 2, 1}, 4))
                         .backward();
             }
             float[] g = FlatParameters.gradients(ps);
