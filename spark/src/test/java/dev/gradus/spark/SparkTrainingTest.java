@@ -81,7 +81,8 @@ class SparkTrainingTest {
         SparkTrainCommand.Result r = SparkTrainCommand.train(spark, o, o.config(1, killAt), System.out);
         assertEquals(2, r.outcome().attempts(), r.outcome().failures().toString());
         String why = r.outcome().failures().get(0);
-        assertTrue(why.contains("rank 1 killed at step " + killAt), why);
+        // Spark reports whichever task's failure it saw first: the killed worker's, or its neighbour's naming it.
+        assertTrue(why.contains("rank 1 killed at step " + killAt) || why.contains("rank 1 at "), why);
         assertEquals(2, r.outcome().rank0().firstEpoch(), "the second attempt resumed in the third epoch");
         assertEquals(10 * 468, r.outcome().rank0().steps());
         assertTrue(r.testAccuracy() >= 0.97, "test accuracy " + r.testAccuracy());
