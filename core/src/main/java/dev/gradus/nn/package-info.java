@@ -15,7 +15,8 @@
  *   <li>Initialisation: {@link dev.gradus.nn.Init}; layers built without an {@code Rng} seed from
  *       {@link dev.gradus.Rng#manualSeed}'s stream.</li>
  *   <li>Errors and utilities: {@link dev.gradus.nn.LayerException} (bad input to a layer of a Sequential),
- *       {@link dev.gradus.nn.ClipGrad} (gradient clipping by norm or value).</li>
+ *       {@link dev.gradus.nn.ClipGrad} (gradient clipping by norm or value), {@link dev.gradus.nn.FlatParameters}
+ *       (all values or gradients as one flat array, for all-reduce and broadcast).</li>
  * </ul>
  */
 package dev.gradus.nn;
