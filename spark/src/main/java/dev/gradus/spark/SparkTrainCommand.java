@@ -7,7 +7,7 @@ import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.examples.Models;
 import dev.gradus.io.AtomicFiles;
-import dev.gradus.nn.Sequential;
+import dev.gradus.nn.Module;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Evaluation;
 import java.io.IOException;
@@ -174,7 +174,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
         }
         AtomicFiles.write(file, s -> s.write(r.model()));
         Evaluation.Outcome eval;
-        try (Sequential m = Models.load(file, backend).model()) {
+        try (Module m = Models.load(file, backend).model()) {
             eval = Evaluation.evaluate(m, new DataLoader(mnist.test(), 1000), backend);
         }
         log.printf(
