@@ -85,7 +85,7 @@ final class CpuAllocator {
         } else {
             reservedBytes -= s.bytes();
         }
-        s.claim();
+        s.handOut();
         s.setLayout(null);
         liveBytes += s.bytes();
         peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
@@ -118,7 +118,7 @@ final class CpuAllocator {
 
     /** Puts a released storage that no op holds back in the cache. */
     synchronized void recycle(CpuStorage s) {
-        s.inUse = false;
+        s.takeBack();
         reservedBytes += s.bytes();
         cache.computeIfAbsent(key(s.dtype(), s.numel()), k -> new ArrayDeque<>())
                 .push(s);

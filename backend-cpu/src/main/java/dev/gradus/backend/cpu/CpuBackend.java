@@ -17,6 +17,7 @@ import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
+import dev.gradus.spi.StoragePins;
 import dev.gradus.spi.UnaryOp;
 import java.util.Map;
 
@@ -24,7 +25,7 @@ import java.util.Map;
  * The CPU backend: GEMM through OpenBLAS on native memory, every other kernel in Java split over a fixed thread
  * pool, convolution, pooling and batch norm on oneDNN when it loads.
  *
- * <p>This class is the {@link Backend} face only: each op pins its operands' storages ({@link Pins}) for its
+ * <p>This class is the {@link Backend} face only: each op pins its operands' storages ({@link StoragePins}) for its
  * duration and hands them to the class that owns it: memory to {@link CpuAllocator}, elementwise ops to
  * {@link CpuElementwise}, reductions to {@link CpuReduce}, matrix products and their routing policy to
  * {@link CpuMatmul}, log-softmax to {@link CpuSoftmax}, one-hot, gather and scatter to {@link CpuIndexing},
@@ -124,12 +125,12 @@ public final class CpuBackend implements Backend {
         return parallel.threads();
     }
 
-    private Pins pin(Operand... ops) {
-        return Pins.of(allocator, ops);
+    private StoragePins<CpuStorage> pin(Operand... ops) {
+        return StoragePins.of(CpuStorage::asStored, allocator::recycle, ops);
     }
 
-    private Pins pin(Storage... storages) {
-        return Pins.of(allocator, storages);
+    private StoragePins<CpuStorage> pin(Storage... storages) {
+        return StoragePins.of(CpuStorage::asStored, allocator::recycle, storages);
     }
 
     // ------------------------------------------------------------------ memory
@@ -165,28 +166,28 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             plain(dst).f.put(offset, src, srcOffset, length);
         }
     }
 
     @Override
     public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
-        try (Pins pins = pin(src)) {
+        try (var pins = pin(src)) {
             plain(src).f.get(offset, dst, dstOffset, length);
         }
     }
 
     @Override
     public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             plain(dst).i.put(offset, src, srcOffset, length);
         }
     }
 
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
-        try (Pins pins = pin(src)) {
+        try (var pins = pin(src)) {
             plain(src).i.get(offset, dst, dstOffset, length);
         }
     }
@@ -195,49 +196,49 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void fill(Operand dst, float value) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             elementwise.fill(dst, value);
         }
     }
 
     @Override
     public void unary(UnaryOp op, float s, Operand x, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             elementwise.unary(op, s, x, out);
         }
     }
 
     @Override
     public void binary(BinaryOp op, Operand a, Operand b, Operand out) {
-        try (Pins pins = pin(a, b, out)) {
+        try (var pins = pin(a, b, out)) {
             elementwise.binary(op, a, b, out);
         }
     }
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        try (Pins pins = pin(x, scale, shift, out)) {
+        try (var pins = pin(x, scale, shift, out)) {
             elementwise.channelAffine(x, scale, shift, out);
         }
     }
 
     @Override
     public void reduce(ReduceOp op, Operand x, int axis, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             reduce.reduce(op, x, axis, out);
         }
     }
 
     @Override
     public void oneHot(Operand labels, Operand out) {
-        try (Pins pins = pin(labels, out)) {
+        try (var pins = pin(labels, out)) {
             CpuIndexing.oneHot(labels, out);
         }
     }
 
     @Override
     public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
-        try (Pins pins = pin(x, index, out)) {
+        try (var pins = pin(x, index, out)) {
             CpuIndexing.index(op, axis, x, index, out);
         }
     }
@@ -246,7 +247,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Operand a, Operand b, Operand out) {
-        try (Pins pins = pin(a, b, out)) {
+        try (var pins = pin(a, b, out)) {
             matmul.matmul(a, b, out);
         }
     }
@@ -266,21 +267,21 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void logSoftmax(Operand x, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             softmax.logSoftmax(x, out);
         }
     }
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        try (Pins pins = pin(param, grad, m, v)) {
+        try (var pins = pin(param, grad, m, v)) {
             optimizers.adamStep(param, grad, m, v, h);
         }
     }
 
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        try (Pins pins = pin(param, grad, momentumBuf)) {
+        try (var pins = pin(param, grad, momentumBuf)) {
             optimizers.sgdStep(param, grad, momentumBuf, h);
         }
     }
@@ -294,7 +295,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p, UnaryOp activation) {
-        try (Pins pins = pin(x, w, bias, out)) {
+        try (var pins = pin(x, w, bias, out)) {
             if (!convolutions.conv2d(x, w, bias, out, p, activation)) {
                 Backend.super.conv2d(x, w, bias, out, p, activation); // unfused
             }
@@ -303,35 +304,35 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
-        try (Pins pins = pin(dOut, w, dx)) {
+        try (var pins = pin(dOut, w, dx)) {
             convolutions.conv2dBackwardData(dOut, w, dx, p);
         }
     }
 
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
-        try (Pins pins = pin(x, dOut, dw, dBias)) {
+        try (var pins = pin(x, dOut, dw, dBias)) {
             convolutions.conv2dBackwardFilter(x, dOut, dw, dBias, p);
         }
     }
 
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
-        try (Pins pins = pin(x, out, argmax)) {
+        try (var pins = pin(x, out, argmax)) {
             convolutions.pool2d(op, x, out, argmax, p);
         }
     }
 
     @Override
     public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
-        try (Pins pins = pin(dOut, argmax, dx)) {
+        try (var pins = pin(dOut, argmax, dx)) {
             convolutions.pool2dBackward(op, dOut, argmax, dx, p);
         }
     }
 
     @Override
     public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
-        try (Pins pins =
+        try (var pins =
                 pin(x, out, p.gamma(), p.beta(), p.runningMean(), p.runningVar(), p.saveMean(), p.saveInvStd())) {
             convolutions.batchNormTrain(x, out, p);
         }
@@ -339,7 +340,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
-        try (Pins pins = pin(
+        try (var pins = pin(
                 x,
                 dOut,
                 dx,

@@ -1,8 +1,8 @@
 package dev.gradus.backend.cpu;
 
 import dev.gradus.DType;
-import dev.gradus.spi.AbstractStorage;
 import dev.gradus.spi.Operand;
+import dev.gradus.spi.PinnableStorage;
 import dev.gradus.spi.Storage;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -11,17 +11,11 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /** Native memory from JavaCPP, seen by OpenBLAS as a pointer and by Java kernels as a direct buffer. */
-final class CpuStorage extends AbstractStorage {
+final class CpuStorage extends PinnableStorage {
     final BytePointer memory;
     final FloatPointer floats;
     final FloatBuffer f;
     final IntBuffer i;
-    /** Handed out by the backend and not yet back in its cache (a released storage stays in use while pinned). */
-    volatile boolean inUse;
-    /** Ops running on this storage now; guarded by {@code this}. */
-    private int pins;
-    /** Its tensor let go of it; guarded by {@code this}. */
-    private boolean released;
     /** The oneDNN layout the contents are in, or null for plain order (what every Java kernel expects). */
     private volatile DnnlLayout layout;
     /**
@@ -35,7 +29,7 @@ final class CpuStorage extends AbstractStorage {
     private volatile DnnlPlan workspaceOf;
 
     CpuStorage(DType dtype, int numel) {
-        super(dtype, numel);
+        super(dtype, numel, false);
         // At least one element so every storage has a valid address.
         long bytes = Math.max(1, (long) numel) * dtype.bytes();
         this.memory = new BytePointer(bytes);
@@ -54,7 +48,7 @@ final class CpuStorage extends AbstractStorage {
      * storage released when it pins it, not find it handed to someone else's tensor meanwhile.
      */
     CpuStorage(CpuStorage old) {
-        super(old.dtype(), old.numel());
+        super(old.dtype(), old.numel(), false);
         this.memory = old.memory;
         this.floats = old.floats;
         this.f = old.f;
@@ -62,36 +56,25 @@ final class CpuStorage extends AbstractStorage {
     }
 
     /** Marks a new handle as handed out (by the backend's allocate). */
-    synchronized void claim() {
+    void handOut() {
         finite = false;
-        inUse = true;
-        released = false;
-        pins = 0;
+        claim();
     }
 
-    /**
-     * Holds the storage for one op; throws when its tensor already let go of it. Why: a tensor closed on one
-     * thread while another thread's kernel reads it must not have its memory reused or trimmed under that kernel.
-     */
-    synchronized void pin() {
-        if (released || !inUse) {
-            throw new IllegalStateException("cpu backend: storage used after it was released (its tensor was closed)");
-        }
-        pins++;
+    /** Marks the storage as back in the backend's cache. */
+    void takeBack() {
+        retire();
     }
 
-    /** Ends one op's hold; true when the storage was released meanwhile and this was the last hold. */
-    synchronized boolean unpin() {
-        return --pins == 0 && released;
+    @Override
+    protected String what() {
+        return "cpu backend: storage";
     }
 
-    /** Its tensor lets go; true when no op holds it, so it may be recycled now (else the last unpin does it). */
-    synchronized boolean release() {
-        if (released || !inUse) {
-            throw new IllegalStateException("cpu backend: storage freed twice");
-        }
-        released = true;
-        return pins == 0;
+    /** The allocator's {@code recycle} takes a released storage out of use. */
+    @Override
+    protected boolean leavesUseWhenFreed() {
+        return false;
     }
 
     /** The blocked layout held, or null when plain. */
@@ -176,7 +159,7 @@ final class CpuStorage extends AbstractStorage {
      */
     static CpuStorage asStored(Storage s) {
         if (s instanceof CpuStorage c) {
-            if (!c.inUse) {
+            if (!c.inUse()) {
                 throw new IllegalStateException("cpu backend: storage used after it was freed");
             }
             return c;

@@ -14,7 +14,7 @@
  *       and a pool of per-call argument sets, so threads run it at once), {@code DnnlLayout} (blocked layouts a storage may hold between oneDNN ops),
  *       {@code DnnlConv}, {@code DnnlPool}, {@code DnnlBatchNorm}, {@code DnnlEltwise}, {@code DnnlMatmul}.</li>
  *   <li>Package-private, the backend's parts, one concern each ({@code CpuBackend} pins an op's storages and
- *       delegates): {@code CpuAllocator} (native memory and its bounded cache), {@code Pins}, {@code CpuStorage}
+ *       delegates): {@code CpuAllocator} (native memory and its bounded cache), {@code CpuStorage}
  *       (a storage and its two views: {@code plain}, always safe for a Java kernel, and {@code asStored}, possibly
  *       blocked, for oneDNN), {@code Scratch} and {@code StridedRows} (per-thread tiles, strided row walks),
  *       {@code CpuElementwise}, {@code CpuReduce}, {@code CpuMatmul} (with its OpenBLAS/oneDNN routing policy),

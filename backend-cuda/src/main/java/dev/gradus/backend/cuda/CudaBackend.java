@@ -17,6 +17,7 @@ import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
+import dev.gradus.spi.StoragePins;
 import dev.gradus.spi.UnaryOp;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -52,7 +53,7 @@ import org.bytedeco.javacpp.PointerPointer;
  * thread queues on the same stream, so the device runs the work in the order it was queued and a block freed by one
  * thread is reused by another only behind the freeing thread's work; each thread is bound to the device before its
  * first call ({@code bind}); cuBLAS and cuDNN handles come from pools, one call per handle at a time, each bound to
- * the stream when made; an op pins its storages ({@code Pins}), so a tensor another thread closes meanwhile goes
+ * the stream when made; an op pins its storages ({@code StoragePins}), so a tensor another thread closes meanwhile goes
  * back to the allocator only once the op's work is queued.
  *
  * <p>Not yet run on a GPU (the conformance suite passes on the tests' CUDA emulator): the provider offers it only
@@ -182,7 +183,7 @@ public final class CudaBackend implements Backend {
         if (s.release()) {
             // Stream-ordered: all threads queue on one stream, so later work on it, from any thread, may reuse it.
             allocator.release(s.address);
-        } // else an op on another thread holds it: its Pins give the block back when that op's work is queued
+        } // else an op on another thread holds it: its pins give the block back when that op's work is queued
     }
 
     @Override
@@ -222,7 +223,7 @@ public final class CudaBackend implements Backend {
 
     private static CudaStorage cuda(Storage s) {
         if (s instanceof CudaStorage c) {
-            if (!c.inUse) {
+            if (!c.inUse()) {
                 throw new IllegalStateException(
                         "cuda backend: storage of " + c.numel() + " " + c.dtype() + " used after it was freed");
             }
@@ -240,59 +241,18 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The storages of one op, held until its work is queued ({@link CudaStorage#pin}), after binding the thread to
-     * the device: a tensor another thread closes meanwhile goes back to the allocator only when the op is done with
-     * it, and then behind the op's work on the stream. Null operands are skipped.
+     * The storages of one op, held until its work is queued ({@link StoragePins}), after binding the thread to the
+     * device: a tensor another thread closes meanwhile goes back to the allocator only when the op is done with it,
+     * and then behind the op's work on the stream.
      */
-    private final class Pins implements AutoCloseable {
-        private final CudaStorage[] held;
-        private int count;
-
-        Pins(Operand[] ops, Storage[] storages) {
-            bind();
-            held = new CudaStorage[ops == null ? storages.length : ops.length];
-            try {
-                if (ops == null) {
-                    for (Storage st : storages) {
-                        hold(st);
-                    }
-                } else {
-                    for (Operand o : ops) {
-                        hold(o == null ? null : o.storage());
-                    }
-                }
-            } catch (RuntimeException e) {
-                close();
-                throw e;
-            }
-        }
-
-        private void hold(Storage st) {
-            if (st == null) {
-                return; // an absent optional operand (a bias, an argmax)
-            }
-            CudaStorage c = cuda(st);
-            c.pin();
-            held[count++] = c;
-        }
-
-        @Override
-        public void close() {
-            for (int k = 0; k < count; k++) {
-                if (held[k].unpin()) {
-                    allocator.release(held[k].address);
-                }
-            }
-            count = 0;
-        }
+    private StoragePins<CudaStorage> pin(Operand... ops) {
+        bind();
+        return StoragePins.of(CudaBackend::cuda, s -> allocator.release(s.address), ops);
     }
 
-    private Pins pin(Operand... ops) {
-        return new Pins(ops, null);
-    }
-
-    private Pins pin(Storage... storages) {
-        return new Pins(null, storages);
+    private StoragePins<CudaStorage> pin(Storage... storages) {
+        bind();
+        return StoragePins.of(CudaBackend::cuda, s -> allocator.release(s.address), storages);
     }
 
     private static void checkRange(CudaStorage s, int offset, int length, String op) {
@@ -409,7 +369,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Storage dst, int offset, float[] src, int srcOffset, int length) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             CudaStorage d = cuda(dst);
             checkRange(d, offset, length, "write");
             toDevice(d, offset, 4L * length, host -> new FloatPointer(host).put(src, srcOffset, length));
@@ -418,7 +378,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void read(Storage src, int offset, float[] dst, int dstOffset, int length) {
-        try (Pins pins = pin(src)) {
+        try (var pins = pin(src)) {
             CudaStorage s = cuda(src);
             checkRange(s, offset, length, "read");
             toHost(s, offset, 4L * length, host -> new FloatPointer(host).get(dst, dstOffset, length));
@@ -427,7 +387,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void writeInts(Storage dst, int offset, int[] src, int srcOffset, int length) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             CudaStorage d = cuda(dst);
             checkRange(d, offset, length, "writeInts");
             toDevice(d, offset, 4L * length, host -> new IntPointer(host).put(src, srcOffset, length));
@@ -447,7 +407,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
-        try (Pins pins = pin(src)) {
+        try (var pins = pin(src)) {
             CudaStorage s = cuda(src);
             checkRange(s, offset, length, "readInts");
             toHost(s, offset, 4L * length, host -> new IntPointer(host).get(dst, dstOffset, length));
@@ -529,7 +489,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Operand dst, float value) {
-        try (Pins pins = pin(dst)) {
+        try (var pins = pin(dst)) {
             Layout layout = dst.layout();
             CudaStorage d = written(dst.storage());
             long n = layout.numel();
@@ -546,7 +506,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, float scalar, Operand x, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             Layout xLayout = x.layout();
             Layout outLayout = out.layout();
             CudaStorage xs = cuda(x.storage());
@@ -590,7 +550,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, Operand a, Operand b, Operand out) {
-        try (Pins pins = pin(a, b, out)) {
+        try (var pins = pin(a, b, out)) {
             Layout aLayout = a.layout();
             Layout bLayout = b.layout();
             Layout outLayout = out.layout();
@@ -631,7 +591,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Operand x, int axis, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             Layout xLayout = x.layout();
             int outOffset = out.layout().offset();
             CudaStorage xs = cuda(x.storage());
@@ -663,7 +623,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Operand ao, Operand bo, Operand out) {
-        try (Pins pins = pin(ao, bo, out)) {
+        try (var pins = pin(ao, bo, out)) {
             Layout aLayout = ao.layout();
             Layout bLayout = bo.layout();
             Layout outLayout = out.layout();
@@ -745,7 +705,7 @@ public final class CudaBackend implements Backend {
      * benchmarks compare the Tensor API against (call {@link #synchronize} to time it).
      */
     public void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        try (Pins pins = pin(a, b, c)) {
+        try (var pins = pin(a, b, c)) {
             cublasContext blas = takeBlasHandle();
             try {
                 Cuda.checkBlas(
@@ -775,7 +735,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void logSoftmax(Operand x, Operand out) {
-        try (Pins pins = pin(x, out)) {
+        try (var pins = pin(x, out)) {
             Operand.requireDense("logSoftmax", x, out);
             int[] shape = x.shape();
             int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
@@ -799,7 +759,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void index(IndexOp op, int axis, Operand x, Operand index, Operand out) {
-        try (Pins pins = pin(x, index, out)) {
+        try (var pins = pin(x, index, out)) {
             Layout il = index.layout();
             boolean gather = op == IndexOp.GATHER;
             Layout addressed = gather ? x.layout() : out.layout();
@@ -835,7 +795,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void oneHot(Operand labelsOperand, Operand out) {
-        try (Pins pins = pin(labelsOperand, out)) {
+        try (var pins = pin(labelsOperand, out)) {
             Operand.requireDense("oneHot", labelsOperand, out);
             Storage labels = labelsOperand.storage();
             int offset = 0;
@@ -873,7 +833,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        try (Pins pins = pin(param, grad, m, v)) {
+        try (var pins = pin(param, grad, m, v)) {
             int n = Operand.requireDenseSameSize("adamStep", param, grad, m, v);
             launchOver(
                     "gradus_adam_step",
@@ -895,7 +855,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        try (Pins pins = pin(param, grad, momentumBuf)) {
+        try (var pins = pin(param, grad, momentumBuf)) {
             int n = Operand.requireDenseSameSize("sgdStep", param, grad, momentumBuf);
             launchOver(
                     "gradus_sgd_step",
@@ -921,7 +881,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2d(Operand x, Operand w, Operand bias, Operand out, ConvParams p) {
-        try (Pins pins = pin(x, w, bias, out)) {
+        try (var pins = pin(x, w, bias, out)) {
             Operand.requireDense("conv2d", x, w, bias, out);
             conv.forward(addr(x), x.shape(), addr(w), w.shape(), addr(bias), addr(out), out.shape(), p);
         }
@@ -929,7 +889,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
-        try (Pins pins = pin(dOut, w, dx)) {
+        try (var pins = pin(dOut, w, dx)) {
             Operand.requireDense("conv2dBackwardData", dOut, w, dx);
             conv.backwardData(addr(dOut), dOut.shape(), addr(w), w.shape(), addr(dx), dx.shape(), p);
         }
@@ -937,7 +897,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dBackwardFilter(Operand x, Operand dOut, Operand dw, Operand dBias, ConvParams p) {
-        try (Pins pins = pin(x, dOut, dw, dBias)) {
+        try (var pins = pin(x, dOut, dw, dBias)) {
             Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
             conv.backwardFilter(addr(x), x.shape(), addr(dOut), dOut.shape(), addr(dw), dw.shape(), addr(dBias), p);
         }
@@ -945,7 +905,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void pool2d(PoolOp op, Operand x, Operand out, Operand argmax, PoolParams p) {
-        try (Pins pins = pin(x, out, argmax)) {
+        try (var pins = pin(x, out, argmax)) {
             Operand.requireDense("pool2d", x, out, argmax);
             if (argmax != null) {
                 written(argmax.storage());
@@ -980,7 +940,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void pool2dBackward(PoolOp op, Operand dOut, Operand argmax, Operand dx, PoolParams p) {
-        try (Pins pins = pin(dOut, argmax, dx)) {
+        try (var pins = pin(dOut, argmax, dx)) {
             Operand.requireDense("pool2dBackward", dOut, argmax, dx);
             int[] xShape = dx.shape();
             int[] outShape = dOut.shape();
@@ -1012,7 +972,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void batchNormTrain(Operand x, Operand out, BatchNormArgs p) {
-        try (Pins pins =
+        try (var pins =
                 pin(x, out, p.gamma(), p.beta(), p.runningMean(), p.runningVar(), p.saveMean(), p.saveInvStd())) {
             BatchNormDims d = BatchNormDims.of("batchNormTrain", x, p, out);
             if (d.n() * (long) d.hw() < 1) {
@@ -1044,7 +1004,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
-        try (Pins pins = pin(x, dOut, p.gamma(), p.saveMean(), p.saveInvStd(), dx, dGamma, dBeta)) {
+        try (var pins = pin(x, dOut, p.gamma(), p.saveMean(), p.saveInvStd(), dx, dGamma, dBeta)) {
             BatchNormDims d = BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta);
             if (d.c() == 0) {
                 return;
@@ -1070,7 +1030,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void channelAffine(Operand x, Operand scale, Operand shift, Operand out) {
-        try (Pins pins = pin(x, scale, shift, out)) {
+        try (var pins = pin(x, scale, shift, out)) {
             BatchNormDims d = BatchNormDims.of("channelAffine", x, scale, shift, out);
             long total = (long) d.n() * d.c() * d.hw();
             if (total == 0) {
