@@ -74,14 +74,14 @@ public final class TrainOptions {
 
     /**
      * Runs {@code config} with what every example shares: the last epochs at a tenth of the rate
-     * ({@code StepLR(7, 0.1)}), {@code backend}, {@code log} and the listeners these options ask for; then prints
-     * the memory verdict when asked for.
+     * ({@code StepLR(7, 0.1)}) unless the config brings its own schedule (vit's warmup-cosine), {@code backend},
+     * {@code log} and the listeners these options ask for; then prints the memory verdict when asked for.
      */
     Training.Result fit(Training.Config config, Backend backend, PrintStream log) {
-        Training.Result r = Training.fit(config.withSchedule(new StepLR(config.optimizer(), 7, 0.1f))
-                .withBackend(backend)
-                .withLog(log)
-                .withListeners(listeners(backend, log)));
+        Training.Config scheduled =
+                config.schedule() != null ? config : config.withSchedule(new StepLR(config.optimizer(), 7, 0.1f));
+        Training.Result r =
+                Training.fit(scheduled.withBackend(backend).withLog(log).withListeners(listeners(backend, log)));
         finish();
         return r;
     }
