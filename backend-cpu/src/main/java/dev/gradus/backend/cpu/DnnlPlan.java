@@ -140,6 +140,10 @@ final class DnnlPlan {
 
         /** This execution's arguments for reordering {@code from} straight into argument {@code i}'s layout. */
         DirectExec direct(int i, DnnlLayout from) {
+            DirectExec known = direct.get(i).get(from);
+            if (known != null) {
+                return known; // every call after the first: no capturing lambda made on the step's path
+            }
             return direct.get(i).computeIfAbsent(from, l -> {
                 Direct d = args[i].direct.computeIfAbsent(l, k -> directReorder(k, args[i].chosen));
                 dnnl_memory src = dnnl.memory(l.blocked, null);
