@@ -63,7 +63,16 @@ final class CpuElementwise {
         Layout xLayout = xo.layout();
         Storage out = outo.storage();
         Layout outLayout = outo.layout();
-        DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(asStored(x))) {
+            DnnlLayout kept = keptLayout(x, xLayout, x, xLayout, out, outLayout);
+            if (kept == null) {
+                held.close(); // the op converts its operands to plain below, which waits for other readers
+            }
+            unary(op, s, x, xLayout, out, outLayout, kept);
+        }
+    }
+
+    private void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout, DnnlLayout kept) {
         CpuStorage xs = inKept(x, kept);
         CpuStorage os = inKept(out, kept);
         Layout xl = atLeast1d(xLayout);
@@ -120,6 +129,26 @@ final class CpuElementwise {
             return false;
         }
         CpuStorage ra = asStored(a);
+        int[] bs = bl.strides();
+        if (ra.layout() == null
+                || bl.shape().length != 4
+                || bs[0] != 0
+                || bs[2] != 0
+                || bs[3] != 0
+                || a == b
+                || out == b) {
+            return false;
+        }
+        // b (a per-channel vector) is read in plain order: converted before a's read hold is taken.
+        CpuStorage rb = plain(b);
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(ra)) {
+            return perChannelOnBlocked(op, ra, al, rb, bl, out, ol);
+        }
+    }
+
+    private boolean perChannelOnBlocked(
+            BinaryOp op, CpuStorage ra, Layout al, CpuStorage rb, Layout bl, Storage out, Layout ol) {
+        Storage a = ra;
         DnnlLayout l = ra.layout();
         if (l == null
                 || l.channelBlock == 0
@@ -127,26 +156,21 @@ final class CpuElementwise {
                 || !whole(a, al)
                 || !whole(out, ol)
                 || asStored(out).dtype() != DType.FLOAT32
-                || asStored(b).dtype() != DType.FLOAT32
-                || bl.shape().length != 4) {
+                || rb.dtype() != DType.FLOAT32) {
             return false;
         }
         int[] shape = al.shape();
-        int[] bs = bl.strides();
         for (int d = 0; d < 4; d++) {
             if (shape[d] != l.dims[d] || bl.shape()[d] != shape[d] || ol.shape()[d] != shape[d]) {
                 return false;
             }
         }
-        if (bs[0] != 0 || bs[2] != 0 || bs[3] != 0 || a == b || out == b) {
-            return false;
-        }
+        int[] bs = bl.strides();
         int n = shape[0];
         int c = shape[1];
         int hw = shape[2] * shape[3];
         int block = l.channelBlock;
         int blocks = c / block;
-        CpuStorage rb = plain(b);
         float[] per = new float[c];
         for (int ch = 0; ch < c; ch++) {
             per[ch] = rb.f.get(bl.offset() + ch * bs[1]);
@@ -202,7 +226,24 @@ final class CpuElementwise {
         if (perChannelOnBlocked(op, a, aLayout, b, bLayout, out, outLayout)) {
             return;
         }
-        DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(asStored(a), asStored(b))) {
+            DnnlLayout kept = keptLayout(a, aLayout, b, bLayout, out, outLayout);
+            if (kept == null) {
+                held.close(); // the op converts its operands to plain below, which waits for other readers
+            }
+            binary(op, a, aLayout, b, bLayout, out, outLayout, kept);
+        }
+    }
+
+    private void binary(
+            BinaryOp op,
+            Storage a,
+            Layout aLayout,
+            Storage b,
+            Layout bLayout,
+            Storage out,
+            Layout outLayout,
+            DnnlLayout kept) {
         if (op == BinaryOp.RELU_GRAD
                 && dnnlEltwise != null
                 && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
@@ -316,6 +357,13 @@ final class CpuElementwise {
         float[] t = new float[c];
         plain(scale.storage()).f.get(0, s, 0, c);
         plain(shift.storage()).f.get(0, t, 0, c);
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(asStored(x.storage()))) {
+            channelAffine(x, out, c, n, hw, s, t, held);
+        }
+    }
+
+    private void channelAffine(
+            Operand x, Operand out, int c, int n, int hw, float[] s, float[] t, CpuStorage.BlockedReads held) {
         CpuStorage rx = asStored(x.storage());
         DnnlLayout l = rx.layout();
         CpuStorage ro = asStored(out.storage());
@@ -323,6 +371,9 @@ final class CpuElementwise {
         // planes.
         boolean blocked = l != null && l.channelBlock > 1 && c % l.channelBlock == 0 && whole(x.storage(), x.layout());
         int block = blocked ? l.channelBlock : 1;
+        if (!blocked) {
+            held.close(); // converted to plain below, which waits for other readers
+        }
         CpuStorage src = blocked ? rx : plain(x.storage());
         // Scale and shift spread to one image's elements in the data's order, so the loop below reads every array
         // at the same index (C2 vectorises that; a per-channel scalar or a block-periodic index ran 2-3x slower).

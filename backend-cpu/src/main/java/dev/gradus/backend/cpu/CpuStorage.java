@@ -7,6 +7,10 @@ import dev.gradus.spi.Storage;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -27,6 +31,19 @@ final class CpuStorage extends PinnableStorage {
     private volatile boolean finite;
     /** The oneDNN pooling plan whose workspace these bytes are (max pooling's indices), or null. */
     private volatile DnnlPlan workspaceOf;
+
+    private static final AtomicLong IDS = new AtomicLong();
+    /** The order in which {@link #readBlocked} takes several storages' read holds (no two threads wait in a cycle). */
+    private final long id = IDS.incrementAndGet();
+    /**
+     * Guards the blocked contents against being rewritten to plain order (in place, by {@link #ensurePlain} on
+     * another thread) while a oneDNN op or a Java kernel reads them as they are: readers of blocked data hold a read
+     * hold ({@link #readBlocked}), the conversion takes the write hold. Plain contents need none: they never turn
+     * blocked again while anyone reads them (only the op writing a storage sets its layout).
+     */
+    private final ReentrantReadWriteLock layoutLock = new ReentrantReadWriteLock();
+    /** How many {@link BlockedReads} the current thread has open. */
+    private static final ThreadLocal<int[]> OPEN_READS = ThreadLocal.withInitial(() -> new int[1]);
 
     CpuStorage(DType dtype, int numel) {
         super(dtype, numel, false);
@@ -117,14 +134,102 @@ final class CpuStorage extends PinnableStorage {
             throw new IllegalStateException("cpu backend: these max-pooling indices are in oneDNN's workspace format"
                     + " and can only be read by the matching pool2dBackward");
         }
-        DnnlLayout l = layout;
-        if (l != null) {
-            synchronized (this) {
-                if (layout != null) {
-                    layout.toPlain(memory);
-                    layout = null;
+        if (layout == null) {
+            return;
+        }
+        if (OPEN_READS.get()[0] > 0) {
+            // Waiting for the write hold while holding read holds could wait forever (on our own hold, or in a
+            // cycle with another thread): every caller converts what it needs plain before it reads blocked data.
+            throw new IllegalStateException("cpu backend: internal error: a blocked storage converted to plain while"
+                    + " this thread reads blocked storages");
+        }
+        layoutLock.writeLock().lock();
+        try {
+            DnnlLayout l = layout;
+            if (l != null) {
+                l.toPlain(memory);
+                layout = null;
+            }
+        } finally {
+            layoutLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Read holds on those of {@code storages} (nulls allowed) that are blocked now, so that no other thread rewrites
+     * them to plain until {@link BlockedReads#close}; the caller then reads {@link #layout()} again under the holds
+     * and may read blocked contents as they are. Holds are taken in one fixed order; a thread that already has reads
+     * open may only take again storages it already holds (so no two threads wait on each other in a cycle), and may
+     * not convert any storage to plain until it closes them.
+     */
+    static BlockedReads readBlocked(CpuStorage... storages) {
+        int blocked = 0;
+        for (CpuStorage s : storages) {
+            if (s != null && s.layout != null) {
+                blocked++;
+            }
+        }
+        if (blocked == 0) {
+            return BlockedReads.NONE;
+        }
+        CpuStorage[] held = new CpuStorage[blocked];
+        int k = 0;
+        for (CpuStorage s : storages) {
+            if (s != null && s.layout != null) {
+                held[k++] = s;
+            }
+        }
+        Arrays.sort(held, Comparator.comparingLong(s -> s.id));
+        int[] open = OPEN_READS.get();
+        if (open[0] > 0) {
+            for (CpuStorage s : held) {
+                if (s.layoutLock.getReadHoldCount() == 0) {
+                    throw new IllegalStateException("cpu backend: internal error: a nested read of a blocked"
+                            + " storage this thread does not hold yet");
                 }
             }
+        }
+        int taken = 0;
+        try {
+            for (CpuStorage s : held) {
+                s.layoutLock.readLock().lock();
+                taken++;
+            }
+        } finally {
+            if (taken < held.length) {
+                for (int j = 0; j < taken; j++) {
+                    held[j].layoutLock.readLock().unlock();
+                }
+            }
+        }
+        open[0]++;
+        return new BlockedReads(held, open);
+    }
+
+    /** Read holds taken by {@link #readBlocked}; {@link #close} releases them (once; later calls do nothing). */
+    static final class BlockedReads implements AutoCloseable {
+        static final BlockedReads NONE = new BlockedReads(new CpuStorage[0], null);
+
+        private final CpuStorage[] held;
+        private final int[] open;
+        private boolean closed;
+
+        private BlockedReads(CpuStorage[] held, int[] open) {
+            this.held = held;
+            this.open = open;
+            this.closed = open == null;
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (CpuStorage s : held) {
+                s.layoutLock.readLock().unlock();
+            }
+            open[0]--;
         }
     }
 

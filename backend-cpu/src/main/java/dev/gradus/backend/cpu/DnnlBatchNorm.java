@@ -60,6 +60,13 @@ final class DnnlBatchNorm {
 
     /** See {@link dev.gradus.spi.Backend#batchNormTrain}; false when oneDNN declines (nothing done then). */
     boolean train(CpuStorage x, CpuStorage out, BnCall b) {
+        // The statistics read x's blocked contents in Java: held against conversion by another thread until done.
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(x)) {
+            return trainHeld(x, out, b);
+        }
+    }
+
+    private boolean trainHeld(CpuStorage x, CpuStorage out, BnCall b) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();

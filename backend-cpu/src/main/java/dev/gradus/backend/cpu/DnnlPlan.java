@@ -216,6 +216,23 @@ final class DnnlPlan {
     }
 
     private void run(Dnnl caller, Exec e, CpuStorage[] data) {
+        // What must be plain is made plain first, before any read hold is taken (a conversion waits for readers on
+        // other threads to finish): inputs the primitive reads in plain order, and outputs that fill only part of a
+        // storage. The remaining inputs, possibly blocked, are held against conversion until the primitive is done.
+        for (int i = 0; i < args.length; i++) {
+            Arg a = args[i];
+            boolean partialOutput = !a.input && !a.workspace && data[i].numel() != a.numel;
+            if (a.input && !a.workspace && a.reorder == null || partialOutput) {
+                data[i].ensurePlain();
+            }
+        }
+        CpuStorage[] read = inputs == data.length ? data : Arrays.copyOf(data, inputs);
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(read)) {
+            run(e, data);
+        }
+    }
+
+    private void run(Exec e, CpuStorage[] data) {
         var stream = e.stream;
         for (int i = 0; i < inputs; i++) {
             Arg a = args[i];

@@ -30,6 +30,13 @@ final class NanScans {
     }
 
     private static int maxMagnitudeBits(CpuStorage s) {
+        // Blocked contents are held so another thread's conversion to plain cannot move a value past the scan.
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(s)) {
+            return maxMagnitudeBitsHeld(s);
+        }
+    }
+
+    private static int maxMagnitudeBitsHeld(CpuStorage s) {
         IntBuffer bits = s.i;
         int n = bits.limit();
         int[] tile = Scratch.get().idx;

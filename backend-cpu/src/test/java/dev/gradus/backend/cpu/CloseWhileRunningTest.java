@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.DType;
 import dev.gradus.Functional;
-import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
@@ -28,21 +27,12 @@ import org.junit.jupiter.api.Timeout;
 class CloseWhileRunningTest {
     private static final int ROUNDS = 40;
 
-    private static float[] random(int n, long seed) {
-        Rng rng = new Rng(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = rng.nextFloat() - 0.5f;
-        }
-        return v;
-    }
-
     @Test
     void aProductWhoseInputIsClosedMidwayFinishesRightOrSaysItWasReleased() throws Exception {
         Backend cpu = CpuBackendProvider.get();
         int n = 384;
-        float[] a = random(n * n, 1);
-        try (Tensor w = Tensor.of(cpu, random(n * n, 2), n, n)) {
+        float[] a = RandomArrays.centred(n * n, 1);
+        try (Tensor w = Tensor.of(cpu, RandomArrays.centred(n * n, 2), n, n)) {
             survivesClosing(cpu, a, new int[] {n, n}, x -> x.matmul(w));
         }
     }
@@ -51,8 +41,8 @@ class CloseWhileRunningTest {
     void aConvolutionWhoseInputIsClosedMidwayFinishesRightOrSaysItWasReleased() throws Exception {
         Backend cpu = CpuBackendProvider.get();
         int[] shape = {32, 16, 28, 28};
-        float[] a = random(32 * 16 * 28 * 28, 3);
-        try (Tensor w = Tensor.of(cpu, random(32 * 16 * 9, 4), 32, 16, 3, 3)) {
+        float[] a = RandomArrays.centred(32 * 16 * 28 * 28, 3);
+        try (Tensor w = Tensor.of(cpu, RandomArrays.centred(32 * 16 * 9, 4), 32, 16, 3, 3)) {
             survivesClosing(cpu, a, shape, x -> Functional.conv2d(x, w, null, new ConvParams(1, 1, 1, 1, 1, 1, 1)));
         }
     }
