@@ -57,6 +57,11 @@ public class Embedding extends Module {
         weight = registerParameter("weight", Tensor.of(backend, w, numEmbeddings, embeddingDim));
     }
 
+    /** The padding index in {@code [0, numEmbeddings)}, or {@link #NO_PADDING}. */
+    public int paddingIdx() {
+        return paddingIdx;
+    }
+
     /** The table {@code [numEmbeddings, embeddingDim]}. */
     public Parameter weight() {
         return weight;

@@ -10,6 +10,8 @@ import dev.gradus.Tensor;
  * <p>Shapes: any; output shape = input shape. {@code new GELU()}, {@code new GELU("tanh")}
  */
 public final class GELU extends Activation {
+    private final String approximate;
+
     /** The exact GELU. */
     public GELU() {
         this("none");
@@ -26,5 +28,11 @@ public final class GELU extends Activation {
                         throw new IllegalArgumentException(
                                 "GELU: approximate must be 'none' or 'tanh', got '" + approximate + "'");
                 });
+        this.approximate = approximate;
+    }
+
+    /** {@code "none"} (exact) or {@code "tanh"}. */
+    public String approximate() {
+        return approximate;
     }
 }

@@ -68,6 +68,11 @@ public class LayerNorm extends Module {
         }
     }
 
+    /** The settings. */
+    public Config config() {
+        return config;
+    }
+
     /** The weight (or null without affine). */
     public Parameter weight() {
         return weight;

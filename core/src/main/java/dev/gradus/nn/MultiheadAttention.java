@@ -87,6 +87,21 @@ public class MultiheadAttention extends Module {
         return config;
     }
 
+    /** The in-projection {@code [3E, E]}: query, key and value rows in that order. */
+    public Parameter inProjWeight() {
+        return inProjWeight;
+    }
+
+    /** The in-projection's bias {@code [3E]} (null without biases). */
+    public Parameter inProjBias() {
+        return inProjBias;
+    }
+
+    /** The output projection. */
+    public Dense outProj() {
+        return outProj;
+    }
+
     /** Self-attention without masks: {@code forward(x, x, x, null, null)}. */
     @Override
     public Tensor forward(Tensor x) {

@@ -8,6 +8,9 @@ import dev.gradus.Activations;
  * <p>Shapes: any; output shape = input shape. {@code new Softplus()}
  */
 public final class Softplus extends Activation {
+    private final float beta;
+    private final float threshold;
+
     /** Beta 1, threshold 20 (PyTorch's defaults). */
     public Softplus() {
         this(1f, 20f);
@@ -18,5 +21,17 @@ public final class Softplus extends Activation {
         super(
                 "Softplus(beta=" + beta + ", threshold=" + threshold + ")",
                 x -> Activations.softplus(x, beta, threshold));
+        this.beta = beta;
+        this.threshold = threshold;
+    }
+
+    /** The input's scale inside the log. */
+    public float beta() {
+        return beta;
+    }
+
+    /** Above it ({@code beta * x}), the output is {@code x}. */
+    public float threshold() {
+        return threshold;
     }
 }

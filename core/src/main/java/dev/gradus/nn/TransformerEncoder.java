@@ -35,6 +35,11 @@ public class TransformerEncoder extends Module {
         return layers;
     }
 
+    /** The final norm (null: none). */
+    public Module norm() {
+        return norm;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         return forward(x, null, null);

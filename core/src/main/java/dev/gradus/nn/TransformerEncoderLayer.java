@@ -109,6 +109,31 @@ public class TransformerEncoderLayer extends Module {
         return config;
     }
 
+    /** The self-attention. */
+    public MultiheadAttention selfAttn() {
+        return selfAttn;
+    }
+
+    /** The feed-forward network's first layer ({@code dModel -> dimFeedforward}). */
+    public Dense linear1() {
+        return linear1;
+    }
+
+    /** The feed-forward network's second layer ({@code dimFeedforward -> dModel}). */
+    public Dense linear2() {
+        return linear2;
+    }
+
+    /** The norm of the attention block (before it with {@code normFirst}, else after its residual). */
+    public LayerNorm norm1() {
+        return norm1;
+    }
+
+    /** The norm of the feed-forward block. */
+    public LayerNorm norm2() {
+        return norm2;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         return forward(x, null, null);

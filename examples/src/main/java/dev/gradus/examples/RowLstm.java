@@ -7,6 +7,8 @@ import dev.gradus.nn.Init;
 import dev.gradus.nn.LSTM;
 import dev.gradus.nn.Module;
 import dev.gradus.nn.Recurrent;
+import dev.gradus.onnx.OnnxExportable;
+import dev.gradus.onnx.OnnxGraph;
 import dev.gradus.spi.Backend;
 
 /**
@@ -14,9 +16,10 @@ import dev.gradus.spi.Backend;
  * {@code LSTM(28, hidden, batch_first=True)} as {@code lstm}, then {@code Linear(hidden, 10)} as {@code head} on the
  * last step's hidden state; parameter names as PyTorch's ({@code lstm.weight_ih_l0}, {@code head.weight}).
  *
- * <p>Shapes: {@code x [N, 1, 28, 28]} (or {@code [N, 28, 28]}) to logits {@code [N, 10]}.
+ * <p>Shapes: {@code x [N, 1, 28, 28]} (or {@code [N, 28, 28]}) to logits {@code [N, 10]}. Exported to ONNX as
+ * its forward: a reshape, ONNX's LSTM, the last step sliced out, the head.
  */
-public final class RowLstm extends Module {
+public final class RowLstm extends Module implements OnnxExportable {
     private final LSTM lstm;
     private final Dense head;
 
@@ -35,6 +38,17 @@ public final class RowLstm extends Module {
         }
         Tensor steps = lstm.forward(x.reshape(n, 28, 28)); // [N, 28, hidden]
         return head.forward(steps.narrow(1, 27, 1).squeeze(1));
+    }
+
+    /** The same steps as {@link #forward}, as ONNX nodes. */
+    @Override
+    public OnnxGraph.Value toOnnx(OnnxGraph graph, OnnxGraph.Value x, String name) {
+        int n = x.shape().dim(0);
+        if (x.shape().numel() != n * 28 * 28) {
+            throw new IllegalArgumentException("RowLstm: expected images [N, 1, 28, 28], got " + x.shape());
+        }
+        OnnxGraph.Value steps = graph.module(lstm, graph.reshape(x, n, 28, 28), name + "_lstm");
+        return graph.module(head, graph.squeeze(graph.narrow(steps, 1, 27, 1), 1), name + "_head");
     }
 
     @Override

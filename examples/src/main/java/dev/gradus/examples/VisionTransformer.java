@@ -11,6 +11,8 @@ import dev.gradus.nn.Module;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.onnx.OnnxExportable;
+import dev.gradus.onnx.OnnxGraph;
 import dev.gradus.spi.Backend;
 import java.util.List;
 
@@ -21,9 +23,9 @@ import java.util.List;
  * feed-forward 128, GELU, dropout 0.1, batch first), {@code norm} ({@code LayerNorm(64)}) on the class token and
  * {@code head} ({@code Linear(64, 10)}).
  *
- * <p>Shapes: {@code x [N, 1, 28, 28]} to logits {@code [N, 10]}.
+ * <p>Shapes: {@code x [N, 1, 28, 28]} to logits {@code [N, 10]}. Exported to ONNX as its forward, step for step.
  */
-public final class VisionTransformer extends Module {
+public final class VisionTransformer extends Module implements OnnxExportable {
     /** Width of every token. */
     public static final int DIM = 64;
 
@@ -71,6 +73,23 @@ public final class VisionTransformer extends Module {
         Tensor seq = Tensor.cat(List.of(clsToken.expand(n, 1, DIM), tokens), 1).add(posEmbed); // [N, 17, 64]
         Tensor encoded = encoder.forward(seq);
         return head.forward(norm.forward(encoded.narrow(1, 0, 1).squeeze(1)));
+    }
+
+    /** The same steps as {@link #forward}, as ONNX nodes. */
+    @Override
+    public OnnxGraph.Value toOnnx(OnnxGraph graph, OnnxGraph.Value x, String name) {
+        int n = x.shape().dim(0);
+        if (x.shape().numel() != n * 28 * 28) {
+            throw new IllegalArgumentException("VisionTransformer: expected images [N, 1, 28, 28], got " + x.shape());
+        }
+        OnnxGraph.Value patches = graph.module(patch, graph.reshape(x, n, 1, 28, 28), name + "_patch");
+        OnnxGraph.Value tokens = graph.transpose(graph.reshape(patches, n, DIM, 16), 1, 2);
+        OnnxGraph.Value cls = graph.expandBatch(graph.parameter(name + "_cls_token", clsToken), tokens);
+        OnnxGraph.Value seq =
+                graph.add(graph.cat(List.of(cls, tokens), 1), graph.parameter(name + "_pos_embed", posEmbed));
+        OnnxGraph.Value encoded = graph.module(encoder, seq, name + "_encoder");
+        OnnxGraph.Value first = graph.squeeze(graph.narrow(encoded, 1, 0, 1), 1);
+        return graph.module(head, graph.module(norm, first, name + "_norm"), name + "_head");
     }
 
     @Override

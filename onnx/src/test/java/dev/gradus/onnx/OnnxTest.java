@@ -1,15 +1,18 @@
 package dev.gradus.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.DType;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
+import dev.gradus.nn.Embedding;
 import dev.gradus.nn.Flatten;
 import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Module;
@@ -86,6 +89,83 @@ class OnnxTest {
                             .getShape()
                             .getDim(1)
                             .getDimValue());
+        }
+    }
+
+    /**
+     * A model that writes its own forward: its glue and children become nodes in its order; a child with no ONNX
+     * form is named once, by its full path, not again by each module around it.
+     */
+    @Test
+    void aModelWritesItsOwnForwardAndItsChildrenAreNamed() throws Exception {
+        Module doubler = new Module() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return x.mul(2f);
+            }
+
+            @Override
+            public String describe() {
+                return "Doubler";
+            }
+        };
+        class Head extends Module implements OnnxExportable {
+            final Module inner;
+
+            Head(Module inner) {
+                this.inner = inner;
+            }
+
+            @Override
+            public Tensor forward(Tensor x) {
+                return inner.forward(x.reshape(x.shape().dim(0), 6));
+            }
+
+            @Override
+            public OnnxGraph.Value toOnnx(OnnxGraph graph, OnnxGraph.Value x, String name) {
+                return graph.module(inner, graph.reshape(x, x.shape().dim(0), 6), name + "_inner");
+            }
+        }
+        try (Sequential ok = new Sequential(new ReLU(), new Head(new Dense(6, 4)));
+                Sequential bad = new Sequential(new ReLU(), new Head(doubler))) {
+            OnnxProto.Model model = OnnxProto.Model.parseFrom(Onnx.toBytes(ok, Onnx.Config.of(1, 2, 3)));
+            assertEquals(17, model.getOpsetImport(0).getVersion());
+            assertEquals(
+                    List.of("Relu", "Reshape", "Gemm", "Identity"),
+                    model.getGraph().getNodeList().stream()
+                            .map(OnnxProto.Node::getOpType)
+                            .toList());
+            OnnxProto.Tensor shape = model.getGraph().getInitializerList().stream()
+                    .filter(t -> t.getName().startsWith("reshape_shape"))
+                    .findFirst()
+                    .orElseThrow();
+            long[] dims = new long[2];
+            ByteBuffer.wrap(shape.getRawData().toByteArray())
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .asLongBuffer()
+                    .get(dims);
+            assertEquals(0L, dims[0], "the batch axis is copied, so it stays symbolic");
+            assertEquals(6L, dims[1]);
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(bad, Onnx.Config.of(1, 2, 3)));
+            assertTrue(
+                    e.getMessage().startsWith("onnx: layer1_inner (Doubler) on input [1, 6]: no ONNX form"),
+                    e.getMessage());
+        }
+    }
+
+    /** An Embedding needs ids: a float input is refused with the way to declare INT32 ids. */
+    @Test
+    void anEmbeddingNeedsAnInt32Input() {
+        try (Embedding e = new Embedding(10, 3)) {
+            IllegalArgumentException x =
+                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(e, Onnx.Config.of(1, 4)));
+            assertTrue(x.getMessage().contains("withInputType(DType.INT32)"), x.getMessage());
+            OnnxProto.Model model = assertDoesNotThrow(() -> OnnxProto.Model.parseFrom(
+                    Onnx.toBytes(e, Onnx.Config.of(1, 4).withInputType(DType.INT32))));
+            assertEquals(
+                    OnnxProto.Tensor.DataType.INT32_VALUE,
+                    model.getGraph().getInput(0).getType().getTensorType().getElemType());
         }
     }
 
