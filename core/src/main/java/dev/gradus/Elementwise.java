@@ -140,6 +140,14 @@ final class Elementwise {
                 "erf", UnaryOp.ERF, x, (d, out) -> d.mul(x.mul(x).mul(-1f).exp().mul(TWO_OVER_SQRT_PI)));
     }
 
+    static Tensor sin(Tensor x) {
+        return scalar("sin", UnaryOp.SIN, x, 0f, d -> d.mul(x.cos()));
+    }
+
+    static Tensor cos(Tensor x) {
+        return scalar("cos", UnaryOp.COS, x, 0f, d -> d.mul(x.sin()).neg());
+    }
+
     /** An activation whose backward is one fused kernel of the incoming gradient and the saved output. */
     static Tensor activation(String name, UnaryOp forward, BinaryOp backward, Tensor x) {
         return fromOutput(name, forward, x, (d, out) -> d.binaryRaw(name, backward, out));

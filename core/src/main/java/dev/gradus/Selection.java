@@ -1,10 +1,11 @@
 package dev.gradus;
 
 import dev.gradus.spi.Backend;
+import dev.gradus.spi.Layout;
 
 /**
- * Selecting and masking with PyTorch's names ({@code select}, {@code flip}, {@code tril}, {@code triu},
- * {@code masked_fill}), {@code cumsum} and {@code linspace}, composed from {@link Tensor}'s ops; reach them from
+ * Selecting and masking with PyTorch's names ({@code select}, stepped {@code slice}, {@code flip}, {@code tril},
+ * {@code triu}, {@code masked_fill}), {@code cumsum} and {@code linspace}, composed from {@link Tensor}'s ops; reach them from
  * {@link Tensor}.
  *
  * <pre>{@code Tensor causal = scores.maskedFill(Tensor.ones(be, 4, 4).triu(1), Float.NEGATIVE_INFINITY);}</pre>
@@ -21,6 +22,48 @@ final class Selection {
             throw new IndexOutOfBoundsException("select: index " + index + " of axis " + a + " of " + x.shape());
         }
         return x.narrow(a, i, 1).squeeze(a);
+    }
+
+    /**
+     * Every {@code step}-th element of {@code axis} from {@code start} up to {@code end} (excluded), a view, as
+     * Python's {@code x[start:end:step]}: negative bounds count from the end, bounds past either end are clamped.
+     */
+    static Tensor slice(Tensor x, int axis, int start, int end, int step) {
+        Shape s = x.requireOpen("slice").shape();
+        int a = s.normalizeAxis(axis, "slice");
+        if (step <= 0) {
+            throw new IllegalArgumentException(
+                    "slice: step " + step + " must be positive (axis " + a + " of " + s + ")");
+        }
+        int n = s.dim(a);
+        int from = clampBound(start, n);
+        int to = Math.max(from, clampBound(end, n));
+        int length = (int) (((long) to - from + step - 1) / step);
+        Tensor out = x.view(stepped(x.layout(), a, from, length, step));
+        return Autograd.record(out, "slice", x, d -> {
+            Tensor g = x.zerosLike();
+            g.view(stepped(g.layout(), a, from, length, step)).copyFrom(d); // gradients are off in backward
+            return g;
+        });
+    }
+
+    /** {@code length} elements of axis {@code a} of {@code l}, {@code step} apart from element {@code from}. */
+    private static Layout stepped(Layout l, int a, int from, int length, int step) {
+        int[] dims = l.shape().clone();
+        int[] strides = l.strides().clone();
+        dims[a] = length;
+        if (length > 1) { // one element needs no step, and a huge step then does not overflow the stride
+            strides[a] = Math.multiplyExact(strides[a], step);
+        }
+        // An empty result keeps the offset as it is: from may be one past the last element.
+        int offset = length == 0 ? l.offset() : Math.addExact(l.offset(), Math.multiplyExact(from, l.strides()[a]));
+        return new Layout(dims, strides, offset);
+    }
+
+    /** A Python slice bound on an axis of {@code n}: negative from the end, then clamped to {@code [0, n]}. */
+    private static int clampBound(int bound, int n) {
+        long b = bound < 0 ? (long) bound + n : bound;
+        return (int) Math.max(0, Math.min(n, b));
     }
 
     /** The elements in reverse order along {@code axis}. */

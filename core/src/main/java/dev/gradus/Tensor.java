@@ -515,6 +515,24 @@ public class Tensor implements AutoCloseable {
     }
 
     /**
+     * The sine, elementwise (radians), as {@code torch.sin}; gradient {@code cos(x)}.
+     *
+     * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI / 2}).sin()} is {@code [0, 1]}.
+     */
+    public Tensor sin() {
+        return Elementwise.sin(this);
+    }
+
+    /**
+     * The cosine, elementwise (radians), as {@code torch.cos}; gradient {@code -sin(x)}.
+     *
+     * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI}).cos()} is {@code [1, -1]}.
+     */
+    public Tensor cos() {
+        return Elementwise.cos(this);
+    }
+
+    /**
      * Gaussian error linear unit, PyTorch's exact {@code gelu}: {@code x * Phi(x) = x/2 * (1 + erf(x/sqrt(2)))},
      * composed from {@link #erf} (the gradient follows).
      *
@@ -673,6 +691,40 @@ public class Tensor implements AutoCloseable {
         return TensorOps.argmax(this, axis);
     }
 
+    /**
+     * The values along {@code axis} in ascending (or descending) order with their {@code INT32} indices, as
+     * {@code torch.sort(x, dim, descending, stable=True)}: equal values keep their order, NaN sorts as the largest.
+     * The gradient goes back to each value's place.
+     *
+     * <p>Shapes: both results have this tensor's. {@code Tensor.of(new float[] {3, 1, 2}).sort(0, false)} gives
+     * values {@code [1, 2, 3]}, indices {@code [1, 2, 0]}.
+     */
+    public ValuesAndIndices sort(int axis, boolean descending) {
+        return Sorting.sort(this, axis, descending);
+    }
+
+    /** {@link #sort(int, boolean)} ascending along the last axis, as {@code torch.sort(x)}. */
+    public ValuesAndIndices sort() {
+        return sort(-1, false);
+    }
+
+    /**
+     * The {@code k} largest (or smallest) values along {@code axis} with their {@code INT32} indices, as
+     * {@code torch.topk(x, k, dim, largest, sorted)}. NaN counts as the largest; among equal values the first along
+     * the axis comes first. The result is in sorted order whether or not {@code sorted} is asked (PyTorch leaves
+     * the order unspecified then). The gradient goes back to each value's place.
+     *
+     * <p>Shapes: {@code axis} becomes {@code k}. {@code logits.topk(5, 1, true, true).indices()} is {@code [N, 5]}.
+     */
+    public ValuesAndIndices topk(int k, int axis, boolean largest, boolean sorted) {
+        return Sorting.topk(this, k, axis, largest);
+    }
+
+    /** {@link #topk(int, int, boolean, boolean)} of the {@code k} largest along the last axis, as {@code x.topk(k)}. */
+    public ValuesAndIndices topk(int k) {
+        return topk(k, -1, true, true);
+    }
+
     /** Minimum along {@code axis} ({@code -max(-x)}); ties share the gradient, NaN propagates. */
     public Tensor min(int axis, boolean keepDim) {
         TensorOps.requireNonEmpty(this, axis, "min");
@@ -773,9 +825,28 @@ public class Tensor implements AutoCloseable {
         return TensorOps.narrow(this, axis, start, length);
     }
 
-    /** Rows {@code start .. end-1} of axis 0: {@code x.slice(0, 32)} is the first batch of 32. */
+    /**
+     * Rows {@code start .. end-1} of axis 0: {@code x.slice(0, 32)} is the first batch of 32. Bounds outside the axis
+     * throw (a short batch is a bug here); {@link #slice(int, int, int, int)} clamps them as Python does.
+     */
     public Tensor slice(int start, int end) {
         return narrow(0, start, end - start);
+    }
+
+    /**
+     * Every {@code step}-th element of {@code axis} from {@code start} to {@code end} (excluded), a view, as
+     * {@code x[..., start:end:step]} in PyTorch: negative bounds count from the end, bounds past the ends are
+     * clamped, and {@code step} must be positive. Unlike {@link #slice(int, int)}, out-of-range bounds do not throw.
+     *
+     * <p>Shapes: {@code [4, 10].slice(1, 1, Integer.MAX_VALUE, 3)} is {@code [4, 3]} (columns 1, 4, 7).
+     */
+    public Tensor slice(int axis, int start, int end, int step) {
+        return Selection.slice(this, axis, start, end, step);
+    }
+
+    /** {@link #slice(int, int, int, int)} with step 1: {@code x.slice(-1, -2, Integer.MAX_VALUE)} is {@code x[..., -2:]}. */
+    public Tensor slice(int axis, int start, int end) {
+        return Selection.slice(this, axis, start, end, 1);
     }
 
     /** Index {@code index} of {@code axis}, that axis removed, as {@code torch.select}: {@code x.select(1, -1)}. */

@@ -3,7 +3,8 @@
  *
  * <ul>
  *   <li>{@link dev.gradus.Tensor}: n-d arrays, elementwise ops with broadcasting, matmul, reductions, views,
- *       softmax and the fused cross-entropy; {@code backward()}.</li>
+ *       softmax and the fused cross-entropy; {@code backward()}. {@code sort} and {@code topk} return a
+ *       {@link dev.gradus.ValuesAndIndices}.</li>
  *   <li>{@link dev.gradus.Functional}: the fused ops (convolution, pooling, batch norm, softmax, losses);
  *       {@link dev.gradus.Autograd}: the engine, and {@code record} for differentiable ops of your own.</li>
  *   <li>{@link dev.gradus.Shape}, {@link dev.gradus.DType}, {@link dev.gradus.Device}.</li>
@@ -14,7 +15,10 @@
  * </ul>
  * Layers are in {@link dev.gradus.nn}, optimizers in {@link dev.gradus.optim}, the backend SPI in
  * {@link dev.gradus.spi}. Inside the package, {@code Tensor} is the public face: the bodies of its ops, each with
- * its gradient rule beside its forward, are in {@code Elementwise} (arithmetic, math, activations) and
- * {@code TensorOps} (creation, shape, reductions, comparisons, indexing); printing is in {@code TensorFormat}.
+ * its gradient rule beside its forward, are in {@code Elementwise} (arithmetic, math such as {@code sin} and
+ * {@code cos}, activations), {@code TensorOps} (creation, shape, reductions, comparisons, indexing),
+ * {@code Statistics} ({@code var}, {@code std}, sums over several axes), {@code Selection} ({@code select}, stepped
+ * {@code slice}, {@code flip}, {@code tril}/{@code triu}, {@code maskedFill}, {@code cumsum}, {@code linspace}) and
+ * {@code Sorting} ({@code sort}, {@code topk}); printing is in {@code TensorFormat}.
  */
 package dev.gradus;

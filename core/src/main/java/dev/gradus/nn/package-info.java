@@ -7,7 +7,8 @@
  *       Conv2d+ReLU as one op each and reorders ReLU+MaxPool2d, without changing results).</li>
  *   <li>Linear and convolution: {@link dev.gradus.nn.Dense}, {@link dev.gradus.nn.Conv2d}.</li>
  *   <li>Pooling and shape: {@link dev.gradus.nn.MaxPool2d}, {@link dev.gradus.nn.AvgPool2d},
- *       {@link dev.gradus.nn.GlobalAvgPool2d}, {@link dev.gradus.nn.Flatten}.</li>
+ *       {@link dev.gradus.nn.AdaptiveAvgPool2d}, {@link dev.gradus.nn.GlobalAvgPool2d},
+ *       {@link dev.gradus.nn.Flatten}.</li>
  *   <li>Normalisation and regularisation: {@link dev.gradus.nn.BatchNorm1d}, {@link dev.gradus.nn.BatchNorm2d}
  *       (settings in {@link dev.gradus.nn.BatchNorm.Config}), {@link dev.gradus.nn.Dropout}.</li>
  *   <li>Activations: {@link dev.gradus.nn.ReLU}, {@link dev.gradus.nn.Sigmoid}, {@link dev.gradus.nn.Tanh},

@@ -25,5 +25,9 @@ public enum UnaryOp {
     /** {@code x > s ? 1 : 0}. */
     GT_SCALAR,
     /** The error function {@code 2/sqrt(pi) * integral_0^x exp(-t^2) dt}. */
-    ERF
+    ERF,
+    /** The sine of {@code x} (radians). */
+    SIN,
+    /** The cosine of {@code x} (radians). */
+    COS
 }

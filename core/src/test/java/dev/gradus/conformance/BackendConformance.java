@@ -74,6 +74,8 @@ public abstract class BackendConformance
                 ActivationsAndLossesConformance,
                 SequenceLayersConformance,
                 ReductionsAndSelectionConformance,
+                SortAndTopkConformance,
+                SlicingAndPoolingConformance,
                 ReferenceDifferential,
                 ReferenceDifferentialPaths {
     /** The backend under test. */
@@ -246,6 +248,8 @@ public abstract class BackendConformance
         checkUnary("pow", x -> x.pow(3f), v -> v * v * v, -2, 2);
         checkUnary("rsub", x -> x.rsub(1f), v -> 1 - v, -2, 2);
         checkUnary("erf", Tensor::erf, BackendConformance::refErf, -4, 4);
+        checkUnary("sin", Tensor::sin, Math::sin, -7, 7);
+        checkUnary("cos", Tensor::cos, Math::cos, -7, 7);
         checkUnary("gelu", Tensor::gelu, v -> v / 2 * (1 + refErf(v / Math.sqrt(2))), -4, 4);
     }
 
@@ -638,6 +642,8 @@ public abstract class BackendConformance
         gradCheck("sigmoid", a -> a[0].sigmoid(), rand(-3, 3, 2, 7));
         gradCheck("tanh", a -> a[0].tanh(), rand(-2, 2, 2, 7));
         gradCheck("erf", a -> a[0].erf(), rand(-2, 2, 2, 7));
+        gradCheck("sin", a -> a[0].sin(), rand(-4, 4, 3, 5));
+        gradCheck("cos", a -> a[0].cos(), rand(-4, 4, 3, 5));
         gradCheck("gelu", a -> a[0].gelu(), rand(-3, 3, 3, 5));
         gradCheck("relu", a -> a[0].relu(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f, 3f, -1.2f}, 2, 3));
         gradCheck("abs", a -> a[0].abs(), t(new float[] {-2f, -0.5f, 0.4f, 1.5f}, 4));

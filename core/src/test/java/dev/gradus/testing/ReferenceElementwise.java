@@ -58,6 +58,8 @@ final class ReferenceElementwise {
             case POW_SCALAR -> Math.pow(v, s);
             case GT_SCALAR -> v > s ? 1 : 0;
             case ERF -> erf(v);
+            case SIN -> Math.sin(v);
+            case COS -> Math.cos(v);
         };
     }
 

@@ -147,6 +147,18 @@ final class Kernels {
                 }
                 yield n;
             }
+            case SIN -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = (float) Math.sin(x[k]);
+                }
+                yield n;
+            }
+            case COS -> {
+                for (int k = 0; k < n; k++) {
+                    o[k] = (float) Math.cos(x[k]);
+                }
+                yield n;
+            }
         };
         assert done == n;
     }

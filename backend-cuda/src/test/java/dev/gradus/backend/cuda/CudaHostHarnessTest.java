@@ -159,6 +159,8 @@ class CudaHostHarnessTest {
                 case POW_SCALAR -> x -> Math.pow(x, s);
                 case GT_SCALAR -> x -> x > s ? 1 : 0;
                 case ERF -> dev.gradus.conformance.BackendConformance::refErf;
+                case SIN -> Math::sin;
+                case COS -> Math::cos;
             };
             StringBuilder in = new StringBuilder("unary " + op.ordinal() + " " + s + " " + xs.length);
             for (float x : xs) {

@@ -17,6 +17,8 @@ __host__ __device__ __forceinline__ float gradus_unary_op(int op, float x, float
         case UNARY_POW_SCALAR: return powf(x, s);
         case UNARY_GT_SCALAR: return x > s ? 1.f : 0.f;
         case UNARY_ERF: return erff(x);
+        case UNARY_SIN: return sinf(x);
+        case UNARY_COS: return cosf(x);
         default: return nanf("");  // an op code this source does not know
     }
 }

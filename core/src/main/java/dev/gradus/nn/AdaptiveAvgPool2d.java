@@ -1,0 +1,95 @@
+package dev.gradus.nn;
+
+import dev.gradus.Functional;
+import dev.gradus.Shape;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.PoolParams;
+
+/**
+ * Average pooling to a fixed output size, PyTorch's {@code nn.AdaptiveAvgPool2d}: output row {@code i} of
+ * {@code outH} averages input rows {@code floor(i*H/outH)} to {@code ceil((i+1)*H/outH)} (excluded), columns alike.
+ *
+ * <p>Shapes: {@code [N, C, H, W] -> [N, C, outH, outW]}, or {@code [C, H, W] -> [C, outH, outW]}. Where the sizes
+ * divide evenly this is {@link AvgPool2d} with kernel and stride {@code H/outH x W/outW}; otherwise two products
+ * with the bins' averaging matrices (the gradients follow from either).
+ *
+ * <p>{@code new AdaptiveAvgPool2d(7)}: {@code [N, 512, 14, 14] -> [N, 512, 7, 7]}
+ */
+public class AdaptiveAvgPool2d extends Module {
+    private final int outH;
+    private final int outW;
+
+    /** A square output, {@code size x size}. */
+    public AdaptiveAvgPool2d(int size) {
+        this(size, size);
+    }
+
+    /** An {@code outH x outW} output. */
+    public AdaptiveAvgPool2d(int outH, int outW) {
+        if (outH < 1 || outW < 1) {
+            throw new IllegalArgumentException(
+                    "AdaptiveAvgPool2d: output size " + outH + "x" + outW + " must be at least 1x1");
+        }
+        this.outH = outH;
+        this.outW = outW;
+    }
+
+    /** The output height. */
+    public int outH() {
+        return outH;
+    }
+
+    /** The output width. */
+    public int outW() {
+        return outW;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Shape s = x.requireOpen("AdaptiveAvgPool2d").shape();
+        if (s.rank() != 3 && s.rank() != 4) {
+            throw new IllegalArgumentException("AdaptiveAvgPool2d: expected [N, C, H, W] or [C, H, W], got " + s);
+        }
+        int h = s.dim(-2);
+        int w = s.dim(-1);
+        if (h == 0 || w == 0) {
+            throw new IllegalArgumentException("AdaptiveAvgPool2d: input " + s + " has an empty plane");
+        }
+        if (s.rank() == 4 && h % outH == 0 && w % outW == 0) {
+            int kh = h / outH;
+            int kw = w / outW;
+            return traced(Functional.avgPool2d(x, new PoolParams(kh, kw, kh, kw, 0, 0)));
+        }
+        Backend be = x.backend();
+        // [.., H, W] x [W, outW] -> [.., H, outW]; swap the last two; x [H, outH] -> [.., outW, outH]; swap back.
+        Tensor cols = x.matmul(bins(be, outW, w).t());
+        return traced(cols.transpose(-1, -2).matmul(bins(be, outH, h).t()).transpose(-1, -2));
+    }
+
+    /** The {@code [out, in]} matrix whose row {@code i} averages PyTorch's bin {@code i} of an axis of {@code in}. */
+    static Tensor bins(Backend be, int out, int in) {
+        float[] m = new float[Math.multiplyExact(out, in)];
+        for (int i = 0; i < out; i++) {
+            int start = (int) ((long) i * in / out);
+            int end = (int) (((long) (i + 1) * in + out - 1) / out);
+            for (int j = start; j < end; j++) {
+                m[i * in + j] = 1f / (end - start);
+            }
+        }
+        return Tensor.of(be, m, out, in);
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        int[] d = in.dims();
+        d[d.length - 2] = outH;
+        d[d.length - 1] = outW;
+        return Shape.of(d);
+    }
+
+    @Override
+    public String describe() {
+        return "AdaptiveAvgPool2d(" + (outH == outW ? Integer.toString(outH) : outH + ", " + outW) + ")";
+    }
+}
