@@ -1,5 +1,7 @@
 package dev.gradus.backend.cpu;
 
+import dev.gradus.backend.cpu.CpuStorage.Plain;
+
 /**
  * One batch-norm call as the CPU kernels see it: the input's {@code [n, c, hw]} view and the per-channel storages
  * of {@link dev.gradus.spi.BatchNormArgs} (null for none).
@@ -8,12 +10,12 @@ record BnCall(
         int n,
         int c,
         int hw,
-        CpuStorage gamma,
-        CpuStorage beta,
-        CpuStorage runningMean,
-        CpuStorage runningVar,
-        CpuStorage saveMean,
-        CpuStorage saveInvStd,
+        Plain gamma,
+        Plain beta,
+        Plain runningMean,
+        Plain runningVar,
+        Plain saveMean,
+        Plain saveInvStd,
         float eps,
         float momentum) {
     /** Values per channel: {@code n * hw}. */

@@ -30,8 +30,9 @@ import java.util.Map;
  * {@link CpuElementwise}, reductions to {@link CpuReduce}, matrix products and their routing policy to
  * {@link CpuMatmul}, log-softmax to {@link CpuSoftmax}, one-hot, gather and scatter to {@link CpuIndexing},
  * optimizer steps to {@link CpuOptimizers}, convolution, pooling and batch norm to {@link CpuConvDispatch}, and
- * {@link #describe} to {@link CpuDiagnostics}. A kernel reads a storage through {@link CpuStorage#plain} (plain
- * order, always safe) or {@link CpuStorage#asStored} (possibly blocked, for oneDNN ops).
+ * {@link #describe} to {@link CpuDiagnostics}. A Java kernel reaches a storage's buffers only through a view that
+ * states their order: {@link CpuStorage#plain} (row-major, reordered first if need be) or, under a read hold,
+ * {@link CpuStorage.BlockedReads#view} (a oneDNN layout as it is); oneDNN ops take {@link CpuStorage#asStored}.
  *
  * <p>Results are bit-identical run to run for a given thread count: each output element is computed by one thread
  * in a fixed order.

@@ -1,5 +1,6 @@
 package dev.gradus.backend.cpu;
 
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -30,7 +31,7 @@ final class CpuBatchNorm {
         }
     }
 
-    void batchNormTrain(CpuStorage x, CpuStorage out, BnCall b) {
+    void batchNormTrain(Plain x, Plain out, BnCall b) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();
@@ -83,8 +84,7 @@ final class CpuBatchNorm {
         });
     }
 
-    void batchNormBackward(
-            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+    void batchNormBackward(Plain x, Plain dOut, BnCall b, Plain dx, Plain dGamma, Plain dBeta) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();
@@ -147,7 +147,7 @@ final class CpuBatchNorm {
      */
     static final int SMALL_PLANE = 16;
 
-    private void batchNormTrainRows(CpuStorage x, CpuStorage out, BnCall b) {
+    private void batchNormTrainRows(Plain x, Plain out, BnCall b) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();
@@ -204,8 +204,7 @@ final class CpuBatchNorm {
         });
     }
 
-    private void batchNormBackwardRows(
-            CpuStorage x, CpuStorage dOut, BnCall b, CpuStorage dx, CpuStorage dGamma, CpuStorage dBeta) {
+    private void batchNormBackwardRows(Plain x, Plain dOut, BnCall b, Plain dx, Plain dGamma, Plain dBeta) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();

@@ -1,11 +1,13 @@
 package dev.gradus.backend.cpu;
 
+import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 import dev.gradus.DType;
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.ConvParams;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
@@ -79,16 +81,16 @@ final class CpuConv {
         }
     }
 
-    private CpuStorage scratch(long floats) {
-        return (CpuStorage) allocator.allocate(DType.FLOAT32, (int) Math.max(1, floats));
+    private Plain scratch(long floats) {
+        return plain(allocator.allocate(DType.FLOAT32, (int) Math.max(1, floats)));
     }
 
     // ------------------------------------------------------------------ convolution
 
-    void forward(ConvShapes shapes, CpuStorage x, CpuStorage w, CpuStorage bias, CpuStorage out) {
+    void forward(ConvShapes shapes, Plain x, Plain w, Plain bias, Plain out) {
         Geometry g = Geometry.of(shapes);
-        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
-        CpuStorage tmp = scratch((long) g.kg * g.chunk * g.pq);
+        Plain col = scratch((long) g.crs * g.chunk * g.pq);
+        Plain tmp = scratch((long) g.kg * g.chunk * g.pq);
         float[] b = new float[g.k];
         if (bias != null) {
             bias.f.get(0, b, 0, g.k);
@@ -135,15 +137,15 @@ final class CpuConv {
                 }
             }
         } finally {
-            allocator.free(col);
-            allocator.free(tmp);
+            allocator.free(col.storage);
+            allocator.free(tmp.storage);
         }
     }
 
-    void backwardData(ConvShapes shapes, CpuStorage dOut, CpuStorage w, CpuStorage dx) {
+    void backwardData(ConvShapes shapes, Plain dOut, Plain w, Plain dx) {
         Geometry g = Geometry.of(shapes);
-        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
-        CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
+        Plain col = scratch((long) g.crs * g.chunk * g.pq);
+        Plain dOutT = scratch((long) g.kg * g.chunk * g.pq);
         try {
             for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
                 int nb = Math.min(g.chunk, g.n - n0);
@@ -169,15 +171,15 @@ final class CpuConv {
                 }
             }
         } finally {
-            allocator.free(col);
-            allocator.free(dOutT);
+            allocator.free(col.storage);
+            allocator.free(dOutT.storage);
         }
     }
 
-    void backwardFilter(ConvShapes shapes, CpuStorage x, CpuStorage dOut, CpuStorage dw, CpuStorage dBias) {
+    void backwardFilter(ConvShapes shapes, Plain x, Plain dOut, Plain dw, Plain dBias) {
         Geometry g = Geometry.of(shapes);
-        CpuStorage col = scratch((long) g.crs * g.chunk * g.pq);
-        CpuStorage dOutT = scratch((long) g.kg * g.chunk * g.pq);
+        Plain col = scratch((long) g.crs * g.chunk * g.pq);
+        Plain dOutT = scratch((long) g.kg * g.chunk * g.pq);
         double[] db = new double[g.k];
         try {
             for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
@@ -220,12 +222,12 @@ final class CpuConv {
                 }
             }
         } finally {
-            allocator.free(col);
-            allocator.free(dOutT);
+            allocator.free(col.storage);
+            allocator.free(dOutT.storage);
         }
     }
 
-    private static FloatPointer at(CpuStorage s, long offset) {
+    private static FloatPointer at(Plain s, long offset) {
         return new FloatPointer(s.floats).position(offset);
     }
 
@@ -249,7 +251,7 @@ final class CpuConv {
      * <p>The chunk's images are copied to the heap once; each row of {@code col} is then assembled in a heap
      * buffer with plain loops and stored with one bulk copy (tiny per-pixel-row copies cost more than the data).
      */
-    private void im2col(CpuStorage x, Geometry g, int n0, int nb, int group, CpuStorage col) {
+    private void im2col(Plain x, Geometry g, int n0, int nb, int group, Plain col) {
         int plane = g.h * g.w;
         int img = g.cg * plane;
         float[] xs = buffer(CHUNK, nb * img);
@@ -314,7 +316,7 @@ final class CpuConv {
      * Adds each column of {@code col} back onto the input pixels it came from (the adjoint of im2col). Workers
      * take whole channels, so no two add into the same pixel.
      */
-    private void col2im(CpuStorage col, Geometry g, int n0, int nb, int group, CpuStorage dx) {
+    private void col2im(Plain col, Geometry g, int n0, int nb, int group, Plain dx) {
         int plane = g.h * g.w;
         int img = g.cg * plane;
         float[] dxs = buffer(CHUNK, nb * img);
@@ -452,7 +454,7 @@ final class CpuConv {
     }
 
     /** dOutT[k, i*PQ + j] = dOut[n0 + i, group*Kg + k, j]. */
-    private void gatherRows(CpuStorage dOut, Geometry g, int n0, int nb, int group, CpuStorage dOutT) {
+    private void gatherRows(Plain dOut, Geometry g, int n0, int nb, int group, Plain dOutT) {
         int cols = nb * g.pq;
         parallel.forRange(nb, (long) g.kg * g.pq, (from, to) -> {
             float[] row = new float[g.pq];

@@ -3,7 +3,9 @@ package dev.gradus.backend.cpu;
 import static dev.gradus.backend.cpu.CpuStorage.asStored;
 import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.CpuStorage.plainOrNull;
+import static dev.gradus.backend.cpu.CpuStorage.stored;
 
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.ConvParams;
@@ -62,7 +64,8 @@ final class CpuConvDispatch {
             boolean finiteInputs =
                     NanScans.finite(asStored(x)) && NanScans.finite(plain(w)) && NanScans.finite(plainOrNull(bias));
             boolean fuse = relu && finiteInputs;
-            if (dnnlConv.forward(shapes, asStored(x), plain(w), plainOrNull(bias), asStored(out), fuse)) {
+            if (dnnlConv.forward(
+                    shapes, asStored(x), plain(w).storage, stored(plainOrNull(bias)), asStored(out), fuse)) {
                 matmul.convolutionRanOnDnnl();
                 if (relu && !fuse) {
                     elementwise.unary(UnaryOp.RELU, 0f, out, out);
@@ -82,7 +85,7 @@ final class CpuConvDispatch {
     void conv2dBackwardData(Operand dOut, Operand w, Operand dx, ConvParams p) {
         Operand.requireDense("conv2dBackwardData", dOut, w, dx);
         ConvShapes shapes = new ConvShapes(dx.shape(), w.shape(), dOut.shape(), p);
-        if (dnnlConv == null || !dnnlConv.backwardData(shapes, asStored(dOut), plain(w), asStored(dx))) {
+        if (dnnlConv == null || !dnnlConv.backwardData(shapes, asStored(dOut), plain(w).storage, asStored(dx))) {
             conv.backwardData(shapes, plain(dOut), plain(w), plain(dx));
         }
     }
@@ -91,7 +94,8 @@ final class CpuConvDispatch {
         Operand.requireDense("conv2dBackwardFilter", x, dOut, dw, dBias);
         ConvShapes shapes = new ConvShapes(x.shape(), dw.shape(), dOut.shape(), p);
         if (dnnlConv == null
-                || !dnnlConv.backwardWeights(shapes, asStored(x), asStored(dOut), plain(dw), plainOrNull(dBias))) {
+                || !dnnlConv.backwardWeights(
+                        shapes, asStored(x), asStored(dOut), plain(dw).storage, stored(plainOrNull(dBias)))) {
             conv.backwardFilter(shapes, plain(x), plain(dOut), plain(dw), plainOrNull(dBias));
         }
     }
@@ -141,9 +145,10 @@ final class CpuConvDispatch {
 
     void batchNormBackward(Operand x, Operand dOut, BatchNormArgs p, Operand dx, Operand dGamma, Operand dBeta) {
         BnCall b = bnCall(BatchNormDims.of("batchNormBackward", x, p, dOut, dx, dGamma, dBeta), p);
-        CpuStorage dg = plainOrNull(dGamma);
-        CpuStorage db = plainOrNull(dBeta);
-        if (dnnlBatchNorm == null || !dnnlBatchNorm.backward(asStored(x), asStored(dOut), b, asStored(dx), dg, db)) {
+        Plain dg = plainOrNull(dGamma);
+        Plain db = plainOrNull(dBeta);
+        if (dnnlBatchNorm == null
+                || !dnnlBatchNorm.backward(asStored(x), asStored(dOut), b, asStored(dx), stored(dg), stored(db))) {
             batchNorm.batchNormBackward(plain(x), plain(dOut), b, plain(dx), dg, db);
         }
     }

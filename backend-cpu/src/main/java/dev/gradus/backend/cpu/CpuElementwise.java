@@ -9,6 +9,7 @@ import static dev.gradus.backend.cpu.StridedRows.load;
 import static dev.gradus.backend.cpu.StridedRows.store;
 
 import dev.gradus.DType;
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
@@ -36,7 +37,7 @@ final class CpuElementwise {
     }
 
     void fill(Operand dst, float value) {
-        CpuStorage d = plain(dst.storage());
+        Plain d = plain(dst.storage());
         Layout l = atLeast1d(dst.layout());
         int st = lastStride(l);
         if (d.dtype() == DType.INT32) {
@@ -68,26 +69,32 @@ final class CpuElementwise {
             if (kept == null) {
                 held.close(); // the op converts its operands to plain below, which waits for other readers
             }
-            unary(op, s, x, xLayout, out, outLayout, kept);
+            unary(op, s, x, xLayout, out, outLayout, kept, held);
         }
     }
 
-    private void unary(UnaryOp op, float s, Storage x, Layout xLayout, Storage out, Layout outLayout, DnnlLayout kept) {
-        CpuStorage xs = inKept(x, kept);
-        CpuStorage os = inKept(out, kept);
+    private void unary(
+            UnaryOp op,
+            float s,
+            Storage x,
+            Layout xLayout,
+            Storage out,
+            Layout outLayout,
+            DnnlLayout kept,
+            CpuStorage.BlockedReads held) {
         Layout xl = atLeast1d(xLayout);
         Layout ol = atLeast1d(outLayout);
         int sx = lastStride(xl);
         int so = lastStride(ol);
-        if (xs.dtype() == DType.INT32 || os.dtype() == DType.INT32) {
+        if (kept == null && (x.dtype() == DType.INT32 || out.dtype() == DType.INT32)) {
             if (op != UnaryOp.IDENTITY) {
                 throw new IllegalArgumentException("cpu backend: " + op + " is only defined on FLOAT32");
             }
-            convert(xs, xl, sx, os, ol, so);
+            convert(plain(x), xl, sx, plain(out), ol, so);
             return;
         }
-        FloatBuffer in = xs.f;
-        FloatBuffer o = os.f;
+        FloatBuffer in = inKept(x, kept, held);
+        FloatBuffer o = outKept(out, kept, held);
         strided.forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
             for (int t = 0; t < len; t += TILE) {
                 int m = Math.min(TILE, len - t);
@@ -96,7 +103,7 @@ final class CpuElementwise {
                 store(sc.b, o, b + t * so, so, m);
             }
         });
-        os.setLayout(kept);
+        asStored(out).setLayout(kept);
     }
 
     /**
@@ -140,14 +147,21 @@ final class CpuElementwise {
             return false;
         }
         // b (a per-channel vector) is read in plain order: converted before a's read hold is taken.
-        CpuStorage rb = plain(b);
+        Plain rb = plain(b);
         try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(ra)) {
-            return perChannelOnBlocked(op, ra, al, rb, bl, out, ol);
+            return perChannelOnBlocked(op, ra, al, rb, bl, out, ol, held);
         }
     }
 
     private boolean perChannelOnBlocked(
-            BinaryOp op, CpuStorage ra, Layout al, CpuStorage rb, Layout bl, Storage out, Layout ol) {
+            BinaryOp op,
+            CpuStorage ra,
+            Layout al,
+            Plain rb,
+            Layout bl,
+            Storage out,
+            Layout ol,
+            CpuStorage.BlockedReads held) {
         Storage a = ra;
         DnnlLayout l = ra.layout();
         if (l == null
@@ -175,32 +189,59 @@ final class CpuElementwise {
         for (int ch = 0; ch < c; ch++) {
             per[ch] = rb.f.get(bl.offset() + ch * bs[1]);
         }
+        // out is written whole, in a's layout: its plain view is only where the bytes go.
         CpuStorage ro = asStored(out);
+        FloatBuffer src = held.view(ra).f();
+        FloatBuffer dst = ro.overwrittenWhole(held);
         parallel.forRange(n * blocks, (long) hw * block, (from, to) -> {
             float[] buf = new float[hw * block];
             float[] v = new float[block];
             for (int nb = from; nb < to; nb++) {
                 int base = nb * hw * block;
-                ra.f.get(base, buf, 0, hw * block);
+                src.get(base, buf, 0, hw * block);
                 System.arraycopy(per, (nb % blocks) * block, v, 0, block);
                 Kernels.binaryRepeating(op, buf, v, hw * block);
-                ro.f.put(base, buf, 0, hw * block);
+                dst.put(base, buf, 0, hw * block);
             }
         });
         ro.setLayout(l);
         return true;
     }
 
-    /** An elementwise operand: as it is when the op runs in the {@code kept} layout, else in plain order. */
-    private static CpuStorage inKept(Storage s, DnnlLayout kept) {
-        return kept != null ? asStored(s) : plain(s);
+    /**
+     * An elementwise operand's buffer: as it is when the op runs in the {@code kept} layout (the inputs then held by
+     * {@code held}; the output is written whole and its layout set after), else in plain order.
+     */
+    private static FloatBuffer inKept(Storage s, DnnlLayout kept, CpuStorage.BlockedReads held) {
+        if (kept == null) {
+            return plain(s).f;
+        }
+        CpuStorage c = asStored(s);
+        return c.layout() == null ? plain(c).f : held.view(c).f();
+    }
+
+    /** The output's buffer for {@link #inKept}'s operands: written whole in the {@code kept} layout, else plain. */
+    private static FloatBuffer outKept(Storage s, DnnlLayout kept, CpuStorage.BlockedReads held) {
+        return kept == null ? plain(s).f : asStored(s).overwrittenWhole(held);
+    }
+
+    /** {@link #inKept}'s storage, for a oneDNN kernel that treats every element alike. */
+    private static CpuStorage storedIn(Storage s, DnnlLayout kept, CpuStorage.BlockedReads held) {
+        if (kept == null) {
+            return plain(s).storage;
+        }
+        CpuStorage c = asStored(s);
+        if (c.layout() != null) {
+            held.view(c); // checks the hold
+        }
+        return c;
     }
 
     static boolean whole(Storage s, Layout l) {
         return l.offset() == 0 && l.numel() == s.numel() && l.isContiguous();
     }
 
-    private void convert(CpuStorage xs, Layout xl, int sx, CpuStorage os, Layout ol, int so) {
+    private void convert(Plain xs, Layout xl, int sx, Plain os, Layout ol, int so) {
         strided.forEachRow(xl, ol, null, (sc, a, b, c, len) -> {
             for (int k = 0; k < len; k++) {
                 int ia = a + k * sx;
@@ -231,7 +272,7 @@ final class CpuElementwise {
             if (kept == null) {
                 held.close(); // the op converts its operands to plain below, which waits for other readers
             }
-            binary(op, a, aLayout, b, bLayout, out, outLayout, kept);
+            binary(op, a, aLayout, b, bLayout, out, outLayout, kept, held);
         }
     }
 
@@ -243,18 +284,20 @@ final class CpuElementwise {
             Layout bLayout,
             Storage out,
             Layout outLayout,
-            DnnlLayout kept) {
+            DnnlLayout kept,
+            CpuStorage.BlockedReads held) {
         if (op == BinaryOp.RELU_GRAD
                 && dnnlEltwise != null
                 && aLayout.numel() >= DnnlEltwise.MIN_ELEMENTS
                 && aLayout.isContiguous()
                 && bLayout.isContiguous()
                 && outLayout.isContiguous()) {
-            CpuStorage ro = inKept(out, kept);
+            // Elementwise over whole storages of one layout, or over plain ones: the order does not matter to it.
+            CpuStorage ro = storedIn(out, kept, held);
             dnnlEltwise.reluBackward(
-                    inKept(a, kept),
+                    storedIn(a, kept, held),
                     aLayout.offset(),
-                    inKept(b, kept),
+                    storedIn(b, kept, held),
                     bLayout.offset(),
                     ro,
                     outLayout.offset(),
@@ -265,10 +308,9 @@ final class CpuElementwise {
         if (kept == null && rowBroadcast(op, a, aLayout, b, bLayout, out, outLayout)) {
             return;
         }
-        CpuStorage ro = inKept(out, kept);
-        FloatBuffer fa = inKept(a, kept).f;
-        FloatBuffer fb = inKept(b, kept).f;
-        FloatBuffer fo = ro.f;
+        FloatBuffer fa = inKept(a, kept, held);
+        FloatBuffer fb = inKept(b, kept, held);
+        FloatBuffer fo = outKept(out, kept, held);
         Layout al = atLeast1d(aLayout);
         Layout bl = atLeast1d(bLayout);
         Layout ol = atLeast1d(outLayout);
@@ -284,7 +326,7 @@ final class CpuElementwise {
                 store(sc.c, fo, oo + t * so, so, m);
             }
         });
-        ro.setLayout(kept);
+        asStored(out).setLayout(kept);
     }
 
     /**
@@ -374,7 +416,9 @@ final class CpuElementwise {
         if (!blocked) {
             held.close(); // converted to plain below, which waits for other readers
         }
-        CpuStorage src = blocked ? rx : plain(x.storage());
+        FloatBuffer src = blocked ? held.view(rx).f() : plain(x.storage()).f;
+        // Written whole (channelAffine's operands are whole [N, C, ...] storages).
+        FloatBuffer dst = blocked ? ro.overwrittenWhole(held) : plain(ro).f;
         // Scale and shift spread to one image's elements in the data's order, so the loop below reads every array
         // at the same index (C2 vectorises that; a per-channel scalar or a block-periodic index ran 2-3x slower).
         int per = c * hw;
@@ -388,9 +432,9 @@ final class CpuElementwise {
         parallel.forRange(n, (long) per * 2, (from, to) -> {
             float[] buf = new float[per];
             for (int i = from; i < to; i++) {
-                src.f.get(i * per, buf, 0, per);
+                src.get(i * per, buf, 0, per);
                 Kernels.affine(buf, vs, vt, per);
-                ro.f.put(i * per, buf, 0, per);
+                dst.put(i * per, buf, 0, per);
             }
         });
         ro.setLayout(block > 1 ? l : null);

@@ -7,6 +7,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 import dev.gradus.DType;
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.Storage;
@@ -68,9 +69,9 @@ final class CpuMatmul {
         Layout aLayout = ao.layout();
         Layout bLayout = bo.layout();
         Layout outLayout = outo.layout();
-        CpuStorage as = plain(ao.storage());
-        CpuStorage bs = plain(bo.storage());
-        CpuStorage os = plain(outo.storage());
+        Plain as = plain(ao.storage());
+        Plain bs = plain(bo.storage());
+        Plain os = plain(outo.storage());
         int r = aLayout.rank();
         int m = aLayout.shape()[r - 2];
         int k = aLayout.shape()[r - 1];
@@ -81,19 +82,19 @@ final class CpuMatmul {
         }
         GemmArg oa = gemmArg(m, k, aLayout.strides()[r - 2], aLayout.strides()[r - 1]);
         GemmArg ob = gemmArg(k, n, bLayout.strides()[r - 2], bLayout.strides()[r - 1]);
-        CpuStorage tmpA = null;
-        CpuStorage tmpB = null;
+        Plain tmpA = null;
+        Plain tmpB = null;
         Layout al = aLayout;
         Layout bl = bLayout;
         try {
             if (oa == null) {
-                tmpA = (CpuStorage) allocator.allocate(DType.FLOAT32, batch * m * k);
+                tmpA = plain(allocator.allocate(DType.FLOAT32, batch * m * k));
                 al = copyContiguous(as, aLayout, tmpA);
                 as = tmpA;
                 oa = new GemmArg(false, Math.max(1, k));
             }
             if (ob == null) {
-                tmpB = (CpuStorage) allocator.allocate(DType.FLOAT32, batch * k * n);
+                tmpB = plain(allocator.allocate(DType.FLOAT32, batch * k * n));
                 bl = copyContiguous(bs, bLayout, tmpB);
                 bs = tmpB;
                 ob = new GemmArg(false, Math.max(1, n));
@@ -122,7 +123,7 @@ final class CpuMatmul {
                         && offB == 0
                         && offC == 0
                         && matmulOnDnnl(m, n, k, oa.trans)) {
-                    dnnlMatmul.run(as, oa.trans, oa.ld, bs, ob.trans, ob.ld, os, m, n, k);
+                    dnnlMatmul.run(as.storage, oa.trans, oa.ld, bs.storage, ob.trans, ob.ld, os.storage, m, n, k);
                 } else if (m > 0 && n > 0) {
                     cblas_sgemm(
                             CblasRowMajor,
@@ -149,10 +150,10 @@ final class CpuMatmul {
             }
         } finally {
             if (tmpA != null) {
-                allocator.free(tmpA);
+                allocator.free(tmpA.storage);
             }
             if (tmpB != null) {
-                allocator.free(tmpB);
+                allocator.free(tmpB.storage);
             }
         }
     }
@@ -207,9 +208,9 @@ final class CpuMatmul {
         convolutionsOnDnnl = true;
     }
 
-    private Layout copyContiguous(CpuStorage src, Layout l, CpuStorage dst) {
+    private Layout copyContiguous(Plain src, Layout l, Plain dst) {
         Layout c = Layout.contiguous(l.shape());
-        elementwise.unary(UnaryOp.IDENTITY, 0f, new Operand(src, l), new Operand(dst, c));
+        elementwise.unary(UnaryOp.IDENTITY, 0f, new Operand(src.storage, l), new Operand(dst.storage, c));
         return c;
     }
 
@@ -240,7 +241,7 @@ final class CpuMatmul {
         if (dnnlMatmul == null) {
             return false;
         }
-        dnnlMatmul.run(plain(a), plain(b), plain(c), m, n, k);
+        dnnlMatmul.run(plain(a).storage, plain(b).storage, plain(c).storage, m, n, k);
         return true;
     }
 }

@@ -1,5 +1,6 @@
 package dev.gradus.backend.cpu;
 
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import java.util.Arrays;
@@ -12,7 +13,7 @@ final class CpuPool {
         this.parallel = parallel;
     }
 
-    void pool(PoolOp op, CpuStorage x, int[] xs, CpuStorage out, int[] os, CpuStorage argmax, PoolParams p) {
+    void pool(PoolOp op, Plain x, int[] xs, Plain out, int[] os, Plain argmax, PoolParams p) {
         int planes = xs[0] * xs[1];
         int h = xs[2];
         int w = xs[3];
@@ -101,7 +102,7 @@ final class CpuPool {
         }
     }
 
-    void poolBackward(PoolOp op, CpuStorage dOut, int[] os, CpuStorage argmax, CpuStorage dx, int[] xs, PoolParams p) {
+    void poolBackward(PoolOp op, Plain dOut, int[] os, Plain argmax, Plain dx, int[] xs, PoolParams p) {
         int planes = xs[0] * xs[1];
         int h = xs[2];
         int w = xs[3];

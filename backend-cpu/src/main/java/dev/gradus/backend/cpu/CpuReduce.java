@@ -3,6 +3,7 @@ package dev.gradus.backend.cpu;
 import static dev.gradus.backend.cpu.CpuStorage.plain;
 import static dev.gradus.backend.cpu.Scratch.TILE;
 
+import dev.gradus.backend.cpu.CpuStorage.Plain;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.ReduceOp;
@@ -23,8 +24,8 @@ final class CpuReduce {
     void reduce(ReduceOp op, Operand xo, int axis, Operand outo) {
         Layout xLayout = xo.layout();
         int outOffset = outo.layout().offset();
-        CpuStorage xs = plain(xo.storage());
-        CpuStorage os = plain(outo.storage());
+        Plain xs = plain(xo.storage());
+        Plain os = plain(outo.storage());
         int[] shape = xLayout.shape();
         int outer = xLayout.outer(axis);
         int len = shape[axis];
@@ -77,7 +78,7 @@ final class CpuReduce {
     }
 
     /** {@link #reduceRow} of {@code a[from, from + n)}, already in a Java array. */
-    private static void reduceSpan(ReduceOp op, float[] a, int from, int n, CpuStorage out, int oo) {
+    private static void reduceSpan(ReduceOp op, float[] a, int from, int n, Plain out, int oo) {
         if (isSum(op)) {
             float acc = 0f;
             for (int k = from; k < from + n; k++) {
@@ -104,7 +105,7 @@ final class CpuReduce {
     }
 
     /** Reduces {@code n} contiguous elements into {@code out[oo]}. */
-    private static void reduceRow(ReduceOp op, FloatBuffer x, int xo, int n, CpuStorage out, int oo, Scratch sc) {
+    private static void reduceRow(ReduceOp op, FloatBuffer x, int xo, int n, Plain out, int oo, Scratch sc) {
         boolean sum = isSum(op);
         float acc = sum ? 0f : x.get(xo);
         int best = 0;
@@ -135,7 +136,7 @@ final class CpuReduce {
 
     /** Reduces the rows of a {@code [n, stride]} block, columns {@code [0, m)}, into {@code m} outputs. */
     private static void reduceColumns(
-            ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, CpuStorage out, int oo, Scratch sc) {
+            ReduceOp op, FloatBuffer x, int xo, int n, int stride, int m, Plain out, int oo, Scratch sc) {
         boolean sum = isSum(op);
         float[] acc = sc.b;
         int[] best = sc.idx;

@@ -16,10 +16,14 @@ import org.bytedeco.javacpp.FloatPointer;
 
 /** Native memory from JavaCPP, seen by OpenBLAS as a pointer and by Java kernels as a direct buffer. */
 final class CpuStorage extends PinnableStorage {
+    /** The bytes, for oneDNN, which is told their layout ({@link #layout()}) with every call. */
     final BytePointer memory;
-    final FloatPointer floats;
-    final FloatBuffer f;
-    final IntBuffer i;
+    // The buffers are reached only through a view that states their order: Plain (after ensurePlain) or Blocked
+    // (under a read hold, with the layout): a Java kernel cannot index blocked contents by mistake.
+    private final FloatPointer floats;
+    private final FloatBuffer f;
+    private final IntBuffer i;
+    private final Plain plainView;
     /** The oneDNN layout the contents are in, or null for plain order (what every Java kernel expects). */
     private volatile DnnlLayout layout;
     /**
@@ -57,6 +61,7 @@ final class CpuStorage extends PinnableStorage {
         this.floats = new FloatPointer(memory);
         this.f = bb.asFloatBuffer();
         this.i = bb.asIntBuffer();
+        this.plainView = new Plain(this);
     }
 
     /**
@@ -70,6 +75,7 @@ final class CpuStorage extends PinnableStorage {
         this.floats = old.floats;
         this.f = old.f;
         this.i = old.i;
+        this.plainView = new Plain(this);
     }
 
     /** Marks a new handle as handed out (by the backend's allocate). */
@@ -208,6 +214,21 @@ final class CpuStorage extends PinnableStorage {
 
     /** Read holds taken by {@link #readBlocked}; {@link #close} releases them (once; later calls do nothing). */
     static final class BlockedReads implements AutoCloseable {
+        /**
+         * The contents of {@code s} as they are, for a Java kernel that works on its blocked layout (or on every
+         * element alike); only while this holds {@code s} and {@code s} is blocked.
+         */
+        Blocked view(CpuStorage s) {
+            DnnlLayout l = s.layout;
+            if (closed
+                    || l == null
+                    || s.layoutLock.getReadHoldCount() == 0
+                    || !Arrays.asList(held).contains(s)) {
+                throw new IllegalStateException("cpu backend: internal error: blocked contents read without a hold");
+            }
+            return new Blocked(s.f, l);
+        }
+
         static final BlockedReads NONE = new BlockedReads(new CpuStorage[0], null);
 
         private final CpuStorage[] held;
@@ -233,34 +254,95 @@ final class CpuStorage extends PinnableStorage {
         }
     }
 
-    // ------------------------------------------------------------------ the two views a kernel may take
+    // ------------------------------------------------------------------ the views a kernel may take
+
+    /**
+     * A storage's contents in plain row-major order, the order every Java kernel, BLAS call, read and write indexes
+     * by position; made by {@link CpuStorage#plain(Storage)}, which reorders blocked contents first.
+     */
+    static final class Plain {
+        final CpuStorage storage;
+        final FloatBuffer f;
+        final IntBuffer i;
+        final FloatPointer floats;
+
+        private Plain(CpuStorage s) {
+            this.storage = s;
+            this.f = s.f;
+            this.i = s.i;
+            this.floats = s.floats;
+        }
+
+        DType dtype() {
+            return storage.dtype();
+        }
+
+        int numel() {
+            return storage.numel();
+        }
+    }
+
+    /**
+     * Contents in a blocked oneDNN layout, read as they are by a Java kernel that knows the layout ({@code nChw<B>c})
+     * or treats every element alike; made by {@link BlockedReads#view} under a read hold.
+     */
+    record Blocked(FloatBuffer f, DnnlLayout layout) {}
 
     /**
      * {@code s} with its contents in plain row-major order, reordered now if a oneDNN op left them blocked: the
-     * view every Java kernel, BLAS call, read and write takes before it touches {@link #f}, {@link #i} or
-     * {@link #floats}. When in doubt, this one: it is always correct, at worst one reorder slower.
+     * view every Java kernel, BLAS call, read and write takes before it touches the buffers. When in doubt, this
+     * one: it is always correct, at worst one reorder slower.
      */
-    static CpuStorage plain(Storage s) {
+    static Plain plain(Storage s) {
         CpuStorage c = asStored(s);
         c.ensurePlain();
-        return c;
+        return c.plainView;
     }
 
     /** {@link #plain(Storage)} of an operand's storage. */
-    static CpuStorage plain(Operand o) {
+    static Plain plain(Operand o) {
         return plain(o.storage());
     }
 
     /** {@link #plain(Storage)} of an operand's storage, or null for an absent optional operand. */
-    static CpuStorage plainOrNull(Operand o) {
+    static Plain plainOrNull(Operand o) {
         return o == null ? null : plain(o.storage());
     }
 
+    /** The storage a plain view is of, or null for null: what a oneDNN op takes for an operand known plain. */
+    static CpuStorage stored(Plain p) {
+        return p == null ? null : p.storage;
+    }
+
     /**
-     * {@code s} as stored: its contents may be in a blocked oneDNN layout ({@link #layout()} says which). Only for a
-     * oneDNN op, which reads the layout and reorders as needed, or for code that checks {@link #layout()} (or only
-     * looks at the dtype, the pins or the whole buffer's bits) before it touches the buffers; a Java kernel that
-     * indexes {@link #f} by NCHW position must take {@link #plain(Storage)} instead.
+     * The buffer of an op's output that the op writes whole, in the order the op gives it ({@link #setLayout} after):
+     * the held input's own view when writing in place, else the buffer, its old contents (in any layout) dropped
+     * without a conversion.
+     */
+    FloatBuffer overwrittenWhole(BlockedReads held) {
+        if (layout != null && layoutLock.getReadHoldCount() > 0) {
+            return held.view(this).f();
+        }
+        setLayout(null);
+        return f;
+    }
+
+    /**
+     * The whole buffer's bits whatever the order, for scans that treat every element alike (a NaN search); blocked
+     * contents only under a read hold ({@link #readBlocked}).
+     */
+    IntBuffer bitsHeld(BlockedReads held) {
+        if (layout != null) {
+            held.view(this);
+        }
+        return i;
+    }
+
+    /**
+     * {@code s} as stored: its contents may be in a blocked oneDNN layout ({@link #layout()} says which). For a
+     * oneDNN op, which reads the layout and reorders as needed, and for code that looks at the layout, the dtype or
+     * the pins; its buffers are reached only through {@link #plain(Storage)} or, under a read hold,
+     * {@link BlockedReads#view}.
      */
     static CpuStorage asStored(Storage s) {
         if (s instanceof CpuStorage c) {

@@ -1,5 +1,7 @@
 package dev.gradus.backend.cpu;
 
+import static dev.gradus.backend.cpu.CpuStorage.plain;
+import static dev.gradus.backend.cpu.CpuStorage.stored;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SCALE;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SHIFT;
@@ -62,11 +64,11 @@ final class DnnlBatchNorm {
     boolean train(CpuStorage x, CpuStorage out, BnCall b) {
         // The statistics read x's blocked contents in Java: held against conversion by another thread until done.
         try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(x)) {
-            return trainHeld(x, out, b);
+            return trainHeld(x, out, b, held);
         }
     }
 
-    private boolean trainHeld(CpuStorage x, CpuStorage out, BnCall b) {
+    private boolean trainHeld(CpuStorage x, CpuStorage out, BnCall b, CpuStorage.BlockedReads held) {
         int n = b.n();
         int c = b.c();
         int hw = b.hw();
@@ -88,11 +90,11 @@ final class DnnlBatchNorm {
         }
         CpuStorage var = (CpuStorage) backend.allocate(DType.FLOAT32, c);
         try {
-            double[] variance = statistics(x, n, c, hw, block, b.saveMean());
+            double[] variance = statistics(held.view(x), n, c, hw, block, b.saveMean());
             for (int ch = 0; ch < c; ch++) {
-                var.f.put(ch, (float) variance[ch]);
+                plain(var).f.put(ch, (float) variance[ch]);
             }
-            plan.run(dnnl, x, b.saveMean(), var, b.gamma(), b.beta(), out);
+            plan.run(dnnl, x, stored(b.saveMean()), var, stored(b.gamma()), stored(b.beta()), out);
             for (int ch = 0; ch < c; ch++) {
                 double v = variance[ch];
                 b.save(ch, b.saveMean().f.get(ch), v, (float) (1.0 / Math.sqrt(v + b.eps())));
@@ -124,10 +126,19 @@ final class DnnlBatchNorm {
         try {
             for (int ch = 0; ch < c; ch++) {
                 float inv = b.saveInvStd().f.get(ch);
-                var.f.put(ch, 1f / (inv * inv));
+                plain(var).f.put(ch, 1f / (inv * inv));
             }
             // Without affine parameters dGamma and dBeta may still be given: the plan has no slot for them.
-            plan.run(dnnl, x, b.saveMean(), var, dOut, b.gamma(), dx, affine ? dGamma : null, affine ? dBeta : null);
+            plan.run(
+                    dnnl,
+                    x,
+                    stored(b.saveMean()),
+                    var,
+                    dOut,
+                    stored(b.gamma()),
+                    dx,
+                    affine ? dGamma : null,
+                    affine ? dBeta : null);
         } finally {
             backend.free(var);
         }
@@ -144,7 +155,7 @@ final class DnnlBatchNorm {
      * mean of {@code DnnlBatchNormTest}'s batch, against 1e-6 here). Threads take ranges of images and their partial
      * moments are added in range order, so results do not depend on timing.
      */
-    private double[] statistics(CpuStorage x, int n, int c, int hw, int block, CpuStorage mean) {
+    private double[] statistics(CpuStorage.Blocked x, int n, int c, int hw, int block, CpuStorage.Plain mean) {
         Map<Integer, double[][]> parts = new ConcurrentHashMap<>();
         backend.parallel()
                 .forRange(n, (long) c * hw * 2, (from, to) -> parts.put(from, moments(x, from, to, c, hw, block)));
@@ -179,7 +190,7 @@ final class DnnlBatchNorm {
      * mean, and the sum of {@code hw * imageMean^2}. The loops add whole rows into accumulators at the same index,
      * which C2 vectorises (a row read at an offset into a larger array is not, and ran 3x slower).
      */
-    private static double[][] moments(CpuStorage x, int from, int to, int c, int hw, int block) {
+    private static double[][] moments(CpuStorage.Blocked x, int from, int to, int c, int hw, int block) {
         int blocks = c / block;
         int len = hw * block;
         double[][] out = new double[3][c];
@@ -193,7 +204,7 @@ final class DnnlBatchNorm {
                 // One pass, around a shift: the image's first pixel of each channel. Deviations from a value of
                 // the data itself keep the float sums small (no cancellation however far the data sits from 0).
                 for (int j = 0; j < block; j++) {
-                    centre[j] = x.f.get(base + j);
+                    centre[j] = x.f().get(base + j);
                 }
                 for (int p = block; p < ROW; p += block) {
                     System.arraycopy(centre, 0, centre, p, block);
@@ -202,7 +213,7 @@ final class DnnlBatchNorm {
                 Arrays.fill(acc2, 0f);
                 for (int o = 0; o < len; o += ROW) {
                     int l = Math.min(ROW, len - o);
-                    x.f.get(base + o, row, 0, l);
+                    x.f().get(base + o, row, 0, l);
                     addDeviations(acc1, acc2, row, centre, l);
                 }
                 for (int j = 0; j < block; j++) {

@@ -105,7 +105,7 @@ final class DnnlEltwise {
     }
 
     private static FloatPointer at(CpuStorage s, int offset) {
-        return new FloatPointer(s.floats).position(offset);
+        return new FloatPointer(s.memory).position(offset);
     }
 
     private Plan plan(Key key) {

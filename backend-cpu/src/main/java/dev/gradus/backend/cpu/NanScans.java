@@ -24,6 +24,11 @@ final class NanScans {
         return s == null || s.knownFinite() || !nonFinite(s);
     }
 
+    /** {@link #finite(CpuStorage)} of plain contents (null: true). */
+    static boolean finite(CpuStorage.Plain p) {
+        return p == null || finite(p.storage);
+    }
+
     /** Whether {@code s} holds a NaN (anywhere in its buffer). */
     static boolean hasNaN(CpuStorage s) {
         return maxMagnitudeBits(s) > 0x7f800000;
@@ -32,12 +37,11 @@ final class NanScans {
     private static int maxMagnitudeBits(CpuStorage s) {
         // Blocked contents are held so another thread's conversion to plain cannot move a value past the scan.
         try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(s)) {
-            return maxMagnitudeBitsHeld(s);
+            return maxMagnitudeBits(s.bitsHeld(held));
         }
     }
 
-    private static int maxMagnitudeBitsHeld(CpuStorage s) {
-        IntBuffer bits = s.i;
+    private static int maxMagnitudeBits(IntBuffer bits) {
         int n = bits.limit();
         int[] tile = Scratch.get().idx;
         int m = 0;

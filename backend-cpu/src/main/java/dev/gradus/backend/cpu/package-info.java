@@ -15,8 +15,9 @@
  *       {@code DnnlConv}, {@code DnnlPool}, {@code DnnlBatchNorm}, {@code DnnlEltwise}, {@code DnnlMatmul}.</li>
  *   <li>Package-private, the backend's parts, one concern each ({@code CpuBackend} pins an op's storages and
  *       delegates): {@code CpuAllocator} (native memory and its bounded cache), {@code CpuStorage}
- *       (a storage and its two views: {@code plain}, always safe for a Java kernel, and {@code asStored}, possibly
- *       blocked, for oneDNN), {@code Scratch} and {@code StridedRows} (per-thread tiles, strided row walks),
+ *       (a storage and the views its buffers are reached through, so the layout is in the type: {@code Plain}
+ *       from {@code plain(s)}, row-major, for every Java kernel; {@code Blocked}, a oneDNN layout read as it is under
+ *       a read hold, for the few kernels that work on it; {@code asStored} gives oneDNN the bytes and their layout), {@code Scratch} and {@code StridedRows} (per-thread tiles, strided row walks),
  *       {@code CpuElementwise}, {@code CpuReduce}, {@code CpuMatmul} (with its OpenBLAS/oneDNN routing policy),
  *       {@code CpuSoftmax}, {@code CpuIndexing}, {@code CpuOptimizers}, {@code CpuConvDispatch} (convolution,
  *       pooling and batch norm to oneDNN or Java), {@code CpuConv} (im2col convolution), {@code CpuPool},
