@@ -8,12 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Functional;
 import dev.gradus.Rng;
+import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.ConvTranspose2d;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.Sequential;
+import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
 import java.nio.file.Files;
@@ -319,6 +321,34 @@ interface ConvTransposeConformance {
         Functional.convTranspose2d(x, w, null, cs.params(), 1, 1).sum().backward();
         assertNull(x.grad());
         assertArrayEquals(cs.wShape(), w.grad().shape().dims());
+    }
+
+    @Test
+    default void convTranspose2dLearnsATeachersWeights() {
+        // The output is linear in weight and bias: Adam on the squared error must close in on a teacher's layer.
+        Backend be = suiteBackend();
+        Geometry cs = issueCase(6, 4, 2, 2);
+        ConvTranspose2d teacher = new ConvTranspose2d(be, cs.config(true), new Rng(11));
+        ConvTranspose2d student = new ConvTranspose2d(be, cs.config(true), new Rng(12));
+        Tensor x = t(random(Shape.of(cs.xShape()).numel(), -1f, 1f), cs.xShape());
+        Tensor target = teacher.forward(x).detach();
+        Adam opt = new Adam(student.parameters(), Adam.Config.lr(0.02f));
+        float first = 0;
+        float last = 0;
+        for (int step = 0; step < 150; step++) {
+            try (Scope s = Scope.open()) {
+                opt.zeroGrad();
+                Tensor loss = Functional.mseLoss(student.forward(x), target);
+                loss.backward();
+                opt.step();
+                last = loss.item();
+                first = step == 0 ? last : first;
+            }
+        }
+        assertTrue(last < 1e-4 * first, "mse from " + first + " to " + last + " in 150 Adam steps");
+        opt.close();
+        teacher.close();
+        student.close();
     }
 
     // ------------------------------------------------------------------ model files
