@@ -12,9 +12,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Differentiable operations beyond the elementwise ones, as {@code torch.nn.functional}: convolution, pooling,
- * batch normalisation, dropout, log-softmax, cross-entropy and concatenation. Layers in {@link dev.gradus.nn}
- * wrap them.
+ * Differentiable operations beyond the elementwise ones, as {@code torch.nn.functional}: convolution (plain and
+ * transposed), pooling, batch normalisation, dropout, log-softmax, cross-entropy and concatenation. Layers in
+ * {@link dev.gradus.nn} wrap them.
  *
  * <p>Each is written with the public API only ({@link Autograd#record}, {@link Tensor#empty},
  * {@link Tensor#dense()}, {@link Tensor#operand()}), the way a user adds an op of their own. Image shapes are
@@ -118,6 +118,30 @@ public final class Functional {
      */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, ConvParams p) {
         return conv2d(x, weight, bias, p, false);
+    }
+
+    /**
+     * Transposed 2-D convolution ({@code F.conv_transpose2d}), the gradient of {@link #conv2d} with respect to its
+     * input: each input pixel adds its weighted kernel into the output at {@code stride} steps, {@code p}'s padding
+     * cropped from the output's borders and {@code outputPaddingH x outputPaddingW} extra rows and columns at its
+     * bottom and right (each below the stride or the dilation).
+     *
+     * <p>Shapes: {@code x [N, C, H, W]}, {@code weight [C, K/groups, R, S]}, {@code bias [K]} or null, result
+     * {@code [N, K, Ho, Wo]} with {@code Ho = (H-1)*strideH - 2*padH + dilationH*(R-1) + outputPaddingH + 1}.
+     *
+     * <pre>{@code
+     * // w [16, 8, 3, 3]: [N, 16, 7, 7] -> [N, 8, 14, 14]
+     * Tensor y = Functional.convTranspose2d(x, w, b, new ConvParams(2, 2, 1, 1, 1, 1, 1), 1, 1);
+     * }</pre>
+     */
+    public static Tensor convTranspose2d(
+            Tensor x, Tensor weight, Tensor bias, ConvParams p, int outputPaddingH, int outputPaddingW) {
+        return ConvTranspose.apply(x, weight, bias, p, outputPaddingH, outputPaddingW);
+    }
+
+    /** {@link #convTranspose2d(Tensor, Tensor, Tensor, ConvParams, int, int)} without output padding. */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, ConvParams p) {
+        return convTranspose2d(x, weight, bias, p, 0, 0);
     }
 
     /**

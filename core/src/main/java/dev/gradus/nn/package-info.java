@@ -5,7 +5,8 @@
  *   <li>Building blocks: {@link dev.gradus.nn.Module} (parameters, buffers, children, found in fields too),
  *       {@link dev.gradus.nn.Parameter}, {@link dev.gradus.nn.Sequential} (which runs Conv2d+ReLU+MaxPool2d and
  *       Conv2d+ReLU as one op each and reorders ReLU+MaxPool2d, without changing results).</li>
- *   <li>Linear and convolution: {@link dev.gradus.nn.Dense}, {@link dev.gradus.nn.Conv2d}.</li>
+ *   <li>Linear and convolution: {@link dev.gradus.nn.Dense}, {@link dev.gradus.nn.Conv2d},
+ *       {@link dev.gradus.nn.ConvTranspose2d}.</li>
  *   <li>Pooling and shape: {@link dev.gradus.nn.MaxPool2d}, {@link dev.gradus.nn.AvgPool2d},
  *       {@link dev.gradus.nn.AdaptiveAvgPool2d}, {@link dev.gradus.nn.GlobalAvgPool2d},
  *       {@link dev.gradus.nn.Flatten}.</li>

@@ -71,6 +71,7 @@ public abstract class BackendConformance
                 NanAndSizesConformance,
                 SummaryConformance,
                 FusionConformance,
+                ConvTransposeConformance,
                 ActivationsAndLossesConformance,
                 SequenceLayersConformance,
                 ReductionsAndSelectionConformance,
