@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,7 +99,8 @@ public final class Safetensors {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put("gradus.architecture", architecture(model));
-        meta.putAll(extra);
+        // In key order, so one model saves to the same bytes whatever order the caller's map iterates in.
+        meta.putAll(new TreeMap<>(extra));
         write(file, all, meta);
     }
 

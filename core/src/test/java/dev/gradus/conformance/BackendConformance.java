@@ -49,7 +49,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
@@ -1243,6 +1245,26 @@ public abstract class BackendConformance
     }
 
     // ------------------------------------------------------------------ model files
+
+    /**
+     * The same model and metadata give the same file bytes whatever order the caller's metadata map iterates in
+     * (a {@code Map.of} iterates in a different order in each JVM, which made two saves of one model differ).
+     */
+    @Test
+    void aSavedFileDoesNotDependOnTheMetadataMapsOrder(@TempDir Path dir) throws IOException {
+        Dense m = new Dense(backend(), 3, 2, true, Init.PYTORCH, new Rng(3));
+        Map<String, String> ab = new LinkedHashMap<>();
+        ab.put("gradus.example", "mlp");
+        ab.put("gradus.hidden", "48");
+        Map<String, String> ba = new LinkedHashMap<>();
+        ba.put("gradus.hidden", "48");
+        ba.put("gradus.example", "mlp");
+        dev.gradus.io.Safetensors.save(m, dir.resolve("ab.safetensors"), ab);
+        dev.gradus.io.Safetensors.save(m, dir.resolve("ba.safetensors"), ba);
+        assertArrayEquals(
+                Files.readAllBytes(dir.resolve("ab.safetensors")), Files.readAllBytes(dir.resolve("ba.safetensors")));
+        m.close();
+    }
 
     @Test
     void safetensorsRoundTripPredictsExactlyTheSame(@TempDir Path dir) throws IOException {

@@ -11,6 +11,12 @@ import org.apache.spark.sql.SparkSession;
 final class TestData {
     private TestData() {}
 
+    /** Whether MNIST is there (a class's one-time setup starts Spark only then; each test calls {@link #mnistDir}). */
+    static boolean mnistPresent() {
+        String env = System.getenv("GRADUS_DATA");
+        return env != null && !env.isBlank() && Files.isDirectory(Path.of(env, "mnist"));
+    }
+
     static Path mnistDir() {
         String env = System.getenv("GRADUS_DATA");
         Path dir = env == null || env.isBlank() ? null : Path.of(env, "mnist");
