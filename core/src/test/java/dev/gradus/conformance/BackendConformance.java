@@ -77,7 +77,8 @@ public abstract class BackendConformance
                 SortAndTopkConformance,
                 SlicingAndPoolingConformance,
                 ReferenceDifferential,
-                ReferenceDifferentialPaths {
+                ReferenceDifferentialPaths,
+                CustomOpConformance {
     /** The backend under test. */
     protected abstract Backend backend();
 
