@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <dlfcn.h>
 #include <map>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -385,6 +386,74 @@ const std::vector<Kernel>& kernels() {
     return table;
 }
 
+// Ops' own kernels (dev.gradus.ops.Op with a CUDA source): the tests' CudaEmulator compiles each source for the
+// host into user/<entry>.so beside this library, exporting gradus_emu_user_<entry>(const uint64_t* args), which
+// calls the kernel for one thread, and gradus_emu_user_params_<entry>, the number of 8-byte arguments of the
+// contract (out, n, then a pointer and a size per input). Found by name when cuModuleGetFunction asks for one.
+struct UserKernels {
+    std::mutex lock;
+    std::deque<Kernel> kernels;  // a deque: the addresses handed out as CUfunctions stay valid
+    std::deque<std::string> names;
+};
+
+UserKernels& userKernels() {
+    static UserKernels* u = new UserKernels();
+    return *u;
+}
+
+std::string emulatorDirectory() {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&gradus_emu_synchronize), &info) == 0 || info.dli_fname == nullptr) {
+        return ".";
+    }
+    std::string path(info.dli_fname);
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+const Kernel* userKernel(const char* name) {
+    UserKernels& u = userKernels();
+    std::lock_guard<std::mutex> guard(u.lock);
+    for (const Kernel& k : u.kernels) {
+        if (std::strcmp(k.name, name) == 0) {
+            return &k;
+        }
+    }
+    std::string lib = emulatorDirectory() + "/user/" + name + ".so";
+    void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        return nullptr;
+    }
+    using Run = void (*)(const uint64_t*);
+    Run run = reinterpret_cast<Run>(dlsym(handle, (std::string("gradus_emu_user_") + name).c_str()));
+    const int* params = static_cast<const int*>(dlsym(handle, (std::string("gradus_emu_user_params_") + name).c_str()));
+    if (run == nullptr || params == nullptr) {
+        return nullptr;
+    }
+    u.names.push_back(name);
+    const char* stored = u.names.back().c_str();
+    size_t count = static_cast<size_t>(*params);
+    u.kernels.push_back(Kernel{stored, false, [stored, run, count](void** p) {
+                                   std::vector<uint64_t> args(count);
+                                   for (size_t i = 0; i < count; i++) {
+                                       std::memcpy(&args[i], p[i], sizeof(uint64_t));
+                                   }
+                                   return Bound{[run, args]() { run(args.data()); },
+                                                [stored, args]() {
+                                                    // pointer i and its element count i + 1: the whole range
+                                                    for (size_t i = 0; i + 1 < args.size(); i += 2) {
+                                                        size_t bytes = static_cast<size_t>(args[i + 1]) * sizeof(float);
+                                                        if (bytes > 0) {
+                                                            gradus_emu_require_device(
+                                                                reinterpret_cast<const void*>(args[i]), bytes,
+                                                                std::string(stored) + " argument " + std::to_string(i));
+                                                        }
+                                                    }
+                                                }};
+                               }});
+    return &u.kernels.back();
+}
+
 void runGrid(const Kernel& k, EmuDim3 grid, EmuDim3 block, const Body& body) {
     unsigned threads = block.x * block.y * block.z;
     gridDim = grid;
@@ -439,6 +508,10 @@ int cuModuleGetFunction(void** function, void* module, const char* name) {
             *function = const_cast<Kernel*>(&k);
             return 0;
         }
+    }
+    if (const Kernel* k = userKernel(name)) {
+        *function = const_cast<Kernel*>(k);
+        return 0;
     }
     return 500;  // CUDA_ERROR_NOT_FOUND
 }

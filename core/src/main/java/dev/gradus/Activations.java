@@ -1,9 +1,11 @@
 package dev.gradus;
 
+import dev.gradus.ops.BuiltInOps;
+
 /**
  * Elementwise activations composed from {@link Tensor}'s ops (their gradients come from those ops), with
  * PyTorch's names and defaults ({@code torch.nn.functional}); ReLU, sigmoid, tanh and exact GELU are on
- * {@link Tensor} itself.
+ * {@link Tensor} itself. SiLU and tanh-GELU are defined as ops in {@link BuiltInOps}.
  *
  * <p>Shapes: any; the output has the input's shape.
  *
@@ -19,7 +21,7 @@ public final class Activations {
 
     /** {@code x * sigmoid(x)}, the swish ({@code F.silu}). */
     public static Tensor silu(Tensor x) {
-        return x.mul(x.sigmoid());
+        return BuiltInOps.SILU.apply(x);
     }
 
     /**
@@ -41,7 +43,6 @@ public final class Activations {
      * {@code 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))}; the exact one is {@link Tensor#gelu()}.
      */
     public static Tensor geluTanh(Tensor x) {
-        Tensor inner = x.add(x.pow(3f).mul(0.044715f)).mul((float) Math.sqrt(2 / Math.PI));
-        return x.mul(inner.tanh().add(1f)).mul(0.5f);
+        return BuiltInOps.GELU_TANH.apply(x);
     }
 }

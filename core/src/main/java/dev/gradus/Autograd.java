@@ -15,7 +15,8 @@ import java.util.Set;
 
 /**
  * The reverse-mode engine: records each op on a dynamic tape and walks the tape back from an output; also the
- * public way to define a differentiable op of one's own.
+ * lower-level way to define a differentiable op of one's own ({@link dev.gradus.ops.Op} adds a shape rule, checks
+ * and kernels of one's own on top of it).
  *
  * <p>An op is its forward (any tensor code, or backend kernels on {@link Tensor#operand()}) followed by
  * {@link #record}, which attaches the backward rule beside it. {@link Functional} and every {@link Tensor} op

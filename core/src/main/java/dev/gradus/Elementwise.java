@@ -1,5 +1,6 @@
 package dev.gradus;
 
+import dev.gradus.ops.BuiltInOps;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.UnaryOp;
@@ -141,11 +142,11 @@ final class Elementwise {
     }
 
     static Tensor sin(Tensor x) {
-        return scalar("sin", UnaryOp.SIN, x, 0f, d -> d.mul(x.cos()));
+        return BuiltInOps.SIN.apply(x);
     }
 
     static Tensor cos(Tensor x) {
-        return scalar("cos", UnaryOp.COS, x, 0f, d -> d.mul(x.sin()).neg());
+        return BuiltInOps.COS.apply(x);
     }
 
     /** An activation whose backward is one fused kernel of the incoming gradient and the saved output. */

@@ -14,9 +14,10 @@
  *       memory checks); {@link dev.gradus.Rng}: seeded random numbers.</li>
  * </ul>
  * Layers are in {@link dev.gradus.nn}, optimizers in {@link dev.gradus.optim}, the backend SPI in
- * {@link dev.gradus.spi}. Inside the package, {@code Tensor} is the public face: the bodies of its ops, each with
- * its gradient rule beside its forward, are in {@code Elementwise} (arithmetic, math such as {@code sin} and
- * {@code cos}, activations), {@code TensorOps} (creation, shape, reductions, comparisons, indexing),
+ * {@link dev.gradus.spi}, ops defined in one place (shape rule, Java and CUDA kernels, backward) in
+ * {@link dev.gradus.ops}. Inside the package, {@code Tensor} is the public face: the bodies of its ops, each with
+ * its gradient rule beside its forward, are in {@code Elementwise} (arithmetic, math, activations; {@code sin} and
+ * {@code cos} are {@code dev.gradus.ops.BuiltInOps}), {@code TensorOps} (creation, shape, reductions, comparisons, indexing),
  * {@code Statistics} ({@code var}, {@code std}, sums over several axes), {@code Selection} ({@code select}, stepped
  * {@code slice}, {@code flip}, {@code tril}/{@code triu}, {@code maskedFill}, {@code cumsum}, {@code linspace}) and
  * {@code Sorting} ({@code sort}, {@code topk}); printing is in {@code TensorFormat}.

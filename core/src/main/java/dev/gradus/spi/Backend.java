@@ -5,8 +5,8 @@ import dev.gradus.Device;
 import java.util.Map;
 
 /**
- * The compute a tensor library needs from a device: memory, elementwise maps, reductions, GEMM and a few fused
- * kernels.
+ * The compute a tensor library needs from a device: memory, elementwise maps, reductions, GEMM, a few fused
+ * kernels, and the kernels ops register ({@link #runKernel}).
  *
  * <p>Backends see storages, layouts and numbers, never tensors or the autodiff graph. Every tensor argument is an
  * {@link Operand} (storage + layout), valid for its storage; core checks shapes before calling. Element-wise ops,
@@ -161,6 +161,17 @@ public interface Backend {
      * batch norm in evaluation mode once its statistics are folded into {@code scale} and {@code shift} {@code [C]}.
      */
     void channelAffine(Operand x, Operand scale, Operand shift, Operand out);
+
+    /**
+     * Runs the kernel of an op registered through core's {@code dev.gradus.ops.Op}: {@code out = op(inputs)}, with
+     * contiguous FLOAT32 {@code inputs} (any offset) and a dense FLOAT32 {@code out} whose shapes core has checked
+     * ({@link OpKernels#check} states it). A backend runs {@link OpKernels#java} on views of its memory, or its own
+     * form of the kernel ({@link OpKernels#cuda}); the default runs the Java kernel on host copies through
+     * {@link #read} and {@link #write}, so a backend that does nothing here still runs every op.
+     */
+    default void runKernel(OpKernels kernels, Operand[] inputs, Operand out) {
+        kernels.runOnHost(this, inputs, out);
+    }
 
     /** Live, reserved and allocation counters. */
     MemoryStats memory();

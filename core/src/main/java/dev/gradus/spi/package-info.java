@@ -1,6 +1,9 @@
 /**
  * The backend SPI: {@link dev.gradus.spi.Backend} (memory, elementwise ops by enum, reductions, GEMM, fused
  * kernels) and {@link dev.gradus.spi.BackendProvider} (found with {@code ServiceLoader}). Backends see
- * {@link dev.gradus.spi.Storage} and {@link dev.gradus.spi.Layout}, never tensors or the graph.
+ * {@link dev.gradus.spi.Storage} and {@link dev.gradus.spi.Layout}, never tensors or the graph. Ops defined with
+ * {@code dev.gradus.ops.Op} reach a backend through one method, {@link dev.gradus.spi.Backend#runKernel}, with
+ * their kernels as {@link dev.gradus.spi.OpKernels}: a {@link dev.gradus.spi.JavaKernel} on float views and an
+ * optional {@link dev.gradus.spi.CudaSource}.
  */
 package dev.gradus.spi;

@@ -80,7 +80,8 @@ public abstract class BackendConformance
                 SortAndTopkConformance,
                 SlicingAndPoolingConformance,
                 ReferenceDifferential,
-                ReferenceDifferentialPaths {
+                ReferenceDifferentialPaths,
+                CustomOpConformance {
     /** The backend under test. */
     protected abstract Backend backend();
 

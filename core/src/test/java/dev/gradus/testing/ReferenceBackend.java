@@ -10,6 +10,7 @@ import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.OpKernels;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -17,6 +18,7 @@ import dev.gradus.spi.ReduceOp;
 import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
+import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -202,6 +204,24 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void readInts(Storage src, int offset, int[] dst, int dstOffset, int length) {
         System.arraycopy(ints(src), offset, dst, dstOffset, length);
+    }
+
+    // ------------------------------------------------------------------ registered kernels
+
+    /** Runs the op's Java kernel on views of the storages' own arrays (no copies). */
+    @Override
+    public void runKernel(OpKernels kernels, Operand[] inputs, Operand out) {
+        kernels.check(inputs, out);
+        FloatBuffer[] views = new FloatBuffer[inputs.length];
+        int[][] shapes = new int[inputs.length][];
+        for (int j = 0; j < inputs.length; j++) {
+            views[j] = FloatBuffer.wrap(
+                            floats(inputs[j].storage()), inputs[j].layout().offset(), inputs[j].numel())
+                    .slice();
+            shapes[j] = inputs[j].shape().clone();
+        }
+        FloatBuffer o = FloatBuffer.wrap(floats(out.storage()), 0, out.numel()).slice();
+        kernels.java().run(views, shapes, o, out.shape().clone());
     }
 
     // ------------------------------------------------------------------ ops, one family per class

@@ -11,6 +11,7 @@ import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.OpKernels;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -19,6 +20,7 @@ import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.StoragePins;
 import dev.gradus.spi.UnaryOp;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -29,10 +31,11 @@ import java.util.Map;
  * duration and hands them to the class that owns it: memory to {@link CpuAllocator}, elementwise ops to
  * {@link CpuElementwise}, reductions to {@link CpuReduce}, matrix products and their routing policy to
  * {@link CpuMatmul}, log-softmax to {@link CpuSoftmax}, one-hot, gather and scatter to {@link CpuIndexing},
- * optimizer steps to {@link CpuOptimizers}, convolution, pooling and batch norm to {@link CpuConvDispatch}, and
- * {@link #describe} to {@link CpuDiagnostics}. A Java kernel reaches a storage's buffers only through a view that
- * states their order: {@link CpuStorage#plain} (row-major, reordered first if need be) or, under a read hold,
- * {@link CpuStorage.BlockedReads#view} (a oneDNN layout as it is); oneDNN ops take {@link CpuStorage#asStored}.
+ * optimizer steps to {@link CpuOptimizers}, ops' own Java kernels to {@link CpuOpKernels}, convolution, pooling
+ * and batch norm to {@link CpuConvDispatch}, and {@link #describe} to {@link CpuDiagnostics}. A Java kernel reaches a
+ * storage's buffers only through a view that states their order: {@link CpuStorage#plain} (row-major, reordered
+ * first if need be) or, under a read hold, {@link CpuStorage.BlockedReads#view} (a oneDNN layout as it is); oneDNN
+ * ops take {@link CpuStorage#asStored}.
  *
  * <p>Results are bit-identical run to run for a given thread count: each output element is computed by one thread
  * in a fixed order.
@@ -354,6 +357,17 @@ public final class CpuBackend implements Backend {
                 p.saveMean(),
                 p.saveInvStd())) {
             convolutions.batchNormBackward(x, dOut, p, dx, dGamma, dBeta);
+        }
+    }
+
+    // ------------------------------------------------------------------ ops' own kernels
+
+    @Override
+    public void runKernel(OpKernels kernels, Operand[] inputs, Operand out) {
+        Operand[] all = Arrays.copyOf(inputs, inputs.length + 1);
+        all[inputs.length] = out;
+        try (var pins = pin(all)) {
+            CpuOpKernels.run(kernels, inputs, out);
         }
     }
 

@@ -8,9 +8,11 @@ import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BatchNormDims;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.CudaSource;
 import dev.gradus.spi.IndexOp;
 import dev.gradus.spi.Layout;
 import dev.gradus.spi.MemoryStats;
+import dev.gradus.spi.OpKernels;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
@@ -24,11 +26,13 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
@@ -82,6 +86,7 @@ public final class CudaBackend implements Backend {
 
     private final CachingAllocator allocator;
     private final CudaModule kernels;
+    private final CudaOpKernels opKernels;
     private final CudnnConv conv;
     private final String arch;
     /** cuBLAS reads alpha and beta from host memory: allocated once, not per call, and only read (shared). */
@@ -126,6 +131,7 @@ public final class CudaBackend implements Backend {
             }
         });
         this.kernels = new CudaModule(major[0], minor[0]);
+        this.opKernels = new CudaOpKernels(kernels.target());
         this.conv = new CudnnConv(stream, allocator, tf32);
     }
 
@@ -436,6 +442,11 @@ public final class CudaBackend implements Backend {
 
     /** Launches {@code kernel}; arguments are {@link L}, {@code Integer}, {@code Float} or a {@link Layout} struct. */
     private void launch(String kernel, int blocks, int threads, int sharedBytes, Object... args) {
+        launch(kernels.function(kernel), kernel, blocks, threads, sharedBytes, args);
+    }
+
+    /** As {@link #launch(String, int, int, int, Object...)} for a function of any module ({@code kernel} names it). */
+    private void launch(CUfunc_st function, String kernel, int blocks, int threads, int sharedBytes, Object... args) {
         Args a = ARGS.get();
         if (args.length > Args.MAX) {
             throw new IllegalArgumentException("cuda: " + kernel + " has more than " + Args.MAX + " arguments");
@@ -459,7 +470,7 @@ public final class CudaBackend implements Backend {
         }
         Cuda.check(
                 cudart.cuLaunchKernel(
-                        kernels.function(kernel),
+                        function,
                         Math.max(1, blocks),
                         1,
                         1,
@@ -587,6 +598,48 @@ public final class CudaBackend implements Backend {
                         new L(n));
             }
         }
+    }
+
+    /**
+     * An op's own kernel: its CUDA source (compiled once, launched one thread per output element as
+     * {@link CudaSource} states) or, when it has none, its Java kernel on host copies, said once in the log.
+     */
+    @Override
+    public void runKernel(OpKernels k, Operand[] inputs, Operand out) {
+        k.check(inputs, out);
+        if (k.cuda() == null) {
+            opKernels.noteHostRun(k.name());
+            Backend.super.runKernel(k, inputs, out);
+            return;
+        }
+        if (2 + 2 * inputs.length > Args.MAX) {
+            throw new IllegalArgumentException(
+                    k.name() + ": a CUDA kernel takes at most " + (Args.MAX - 2) / 2 + " inputs, got " + inputs.length);
+        }
+        Operand[] all = Arrays.copyOf(inputs, inputs.length + 1);
+        all[inputs.length] = out;
+        try (var pins = pin(all)) {
+            CUfunc_st f = opKernels.function(k, inputs.length);
+            long n = out.numel();
+            if (n == 0) {
+                return;
+            }
+            Object[] args = new Object[2 + 2 * inputs.length];
+            args[0] = new L(written(out.storage()).at(0));
+            args[1] = new L(n);
+            for (int j = 0; j < inputs.length; j++) {
+                Operand in = inputs[j];
+                args[2 + 2 * j] = new L(cuda(in.storage()).at(in.layout().offset()));
+                args[3 + 2 * j] = new L(in.numel());
+            }
+            long blocks = (n + CudaSource.THREADS - 1) / CudaSource.THREADS;
+            launch(f, k.cuda().entry(), (int) blocks, CudaSource.THREADS, 0, args);
+        }
+    }
+
+    /** The ops whose Java kernel ran on host copies so far; for tests. */
+    Set<String> opsRunOnHost() {
+        return opKernels.hostRuns();
     }
 
     @Override

@@ -28,10 +28,31 @@ final class CudaModule {
      */
     private final Map<String, CUfunc_st> functions;
 
+    /** What NVRTC compiles for on this device; ops' own kernels ({@link CudaOpKernels}) use it too. */
+    private final Nvrtc.Target target;
+
     CudaModule(int ccMajor, int ccMinor) {
-        String source = CudaKernels.all();
+        this.target = Nvrtc.target(ccMajor, ccMinor, Nvrtc.supportedArchs());
+        load(module, CudaKernels.all(), target, "the Gradus kernels");
+        Map<String, CUfunc_st> found = new HashMap<>();
+        for (String name : CudaKernels.ENTRY_POINTS) {
+            CUfunc_st f = new CUfunc_st();
+            Cuda.check(cudart.cuModuleGetFunction(f, module, name), "cuModuleGetFunction " + name);
+            found.put(name, f);
+        }
+        this.functions = Map.copyOf(found);
+    }
+
+    Nvrtc.Target target() {
+        return target;
+    }
+
+    /**
+     * Compiles {@code source} for {@code target} (or takes the image from the cache, keyed by a hash of the source,
+     * the target and the NVRTC version) and loads it into {@code module}; {@code what} names it in errors.
+     */
+    static void load(CUmod_st module, String source, Nvrtc.Target target, String what) {
         int nvrtcVersion = Nvrtc.version();
-        Nvrtc.Target target = Nvrtc.target(ccMajor, ccMinor, Nvrtc.supportedArchs());
         String key = sha256(source + "|" + target + "|nvrtc " + nvrtcVersion);
         Path cache = cacheDirectory().resolve(key + target.suffix());
         byte[] image = null;
@@ -43,7 +64,7 @@ final class CudaModule {
             image = null;
         }
         if (image == null) {
-            image = Nvrtc.compile(source, target);
+            image = Nvrtc.compile(source, target, what);
             try {
                 Files.createDirectories(cache.getParent());
                 Path tmp = Files.createTempFile(cache.getParent(), key, ".tmp");
@@ -58,17 +79,10 @@ final class CudaModule {
             data.put(image, 0, image.length).put(image.length, (byte) 0);
             Cuda.check(
                     cudart.cuModuleLoadData(module, data),
-                    "cuModuleLoadData (Gradus kernels, " + target.arch()
+                    "cuModuleLoadData (" + what + ", " + target.arch()
                             + (target.cubin() ? " CUBIN" : " PTX") + " from NVRTC " + CudaProbe.version(nvrtcVersion)
                             + ", driver " + CudaProbe.version(CudaProbe.run().driverVersion()) + ")");
         }
-        Map<String, CUfunc_st> found = new HashMap<>();
-        for (String name : CudaKernels.ENTRY_POINTS) {
-            CUfunc_st f = new CUfunc_st();
-            Cuda.check(cudart.cuModuleGetFunction(f, module, name), "cuModuleGetFunction " + name);
-            found.put(name, f);
-        }
-        this.functions = Map.copyOf(found);
     }
 
     /** {@code -Dgradus.cuda.cache=DIR}, else {@code ~/.cache/gradus/cuda}. */

@@ -103,6 +103,11 @@ final class Nvrtc {
      * @throws IllegalStateException with NVRTC's log when the source does not compile
      */
     static byte[] compile(String source, Target target) {
+        return compile(source, target, "the Gradus kernels");
+    }
+
+    /** As {@link #compile(String, Target)}, naming {@code what} (e.g. {@code "op swish's kernel"}) in errors. */
+    static byte[] compile(String source, Target target, String what) {
         _nvrtcProgram prog = new _nvrtcProgram();
         try (BytePointer src = new BytePointer(source, StandardCharsets.UTF_8);
                 BytePointer name = new BytePointer("gradus_kernels.cu")) {
@@ -114,8 +119,8 @@ final class Nvrtc {
         try (PointerPointer<BytePointer> opts = new PointerPointer<>(options.toArray(new String[0]))) {
             int r = nvrtc.nvrtcCompileProgram(prog, options.size(), opts);
             if (r != nvrtc.NVRTC_SUCCESS) {
-                throw new IllegalStateException("cuda: NVRTC could not compile the Gradus kernels for " + target.arch()
-                        + ": " + nvrtc.nvrtcGetErrorString(r).getString() + "\n" + log(prog));
+                throw new IllegalStateException("cuda: NVRTC could not compile " + what + " for " + target.arch() + ": "
+                        + nvrtc.nvrtcGetErrorString(r).getString() + "\n" + log(prog));
             }
             try (SizeTPointer size = new SizeTPointer(1)) {
                 byte[] image;

@@ -1,11 +1,13 @@
 package dev.gradus.backend.cuda;
 
+import dev.gradus.spi.CudaSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +78,76 @@ public final class CudaEmulator {
         System.load(Path.of(nvrtcDir, "libnvrtc.so.13").toString());
         System.setProperty("gradus.cuda.experimental", "true");
         System.setProperty("gradus.cuda.cache", dir.resolve("cache").toString());
+        CudaOpKernels.beforeLoad = (source, inputs) -> buildOpKernel(dir, source, inputs);
         return null;
+    }
+
+    /** Entry names of the ops' kernels built so far, with their sources: one host library per entry name. */
+    private static final Map<String, String> OP_KERNELS = new HashMap<>();
+
+    /**
+     * Compiles an op's CUDA source for the host into {@code user/<entry>.so} beside the stand-in driver, which finds
+     * it there when the backend asks the module for the entry point (see {@code emu_driver.cpp}): the kernel itself
+     * plus a function that calls it for one thread with the contract's arguments (out, n, then a pointer and a
+     * size per input, see {@link CudaSource}).
+     */
+    static synchronized void buildOpKernel(Path dir, CudaSource source, int inputs) {
+        String entry = source.entry();
+        String known = OP_KERNELS.get(entry);
+        if (known != null) {
+            if (!known.equals(source.source())) {
+                throw new IllegalStateException("CUDA emulator: two ops' kernels are both called " + entry
+                        + "; the emulator keeps one host library per entry name, so give them different names");
+            }
+            return;
+        }
+        StringBuilder cpp = new StringBuilder("#include \"emu_kernel.h\"\n#include <cstdint>\n")
+                .append(source.source())
+                .append("\nextern \"C\" const int gradus_emu_user_params_")
+                .append(entry)
+                .append(" = ")
+                .append(2 + 2 * inputs)
+                .append(";\nextern \"C\" void gradus_emu_user_")
+                .append(entry)
+                .append("(const uint64_t* a) {\n    ")
+                .append(entry)
+                .append("((float*) a[0], (long long) a[1]");
+        for (int j = 0; j < inputs; j++) {
+            cpp.append(", (const float*) a[")
+                    .append(2 + 2 * j)
+                    .append("], (long long) a[")
+                    .append(3 + 2 * j)
+                    .append(']');
+        }
+        cpp.append(");\n}\n");
+        try {
+            Path user = Files.createDirectories(dir.resolve("user"));
+            Path src = user.resolve(entry + ".cpp");
+            Files.writeString(src, cpp.toString());
+            List<String> cmd = List.of(
+                    "g++",
+                    "-std=c++17",
+                    "-O2",
+                    "-fPIC",
+                    "-shared",
+                    "-I",
+                    dir.toString(),
+                    "-o",
+                    user.resolve(entry + ".so").toString(),
+                    src.toString(),
+                    dir.resolve("libcuda.so.1").toString());
+            String err = compile(dir, List.of(cmd));
+            if (err != null) {
+                throw new IllegalStateException(
+                        "CUDA emulator: the host copy of kernel " + entry + " did not build: " + err);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("CUDA emulator: building kernel " + entry + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("CUDA emulator: interrupted building kernel " + entry, e);
+        }
+        OP_KERNELS.put(entry, source.source());
     }
 
     /** The stand-ins, in the order they must load: the driver first, the others link against it. */
@@ -126,7 +197,9 @@ public final class CudaEmulator {
         libs.put("libcudnn_cnn.so.9", List.of("emu_cudnn.cpp", "-DPART_CNN"));
         libs.put("libcudnn_adv.so.9", List.of("emu_cudnn.cpp", "-DPART_ADV"));
 
-        String err = compile(dir, List.of(gpp(dir, "libcuda.so.1", List.of("emu_driver.cpp"), false)));
+        List<String> driver = new ArrayList<>(gpp(dir, "libcuda.so.1", List.of("emu_driver.cpp"), false));
+        driver.add("-ldl"); // dlopen of ops' own kernels (see buildOpKernel)
+        String err = compile(dir, List.of(driver));
         if (err != null) {
             return err;
         }

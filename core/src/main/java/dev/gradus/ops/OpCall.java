@@ -1,0 +1,136 @@
+package dev.gradus.ops;
+
+import dev.gradus.Autograd;
+import dev.gradus.Backends;
+import dev.gradus.DType;
+import dev.gradus.GradMode;
+import dev.gradus.Tensor;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.Operand;
+import java.util.Arrays;
+import java.util.StringJoiner;
+
+/** What {@link Op#apply} does: checks the inputs, runs the forward on their backend, records the backward. */
+final class OpCall {
+    private OpCall() {}
+
+    static Tensor apply(Op op, Tensor[] inputs) {
+        String name = op.name();
+        if (inputs == null || inputs.length == 0) {
+            throw new IllegalArgumentException(name + ": no inputs");
+        }
+        if (op.arity() >= 0 && inputs.length != op.arity()) {
+            throw new IllegalArgumentException(
+                    name + ": takes " + op.arity() + " inputs, got " + inputs.length + ": " + shapes(inputs));
+        }
+        for (int j = 0; j < inputs.length; j++) {
+            if (inputs[j] == null) {
+                throw new IllegalArgumentException(name + ": input " + j + " is null");
+            }
+            inputs[j].requireOpen(name);
+            Backends.requireSame(name, inputs[0].backend(), inputs[j].backend());
+        }
+        int[] outShape = op.shapeRule() == null ? null : outputShape(op, inputs);
+        Tensor out = op.kernels() != null ? runKernel(op, inputs, outShape) : runComposed(op, inputs);
+        if (outShape != null && !Arrays.equals(outShape, out.shape().dims())) {
+            throw new IllegalStateException(name + ": the forward gave " + out.shape() + ", the shape rule says "
+                    + Arrays.toString(outShape) + " for " + shapes(inputs));
+        }
+        return out;
+    }
+
+    private static int[] outputShape(Op op, Tensor[] inputs) {
+        int[][] shapes = new int[inputs.length][];
+        for (int j = 0; j < inputs.length; j++) {
+            shapes[j] = inputs[j].shape().dims();
+        }
+        int[] out;
+        try {
+            out = op.shapeRule().outputShape(shapes);
+        } catch (IllegalArgumentException e) {
+            String why = e.getMessage();
+            throw new IllegalArgumentException(
+                    op.name() + ": " + shapes(inputs) + (why == null || why.isBlank() ? "" : ": " + why), e);
+        }
+        if (out == null || Arrays.stream(out).anyMatch(d -> d < 0)) {
+            throw new IllegalArgumentException(
+                    op.name() + ": the shape rule gave " + Arrays.toString(out) + " for " + shapes(inputs));
+        }
+        return out.clone();
+    }
+
+    private static Tensor runKernel(Op op, Tensor[] inputs, int[] outShape) {
+        String name = op.name();
+        Backend backend = inputs[0].backend();
+        Tensor[] contiguous = new Tensor[inputs.length];
+        Operand[] operands = new Operand[inputs.length];
+        Tensor out = null;
+        try {
+            for (int j = 0; j < inputs.length; j++) {
+                Tensor in = inputs[j];
+                if (in.dtype() != DType.FLOAT32) {
+                    throw new IllegalArgumentException(
+                            name + ": input " + j + " is " + in.dtype() + " " + in.shape() + ", kernels take FLOAT32");
+                }
+                contiguous[j] = in.layout().isContiguous() ? in : in.dense(); // a copy, not recorded
+                operands[j] = contiguous[j].operand();
+            }
+            out = Tensor.empty(backend, DType.FLOAT32, outShape);
+            backend.runKernel(op.kernels(), operands, out.operand());
+        } catch (RuntimeException | Error e) {
+            if (out != null) {
+                out.close();
+            }
+            throw e;
+        } finally {
+            for (int j = 0; j < inputs.length; j++) {
+                if (contiguous[j] != null && contiguous[j] != inputs[j]) {
+                    contiguous[j].close();
+                }
+            }
+        }
+        return record(op, out, inputs);
+    }
+
+    private static Tensor runComposed(Op op, Tensor[] inputs) {
+        if (op.backward() == null) {
+            return op.composedForward().apply(inputs); // gradients flow through the ops it is made of
+        }
+        Tensor out;
+        try (GradMode g = GradMode.noGrad()) {
+            out = op.composedForward().apply(inputs);
+        }
+        for (Tensor in : inputs) {
+            if (out == in) {
+                throw new IllegalStateException(op.name() + ": a composed forward with a backward must return a new"
+                        + " tensor, not one of its inputs");
+            }
+        }
+        return record(op, out, inputs);
+    }
+
+    private static Tensor record(Op op, Tensor out, Tensor[] inputs) {
+        OpBackward rule = op.backward();
+        String name = op.name();
+        if (rule == null) {
+            return Autograd.record(
+                    out,
+                    name,
+                    d -> {
+                        throw new UnsupportedOperationException(name + ": has no backward, so it is not"
+                                + " differentiable; build it with backward(...) or run it under GradMode.noGrad()");
+                    },
+                    inputs);
+        }
+        return Autograd.record(out, name, d -> rule.apply(d, out, inputs), inputs);
+    }
+
+    /** {@code [3, 4] x [5]}. */
+    static String shapes(Tensor[] inputs) {
+        StringJoiner j = new StringJoiner(" x ");
+        for (Tensor t : inputs) {
+            j.add(t == null ? "null" : t.shape().toString());
+        }
+        return j.toString();
+    }
+}
