@@ -3,6 +3,7 @@ package dev.gradus.nn;
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
+import dev.gradus.ops.LstmCell;
 import dev.gradus.spi.Backend;
 
 /**
@@ -32,13 +33,8 @@ public class LSTM extends Recurrent {
 
     @Override
     Tensor[] step(Tensor xGates, Tensor hGates, Tensor h, Tensor c, int hidden) {
-        Tensor g = xGates.add(hGates);
-        Tensor in = g.narrow(1, 0, hidden).sigmoid();
-        Tensor forget = g.narrow(1, hidden, hidden).sigmoid();
-        Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
-        Tensor out = g.narrow(1, 3 * hidden, hidden).sigmoid();
-        Tensor c2 = forget.mul(c).add(in.mul(cell));
-        return new Tensor[] {out.mul(c2.tanh()), c2};
+        // One fused op forward and one backward (LstmCell), not ten and twenty small ones.
+        return LstmCell.step(xGates, hGates, c);
     }
 
     @Override

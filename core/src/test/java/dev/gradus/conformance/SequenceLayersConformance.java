@@ -19,6 +19,7 @@ import dev.gradus.nn.MultiheadAttention;
 import dev.gradus.nn.Recurrent;
 import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.ops.LstmCell;
 import dev.gradus.spi.Backend;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -225,6 +226,57 @@ interface SequenceLayersConformance {
                     gru.forward(t(new float[] {1f, -2f}, 2, 1, 1)).toFloatArray(),
                     1e-6f);
         }
+    }
+
+    /**
+     * The fused LSTM step (one kernel forward, one backward; the CUDA backend runs its own CUDA source) against the
+     * same step composed from tensor ops: values, and the gradients of both gate shares and the cell state, on odd
+     * sizes; and its gradient against central differences.
+     */
+    @Test
+    default void theFusedLstmStepEqualsTheComposedOne() {
+        int n = 3;
+        int hidden = 5;
+        Tensor xg = t(random(n * 4 * hidden, -3, 3), n, 4 * hidden).requiresGrad(true);
+        Tensor hg = t(random(n * 4 * hidden, -3, 3), n, 4 * hidden).requiresGrad(true);
+        Tensor c = t(random(n * hidden, -2, 2), n, hidden).requiresGrad(true);
+        Tensor w = t(random(n * hidden, -1, 1), n, hidden);
+        Tensor v = t(random(n * hidden, -1, 1), n, hidden);
+        Tensor[] fused = LstmCell.step(xg, hg, c);
+        fused[0].mul(w).sum().add(fused[1].mul(v).sum()).backward();
+        float[][] fusedGrads = {
+            xg.grad().toFloatArray(), hg.grad().toFloatArray(), c.grad().toFloatArray()
+        };
+        xg.zeroGrad();
+        hg.zeroGrad();
+        c.zeroGrad();
+        Tensor g = xg.add(hg);
+        Tensor i = g.narrow(1, 0, hidden).sigmoid();
+        Tensor f = g.narrow(1, hidden, hidden).sigmoid();
+        Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
+        Tensor o = g.narrow(1, 3 * hidden, hidden).sigmoid();
+        Tensor c2 = f.mul(c).add(i.mul(cell));
+        Tensor h2 = o.mul(c2.tanh());
+        assertArrayEquals(h2.toFloatArray(), fused[0].toFloatArray(), 1e-5f, "h'");
+        assertArrayEquals(c2.toFloatArray(), fused[1].toFloatArray(), 1e-5f, "c'");
+        h2.mul(w).sum().add(c2.mul(v).sum()).backward();
+        assertArrayEquals(xg.grad().toFloatArray(), fusedGrads[0], 1e-5f, "dxGates");
+        assertArrayEquals(hg.grad().toFloatArray(), fusedGrads[1], 1e-5f, "dhGates");
+        assertArrayEquals(c.grad().toFloatArray(), fusedGrads[2], 1e-5f, "dc");
+        Tensor w2 = t(random(2 * 3, -1, 1), 2, 3);
+        Tensor v2 = t(random(2 * 3, -1, 1), 2, 3);
+        gradCheck(
+                "fused LSTM step",
+                in -> {
+                    Tensor[] next = LstmCell.step(in[0], in[1], in[2]);
+                    return next[0].mul(w2).add(next[1].mul(v2));
+                },
+                t(random(2 * 4 * 3, -2, 2), 2, 4 * 3),
+                t(random(2 * 4 * 3, -2, 2), 2, 4 * 3),
+                t(random(2 * 3, -1, 1), 2, 3));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> LstmCell.step(xg, hg, t(random(n * 4, -1, 1), n, 4)));
+        assertTrue(e.getMessage().startsWith("lstmCell: [3, 20] x [3, 20] x [3, 4] x [1]"), e.getMessage());
     }
 
     @Test
