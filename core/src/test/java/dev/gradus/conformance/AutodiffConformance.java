@@ -1,0 +1,231 @@
+package dev.gradus.conformance;
+
+import static dev.gradus.conformance.BackendConformance.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Autograd;
+import dev.gradus.DType;
+import dev.gradus.GradMode;
+import dev.gradus.Tensor;
+import dev.gradus.nn.ClipGrad;
+import dev.gradus.nn.Parameter;
+import dev.gradus.spi.AdamStep;
+import dev.gradus.spi.Backend;
+import dev.gradus.spi.BinaryOp;
+import dev.gradus.spi.ConvParams;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.UnaryOp;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Autodiff semantics: gradients accumulate until zeroed, shared subexpressions sum theirs, a freed graph refuses a
+ * second backward, a non-scalar backward needs a seed, {@code noGrad} and {@code detach} record nothing; gradient
+ * clipping by norm and by value as PyTorch does it; custom ops through {@code Autograd.record} and backend kernels,
+ * grad-checked, a wrong gradient shape named; fused kernels refusing operands that are not dense. Part of
+ * {@link BackendConformance}, so every backend runs it.
+ */
+interface AutodiffConformance {
+    Backend suiteBackend();
+
+    Tensor t(float[] data, int... shape);
+
+    Tensor rand(float lo, float hi, int... shape);
+
+    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
+
+    @Test
+    default void gradientsAccumulateUntilZeroed() {
+        Tensor x = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        x.mul(x).sum().backward();
+        x.mul(x).sum().backward();
+        assertArrayEquals(new float[] {4, 8, 12}, x.grad().toFloatArray());
+        x.zeroGrad();
+        assertArrayEquals(new float[] {0, 0, 0}, x.grad().toFloatArray());
+        x.mul(3f).sum().backward();
+        assertArrayEquals(new float[] {3, 3, 3}, x.grad().toFloatArray());
+    }
+
+    @Test
+    default void sharedSubexpressionsSumTheirGradients() {
+        Tensor x = t(new float[] {2}, 1).requiresGrad(true);
+        Tensor y = x.mul(x);
+        y.add(y).mul(y).sum().backward(); // 2 x^4 -> 8 x^3
+        assertEquals(64f, x.grad().item(), 1e-4);
+    }
+
+    @Test
+    default void backwardTwiceOnAFreedGraphFails() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor loss = x.exp().sum();
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("already freed"), e.getMessage());
+        Tensor kept = x.exp().sum();
+        kept.backward(Tensor.full(suiteBackend(), 1f), true);
+        kept.backward(Tensor.full(suiteBackend(), 1f), true);
+    }
+
+    @Test
+    default void nonScalarBackwardNeedsASeed() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y = x.mul(2f);
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("seed"), e.getMessage());
+        y.backward(t(new float[] {1, 10}, 2));
+        assertArrayEquals(new float[] {2, 20}, x.grad().toFloatArray());
+    }
+
+    @Test
+    default void noGradRecordsNothing() {
+        Tensor x = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor y;
+        try (GradMode ng = GradMode.noGrad()) {
+            y = x.mul(2f).sum();
+        }
+        assertTrue(!y.requiresGrad());
+        assertNull(y.op());
+        assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(GradMode.isEnabled());
+    }
+
+    @Test
+    default void detachStopsGradients() {
+        Tensor x = t(new float[] {3}, 1).requiresGrad(true);
+        x.mul(x.detach()).sum().backward();
+        assertEquals(3f, x.grad().item());
+    }
+
+    @Test
+    default void clipGradNormAndValueAsPytorch() {
+        float[] ca = {3, -4, 0, 1, 2, -2};
+        float[] cb = {0.5f, -0.5f, 6, 0};
+        try (Parameter a = new Parameter(rand(-1, 1, 2, 3));
+                Parameter b = new Parameter(rand(-1, 1, 4));
+                Parameter unused = new Parameter(rand(-1, 1, 2))) {
+            List<Parameter> ps = List.of(a, b, unused);
+            // loss = sum(a * ca) + sum(b * cb): the gradients are ca and cb
+            Runnable backward = () -> {
+                a.zeroGrad();
+                b.zeroGrad();
+                a.mul(t(ca, 2, 3)).sum().add(b.mul(t(cb, 4)).sum()).backward();
+            };
+            backward.run();
+            double sq = 0;
+            for (float v : ca) {
+                sq += v * v;
+            }
+            for (float v : cb) {
+                sq += v * v;
+            }
+            double norm = Math.sqrt(sq);
+            assertEquals(norm, ClipGrad.clipGradNorm(ps, 1.0), 1e-5);
+            float[] scaled = a.grad().toFloatArray();
+            for (int i = 0; i < ca.length; i++) {
+                assertEquals(ca[i] / (norm + 1e-6), scaled[i], 1e-6, "clipGradNorm a[" + i + "]");
+            }
+            assertEquals(1.0, ClipGrad.clipGradNorm(ps, 10.0), 1e-4, "already within the bound: only measured");
+            assertEquals(cb[2] / (norm + 1e-6), b.grad().toFloatArray()[2], 1e-6);
+            backward.run();
+            ClipGrad.clipGradValue(ps, 2.5);
+            assertArrayEquals(new float[] {2.5f, -2.5f, 0, 1, 2, -2}, a.grad().toFloatArray());
+            assertArrayEquals(new float[] {0.5f, -0.5f, 2.5f, 0}, b.grad().toFloatArray());
+            assertNull(unused.grad());
+            assertThrows(IllegalArgumentException.class, () -> ClipGrad.clipGradNorm(ps, 0));
+        }
+    }
+
+    /** swish(x) = x * sigmoid(x) as a user writes it: a composed forward and a hand-written backward rule. */
+    private static Tensor swish(Tensor x) {
+        Tensor s;
+        Tensor out;
+        try (GradMode g = GradMode.noGrad()) {
+            s = x.sigmoid();
+            out = x.mul(s);
+        }
+        return Autograd.record(out, "swish", d -> new Tensor[] {d.mul(s.add(out.mul(s.rsub(1f))))}, x);
+    }
+
+    /** |x| * y straight on backend kernels, the way Functional's ops are written. */
+    private static Tensor absTimes(Tensor x, Tensor y) {
+        Backend be = x.backend();
+        Tensor ax = Tensor.empty(be, DType.FLOAT32, x.shape().dims());
+        be.unary(UnaryOp.ABS, 0f, x.operand(), ax.operand());
+        Tensor out = ax.applyKernel(BinaryOp.MUL, y);
+        Tensor sign = x.applyKernel(UnaryOp.GT_SCALAR, 0f).sub(x.neg().applyKernel(UnaryOp.GT_SCALAR, 0f));
+        return Autograd.record(
+                out, "absTimes", x, d -> d.mul(sign).mul(y), y, d -> d.mul(ax).sumTo(y.shape()));
+    }
+
+    @Test
+    default void customOpsThroughThePublicApiGetGradients() {
+        Tensor x = rand(-2, 2, 3, 5);
+        float[] xs = x.toFloatArray();
+        float[] y = swish(x).toFloatArray();
+        for (int i = 0; i < xs.length; i++) {
+            assertEquals(xs[i] / (1 + Math.exp(-xs[i])), y[i], 1e-5, "swish at " + i);
+        }
+        gradCheck("custom swish", a -> swish(a[0]), rand(-2, 2, 3, 5));
+        gradCheck("custom absTimes broadcast", a -> absTimes(a[0], a[1]), rand(0.2f, 1, 2, 3), rand(-1, 1, 3));
+        assertEquals("swish", swish(rand(-1, 1, 2).requiresGrad(true)).op());
+        try (GradMode g = GradMode.noGrad()) {
+            assertNull(swish(rand(-1, 1, 2).requiresGrad(true)).op(), "no recording with gradients off");
+        }
+        Tensor released = rand(-1, 1, 2);
+        released.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> released.requireOpen("swish"));
+        assertTrue(e.getMessage().startsWith("swish:"), e.getMessage());
+    }
+
+    @Test
+    default void badCustomOpGradientShapeIsNamed() {
+        Tensor x = rand(-1, 1, 2, 3).requiresGrad(true);
+        Tensor out = Autograd.record(x.mul(2f), "wrongShape", d -> new Tensor[] {d.sum(0, false)}, x);
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> out.sum().backward());
+        assertTrue(e.getMessage().contains("'wrongShape' gave a gradient [3] for an input [2, 3]"), e.getMessage());
+    }
+
+    @Test
+    default void fusedKernelsRejectOperandsThatAreNotDense() {
+        Backend be = suiteBackend();
+        Tensor p = Tensor.full(be, 1f, 8);
+        Tensor g = Tensor.full(be, 1f, 8);
+        Tensor m = Tensor.full(be, 0f, 8);
+        Tensor v = Tensor.full(be, 0f, 8);
+        Operand offset = p.narrow(0, 2, 4).operand();
+        AdamStep h = new AdamStep(0.1f, 0.9f, 0.999f, 1e-8f, 0f, false, 1);
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> be.adamStep(
+                        offset,
+                        g.narrow(0, 0, 4).operand(),
+                        m.narrow(0, 0, 4).operand(),
+                        v.narrow(0, 0, 4).operand(),
+                        h));
+        assertTrue(e.getMessage().startsWith("adamStep: needs dense operands"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> be.adamStep(p.operand(), g.narrow(0, 0, 4).operand(), m.operand(), v.operand(), h));
+        assertTrue(e.getMessage().contains("8 and 4 elements"), e.getMessage());
+        Tensor x = rand(-1, 1, 1, 1, 4, 4);
+        Tensor w = rand(-1, 1, 1, 1, 3, 3);
+        Tensor out = Tensor.empty(be, DType.FLOAT32, 1, 1, 4, 4);
+        ConvParams cp = new ConvParams(1, 1, 1, 1, 1, 1, 1);
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> be.conv2d(x.transpose(2, 3).operand(), w.operand(), null, out.operand(), cp));
+        assertTrue(e.getMessage().startsWith("conv2d: needs dense operands"), e.getMessage());
+        be.adamStep(p.operand(), g.operand(), m.operand(), v.operand(), h);
+        assertClose(
+                new float[] {0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f, 0.9f},
+                p.toFloatArray(),
+                1e-5,
+                "adamStep on dense operands");
+    }
+}
