@@ -13,6 +13,8 @@ import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
+import dev.gradus.nn.AdaptiveAvgPool2d;
+import dev.gradus.nn.ConvTranspose2d;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Embedding;
 import dev.gradus.nn.GELU;
@@ -132,6 +134,30 @@ class OnnxRuntimeLayersTest {
                         3,
                         5,
                         12),
+                layer(
+                        "ConvTranspose2d 3->5, kernel 3x2, stride 2x3, padding 1, output padding 1, dilation 2",
+                        rng -> new ConvTranspose2d(
+                                BE, new ConvTranspose2d.Config(3, 5, 3, 2, 2, 3, 1, 1, 1, 1, 1, true, 2, 2), rng),
+                        3,
+                        3,
+                        5,
+                        7),
+                layer(
+                        "ConvTranspose2d 4->6, groups 2, no bias",
+                        rng -> new ConvTranspose2d(
+                                BE,
+                                ConvTranspose2d.Config.of(4, 6, 4)
+                                        .withStride(2)
+                                        .withPadding(1)
+                                        .withGroups(2)
+                                        .withBias(false),
+                                rng),
+                        3,
+                        4,
+                        5,
+                        6),
+                layer("AdaptiveAvgPool2d(1)", rng -> new AdaptiveAvgPool2d(1), 3, 4, 5, 7),
+                layer("AdaptiveAvgPool2d(3, 2) on 6x8", rng -> new AdaptiveAvgPool2d(3, 2), 3, 4, 6, 8),
                 layer(
                         "Sequential(LSTM, Dense on [N, T, H], GELU)",
                         rng -> new Sequential(

@@ -5,11 +5,13 @@ import static dev.gradus.onnx.OnnxGraph.intAttr;
 import static dev.gradus.onnx.OnnxGraph.intsAttr;
 
 import dev.gradus.Shape;
+import dev.gradus.nn.AdaptiveAvgPool2d;
 import dev.gradus.nn.AvgPool2d;
 import dev.gradus.nn.BatchNorm;
 import dev.gradus.nn.BatchNorm1d;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
+import dev.gradus.nn.ConvTranspose2d;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Dropout;
 import dev.gradus.nn.Embedding;
@@ -41,7 +43,8 @@ import java.util.Set;
 final class Layers {
     private static final Set<Class<?>> BATCH_NORMS = Set.of(BatchNorm.class, BatchNorm1d.class, BatchNorm2d.class);
 
-    static final String EXPORTED = "Dense, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, BatchNorm/1d/2d, LayerNorm,"
+    static final String EXPORTED = "Dense, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d,"
+            + " AdaptiveAvgPool2d (global, or sizes that divide), BatchNorm/1d/2d, LayerNorm,"
             + " Embedding, ReLU, Sigmoid, Tanh, GELU, SiLU, LeakyReLU, Softplus, Softmax, Identity, Flatten, Dropout,"
             + " LSTM, GRU, MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, Sequential and modules"
             + " that are OnnxExportable";
@@ -59,6 +62,10 @@ final class Layers {
             return dense(g, (Dense) m, x, name);
         } else if (c == Conv2d.class) {
             return conv(g, (Conv2d) m, x, name);
+        } else if (c == ConvTranspose2d.class) {
+            return convTranspose(g, (ConvTranspose2d) m, x, name);
+        } else if (c == AdaptiveAvgPool2d.class) {
+            return adaptiveAvgPool(g, (AdaptiveAvgPool2d) m, x, name);
         } else if (c == MaxPool2d.class) {
             return pool(g, "MaxPool", name, ((MaxPool2d) m).params(), x, m.outputShape(x.shape()));
         } else if (c == AvgPool2d.class) {
@@ -155,6 +162,53 @@ final class Layers {
                 intsAttr("pads", p.padH(), p.padW(), p.padH(), p.padW()),
                 intsAttr("dilations", p.dilationH(), p.dilationW()),
                 intAttr("group", p.groups()));
+    }
+
+    /** ONNX's ConvTranspose has PyTorch's semantics and weight layout {@code [in, out / groups, kH, kW]}. */
+    private static Value convTranspose(OnnxGraph g, ConvTranspose2d conv, Value x, String name) {
+        ConvTranspose2d.Config c = conv.config();
+        Shape out = conv.outputShape(x.shape());
+        List<String> in = new ArrayList<>(
+                List.of(x.name(), g.parameter(name + "_weight", conv.weight()).name()));
+        if (conv.bias() != null) {
+            in.add(g.parameter(name + "_bias", conv.bias()).name());
+        }
+        return g.node(
+                "ConvTranspose",
+                name,
+                out,
+                in,
+                intsAttr("kernel_shape", c.kernelH(), c.kernelW()),
+                intsAttr("strides", c.strideH(), c.strideW()),
+                intsAttr("pads", c.paddingH(), c.paddingW(), c.paddingH(), c.paddingW()),
+                intsAttr("output_padding", c.outputPaddingH(), c.outputPaddingW()),
+                intsAttr("dilations", c.dilationH(), c.dilationW()),
+                intAttr("group", c.groups()));
+    }
+
+    /**
+     * GlobalAveragePool for a 1x1 output; AveragePool with kernel and stride {@code in / out} when the output's size
+     * divides the input's (the bins are then equal); other sizes have no ONNX form.
+     */
+    private static Value adaptiveAvgPool(OnnxGraph g, AdaptiveAvgPool2d m, Value x, String name) {
+        Shape s = x.shape();
+        if (s.rank() != 4) {
+            throw new IllegalArgumentException("AdaptiveAvgPool2d exports for [N, C, H, W] inputs, got " + s);
+        }
+        int h = s.dim(2);
+        int w = s.dim(3);
+        Shape out = m.outputShape(s);
+        if (m.outH() == 1 && m.outW() == 1) {
+            return g.node("GlobalAveragePool", name, out, List.of(x.name()));
+        }
+        if (h % m.outH() != 0 || w % m.outW() != 0) {
+            throw new IllegalArgumentException("AdaptiveAvgPool2d(" + m.outH() + ", " + m.outW() + ") on " + s
+                    + " has bins of unequal sizes, which no ONNX op computes; export it with sizes that divide "
+                    + h + "x" + w);
+        }
+        int kh = h / m.outH();
+        int kw = w / m.outW();
+        return pool(g, "AveragePool", name, new PoolParams(kh, kw, kh, kw, 0, 0), x, out);
     }
 
     private static Value pool(

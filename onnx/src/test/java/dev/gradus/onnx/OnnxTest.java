@@ -9,6 +9,7 @@ import dev.gradus.DType;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
+import dev.gradus.nn.AdaptiveAvgPool2d;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
 import dev.gradus.nn.Dense;
@@ -155,6 +156,17 @@ class OnnxTest {
     }
 
     /** An Embedding needs ids: a float input is refused with the way to declare INT32 ids. */
+    @Test
+    void anAdaptivePoolWithUnequalBinsIsRefusedByName() {
+        try (Module m = new AdaptiveAvgPool2d(4, 3)) {
+            IllegalArgumentException x =
+                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, Onnx.Config.of(1, 2, 7, 7)));
+            assertTrue(
+                    x.getMessage().contains("AdaptiveAvgPool2d(4, 3) on [1, 2, 7, 7] has bins of unequal sizes"),
+                    x.getMessage());
+        }
+    }
+
     @Test
     void anEmbeddingNeedsAnInt32Input() {
         try (Embedding e = new Embedding(10, 3)) {
