@@ -94,6 +94,25 @@ public final class Autograd {
         return record(out, op, d -> new Tensor[] {needs(a) ? dA.apply(d) : null, needs(b) ? dB.apply(d) : null}, a, b);
     }
 
+    /** Adds {@code dOut} into the part of {@code acc} (the input's whole gradient) that the output viewed. */
+    @FunctionalInterface
+    interface ScatterInto {
+        void addInto(Tensor acc, Tensor dOut);
+    }
+
+    /**
+     * {@link #record(Tensor, String, Tensor, Rule)} for a view of part of {@code input}, with the in-place form of
+     * its backward, which the engine uses to add each view's gradient into one buffer for the input (the rule
+     * stays for anomaly mode).
+     */
+    static Tensor recordView(Tensor out, String op, Tensor input, Rule dInput, ScatterInto scatter) {
+        Tensor r = record(out, op, input, dInput);
+        if (r.gradFn != null) {
+            r.gradFn.scatter = scatter;
+        }
+        return r;
+    }
+
     private static boolean needs(Tensor t) {
         return t != null && t.requiresGrad;
     }
@@ -139,6 +158,7 @@ public final class Autograd {
         grads.put(root, seed);
         long firstMade = Tensor.nextSerial();
         List<Tensor> consumed = new ArrayList<>();
+        Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         try (GradMode ng = GradMode.noGrad()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
@@ -156,6 +176,28 @@ public final class Autograd {
                 if (node.freed()) {
                     throw new IllegalStateException("backward: the graph through '" + node.op + "' was already freed"
                             + " by an earlier backward(); call backward(seed, true) to keep it, or run forward again");
+                }
+                Tensor viewed = node.inputs.length == 1 ? node.inputs[0] : null;
+                if (node.scatter != null && !anomaly && viewed != null && viewed.requiresGrad) {
+                    // One gradient buffer per viewed input, owned here, each view's gradient added into its part.
+                    Tensor acc = grads.get(viewed);
+                    if (acc == null || !owned.contains(acc)) {
+                        Tensor fresh = viewed.zerosLike();
+                        if (acc != null) {
+                            fresh.backend.binary(BinaryOp.ADD, fresh.operand(), acc.operand(), fresh.operand());
+                            consumed.add(acc);
+                        }
+                        owned.add(fresh);
+                        grads.put(viewed, fresh);
+                        acc = fresh;
+                    }
+                    node.scatter.addInto(acc, g);
+                    if (!retainGraph) {
+                        node.free();
+                    }
+                    consumed.add(g);
+                    release(consumed, grads, firstMade);
+                    continue;
                 }
                 Tensor[] gin = anomaly ? Anomaly.quietly(() -> node.backward.apply(g)) : node.backward.apply(g);
                 for (int j = 0; j < node.inputs.length; j++) {

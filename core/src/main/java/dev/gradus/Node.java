@@ -10,6 +10,11 @@ final class Node {
     final String layer;
 
     Autograd.Backward backward;
+    /**
+     * For a view op of one input (narrow): adds the output's gradient into the input's gradient in place, so T
+     * slices of one tensor cost T slices of work backward, not T whole-size gradients; null for other ops.
+     */
+    Autograd.ScatterInto scatter;
 
     Node(String op, Tensor[] inputs, Autograd.Backward backward, String layer) {
         this.op = op;
@@ -24,5 +29,6 @@ final class Node {
 
     void free() {
         backward = null;
+        scatter = null;
     }
 }

@@ -3,6 +3,7 @@ package dev.gradus;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.IndexOp;
+import dev.gradus.spi.Operand;
 import dev.gradus.spi.ReduceOp;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -250,11 +251,20 @@ final class TensorOps {
                     "narrow: [" + start + ", " + (start + length) + ") is outside axis " + a + " of " + s);
         }
         Tensor out = x.view(x.layout().narrow(a, start, length));
-        return Autograd.record(out, "narrow", x, d -> {
-            Tensor g = x.zerosLike();
-            g.narrow(a, start, length).copyFrom(d); // gradients are off in backward: a plain view
-            return g;
-        });
+        return Autograd.recordView(
+                out,
+                "narrow",
+                x,
+                d -> {
+                    Tensor g = x.zerosLike();
+                    g.narrow(a, start, length).copyFrom(d); // gradients are off in backward: a plain view
+                    return g;
+                },
+                (acc, d) -> {
+                    Operand whole = acc.operand();
+                    Operand part = new Operand(whole.storage(), whole.layout().narrow(a, start, length));
+                    acc.backend().binary(BinaryOp.ADD, part, d.operand(), part);
+                });
     }
 
     static Tensor permute(Tensor x, int... order) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gradus.Anomaly;
 import dev.gradus.Autograd;
 import dev.gradus.DType;
 import dev.gradus.GradMode;
@@ -49,6 +50,44 @@ interface AutodiffConformance {
         assertArrayEquals(new float[] {0, 0, 0}, x.grad().toFloatArray());
         x.mul(3f).sum().backward();
         assertArrayEquals(new float[] {3, 3, 3}, x.grad().toFloatArray());
+    }
+
+    /**
+     * Many narrow views of one tensor (an LSTM's per-step gate inputs), mixed with ordinary uses of it and of a view
+     * of it: each view's gradient goes into its part of one buffer, and the sum is the one worked out here, with
+     * and without anomaly mode (which takes the views' whole-size rule instead) and over an intermediate tensor.
+     */
+    @Test
+    default void manyNarrowViewsAddTheirGradientsIntoOneBuffer() {
+        int rows = 4;
+        int cols = 7;
+        float[] xv = new float[rows * cols];
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < xv.length; i++) {
+            xv[i] = (i % 5) - 2f;
+            v[i] = 0.25f * (i % 3);
+        }
+        float[] want = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int i = r * cols + c;
+                // d/dx of: sum_c (c + 1) * x[:, c]; 2 * sum(v * x) (x seen through an intermediate 2x); x[1:3].sum()
+                want[i] = (c + 1) + 2 * v[i] + (r >= 1 && r < 3 ? 1 : 0);
+            }
+        }
+        for (boolean anomaly : new boolean[] {false, true}) {
+            Tensor x = t(xv, rows, cols).requiresGrad(true);
+            try (Anomaly m = anomaly ? Anomaly.detect() : null) {
+                Tensor twice = x.mul(2f);
+                Tensor loss = twice.mul(t(v, rows, cols)).sum();
+                for (int c = 0; c < cols; c++) {
+                    loss = loss.add(x.narrow(1, c, 1).mul((float) (c + 1)).sum());
+                }
+                loss = loss.add(x.narrow(0, 1, 2).sum());
+                loss.backward();
+            }
+            assertArrayEquals(want, x.grad().toFloatArray(), 1e-5f, anomaly ? "anomaly mode" : "views");
+        }
     }
 
     @Test
