@@ -32,7 +32,7 @@ public final class LstmCell {
     static final Op BACKWARD = Op.builder("lstmCellBackward")
             .arity(5)
             .shape(shapes -> {
-                int[] c = check(shapes);
+                int[] c = Cells.check(shapes, 4, "c");
                 if (shapes[3].length != 2 || shapes[3][0] != c[0] || shapes[3][1] != 2 * c[1]) {
                     throw new IllegalArgumentException("dOut must be [N, 2H]");
                 }
@@ -46,7 +46,7 @@ public final class LstmCell {
     static final Op FORWARD = Op.builder("lstmCell")
             .arity(4)
             .shape(shapes -> {
-                int[] c = check(shapes);
+                int[] c = Cells.check(shapes, 4, "c");
                 return new int[] {c[0], 2 * c[1]};
             })
             .cpu(LstmCell::forward)
@@ -60,33 +60,12 @@ public final class LstmCell {
             })
             .build();
 
-    /** {@code [N, H]} of the inputs, checked: xGates and hGates {@code [N, 4H]}, c {@code [N, H]}, H one element. */
-    private static int[] check(int[][] shapes) {
-        int[] c = shapes[2];
-        int[] h = shapes[shapes.length - 1];
-        if (c.length != 2 || h.length > 1 || h.length == 1 && h[0] != 1) {
-            throw new IllegalArgumentException("c must be [N, H] and the last input H one element");
-        }
-        for (int k = 0; k < 2; k++) {
-            if (shapes[k].length != 2 || shapes[k][0] != c[0] || shapes[k][1] != 4 * c[1]) {
-                throw new IllegalArgumentException("the gates' shares must be [N, 4H] for c [N, H]");
-            }
-        }
-        return c;
-    }
-
     /** The gates' activations of one row: {@code i, f, g, o} at {@code [0, H)}, ... {@code [3H, 4H)}. */
     private static void activate(float[] xg, float[] hg, float[] act, int hidden) {
         for (int k = 0; k < 4 * hidden; k++) {
             float v = xg[k] + hg[k];
-            act[k] = k >= 2 * hidden && k < 3 * hidden ? (float) Math.tanh(v) : sigmoid(v);
+            act[k] = k >= 2 * hidden && k < 3 * hidden ? (float) Math.tanh(v) : Cells.sigmoid(v);
         }
-    }
-
-    /** As the CPU backend's sigmoid: split by sign so exp never overflows. */
-    private static float sigmoid(float v) {
-        double e = Math.exp(-Math.abs(v));
-        return (float) (v >= 0f ? 1.0 / (1.0 + e) : e / (1.0 + e));
     }
 
     /** One row's inputs and gate activations, read by both kernels. */

@@ -19,6 +19,7 @@ import dev.gradus.nn.MultiheadAttention;
 import dev.gradus.nn.Recurrent;
 import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.ops.GruCell;
 import dev.gradus.ops.LstmCell;
 import dev.gradus.spi.Backend;
 import java.nio.file.Files;
@@ -277,6 +278,44 @@ interface SequenceLayersConformance {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class, () -> LstmCell.step(xg, hg, t(random(n * 4, -1, 1), n, 4)));
         assertTrue(e.getMessage().startsWith("lstmCell: [3, 20] x [3, 20] x [3, 4] x [1]"), e.getMessage());
+    }
+
+    /** The fused GRU step against the same step composed from tensor ops; see the LSTM's test above. */
+    @Test
+    default void theFusedGruStepEqualsTheComposedOne() {
+        int n = 3;
+        int hidden = 5;
+        Tensor xg = t(random(n * 3 * hidden, -3, 3), n, 3 * hidden).requiresGrad(true);
+        Tensor hg = t(random(n * 3 * hidden, -3, 3), n, 3 * hidden).requiresGrad(true);
+        Tensor h = t(random(n * hidden, -2, 2), n, hidden).requiresGrad(true);
+        Tensor w = t(random(n * hidden, -1, 1), n, hidden);
+        Tensor fused = GruCell.step(xg, hg, h);
+        fused.mul(w).sum().backward();
+        float[][] fusedGrads = {
+            xg.grad().toFloatArray(), hg.grad().toFloatArray(), h.grad().toFloatArray()
+        };
+        xg.zeroGrad();
+        hg.zeroGrad();
+        h.zeroGrad();
+        Tensor r = xg.narrow(1, 0, hidden).add(hg.narrow(1, 0, hidden)).sigmoid();
+        Tensor z =
+                xg.narrow(1, hidden, hidden).add(hg.narrow(1, hidden, hidden)).sigmoid();
+        Tensor cand = xg.narrow(1, 2 * hidden, hidden)
+                .add(r.mul(hg.narrow(1, 2 * hidden, hidden)))
+                .tanh();
+        Tensor h2 = cand.add(z.mul(h.sub(cand)));
+        assertArrayEquals(h2.toFloatArray(), fused.toFloatArray(), 1e-5f, "h'");
+        h2.mul(w).sum().backward();
+        assertArrayEquals(xg.grad().toFloatArray(), fusedGrads[0], 1e-5f, "dxGates");
+        assertArrayEquals(hg.grad().toFloatArray(), fusedGrads[1], 1e-5f, "dhGates");
+        assertArrayEquals(h.grad().toFloatArray(), fusedGrads[2], 1e-5f, "dh");
+        Tensor w2 = t(random(2 * 3, -1, 1), 2, 3);
+        gradCheck(
+                "fused GRU step",
+                in -> GruCell.step(in[0], in[1], in[2]).mul(w2),
+                t(random(2 * 3 * 3, -2, 2), 2, 3 * 3),
+                t(random(2 * 3 * 3, -2, 2), 2, 3 * 3),
+                t(random(2 * 3, -1, 1), 2, 3));
     }
 
     @Test
