@@ -1,7 +1,12 @@
 package dev.gradus.backend.cuda;
 
+import static dev.gradus.backend.cuda.CudaOperands.cuda;
+import static dev.gradus.backend.cuda.CudaOperands.written;
+
+import dev.gradus.backend.cuda.CudaLauncher.L;
 import dev.gradus.spi.CudaSource;
 import dev.gradus.spi.OpKernels;
+import dev.gradus.spi.Operand;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
@@ -51,6 +56,28 @@ final class CudaOpKernels {
                 cudart.cuModuleGetFunction(f, module, src.entry()),
                 "cuModuleGetFunction " + src.entry() + " (op " + op + ")");
         return f;
+    }
+
+    /**
+     * Launches {@code k}'s CUDA source one thread per output element, as {@link CudaSource} states: the output's
+     * address and size, then each input's; the caller checks and pins the operands.
+     */
+    void launch(OpKernels k, Operand[] inputs, Operand out, CudaLauncher launcher) {
+        CUfunc_st f = function(k, inputs.length);
+        long n = out.numel();
+        if (n == 0) {
+            return;
+        }
+        Object[] args = new Object[2 + 2 * inputs.length];
+        args[0] = new L(written(out.storage()).at(0));
+        args[1] = new L(n);
+        for (int j = 0; j < inputs.length; j++) {
+            Operand in = inputs[j];
+            args[2 + 2 * j] = new L(cuda(in.storage()).at(in.layout().offset()));
+            args[3 + 2 * j] = new L(in.numel());
+        }
+        long blocks = (n + CudaSource.THREADS - 1) / CudaSource.THREADS;
+        launcher.launch(f, k.cuda().entry(), (int) blocks, CudaSource.THREADS, 0, args);
     }
 
     /** Logs once per op name that {@code op} runs its Java kernel through host copies. */
