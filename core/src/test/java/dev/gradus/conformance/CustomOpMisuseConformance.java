@@ -1,0 +1,98 @@
+package dev.gradus.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gradus.Tensor;
+import dev.gradus.ops.Op;
+import dev.gradus.ops.ShapeRule;
+import java.nio.ReadOnlyBufferException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Users' ops that break {@link Op}'s contract, as an attacker or a hurried user writes them: a shape rule that
+ * promises more or fewer elements than the kernel writes, a kernel that throws or writes into its inputs. Each
+ * fails with one line naming the op and the shapes, on every backend alike, instead of returning whatever the
+ * memory held, a bare exception, or an input changed on some backends only.
+ */
+interface CustomOpMisuseConformance {
+    Tensor t(float[] data, int... shape);
+
+    /** Kernels that copy their first input, whatever the output's size. */
+    final class Liars {
+        private Liars() {}
+
+        /** Promises twice the input's elements, writes the input's. */
+        static final Op BIGGER = Op.builder("bigger")
+                .shape(shapes -> new int[] {2 * shapes[0][0]})
+                .cpu((in, shapes, out, outShape) -> {
+                    for (int i = 0; i < in[0].limit(); i++) {
+                        out.put(i, in[0].get(i));
+                    }
+                })
+                .build();
+
+        /** Promises one element, writes the input's. */
+        static final Op SMALLER = Op.builder("smaller")
+                .shape(shapes -> new int[] {1})
+                .cpu((in, shapes, out, outShape) -> {
+                    for (int i = 0; i < in[0].limit(); i++) {
+                        out.put(i, in[0].get(i));
+                    }
+                })
+                .build();
+
+        /** Rejects its values with an IllegalArgumentException of its own. */
+        static final Op REJECTS = Op.builder("rejects")
+                .shape(ShapeRule.likeFirst())
+                .cpu((in, shapes, out, outShape) -> {
+                    throw new IllegalArgumentException("no negative values");
+                })
+                .build();
+
+        /** Scribbles on its input, then writes its output. */
+        static final Op SCRIBBLES = Op.builder("scribbles")
+                .shape(ShapeRule.likeFirst())
+                .cpu((in, shapes, out, outShape) -> {
+                    in[0].put(0, 99f);
+                    for (int i = 0; i < out.limit(); i++) {
+                        out.put(i, 1f);
+                    }
+                })
+                .build();
+    }
+
+    @Test
+    default void customOpKernelThatWritesLessThanItsShapeRuleSaysFails() {
+        Tensor x = t(new float[] {1, 2, 3}, 3);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.BIGGER.apply(x));
+        assertEquals(
+                "bigger: the Java kernel left 3 of the 6 output elements unwritten for [3] -> [6]; the shape rule and"
+                        + " the kernel disagree on the output's size",
+                e.getMessage());
+    }
+
+    @Test
+    default void customOpKernelThatThrowsNamesTheOpAndTheShapes() {
+        Tensor x = t(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.SMALLER.apply(x));
+        assertTrue(e.getMessage().startsWith("smaller: the Java kernel failed on [2, 3] -> [1]: "), e.getMessage());
+        assertInstanceOf(IndexOutOfBoundsException.class, e.getCause());
+        IllegalArgumentException r = assertThrows(IllegalArgumentException.class, () -> Liars.REJECTS.apply(x));
+        assertEquals(
+                "rejects: the Java kernel failed on [2, 3] -> [2, 3]: java.lang.IllegalArgumentException: no negative"
+                        + " values",
+                r.getMessage());
+    }
+
+    @Test
+    default void customOpKernelCannotChangeItsInputs() {
+        Tensor x = t(new float[] {1, 2, 3}, 3);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.SCRIBBLES.apply(x));
+        assertInstanceOf(ReadOnlyBufferException.class, e.getCause(), e.getMessage());
+        assertArrayEquals(new float[] {1, 2, 3}, x.toFloatArray(), "the input is unchanged");
+    }
+}
