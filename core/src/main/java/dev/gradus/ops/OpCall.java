@@ -51,6 +51,8 @@ final class OpCall {
             String why = e.getMessage();
             throw new IllegalArgumentException(
                     op.name() + ": " + shapes(inputs) + (why == null || why.isBlank() ? "" : ": " + why), e);
+        } catch (RuntimeException e) { // a bug in the rule (shapes[1] of one input, ...), not a refusal
+            throw new IllegalStateException(op.name() + ": the shape rule failed on " + shapes(inputs) + ": " + e, e);
         }
         if (out == null || Arrays.stream(out).anyMatch(d -> d < 0)) {
             throw new IllegalArgumentException(
@@ -122,7 +124,17 @@ final class OpCall {
                     },
                     inputs);
         }
-        return Autograd.record(out, name, d -> rule.apply(d, out, inputs), inputs);
+        return Autograd.record(out, name, d -> checked(name, rule.apply(d, out, inputs), inputs), inputs);
+    }
+
+    /** The backward's result, one gradient (or null) per input, or an error naming the op. */
+    private static Tensor[] checked(String name, Tensor[] grads, Tensor[] inputs) {
+        if (grads == null || grads.length != inputs.length) {
+            throw new IllegalStateException(name + ": the backward gave "
+                    + (grads == null ? "null" : grads.length + " gradients") + " for " + inputs.length + " inputs "
+                    + shapes(inputs) + "; return one per input, null where none is needed");
+        }
+        return grads;
     }
 
     /** {@code [3, 4] x [5]}. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Tensor;
 import dev.gradus.ops.Op;
+import dev.gradus.ops.OpBackward;
 import dev.gradus.ops.ShapeRule;
 import java.nio.ReadOnlyBufferException;
 import org.junit.jupiter.api.Test;
@@ -53,6 +54,31 @@ interface CustomOpMisuseConformance {
                 })
                 .build();
 
+        /** A shape rule that reads a second input the call does not have. */
+        static final Op SECOND = Op.builder("second")
+                .shape(shapes -> shapes[1].clone())
+                .cpu((in, shapes, out, outShape) -> {})
+                .build();
+
+        /** A backward that gives no gradient at all for its one input. */
+        static final Op NO_GRADS = copy("noGrads", (d, out, in) -> new Tensor[0]);
+
+        /** A backward that returns null instead of an array. */
+        static final Op NULL_GRADS = copy("nullGrads", (d, out, in) -> null);
+
+        /** The identity with the backward {@code rule}. */
+        static Op copy(String name, OpBackward rule) {
+            return Op.builder(name)
+                    .shape(ShapeRule.likeFirst())
+                    .cpu((in, shapes, out, outShape) -> {
+                        for (int i = 0; i < out.limit(); i++) {
+                            out.put(i, in[0].get(i));
+                        }
+                    })
+                    .backward(rule)
+                    .build();
+        }
+
         /** Scribbles on its input, then writes its output. */
         static final Op SCRIBBLES = Op.builder("scribbles")
                 .shape(ShapeRule.likeFirst())
@@ -94,5 +120,27 @@ interface CustomOpMisuseConformance {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.SCRIBBLES.apply(x));
         assertInstanceOf(ReadOnlyBufferException.class, e.getCause(), e.getMessage());
         assertArrayEquals(new float[] {1, 2, 3}, x.toFloatArray(), "the input is unchanged");
+    }
+
+    @Test
+    default void customOpShapeRuleThatFailsNamesTheOpAndTheShapes() {
+        Tensor x = t(new float[] {1, 2, 3}, 3);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.SECOND.apply(x));
+        assertTrue(
+                e.getMessage().startsWith("second: the shape rule failed on [3]: java.lang.ArrayIndexOutOfBounds"),
+                e.getMessage());
+    }
+
+    @Test
+    default void customOpBackwardWithTheWrongNumberOfGradientsFails() {
+        for (Op op : new Op[] {Liars.NO_GRADS, Liars.NULL_GRADS}) {
+            Tensor x = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+            Tensor loss = op.apply(x).sum();
+            IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward, op.name());
+            assertEquals(
+                    op.name() + ": the backward gave " + (op == Liars.NO_GRADS ? "0 gradients" : "null")
+                            + " for 1 inputs [3]; return one per input, null where none is needed",
+                    e.getMessage());
+        }
     }
 }
