@@ -89,7 +89,7 @@ public class AdaptiveAvgPool2d extends Module {
 
     @Override
     public Shape outputShape(Shape in) {
-        int[] d = in.dims();
+        int[] d = requireRank(in).dims();
         d[d.length - 2] = outH;
         d[d.length - 1] = outW;
         return Shape.of(d);

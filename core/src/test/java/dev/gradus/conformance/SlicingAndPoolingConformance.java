@@ -254,4 +254,13 @@ interface SlicingAndPoolingConformance {
             }
         }
     }
+
+    @Test
+    default void adaptiveAvgPool2dOutputShapeOfTooFewAxesNamesTheShape() {
+        try (AdaptiveAvgPool2d pool = new AdaptiveAvgPool2d(3)) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> pool.outputShape(Shape.of(4)));
+            assertEquals("AdaptiveAvgPool2d: expected [N, C, H, W] or [C, H, W], got [4]", e.getMessage());
+        }
+    }
 }
