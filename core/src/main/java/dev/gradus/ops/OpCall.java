@@ -58,6 +58,15 @@ final class OpCall {
             throw new IllegalArgumentException(
                     op.name() + ": the shape rule gave " + Arrays.toString(out) + " for " + shapes(inputs));
         }
+        long elements = 1;
+        for (int d : out) {
+            elements = Math.min(elements * d, 1L << 40); // stays above 2^31 once past it, never wraps around
+        }
+        if (elements > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op.name() + ": the shape rule gave " + Arrays.toString(out) + " for "
+                    + shapes(inputs) + ", " + (elements == 1L << 40 ? "over 2^40" : Long.toString(elements))
+                    + " elements, more than the 2^31-1 a tensor may hold");
+        }
         return out.clone();
     }
 
@@ -96,11 +105,11 @@ final class OpCall {
 
     private static Tensor runComposed(Op op, Tensor[] inputs) {
         if (op.backward() == null) {
-            return op.composedForward().apply(inputs); // gradients flow through the ops it is made of
+            return composed(op, inputs); // gradients flow through the ops it is made of
         }
         Tensor out;
         try (GradMode g = GradMode.noGrad()) {
-            out = op.composedForward().apply(inputs);
+            out = composed(op, inputs);
         }
         for (Tensor in : inputs) {
             if (out == in) {
@@ -109,6 +118,14 @@ final class OpCall {
             }
         }
         return record(op, out, inputs);
+    }
+
+    private static Tensor composed(Op op, Tensor[] inputs) {
+        Tensor out = op.composedForward().apply(inputs);
+        if (out == null) {
+            throw new IllegalStateException(op.name() + ": the composed forward returned null for " + shapes(inputs));
+        }
+        return out;
     }
 
     private static Tensor record(Op op, Tensor out, Tensor[] inputs) {

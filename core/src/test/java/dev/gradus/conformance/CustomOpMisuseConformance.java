@@ -79,6 +79,15 @@ interface CustomOpMisuseConformance {
                     .build();
         }
 
+        /** Promises a [65536, 65536] output, more elements than a tensor may hold. */
+        static final Op HUGE = Op.builder("huge")
+                .shape(shapes -> new int[] {65536, 65536})
+                .cpu((in, shapes, out, outShape) -> {})
+                .build();
+
+        /** A composed forward that returns null. */
+        static final Op NOTHING = Op.builder("nothing").composed(in -> null).build();
+
         /** Scribbles on its input, then writes its output. */
         static final Op SCRIBBLES = Op.builder("scribbles")
                 .shape(ShapeRule.likeFirst())
@@ -144,5 +153,17 @@ interface CustomOpMisuseConformance {
                             + " for 1 inputs [3]; return one per input, null where none is needed",
                     e.getMessage());
         }
+    }
+
+    @Test
+    default void customOpOutputTooLargeOrMissingNamesTheOp() {
+        Tensor x = t(new float[] {1, 2, 3}, 3);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Liars.HUGE.apply(x));
+        assertEquals(
+                "huge: the shape rule gave [65536, 65536] for [3], 4294967296 elements, more than the 2^31-1 a tensor"
+                        + " may hold",
+                e.getMessage());
+        IllegalStateException n = assertThrows(IllegalStateException.class, () -> Liars.NOTHING.apply(x));
+        assertEquals("nothing: the composed forward returned null for [3]", n.getMessage());
     }
 }
