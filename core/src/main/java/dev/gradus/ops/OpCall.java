@@ -141,7 +141,17 @@ final class OpCall {
                     },
                     inputs);
         }
-        return Autograd.record(out, name, d -> checked(name, rule.apply(d, out, inputs), inputs), inputs);
+        return Autograd.record(out, name, d -> checked(name, backward(name, rule, d, out, inputs), inputs), inputs);
+    }
+
+    /** The user's backward, an exception it throws named by the op and the shapes. */
+    private static Tensor[] backward(String name, OpBackward rule, Tensor d, Tensor out, Tensor[] inputs) {
+        try {
+            return rule.apply(d, out, inputs);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(
+                    name + ": the backward failed for " + shapes(inputs) + " -> " + out.shape() + ": " + e, e);
+        }
     }
 
     /** The backward's result, one gradient (or null) per input, or an error naming the op. */
@@ -150,6 +160,15 @@ final class OpCall {
             throw new IllegalStateException(name + ": the backward gave "
                     + (grads == null ? "null" : grads.length + " gradients") + " for " + inputs.length + " inputs "
                     + shapes(inputs) + "; return one per input, null where none is needed");
+        }
+        for (int j = 0; j < grads.length; j++) {
+            Tensor g = grads[j];
+            if (g != null && (g.dtype() != DType.FLOAT32 || g.backend() != inputs[j].backend())) {
+                throw new IllegalStateException(name + ": the backward's gradient for input " + j + " "
+                        + inputs[j].shape() + " is " + g.dtype() + " " + g.shape() + " on "
+                        + g.backend().name()
+                        + "; it must be FLOAT32 on " + inputs[j].backend().name());
+            }
         }
         return grads;
     }

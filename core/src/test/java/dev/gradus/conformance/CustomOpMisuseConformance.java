@@ -88,6 +88,14 @@ interface CustomOpMisuseConformance {
         /** A composed forward that returns null. */
         static final Op NOTHING = Op.builder("nothing").composed(in -> null).build();
 
+        /** A backward that fails with a NullPointerException of its own. */
+        static final Op THROWING_BACKWARD = copy("throwingBackward", (d, out, in) -> {
+            throw new NullPointerException("no state");
+        });
+
+        /** A backward that gives an INT32 gradient. */
+        static final Op INT_GRADIENT = copy("intGradient", (d, out, in) -> new Tensor[] {d.argmax(0)});
+
         /** Scribbles on its input, then writes its output. */
         static final Op SCRIBBLES = Op.builder("scribbles")
                 .shape(ShapeRule.likeFirst())
@@ -165,5 +173,22 @@ interface CustomOpMisuseConformance {
                 e.getMessage());
         IllegalStateException n = assertThrows(IllegalStateException.class, () -> Liars.NOTHING.apply(x));
         assertEquals("nothing: the composed forward returned null for [3]", n.getMessage());
+    }
+
+    @Test
+    default void customOpBackwardThatFailsOrGivesAnIntegerGradientNamesTheOp() {
+        Tensor x = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        Tensor loss = Liars.THROWING_BACKWARD.apply(x).sum();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertEquals(
+                "throwingBackward: the backward failed for [3] -> [3]: " + NullPointerException.class.getName()
+                        + ": no state",
+                e.getMessage());
+        Tensor y = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        Tensor loss2 = Liars.INT_GRADIENT.apply(y).sum();
+        IllegalStateException i = assertThrows(IllegalStateException.class, loss2::backward);
+        assertTrue(
+                i.getMessage().startsWith("intGradient: the backward's gradient for input 0 [3] is INT32 [] on "),
+                i.getMessage());
     }
 }
