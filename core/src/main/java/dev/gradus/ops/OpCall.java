@@ -14,11 +14,13 @@ import java.util.StringJoiner;
 final class OpCall {
     private OpCall() {}
 
-    static Tensor apply(Op op, Tensor[] inputs) {
+    static Tensor apply(Op op, Tensor[] given) {
         String name = op.name();
-        if (inputs == null || inputs.length == 0) {
+        if (given == null || given.length == 0) {
             throw new IllegalArgumentException(name + ": no inputs");
         }
+        // Our own copy: the backward and the graph keep it, and a caller may refill its array for the next call.
+        Tensor[] inputs = given.clone();
         if (op.arity() >= 0 && inputs.length != op.arity()) {
             throw new IllegalArgumentException(
                     name + ": takes " + op.arity() + " inputs, got " + inputs.length + ": " + shapes(inputs));

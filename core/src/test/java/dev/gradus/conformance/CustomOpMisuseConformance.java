@@ -3,6 +3,7 @@ package dev.gradus.conformance;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,6 +96,18 @@ interface CustomOpMisuseConformance {
 
         /** A backward that gives an INT32 gradient. */
         static final Op INT_GRADIENT = copy("intGradient", (d, out, in) -> new Tensor[] {d.argmax(0)});
+
+        /** {@code a * b}, its backward reading both inputs from the array it is given. */
+        static final Op PRODUCT = Op.builder("product")
+                .arity(2)
+                .shape(ShapeRule.sameShapes())
+                .cpu((in, shapes, out, outShape) -> {
+                    for (int i = 0; i < out.limit(); i++) {
+                        out.put(i, in[0].get(i) * in[1].get(i));
+                    }
+                })
+                .backward((d, out, in) -> new Tensor[] {d.mul(in[1]), d.mul(in[0])})
+                .build();
 
         /** Scribbles on its input, then writes its output. */
         static final Op SCRIBBLES = Op.builder("scribbles")
@@ -190,5 +203,22 @@ interface CustomOpMisuseConformance {
         assertTrue(
                 i.getMessage().startsWith("intGradient: the backward's gradient for input 0 [3] is INT32 [] on "),
                 i.getMessage());
+    }
+
+    @Test
+    default void customOpBackwardSeesTheInputsOfItsCallWhenTheCallersArrayIsReused() {
+        // A caller that fills one array per step (a recurrence) and passes it to apply.
+        Tensor a = t(new float[] {1, 2, 3}, 3).requiresGrad(true);
+        Tensor b = t(new float[] {4, 5, 6}, 3).requiresGrad(true);
+        Tensor[] args = {a, b};
+        Tensor first = Liars.PRODUCT.apply(args);
+        args[0] = t(new float[] {-7, -8, -9}, 3);
+        args[1] = t(new float[] {10, 11, 12}, 3);
+        Tensor second = Liars.PRODUCT.apply(args);
+        first.add(second).sum().backward();
+        assertNotNull(a.grad(), "a has a gradient");
+        assertNotNull(b.grad(), "b has a gradient");
+        assertArrayEquals(new float[] {4, 5, 6}, a.grad().toFloatArray(), "d/da of a * b is b");
+        assertArrayEquals(new float[] {1, 2, 3}, b.grad().toFloatArray(), "d/db of a * b is a");
     }
 }
