@@ -60,10 +60,15 @@ final class ConvTranspose {
         }
         long oh = outSize(xs[2], p.strideH(), p.padH(), p.dilationH(), ws[2], outPadH);
         long ow = outSize(xs[3], p.strideW(), p.padW(), p.dilationW(), ws[3], outPadW);
-        if (oh < 1 || ow < 1 || oh * ow > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(OP + ": input " + x.shape() + " and weight " + weight.shape() + " with "
-                    + p + " and output padding " + outPadH + "x" + outPadW + " give an output of " + oh + "x" + ow
-                    + (oh < 1 || ow < 1 ? ", empty" : ", too large for a tensor"));
+        String given = OP + ": input " + x.shape() + " and weight " + weight.shape() + " with " + p
+                + " and output padding " + outPadH + "x" + outPadW + " give an output of ";
+        if (oh < 1 || ow < 1) {
+            throw new IllegalArgumentException(given + oh + "x" + ow + ", empty");
+        }
+        // Each size below 2^31, then the product in double: long products of two such sizes can wrap around.
+        if (oh > Integer.MAX_VALUE || ow > Integer.MAX_VALUE || (double) xs[0] * k * oh * ow > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(given + "[" + xs[0] + ", " + k + ", " + oh + ", " + ow
+                    + "], more than the 2^31-1 elements a tensor may hold");
         }
         int[] os = {xs[0], k, (int) oh, (int) ow};
         // The ordinary convolution of the output has H + outPadH / strideH rows: an output padding of a stride or

@@ -18,7 +18,7 @@ final class Node {
 
     Node(String op, Tensor[] inputs, Autograd.Backward backward, String layer) {
         this.op = op;
-        this.inputs = inputs;
+        this.inputs = inputs.clone(); // the caller may refill its array for its next op
         this.backward = backward;
         this.layer = layer;
     }

@@ -134,6 +134,9 @@ public abstract class Recurrent extends Module {
         Tensor seq = config.batchFirst() ? x : x.transpose(0, 1); // [N, T, features] from here on
         int n = seq.shape().dim(0);
         int steps = seq.shape().dim(1);
+        if (steps == 0) { // as PyTorch, which refuses a sequence length of 0; an empty batch is fine
+            throw new IllegalArgumentException(describe() + ": the input " + x.shape() + " has no time steps");
+        }
         int h = config.hiddenSize();
         int states = config.numLayers() * config.directions();
         checkState("h0", h0, states, n);

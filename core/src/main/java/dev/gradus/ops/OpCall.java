@@ -14,11 +14,13 @@ import java.util.StringJoiner;
 final class OpCall {
     private OpCall() {}
 
-    static Tensor apply(Op op, Tensor[] inputs) {
+    static Tensor apply(Op op, Tensor[] given) {
         String name = op.name();
-        if (inputs == null || inputs.length == 0) {
+        if (given == null || given.length == 0) {
             throw new IllegalArgumentException(name + ": no inputs");
         }
+        // Our own copy: the backward and the graph keep it, and a caller may refill its array for the next call.
+        Tensor[] inputs = given.clone();
         if (op.arity() >= 0 && inputs.length != op.arity()) {
             throw new IllegalArgumentException(
                     name + ": takes " + op.arity() + " inputs, got " + inputs.length + ": " + shapes(inputs));
@@ -51,10 +53,21 @@ final class OpCall {
             String why = e.getMessage();
             throw new IllegalArgumentException(
                     op.name() + ": " + shapes(inputs) + (why == null || why.isBlank() ? "" : ": " + why), e);
+        } catch (RuntimeException e) { // a bug in the rule (shapes[1] of one input, ...), not a refusal
+            throw new IllegalStateException(op.name() + ": the shape rule failed on " + shapes(inputs) + ": " + e, e);
         }
         if (out == null || Arrays.stream(out).anyMatch(d -> d < 0)) {
             throw new IllegalArgumentException(
                     op.name() + ": the shape rule gave " + Arrays.toString(out) + " for " + shapes(inputs));
+        }
+        long elements = 1;
+        for (int d : out) {
+            elements = Math.min(elements * d, 1L << 40); // stays above 2^31 once past it, never wraps around
+        }
+        if (elements > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op.name() + ": the shape rule gave " + Arrays.toString(out) + " for "
+                    + shapes(inputs) + ", " + (elements == 1L << 40 ? "over 2^40" : Long.toString(elements))
+                    + " elements, more than the 2^31-1 a tensor may hold");
         }
         return out.clone();
     }
@@ -94,11 +107,11 @@ final class OpCall {
 
     private static Tensor runComposed(Op op, Tensor[] inputs) {
         if (op.backward() == null) {
-            return op.composedForward().apply(inputs); // gradients flow through the ops it is made of
+            return composed(op, inputs); // gradients flow through the ops it is made of
         }
         Tensor out;
         try (GradMode g = GradMode.noGrad()) {
-            out = op.composedForward().apply(inputs);
+            out = composed(op, inputs);
         }
         for (Tensor in : inputs) {
             if (out == in) {
@@ -107,6 +120,14 @@ final class OpCall {
             }
         }
         return record(op, out, inputs);
+    }
+
+    private static Tensor composed(Op op, Tensor[] inputs) {
+        Tensor out = op.composedForward().apply(inputs);
+        if (out == null) {
+            throw new IllegalStateException(op.name() + ": the composed forward returned null for " + shapes(inputs));
+        }
+        return out;
     }
 
     private static Tensor record(Op op, Tensor out, Tensor[] inputs) {
@@ -122,7 +143,36 @@ final class OpCall {
                     },
                     inputs);
         }
-        return Autograd.record(out, name, d -> rule.apply(d, out, inputs), inputs);
+        return Autograd.record(out, name, d -> checked(name, backward(name, rule, d, out, inputs), inputs), inputs);
+    }
+
+    /** The user's backward, an exception it throws named by the op and the shapes. */
+    private static Tensor[] backward(String name, OpBackward rule, Tensor d, Tensor out, Tensor[] inputs) {
+        try {
+            return rule.apply(d, out, inputs);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(
+                    name + ": the backward failed for " + shapes(inputs) + " -> " + out.shape() + ": " + e, e);
+        }
+    }
+
+    /** The backward's result, one gradient (or null) per input, or an error naming the op. */
+    private static Tensor[] checked(String name, Tensor[] grads, Tensor[] inputs) {
+        if (grads == null || grads.length != inputs.length) {
+            throw new IllegalStateException(name + ": the backward gave "
+                    + (grads == null ? "null" : grads.length + " gradients") + " for " + inputs.length + " inputs "
+                    + shapes(inputs) + "; return one per input, null where none is needed");
+        }
+        for (int j = 0; j < grads.length; j++) {
+            Tensor g = grads[j];
+            if (g != null && (g.dtype() != DType.FLOAT32 || g.backend() != inputs[j].backend())) {
+                throw new IllegalStateException(name + ": the backward's gradient for input " + j + " "
+                        + inputs[j].shape() + " is " + g.dtype() + " " + g.shape() + " on "
+                        + g.backend().name()
+                        + "; it must be FLOAT32 on " + inputs[j].backend().name());
+            }
+        }
+        return grads;
     }
 
     /** {@code [3, 4] x [5]}. */

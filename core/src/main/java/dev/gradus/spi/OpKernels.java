@@ -2,7 +2,9 @@ package dev.gradus.spi;
 
 import dev.gradus.DType;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.Objects;
+import java.util.StringJoiner;
 
 /**
  * The kernels of one op as backends see them, for {@link Backend#runKernel}: its name (for messages), a
@@ -21,6 +23,9 @@ import java.util.Objects;
  * @param cuda the CUDA kernel, or null when the op has none
  */
 public record OpKernels(String name, JavaKernel java, CudaSource cuda) {
+    /** A NaN with a payload no arithmetic makes: what the output holds where the kernel did not write. */
+    private static final int UNWRITTEN = 0x7fc0dead;
+
     /** Checks that the name and the Java kernel are given. */
     public OpKernels {
         Objects.requireNonNull(name, "OpKernels: name");
@@ -61,7 +66,60 @@ public record OpKernels(String name, JavaKernel java, CudaSource cuda) {
             shapes[j] = in.shape().clone();
         }
         float[] result = new float[out.numel()];
-        java.run(views, shapes, FloatBuffer.wrap(result), out.shape().clone());
+        runJava(views, shapes, FloatBuffer.wrap(result), out.shape().clone());
         backend.write(out.storage(), 0, result, 0, result.length);
+    }
+
+    /**
+     * Runs the Java kernel on a backend's views, guarding the user's side of the contract: the inputs are handed
+     * read-only (a kernel that writes one fails instead of changing the input on some backends only), an exception
+     * the kernel throws comes back naming the op and the shapes, and so does an output element the kernel left
+     * unwritten (a shape rule that promises more than the kernel writes), instead of whatever the memory held.
+     *
+     * <p>Shapes: {@code inputs[j]} holds {@code shapes[j]}'s elements, {@code out} holds {@code outShape}'s.
+     *
+     * <pre>{@code kernels.runJava(views, shapes, outView, outShape);}</pre>
+     *
+     * @throws IllegalArgumentException or {@link IllegalStateException} naming the op and the shapes when the kernel
+     *     throws (the former when it threw one) or leaves output elements unwritten
+     */
+    public void runJava(FloatBuffer[] inputs, int[][] shapes, FloatBuffer out, int[] outShape) {
+        FloatBuffer[] readOnly = new FloatBuffer[inputs.length];
+        for (int j = 0; j < inputs.length; j++) {
+            readOnly[j] = inputs[j].asReadOnlyBuffer();
+        }
+        int n = out.limit();
+        float unwritten = Float.intBitsToFloat(UNWRITTEN);
+        for (int i = 0; i < n; i++) {
+            out.put(i, unwritten);
+        }
+        try {
+            java.run(readOnly, shapes, out, outShape);
+        } catch (RuntimeException e) {
+            String what = name + ": the Java kernel failed on " + shapes(shapes) + " -> " + Arrays.toString(outShape)
+                    + ": " + e;
+            throw e instanceof IllegalArgumentException
+                    ? new IllegalArgumentException(what, e)
+                    : new IllegalStateException(what, e);
+        }
+        int left = 0;
+        for (int i = 0; i < n; i++) {
+            if (Float.floatToRawIntBits(out.get(i)) == UNWRITTEN) {
+                left++;
+            }
+        }
+        if (left > 0) {
+            throw new IllegalStateException(name + ": the Java kernel left " + left + " of the " + n
+                    + " output elements unwritten for " + shapes(shapes) + " -> " + Arrays.toString(outShape)
+                    + "; the shape rule and the kernel disagree on the output's size");
+        }
+    }
+
+    private static String shapes(int[][] shapes) {
+        StringJoiner j = new StringJoiner(" x ");
+        for (int[] s : shapes) {
+            j.add(Arrays.toString(s));
+        }
+        return j.toString();
     }
 }

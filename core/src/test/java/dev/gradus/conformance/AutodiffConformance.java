@@ -267,4 +267,20 @@ interface AutodiffConformance {
                 1e-5,
                 "adamStep on dense operands");
     }
+
+    @Test
+    default void recordKeepsTheInputsOfItsCallWhenTheCallersArrayIsReused() {
+        Tensor a = t(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor b = t(new float[] {3, 4}, 2).requiresGrad(true);
+        Tensor[] args = {a};
+        Tensor y;
+        try (GradMode g = GradMode.noGrad()) {
+            y = a.mul(2f);
+        }
+        y = Autograd.record(y, "twice", d -> new Tensor[] {d.mul(2f)}, args);
+        args[0] = b; // refilled for the next call
+        y.sum().backward();
+        assertArrayEquals(new float[] {2, 2}, a.grad().toFloatArray(), "a's gradient");
+        assertNull(b.grad(), "b took no part");
+    }
 }

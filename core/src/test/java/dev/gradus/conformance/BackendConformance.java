@@ -35,6 +35,8 @@ import org.junit.jupiter.api.BeforeEach;
  *   <li>{@link ConvTransposeConformance}: the transposed convolution and the ConvTranspose2d layer;
  *   <li>{@link ConvolutionConformance}: conv2d, its fused ReLU and max-pool forms, Sequential's rewrites;
  *   <li>{@link CustomOpConformance}: users' own ops through {@code dev.gradus.ops.Op}: Java and CUDA kernels, backward;
+ *   <li>{@link CustomOpMisuseConformance}: users' ops that break Op's contract (a lying shape rule, a kernel that
+ *       throws or writes its inputs), each named in one line;
  *   <li>{@link ElementwiseConformance}: the unary and binary ops forward, NumPy broadcasting, shape messages;
  *   <li>{@link FusionConformance}: the fusion of Conv2d subclasses in a Sequential;
  *   <li>{@link GradientConformance}: the core ops' gradients against finite differences, a Dense layer's;
@@ -74,6 +76,7 @@ public abstract class BackendConformance
                 ConvTransposeConformance,
                 ConvolutionConformance,
                 CustomOpConformance,
+                CustomOpMisuseConformance,
                 ElementwiseConformance,
                 FusionConformance,
                 GradientConformance,

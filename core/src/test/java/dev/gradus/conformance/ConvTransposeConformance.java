@@ -463,4 +463,32 @@ interface ConvTransposeConformance {
                 () -> layer.forward(t(new float[2 * 4 * 5 * 7], 2, 4, 5, 7)));
         layer.close();
     }
+
+    @Test
+    default void convTranspose2dRefusesAnOutputTooLargeByName() {
+        // Each plane fits in an int, the four of them do not.
+        assertRefused(
+                "convTranspose2d: input [4, 1, 2, 2] and weight [1, 1, 2, 2] with ConvParams[strideH=40000,",
+                () -> Functional.convTranspose2d(
+                        t(new float[16], 4, 1, 2, 2),
+                        t(new float[4], 1, 1, 2, 2),
+                        null,
+                        new ConvParams(40000, 40000, 0, 0, 1, 1, 1)));
+        assertRefused(
+                "give an output of [4, 1, 40002, 40002], more than the 2^31-1 elements a tensor may hold",
+                () -> Functional.convTranspose2d(
+                        t(new float[16], 4, 1, 2, 2),
+                        t(new float[4], 1, 1, 2, 2),
+                        null,
+                        new ConvParams(40000, 40000, 0, 0, 1, 1, 1)));
+        // An empty batch with a tall input: the height alone passes 2^31 (and its product with the width
+        // wraps around in long arithmetic).
+        assertRefused(
+                "convTranspose2d: input [0, 1, 2147483647, 1] and weight [1, 1, 2, 3]",
+                () -> Functional.convTranspose2d(
+                        t(new float[0], 0, 1, Integer.MAX_VALUE, 1),
+                        t(new float[6], 1, 1, 2, 3),
+                        null,
+                        new ConvParams(Integer.MAX_VALUE, 1, 0, 0, 1, 1, 1)));
+    }
 }

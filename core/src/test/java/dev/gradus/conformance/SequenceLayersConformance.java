@@ -579,4 +579,20 @@ interface SequenceLayersConformance {
         names.add("norm.bias");
         return names;
     }
+
+    @Test
+    default void recurrentLayersRefuseASequenceWithoutTimeStepsNamingTheShape() {
+        Backend b = suiteBackend();
+        try (LSTM lstm = new LSTM(b, Recurrent.Config.of(5, 7), new Rng(1));
+                GRU gru = new GRU(b, Recurrent.Config.of(5, 7).withBatchFirst().withBidirectional(), new Rng(1))) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> lstm.forward(t(new float[0], 0, 3, 5)));
+            assertEquals(lstm.describe() + ": the input [0, 3, 5] has no time steps", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> gru.forward(t(new float[0], 3, 0, 5)));
+            assertEquals(gru.describe() + ": the input [3, 0, 5] has no time steps", e.getMessage());
+            // An empty batch is fine, as in PyTorch: [T, 0, H] out.
+            assertEquals(
+                    Shape.of(4, 0, 7), lstm.forward(t(new float[0], 4, 0, 5)).shape());
+        }
+    }
 }

@@ -214,4 +214,53 @@ interface SlicingAndPoolingConformance {
         IllegalArgumentException size = assertThrows(IllegalArgumentException.class, () -> new AdaptiveAvgPool2d(0));
         assertTrue(size.getMessage().startsWith("AdaptiveAvgPool2d: output size 0x0"), size.getMessage());
     }
+
+    @Test
+    default void adaptiveAvgPool2dKeepsInfinitiesAndNaNsInTheirBins() {
+        // {input dims..., outH, outW, the +inf's index, the NaN's index}: uneven bins both ways, uneven one way,
+        // 3-D, an output larger than the input.
+        int[][] cases = {
+            {1, 1, 5, 5, 3, 3, 12, 0},
+            {2, 1, 6, 5, 3, 3, 31, 7},
+            {2, 7, 4, 3, 2, 20, 55},
+            {1, 1, 3, 2, 5, 4, 3, 4}
+        };
+        for (int[] c : cases) {
+            int[] in = Arrays.copyOf(c, c.length - 4);
+            int oh = c[c.length - 4];
+            int ow = c[c.length - 3];
+            int h = in[in.length - 2];
+            int w = in[in.length - 1];
+            int planes = Shape.of(in).numel() / (h * w);
+            float[] x = random(Shape.of(in).numel(), -2, 2);
+            x[c[c.length - 2]] = Float.POSITIVE_INFINITY;
+            x[c[c.length - 1]] = Float.NaN;
+            try (AdaptiveAvgPool2d pool = new AdaptiveAvgPool2d(oh, ow)) {
+                float[] want = referenceAdaptive(x, planes, h, w, oh, ow);
+                float[] got = pool.forward(t(x, in)).toFloatArray();
+                String what = "AdaptiveAvgPool2d(" + oh + ", " + ow + ") of " + Arrays.toString(in) + " with inf at "
+                        + c[c.length - 2] + " and NaN at " + c[c.length - 1];
+                for (int i = 0; i < want.length; i++) {
+                    boolean same = Float.isNaN(want[i])
+                            ? Float.isNaN(got[i])
+                            : Float.isInfinite(want[i])
+                                    ? want[i] == got[i]
+                                    : Math.abs(want[i] - got[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]));
+                    assertTrue(
+                            same,
+                            what + ": element " + i + " expected " + want[i] + " got " + got[i] + "\nexpected "
+                                    + Arrays.toString(want) + "\nactual   " + Arrays.toString(got));
+                }
+            }
+        }
+    }
+
+    @Test
+    default void adaptiveAvgPool2dOutputShapeOfTooFewAxesNamesTheShape() {
+        try (AdaptiveAvgPool2d pool = new AdaptiveAvgPool2d(3)) {
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> pool.outputShape(Shape.of(4)));
+            assertEquals("AdaptiveAvgPool2d: expected [N, C, H, W] or [C, H, W], got [4]", e.getMessage());
+        }
+    }
 }

@@ -221,7 +221,7 @@ public final class ReferenceBackend implements Backend {
             shapes[j] = inputs[j].shape().clone();
         }
         FloatBuffer o = FloatBuffer.wrap(floats(out.storage()), 0, out.numel()).slice();
-        kernels.java().run(views, shapes, o, out.shape().clone());
+        kernels.runJava(views, shapes, o, out.shape().clone());
     }
 
     // ------------------------------------------------------------------ ops, one family per class

@@ -112,6 +112,10 @@ public final class Onnx {
 
     /** The graph: the input, its normalisation and flattening, the model, the output renamed {@code output}. */
     private static OnnxProto.Model model(Module model, Config config) {
+        if (model == null || config == null) {
+            throw new IllegalArgumentException("onnx: export needs a model and a config, got "
+                    + (model == null ? "no model" : model.describe()) + " and " + config);
+        }
         OnnxGraph g = new OnnxGraph();
         boolean ids = config.inputType() == DType.INT32;
         Value x = new Value(g.claim("input", ids), config.input());

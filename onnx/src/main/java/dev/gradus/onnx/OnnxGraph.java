@@ -70,7 +70,11 @@ public final class OnnxGraph {
         String at = name.isEmpty() && !sequential ? "layer0" : name;
         try {
             if (m instanceof OnnxExportable e) {
-                return e.toOnnx(this, x, at);
+                Value y = e.toOnnx(this, x, at);
+                if (y == null) {
+                    throw new IllegalArgumentException("its toOnnx returned null, not the output's value");
+                }
+                return y;
             }
             if (sequential) {
                 List<Module> layers = ((Sequential) m).layers();
@@ -86,6 +90,8 @@ public final class OnnxGraph {
         } catch (IllegalArgumentException e) {
             throw new ExportException(
                     "onnx: " + at + " (" + m.describe() + ") on input " + x.shape() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) { // a user's toOnnx that fails, a closed layer: still named by its path
+            throw new ExportException("onnx: " + at + " (" + m.describe() + ") on input " + x.shape() + ": " + e, e);
         }
     }
 

@@ -19,6 +19,7 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Module;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
+import dev.gradus.onnx.OnnxGraph.Value;
 import dev.gradus.onnx.proto.OnnxProto;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -208,6 +209,65 @@ class OnnxTest {
                     flat.getMessage().contains("layer0 (Dense(4 -> 3))")
                             && flat.getMessage().contains("flatten"),
                     flat.getMessage());
+        }
+    }
+
+    /**
+     * A user's {@link OnnxExportable} that throws something other than IllegalArgumentException, or returns null,
+     * and a closed layer: each export fails with the layer's path and input shape, as a missing ONNX form does.
+     */
+    @Test
+    void anExportableThatFailsAndAClosedLayerAreNamed() {
+        Module throwing = new Exportable(null);
+        Module returnsNull = new Exportable(new Value[1]);
+        Dense closed = new Dense(4, 3);
+        closed.close();
+        String[][] cases = {
+            {"onnx: layer0_1 (Exportable) on input [1, 3]: " + NullPointerException.class.getName() + ": oops"},
+            {"onnx: layer0_1 (Exportable) on input [1, 3]: its toOnnx returned null, not the output's value"},
+            {"onnx: layer0_0 (Dense(4 -> 3)) on input [1, 4]: " + IllegalStateException.class.getName() + ": "}
+        };
+        Module[] layers = {throwing, returnsNull, closed};
+        for (int i = 0; i < layers.length; i++) {
+            Module second = i == 2 ? new ReLU() : layers[i];
+            Module first = i == 2 ? closed : new Dense(4, 3);
+            Sequential m = new Sequential(new Sequential(first, second));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, Onnx.Config.of(1, 4)));
+            assertTrue(e.getMessage().startsWith(cases[i][0]), e.getMessage());
+            if (i != 2) {
+                m.close();
+            }
+        }
+        IllegalArgumentException none =
+                assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(null, Onnx.Config.of(1, 4)));
+        assertTrue(none.getMessage().startsWith("onnx: export needs a model and a config"), none.getMessage());
+    }
+
+    /** Writes nothing: throws NullPointerException when {@code out} is null, else returns {@code out[0]}. */
+    private static final class Exportable extends Module implements OnnxExportable {
+        private final Value[] out;
+
+        Exportable(Value[] out) {
+            this.out = out;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return x;
+        }
+
+        @Override
+        public Value toOnnx(OnnxGraph graph, Value x, String name) {
+            if (out == null) {
+                throw new NullPointerException("oops");
+            }
+            return out[0];
+        }
+
+        @Override
+        public String describe() {
+            return "Exportable";
         }
     }
 }

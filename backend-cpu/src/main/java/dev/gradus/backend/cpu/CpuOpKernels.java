@@ -23,11 +23,7 @@ final class CpuOpKernels {
             views[j] = plain(in).f.slice(in.layout().offset(), in.numel());
             shapes[j] = in.shape().clone();
         }
-        kernels.java()
-                .run(
-                        views,
-                        shapes,
-                        plain(out).f.slice(0, out.numel()),
-                        out.shape().clone());
+        kernels.runJava(
+                views, shapes, plain(out).f.slice(0, out.numel()), out.shape().clone());
     }
 }
