@@ -169,9 +169,14 @@ final class CpuStorage extends PinnableStorage {
      * not convert any storage to plain until it closes them.
      */
     static BlockedReads readBlocked(CpuStorage... storages) {
+        return readBlocked(storages, storages.length);
+    }
+
+    /** {@link #readBlocked(CpuStorage...)} of the first {@code count} of {@code storages} (an op's inputs). */
+    static BlockedReads readBlocked(CpuStorage[] storages, int count) {
         int blocked = 0;
-        for (CpuStorage s : storages) {
-            if (s != null && s.layout != null) {
+        for (int j = 0; j < count; j++) {
+            if (storages[j] != null && storages[j].layout != null) {
                 blocked++;
             }
         }
@@ -180,9 +185,9 @@ final class CpuStorage extends PinnableStorage {
         }
         CpuStorage[] held = new CpuStorage[blocked];
         int k = 0;
-        for (CpuStorage s : storages) {
-            if (s != null && s.layout != null) {
-                held[k++] = s;
+        for (int j = 0; j < count; j++) {
+            if (storages[j] != null && storages[j].layout != null) {
+                held[k++] = storages[j];
             }
         }
         Arrays.sort(held, Comparator.comparingLong(s -> s.id));

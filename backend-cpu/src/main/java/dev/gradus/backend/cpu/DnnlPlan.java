@@ -226,8 +226,7 @@ final class DnnlPlan {
                 data[i].ensurePlain();
             }
         }
-        CpuStorage[] read = inputs == data.length ? data : Arrays.copyOf(data, inputs);
-        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(read)) {
+        try (CpuStorage.BlockedReads held = CpuStorage.readBlocked(data, inputs)) {
             run(e, data);
         }
     }
