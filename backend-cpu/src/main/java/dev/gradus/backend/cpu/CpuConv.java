@@ -81,150 +81,163 @@ final class CpuConv {
         }
     }
 
-    private Plain scratch(long floats) {
-        return plain(allocator.allocate(DType.FLOAT32, (int) Math.max(1, floats)));
+    /**
+     * A pass's two scratch matrices, freed on close: {@code col [C*R*S, chunk*P*Q]} (receptive fields) and
+     * {@code rows [K/groups, chunk*P*Q]} (one group's output rows).
+     */
+    private final class PassBuffers implements AutoCloseable {
+        final Plain col;
+        final Plain rows;
+
+        PassBuffers(Geometry g) {
+            col = scratch((long) g.crs * g.chunk * g.pq);
+            Plain r;
+            try {
+                r = scratch((long) g.kg * g.chunk * g.pq);
+            } catch (RuntimeException e) {
+                allocator.free(col.storage);
+                throw e;
+            }
+            rows = r;
+        }
+
+        private Plain scratch(long floats) {
+            return plain(allocator.allocate(DType.FLOAT32, (int) Math.max(1, floats)));
+        }
+
+        @Override
+        public void close() {
+            allocator.free(col.storage);
+            allocator.free(rows.storage);
+        }
+    }
+
+    /** One group of one chunk of images: {@code nb} images from {@code n0}, group {@code gi}. */
+    @FunctionalInterface
+    private interface ChunkStep {
+        void run(int n0, int nb, int gi);
+    }
+
+    /** Runs {@code step} over every chunk of images and, within it, every group, in order. */
+    private static void forEachChunk(Geometry g, ChunkStep step) {
+        for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
+            int nb = Math.min(g.chunk, g.n - n0);
+            for (int gi = 0; gi < g.groups; gi++) {
+                step.run(n0, nb, gi);
+            }
+        }
+    }
+
+    /**
+     * {@code C = op(A) x op(B) + beta * C} through OpenBLAS on dense row-major matrices: {@code op(A)} is
+     * {@code [m, k]}, {@code op(B)} is {@code [k, n]}, {@code C} is {@code [m, n]}.
+     */
+    private static void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            FloatPointer a,
+            FloatPointer b,
+            float beta,
+            FloatPointer c) {
+        cblas_sgemm(
+                CblasRowMajor,
+                transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans,
+                m,
+                n,
+                k,
+                1f,
+                a,
+                transA ? m : k,
+                b,
+                transB ? k : n,
+                beta,
+                c,
+                n);
     }
 
     // ------------------------------------------------------------------ convolution
 
     void forward(ConvShapes shapes, Plain x, Plain w, Plain bias, Plain out) {
         Geometry g = Geometry.of(shapes);
-        Plain col = scratch((long) g.crs * g.chunk * g.pq);
-        Plain tmp = scratch((long) g.kg * g.chunk * g.pq);
         float[] b = new float[g.k];
         if (bias != null) {
             bias.f.get(0, b, 0, g.k);
         }
-        try {
-            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
-                int nb = Math.min(g.chunk, g.n - n0);
+        try (PassBuffers sc = new PassBuffers(g)) {
+            forEachChunk(g, (n0, nb, gi) -> {
                 int cols = nb * g.pq;
-                for (int gi = 0; gi < g.groups; gi++) {
-                    im2col(x, g, n0, nb, gi, col);
-                    cblas_sgemm(
-                            CblasRowMajor,
-                            CblasNoTrans,
-                            CblasNoTrans,
-                            g.kg,
-                            cols,
-                            g.crs,
-                            1f,
-                            at(w, (long) gi * g.kg * g.crs),
-                            g.crs,
-                            at(col, 0),
-                            cols,
-                            0f,
-                            at(tmp, 0),
-                            cols);
-                    int kBase = gi * g.kg;
-                    final int n0f = n0;
-                    // [Kg, nb*PQ] -> out[n, kBase + k, :], adding the bias on the way
-                    parallel.forRange(nb, (long) g.kg * g.pq, (from, to) -> {
-                        float[] row = new float[g.pq];
-                        for (int i = from; i < to; i++) {
-                            for (int k = 0; k < g.kg; k++) {
-                                tmp.f.get(k * cols + i * g.pq, row, 0, g.pq);
-                                float bk = b[kBase + k];
-                                if (bk != 0f) {
-                                    for (int j = 0; j < g.pq; j++) {
-                                        row[j] += bk;
-                                    }
+                im2col(x, g, n0, nb, gi, sc.col);
+                sgemm(false, false, g.kg, cols, g.crs, weights(w, g, gi), at(sc.col, 0), 0f, at(sc.rows, 0));
+                int kBase = gi * g.kg;
+                // [Kg, nb*PQ] -> out[n, kBase + k, :], adding the bias on the way
+                parallel.forRange(nb, (long) g.kg * g.pq, (from, to) -> {
+                    float[] row = new float[g.pq];
+                    for (int i = from; i < to; i++) {
+                        for (int k = 0; k < g.kg; k++) {
+                            sc.rows.f.get(k * cols + i * g.pq, row, 0, g.pq);
+                            float bk = b[kBase + k];
+                            if (bk != 0f) {
+                                for (int j = 0; j < g.pq; j++) {
+                                    row[j] += bk;
                                 }
-                                out.f.put(((n0f + i) * g.k + kBase + k) * g.pq, row, 0, g.pq);
                             }
+                            out.f.put(((n0 + i) * g.k + kBase + k) * g.pq, row, 0, g.pq);
                         }
-                    });
-                }
-            }
-        } finally {
-            allocator.free(col.storage);
-            allocator.free(tmp.storage);
+                    }
+                });
+            });
         }
     }
 
     void backwardData(ConvShapes shapes, Plain dOut, Plain w, Plain dx) {
         Geometry g = Geometry.of(shapes);
-        Plain col = scratch((long) g.crs * g.chunk * g.pq);
-        Plain dOutT = scratch((long) g.kg * g.chunk * g.pq);
-        try {
-            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
-                int nb = Math.min(g.chunk, g.n - n0);
+        try (PassBuffers sc = new PassBuffers(g)) {
+            forEachChunk(g, (n0, nb, gi) -> {
                 int cols = nb * g.pq;
-                for (int gi = 0; gi < g.groups; gi++) {
-                    gatherRows(dOut, g, n0, nb, gi, dOutT);
-                    cblas_sgemm(
-                            CblasRowMajor,
-                            CblasTrans,
-                            CblasNoTrans,
-                            g.crs,
-                            cols,
-                            g.kg,
-                            1f,
-                            at(w, (long) gi * g.kg * g.crs),
-                            g.crs,
-                            at(dOutT, 0),
-                            cols,
-                            0f,
-                            at(col, 0),
-                            cols);
-                    col2im(col, g, n0, nb, gi, dx);
-                }
-            }
-        } finally {
-            allocator.free(col.storage);
-            allocator.free(dOutT.storage);
+                gatherRows(dOut, g, n0, nb, gi, sc.rows);
+                sgemm(true, false, g.crs, cols, g.kg, weights(w, g, gi), at(sc.rows, 0), 0f, at(sc.col, 0));
+                col2im(sc.col, g, n0, nb, gi, dx);
+            });
         }
     }
 
     void backwardFilter(ConvShapes shapes, Plain x, Plain dOut, Plain dw, Plain dBias) {
         Geometry g = Geometry.of(shapes);
-        Plain col = scratch((long) g.crs * g.chunk * g.pq);
-        Plain dOutT = scratch((long) g.kg * g.chunk * g.pq);
         double[] db = new double[g.k];
-        try {
-            for (int n0 = 0; n0 < g.n; n0 += g.chunk) {
-                int nb = Math.min(g.chunk, g.n - n0);
+        try (PassBuffers sc = new PassBuffers(g)) {
+            forEachChunk(g, (n0, nb, gi) -> {
                 int cols = nb * g.pq;
-                for (int gi = 0; gi < g.groups; gi++) {
-                    im2col(x, g, n0, nb, gi, col);
-                    gatherRows(dOut, g, n0, nb, gi, dOutT);
-                    cblas_sgemm(
-                            CblasRowMajor,
-                            CblasNoTrans,
-                            CblasTrans,
-                            g.kg,
-                            g.crs,
-                            cols,
-                            1f,
-                            at(dOutT, 0),
-                            cols,
-                            at(col, 0),
-                            cols,
-                            n0 == 0 ? 0f : 1f,
-                            at(dw, (long) gi * g.kg * g.crs),
-                            g.crs);
-                    if (dBias != null) {
-                        float[] row = buffer(ROW, cols);
-                        for (int k = 0; k < g.kg; k++) {
-                            dOutT.f.get(k * cols, row, 0, cols);
-                            double acc = 0;
-                            for (int j = 0; j < cols; j++) {
-                                acc += row[j];
-                            }
-                            db[gi * g.kg + k] += acc;
+                im2col(x, g, n0, nb, gi, sc.col);
+                gatherRows(dOut, g, n0, nb, gi, sc.rows);
+                float beta = n0 == 0 ? 0f : 1f;
+                sgemm(false, true, g.kg, g.crs, cols, at(sc.rows, 0), at(sc.col, 0), beta, weights(dw, g, gi));
+                if (dBias != null) {
+                    float[] row = buffer(ROW, cols);
+                    for (int k = 0; k < g.kg; k++) {
+                        sc.rows.f.get(k * cols, row, 0, cols);
+                        double acc = 0;
+                        for (int j = 0; j < cols; j++) {
+                            acc += row[j];
                         }
+                        db[gi * g.kg + k] += acc;
                     }
                 }
-            }
-            if (dBias != null) {
-                for (int k = 0; k < g.k; k++) {
-                    dBias.f.put(k, (float) db[k]);
-                }
-            }
-        } finally {
-            allocator.free(col.storage);
-            allocator.free(dOutT.storage);
+            });
         }
+        if (dBias != null) {
+            for (int k = 0; k < g.k; k++) {
+                dBias.f.put(k, (float) db[k]);
+            }
+        }
+    }
+
+    /** Group {@code gi}'s block {@code [K/groups, C/groups*R*S]} of a weight (or its gradient). */
+    private static FloatPointer weights(Plain w, Geometry g, int gi) {
+        return at(w, (long) gi * g.kg * g.crs);
     }
 
     private static FloatPointer at(Plain s, long offset) {
