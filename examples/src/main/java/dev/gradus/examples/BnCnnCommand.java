@@ -7,7 +7,6 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.datasets.Normalize;
 import dev.gradus.datasets.RandomAffine;
 import dev.gradus.datasets.Transform;
-import dev.gradus.io.Safetensors;
 import dev.gradus.nn.BatchNorm1d;
 import dev.gradus.nn.BatchNorm2d;
 import dev.gradus.nn.Conv2d;
@@ -35,10 +34,7 @@ import picocli.CommandLine.Option;
  * inputs normalised with mean 0.1307 / std 0.3081; Adam 0.001 with StepLR(7, 0.1), batch 128. {@code --augment}
  * adds the notebook's rotation/zoom/shift augmentation.
  */
-@Command(
-        name = "bn-cnn",
-        mixinStandardHelpOptions = true,
-        description = "Train the PyTorch notebook's BatchNorm CNN on MNIST and report test accuracy.")
+@Command(name = "bn-cnn", description = "Train the PyTorch notebook's BatchNorm CNN on MNIST and report test accuracy.")
 public final class BnCnnCommand implements Callable<Integer> {
     @Mixin
     TrainOptions options = TrainOptions.defaults(10, 128, 0.001f, Path.of("out", "bn-cnn"));
@@ -96,22 +92,11 @@ public final class BnCnnCommand implements Callable<Integer> {
         Training.Result r;
         try (Sequential model = model(backend, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%s%n",
-                    backend.name(),
-                    mnist.train().size(),
-                    mnist.test().size(),
-                    o.batch,
-                    o.lr,
-                    model.parameterCount(),
-                    augment ? ", augmented" : "");
+            String extra = ", " + model.parameterCount() + " parameters" + (augment ? ", augmented" : "");
+            o.printSetup(model, backend, mnist, "Adam", extra, log);
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
             r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), backend, log);
-            if (save != null) {
-                Safetensors.save(model, save, Map.of("gradus.example", "bn-cnn"));
-                log.println("model saved to " + save);
-            }
+            TrainOptions.save(model, save, Map.of("gradus.example", "bn-cnn"), log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

@@ -34,7 +34,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "cnn",
-        mixinStandardHelpOptions = true,
         description = "Train the Flux.jl model-zoo MNIST CNN (3 conv layers, Adam) and report test accuracy.")
 public final class CnnCommand implements Callable<Integer> {
     @Mixin
@@ -84,10 +83,7 @@ public final class CnnCommand implements Callable<Integer> {
         Training.Result r;
         try (Sequential model = model(backend, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, Adam lr %s, %d parameters%n",
-                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr, model.parameterCount());
+            o.printSetup(model, backend, mnist, "Adam", ", " + model.parameterCount() + " parameters", log);
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
             r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), backend, log);

@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
 /** Prints what a user needs when something does not load: Java, backends and why, OpenBLAS, data sets. */
 @Command(
         name = "doctor",
-        mixinStandardHelpOptions = true,
         description = "Report the Java version, each backend and whether it can run, and where data sets are.")
 public final class DoctorCommand implements Callable<Integer> {
     @Override

@@ -19,7 +19,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "export-onnx",
-        mixinStandardHelpOptions = true,
         description =
                 "Write a saved example model as a self-contained ONNX file ([N, 1, 28, 28] pixels in, logits out).")
 public final class ExportOnnxCommand implements Callable<Integer> {

@@ -2,11 +2,9 @@ package dev.gradus.examples;
 
 import dev.gradus.Backends;
 import dev.gradus.Rng;
-import dev.gradus.Shape;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.FashionMnist;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.io.Safetensors;
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
@@ -27,7 +25,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "fashion-mlp",
-        mixinStandardHelpOptions = true,
         description = "Train the Keras Fashion-MNIST MLP (784-20-10, Adam, batch 32) and report a confusion matrix.")
 public final class FashionMlpCommand implements Callable<Integer> {
     @Mixin
@@ -59,20 +56,14 @@ public final class FashionMlpCommand implements Callable<Integer> {
         Training.Result r;
         try (Sequential model = Models.mlp(backend, hidden, dropout, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
-                    backend.name(), fashion.train().size(), fashion.test().size(), o.batch, o.lr);
+            o.printSetup(model, backend, fashion, "Adam", "", log);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs)
                             .withName("fashion-mlp 784-" + Models.join(hidden) + "-10"),
                     backend,
                     log);
-            if (save != null) {
-                Safetensors.save(model, save, Models.describe("fashion-mlp", hidden, dropout));
-                log.println("model saved to " + save);
-            }
+            TrainOptions.save(model, save, Models.describe("fashion-mlp", hidden, dropout), log);
         }
         ConfusionMatrix cm = Training.writeReport(o.out, r, fashion.test(), FashionMnist.CLASS_NAMES, log);
         log.println("confusion matrix (rows: true class, columns: predicted)");

@@ -28,7 +28,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "kaggle",
-        mixinStandardHelpOptions = true,
         description = "Kaggle digit recognizer: train on train.csv (80/20 split), write submission.csv for test.csv.")
 public final class KaggleCommand implements Callable<Integer> {
     @Mixin

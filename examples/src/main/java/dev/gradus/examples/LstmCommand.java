@@ -2,10 +2,8 @@ package dev.gradus.examples;
 
 import dev.gradus.Backends;
 import dev.gradus.Rng;
-import dev.gradus.Shape;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.io.Safetensors;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
@@ -26,7 +24,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "lstm",
-        mixinStandardHelpOptions = true,
         description = "Train an LSTM on MNIST read row by row (28 steps of 28 pixels) and report test accuracy.")
 public final class LstmCommand implements Callable<Integer> {
     @Mixin
@@ -54,19 +51,13 @@ public final class LstmCommand implements Callable<Integer> {
         Training.Result r;
         try (RowLstm model = new RowLstm(backend, hidden, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
-                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
+            o.printSetup(model, backend, mnist, "Adam", "", log);
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs).withName("lstm 28x28-" + hidden + "-10"),
                     backend,
                     log);
-            if (save != null) {
-                Safetensors.save(
-                        model, save, Map.of("gradus.example", "lstm", "gradus.hidden", Integer.toString(hidden)));
-                log.println("model saved to " + save);
-            }
+            Map<String, String> metadata = Map.of("gradus.example", "lstm", "gradus.hidden", Integer.toString(hidden));
+            TrainOptions.save(model, save, metadata, log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

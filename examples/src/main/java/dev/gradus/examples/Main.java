@@ -6,6 +6,7 @@ import dev.gradus.train.TrainingDivergedException;
 import java.io.IOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The examples launcher: {@code java -jar examples/target/gradus-examples.jar <command>}.
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "gradus-examples",
         mixinStandardHelpOptions = true,
+        scope = ScopeType.INHERIT, // every subcommand gets --help and --version
         version = "Gradus examples 0.1.0",
         description = "Runnable Gradus examples that reproduce well-known notebooks.",
         subcommands = {

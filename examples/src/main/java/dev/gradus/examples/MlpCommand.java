@@ -4,7 +4,6 @@ import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
@@ -23,10 +22,7 @@ import picocli.CommandLine.Option;
  *
  * <pre>{@code Training.Result r = MlpCommand.train(TrainOptions.defaults(2, 128, 0.01f, out), 48, System.out);}</pre>
  */
-@Command(
-        name = "mlp",
-        mixinStandardHelpOptions = true,
-        description = "Train the Flux.jl MNIST MLP (784-48-10, Adam) and report test accuracy.")
+@Command(name = "mlp", description = "Train the Flux.jl MNIST MLP (784-48-10, Adam) and report test accuracy.")
 public final class MlpCommand implements Callable<Integer> {
     @Mixin
     TrainOptions options = TrainOptions.defaults(10, 128, 0.01f, Path.of("out", "mlp"));
@@ -59,20 +55,14 @@ public final class MlpCommand implements Callable<Integer> {
         // Flatten, Dense, ReLU, Dense: the architecture every saved MLP has, so predict and export-onnx rebuild it.
         try (Sequential model = Models.mlp(backend, new int[] {hidden}, 0f, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            log.print(model.summary(dev.gradus.Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, Adam lr %s%n",
-                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
+            o.printSetup(model, backend, mnist, "Adam", "", log);
             // Adam at 0.01 ends an epoch wherever its last steps left it (test accuracy swings by +-0.3% between
             // epochs); a tenth of the rate for the last epochs settles it, as for the CNNs.
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10"),
                     backend,
                     log);
-            if (save != null) {
-                Safetensors.save(model, save, Models.describe("mlp", new int[] {hidden}, 0f));
-                log.println("model saved to " + save);
-            }
+            TrainOptions.save(model, save, Models.describe("mlp", new int[] {hidden}, 0f), log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

@@ -26,7 +26,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "predict",
-        mixinStandardHelpOptions = true,
         description = "Classify a Kaggle test.csv or an IDX image file with a saved model; write submission.csv.")
 public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "a .safetensors file written with --save")

@@ -1,8 +1,11 @@
 package dev.gradus.examples;
 
 import dev.gradus.Anomaly;
+import dev.gradus.Shape;
 import dev.gradus.datasets.FashionMnist;
 import dev.gradus.datasets.Mnist;
+import dev.gradus.io.Safetensors;
+import dev.gradus.nn.Module;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import dev.gradus.train.MemoryReport;
@@ -11,6 +14,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /** The flags every training example takes. */
@@ -94,6 +98,27 @@ public final class TrainOptions {
     /** As {@link #mnist()} for Fashion-MNIST. */
     Mnist.Splits fashionMnist() throws IOException {
         return FashionMnist.load(data, !offline);
+    }
+
+    /**
+     * Prints {@code model}'s summary for a batch of 28x28 images and one line naming the backend, the split sizes,
+     * the batch and the rate; {@code optimizer} names the optimizer and {@code extra} ends the line.
+     *
+     * <pre>{@code o.printSetup(model, backend, mnist, "Adam", "", log);}</pre>
+     */
+    void printSetup(Module model, Backend backend, Mnist.Splits data, String optimizer, String extra, PrintStream log) {
+        log.print(model.summary(Shape.of(batch, 1, 28, 28)));
+        log.printf(
+                "backend %s, %d train / %d test images, batch %d, %s lr %s%s%n",
+                backend.name(), data.train().size(), data.test().size(), batch, optimizer, lr, extra);
+    }
+
+    /** Writes {@code model} to {@code save} with {@code metadata} and says so; nothing when {@code save} is null. */
+    static void save(Module model, Path save, Map<String, String> metadata, PrintStream log) throws IOException {
+        if (save != null) {
+            Safetensors.save(model, save, metadata);
+            log.println("model saved to " + save);
+        }
     }
 
     /** Prints the memory verdict when asked for. */

@@ -2,10 +2,8 @@ package dev.gradus.examples;
 
 import dev.gradus.Backends;
 import dev.gradus.Rng;
-import dev.gradus.Shape;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
-import dev.gradus.io.Safetensors;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.OneCycleLR;
 import dev.gradus.spi.Backend;
@@ -27,7 +25,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "vit",
-        mixinStandardHelpOptions = true,
         description = "Train a small vision transformer (7x7 patches, 4 pre-norm encoder layers) on MNIST.")
 public final class VitCommand implements Callable<Integer> {
     @Mixin
@@ -52,10 +49,7 @@ public final class VitCommand implements Callable<Integer> {
         Training.Result r;
         try (VisionTransformer model = new VisionTransformer(backend, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr).withWeightDecay(0.05f, true))) {
-            log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
-            log.printf(
-                    "backend %s, %d train / %d test images, batch %d, AdamW lr %s, one-cycle schedule%n",
-                    backend.name(), mnist.train().size(), mnist.test().size(), o.batch, o.lr);
+            o.printSetup(model, backend, mnist, "AdamW", ", one-cycle schedule", log);
             OneCycleLR schedule = new OneCycleLR(opt, o.lr, o.epochs * train.batches());
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs)
@@ -63,10 +57,7 @@ public final class VitCommand implements Callable<Integer> {
                             .withSchedule(schedule),
                     backend,
                     log);
-            if (save != null) {
-                Safetensors.save(model, save, Map.of("gradus.example", "vit"));
-                log.println("model saved to " + save);
-            }
+            TrainOptions.save(model, save, Map.of("gradus.example", "vit"), log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;
