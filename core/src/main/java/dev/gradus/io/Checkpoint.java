@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Everything training needs to go on where it stopped, in one safetensors file written atomically: the model's
@@ -130,28 +132,28 @@ public final class Checkpoint {
     }
 
     private static long steps(String file, String v) throws ModelFormatException {
-        if (v != null) {
-            try {
-                long n = Long.parseLong(v.trim());
-                if (n >= 0) {
-                    return n;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-        }
-        throw new ModelFormatException(
-                file,
-                "metadata 'optimizer.steps' is " + (v == null ? "missing" : "'" + clip(v) + "'")
-                        + ", not a step count >= 0");
+        return parsed(file, "optimizer.steps", v, Long::parseLong, n -> n >= 0, "a step count >= 0");
     }
 
     private static float rate(String file, String v) throws ModelFormatException {
+        return parsed(
+                file,
+                "optimizer.lr",
+                v,
+                Float::parseFloat,
+                r -> r >= 0 && !r.isInfinite(),
+                "a finite learning rate >= 0");
+    }
+
+    /** Metadata {@code key}'s value {@code v} parsed, when it parses to a value {@code valid} accepts. */
+    private static <T> T parsed(
+            String file, String key, String v, Function<String, T> parse, Predicate<T> valid, String expected)
+            throws ModelFormatException {
         if (v != null) {
             try {
-                float r = Float.parseFloat(v.trim());
-                if (r >= 0 && !Float.isInfinite(r)) {
-                    return r;
+                T x = parse.apply(v.trim());
+                if (valid.test(x)) {
+                    return x;
                 }
             } catch (NumberFormatException e) {
                 // reported below
@@ -159,8 +161,7 @@ public final class Checkpoint {
         }
         throw new ModelFormatException(
                 file,
-                "metadata 'optimizer.lr' is " + (v == null ? "missing" : "'" + clip(v) + "'")
-                        + ", not a finite learning rate >= 0");
+                "metadata '" + key + "' is " + (v == null ? "missing" : "'" + clip(v) + "'") + ", not " + expected);
     }
 
     private static String clip(String v) {
