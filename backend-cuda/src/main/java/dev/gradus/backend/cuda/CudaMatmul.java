@@ -1,6 +1,8 @@
 package dev.gradus.backend.cuda;
 
 import static dev.gradus.backend.cuda.CudaOperands.cuda;
+import static dev.gradus.backend.cuda.HostScalars.ONE;
+import static dev.gradus.backend.cuda.HostScalars.ZERO;
 
 import dev.gradus.DType;
 import dev.gradus.spi.Backend;
@@ -8,7 +10,6 @@ import dev.gradus.spi.Layout;
 import dev.gradus.spi.Operand;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
@@ -19,30 +20,18 @@ import org.bytedeco.javacpp.FloatPointer;
  * calls, one per batch; a view cuBLAS cannot take is copied to a dense buffer first.
  */
 final class CudaMatmul {
-    /**
-     * Idle cuBLAS handles, each bound to the stream and its math mode set when made: a call takes one and puts it
-     * back, so no two threads use a handle at once and no handle's state changes after it is shared. A pool rather
-     * than one per thread: a handle holds device workspace, and a server's threads come and go.
-     */
-    private final ConcurrentLinkedQueue<cublasContext> blasHandles = new ConcurrentLinkedQueue<>();
+    /** cuBLAS handles, each bound to the stream and its math mode set when made. */
+    private final HandlePool<cublasContext> blasHandles;
 
-    private final CUstream_st stream;
-    private final boolean tf32;
     /** The backend, for the odd-view path: copies to dense buffers and the product on them, through its ops. */
     private final Backend backend;
-    /** cuBLAS reads alpha and beta from host memory: allocated once, not per call, and only read (shared). */
-    private final FloatPointer one = new FloatPointer(1).put(1f);
-
-    private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudaMatmul(CUstream_st stream, boolean tf32, Backend backend) {
-        this.stream = stream;
-        this.tf32 = tf32;
         this.backend = backend;
-        blasHandles.add(newBlasHandle()); // fail at start, not at the first product, when cuBLAS does not load
+        this.blasHandles = new HandlePool<>(() -> newBlasHandle(stream, tf32));
     }
 
-    private cublasContext newBlasHandle() {
+    private static cublasContext newBlasHandle(CUstream_st stream, boolean tf32) {
         cublasContext h = new cublasContext();
         Cuda.checkBlas(cublas.cublasCreate_v2(h), "cublasCreate");
         Cuda.checkBlas(cublas.cublasSetStream_v2(h, stream), "cublasSetStream");
@@ -52,15 +41,9 @@ final class CudaMatmul {
         return h;
     }
 
-    /** An idle cuBLAS handle, or a new one when every handle is in use; give it back with {@code offer}. */
-    private cublasContext takeBlasHandle() {
-        cublasContext h = blasHandles.poll();
-        return h != null ? h : newBlasHandle();
-    }
-
     /** cuBLAS handles made so far, idle now: tests check that concurrent calls got handles of their own. */
     int idleHandles() {
-        return blasHandles.size();
+        return blasHandles.idle();
     }
 
     void matmul(Operand ao, Operand bo, Operand out) {
@@ -114,8 +97,7 @@ final class CudaMatmul {
             }
             return;
         }
-        cublasContext blas = takeBlasHandle();
-        try {
+        blasHandles.run(blas -> {
             for (int bi = 0; bi < plan.outOffsets().length; bi++) {
                 int status = cublas.cublasSgemm_v2(
                         blas,
@@ -124,25 +106,22 @@ final class CudaMatmul {
                         plan.n(),
                         plan.m(),
                         plan.k(),
-                        one,
+                        ONE,
                         new FloatPointer(Cuda.pointer(bs.at(plan.bOffsets()[bi]))),
                         plan.ldFirst(),
                         new FloatPointer(Cuda.pointer(as.at(plan.aOffsets()[bi]))),
                         plan.ldSecond(),
-                        zero,
+                        ZERO,
                         new FloatPointer(Cuda.pointer(os.at(plan.outOffsets()[bi]))),
                         plan.ldOut());
                 Cuda.checkBlas(status, "cublasSgemm " + m + "x" + k + "x" + n);
             }
-        } finally {
-            blasHandles.offer(blas);
-        }
+        });
     }
 
     /** Raw {@code C = A x B} on dense row-major device buffers with no checks and no wait (the benchmarks' baseline). */
     void rawSgemm(Storage a, Storage b, Storage c, int m, int n, int k) {
-        cublasContext blas = takeBlasHandle();
-        try {
+        blasHandles.run(blas -> {
             Cuda.checkBlas(
                     cublas.cublasSgemm_v2(
                             blas,
@@ -151,17 +130,15 @@ final class CudaMatmul {
                             n,
                             m,
                             k,
-                            one,
+                            ONE,
                             new FloatPointer(Cuda.pointer(cuda(b).address)),
                             n,
                             new FloatPointer(Cuda.pointer(cuda(a).address)),
                             k,
-                            zero,
+                            ZERO,
                             new FloatPointer(Cuda.pointer(cuda(c).address)),
                             n),
                     "cublasSgemm");
-        } finally {
-            blasHandles.offer(blas);
-        }
+        });
     }
 }

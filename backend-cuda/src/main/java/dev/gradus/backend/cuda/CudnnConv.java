@@ -1,10 +1,13 @@
 package dev.gradus.backend.cuda;
 
+import static dev.gradus.backend.cuda.HostScalars.ONE;
+import static dev.gradus.backend.cuda.HostScalars.ZERO;
+
 import dev.gradus.spi.ConvParams;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.IntUnaryOperator;
 import java.util.function.LongConsumer;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
@@ -15,7 +18,6 @@ import org.bytedeco.cuda.cudnn.cudnnConvolutionStruct;
 import org.bytedeco.cuda.cudnn.cudnnFilterStruct;
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
 import org.bytedeco.cuda.global.cudnn;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /**
@@ -47,16 +49,9 @@ final class CudnnConv {
         Plan(cudnnContext handle, int[] xs, int[] ws, int[] ys, ConvParams p, boolean tf32) {
             int f = cudnn.CUDNN_DATA_FLOAT;
             int nchw = cudnn.CUDNN_TENSOR_NCHW;
-            check(cudnn.cudnnCreateTensorDescriptor(x), "cudnnCreateTensorDescriptor");
-            check(
-                    cudnn.cudnnSetTensor4dDescriptor(x, nchw, f, xs[0], xs[1], xs[2], xs[3]),
-                    "x descriptor " + Arrays.toString(xs));
-            check(cudnn.cudnnCreateTensorDescriptor(y), "cudnnCreateTensorDescriptor");
-            check(
-                    cudnn.cudnnSetTensor4dDescriptor(y, nchw, f, ys[0], ys[1], ys[2], ys[3]),
-                    "y descriptor " + Arrays.toString(ys));
-            check(cudnn.cudnnCreateTensorDescriptor(bias), "cudnnCreateTensorDescriptor");
-            check(cudnn.cudnnSetTensor4dDescriptor(bias, nchw, f, 1, ws[0], 1, 1), "bias descriptor");
+            tensor4d(x, xs[0], xs[1], xs[2], xs[3], "x descriptor " + Arrays.toString(xs));
+            tensor4d(y, ys[0], ys[1], ys[2], ys[3], "y descriptor " + Arrays.toString(ys));
+            tensor4d(bias, 1, ws[0], 1, 1, "bias descriptor");
             check(cudnn.cudnnCreateFilterDescriptor(w), "cudnnCreateFilterDescriptor");
             check(
                     cudnn.cudnnSetFilter4dDescriptor(w, f, nchw, ws[0], ws[1], ws[2], ws[3]),
@@ -78,88 +73,75 @@ final class CudnnConv {
             check(
                     cudnn.cudnnSetConvolutionMathType(conv, tf32 ? cudnn.CUDNN_DEFAULT_MATH : cudnn.CUDNN_FMA_MATH),
                     "math type");
-            int fa = -1;
-            int da = -1;
-            int wa = -1;
-            long fb = 0;
-            long db = 0;
-            long wb = 0;
+            cudnnConvolutionFwdAlgoPerf_t fwd = new cudnnConvolutionFwdAlgoPerf_t(ALGOS);
+            cudnnConvolutionBwdDataAlgoPerf_t bd = new cudnnConvolutionBwdDataAlgoPerf_t(ALGOS);
+            cudnnConvolutionBwdFilterAlgoPerf_t bf = new cudnnConvolutionBwdFilterAlgoPerf_t(ALGOS);
+            int fi;
+            int di;
+            int wi;
             try (IntPointer count = new IntPointer(1)) {
-                cudnnConvolutionFwdAlgoPerf_t fwd = new cudnnConvolutionFwdAlgoPerf_t(ALGOS);
                 check(
                         cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, ALGOS, count, fwd),
                         "choosing the forward algorithm");
-                for (int i = 0; i < count.get() && fa < 0; i++) {
-                    if (fwd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                        fa = fwd.algo();
-                        fb = fwd.memory();
-                    }
-                }
-                cudnnConvolutionBwdDataAlgoPerf_t bd = new cudnnConvolutionBwdDataAlgoPerf_t(ALGOS);
+                fi = firstSuccess(count.get(), i -> fwd.position(i).status());
                 check(
                         cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, w, y, conv, x, ALGOS, count, bd),
                         "choosing the backward-data algorithm");
-                for (int i = 0; i < count.get() && da < 0; i++) {
-                    if (bd.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                        da = bd.algo();
-                        db = bd.memory();
-                    }
-                }
-                cudnnConvolutionBwdFilterAlgoPerf_t bf = new cudnnConvolutionBwdFilterAlgoPerf_t(ALGOS);
+                di = firstSuccess(count.get(), i -> bd.position(i).status());
                 check(
                         cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x, y, conv, w, ALGOS, count, bf),
                         "choosing the backward-filter algorithm");
-                for (int i = 0; i < count.get() && wa < 0; i++) {
-                    if (bf.position(i).status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                        wa = bf.algo();
-                        wb = bf.memory();
-                    }
-                }
+                wi = firstSuccess(count.get(), i -> bf.position(i).status());
             }
-            if (fa < 0 || da < 0 || wa < 0) {
+            if (fi < 0 || di < 0 || wi < 0) {
                 throw new IllegalStateException("cuda: cuDNN has no algorithm for conv2d " + Arrays.toString(xs) + " * "
                         + Arrays.toString(ws) + " " + p);
             }
-            fwdAlgo = fa;
-            bwdDataAlgo = da;
-            bwdFilterAlgo = wa;
-            fwdBytes = fb;
-            bwdDataBytes = db;
-            bwdFilterBytes = wb;
+            fwdAlgo = fwd.position(fi).algo();
+            fwdBytes = fwd.memory();
+            bwdDataAlgo = bd.position(di).algo();
+            bwdDataBytes = bd.memory();
+            bwdFilterAlgo = bf.position(wi).algo();
+            bwdFilterBytes = bf.memory();
+        }
+
+        private static void tensor4d(cudnnTensorStruct d, int n, int c, int h, int w, String what) {
+            check(cudnn.cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
+            check(
+                    cudnn.cudnnSetTensor4dDescriptor(d, cudnn.CUDNN_TENSOR_NCHW, cudnn.CUDNN_DATA_FLOAT, n, c, h, w),
+                    what);
+        }
+
+        /** The first of {@code count} ranked results (cuDNN's heuristics, best first) that reports success, or -1. */
+        private static int firstSuccess(int count, IntUnaryOperator statusAt) {
+            for (int i = 0; i < count; i++) {
+                if (statusAt.applyAsInt(i) == cudnn.CUDNN_STATUS_SUCCESS) {
+                    return i;
+                }
+            }
+            return -1;
         }
     }
 
-    private final CUstream_st stream;
-    /** Idle handles, each bound to {@link #stream}; a call takes one and puts it back, so two never share one. */
-    private final ConcurrentLinkedQueue<cudnnContext> handles = new ConcurrentLinkedQueue<>();
+    /** cuDNN handles, each bound to the backend's stream when made. */
+    private final HandlePool<cudnnContext> handles;
 
     private final CachingAllocator allocator;
     private final boolean tf32;
     private final Map<String, Plan> plans = new ConcurrentHashMap<>();
-    /** cuDNN reads alpha and beta from host memory at the call; only read, so shared by every thread. */
-    private final FloatPointer one = new FloatPointer(1).put(1f);
-
-    private final FloatPointer zero = new FloatPointer(1).put(0f);
 
     CudnnConv(CUstream_st stream, CachingAllocator allocator, boolean tf32) {
-        this.stream = stream;
         this.allocator = allocator;
         this.tf32 = tf32;
-        handles.add(newHandle()); // fail at start, not at the first convolution, when cuDNN does not load
+        this.handles = new HandlePool<>(() -> newHandle(stream));
     }
 
-    private cudnnContext newHandle() {
+    private static cudnnContext newHandle(CUstream_st stream) {
         cudnnContext h = new cudnnContext();
         check(cudnn.cudnnCreate(h), "cudnnCreate");
         // Bound once: cudnnSetStream is state of the handle, so it is never changed while another thread may use it.
         check(cudnn.cudnnSetStream(h, stream), "cudnnSetStream");
         return h;
-    }
-
-    /** An idle handle, or a new one when every handle is in use by another thread; hand it back with offer. */
-    private cudnnContext take() {
-        cudnnContext h = handles.poll();
-        return h != null ? h : newHandle();
     }
 
     private static void check(int status, String what) {
@@ -193,15 +175,14 @@ final class CudnnConv {
     }
 
     void forward(long x, int[] xs, long w, int[] ws, long bias, long y, int[] ys, ConvParams p) {
-        cudnnContext handle = take();
-        try {
+        handles.run(handle -> {
             Plan pl = plan(handle, xs, ws, ys, p);
             withWorkspace(
                     pl.fwdBytes,
                     work -> check(
                             cudnn.cudnnConvolutionForward(
                                     handle,
-                                    one,
+                                    ONE,
                                     pl.x,
                                     Cuda.pointer(x),
                                     pl.w,
@@ -210,30 +191,27 @@ final class CudnnConv {
                                     pl.fwdAlgo,
                                     work == 0 ? null : Cuda.pointer(work),
                                     pl.fwdBytes,
-                                    zero,
+                                    ZERO,
                                     pl.y,
                                     Cuda.pointer(y)),
                             "cudnnConvolutionForward"));
             if (bias != 0) {
                 check(
-                        cudnn.cudnnAddTensor(handle, one, pl.bias, Cuda.pointer(bias), one, pl.y, Cuda.pointer(y)),
+                        cudnn.cudnnAddTensor(handle, ONE, pl.bias, Cuda.pointer(bias), ONE, pl.y, Cuda.pointer(y)),
                         "cudnnAddTensor (bias)");
             }
-        } finally {
-            handles.offer(handle);
-        }
+        });
     }
 
     void backwardData(long dy, int[] ys, long w, int[] ws, long dx, int[] xs, ConvParams p) {
-        cudnnContext handle = take();
-        try {
+        handles.run(handle -> {
             Plan pl = plan(handle, xs, ws, ys, p);
             withWorkspace(
                     pl.bwdDataBytes,
                     work -> check(
                             cudnn.cudnnConvolutionBackwardData(
                                     handle,
-                                    one,
+                                    ONE,
                                     pl.w,
                                     Cuda.pointer(w),
                                     pl.y,
@@ -242,25 +220,22 @@ final class CudnnConv {
                                     pl.bwdDataAlgo,
                                     work == 0 ? null : Cuda.pointer(work),
                                     pl.bwdDataBytes,
-                                    zero,
+                                    ZERO,
                                     pl.x,
                                     Cuda.pointer(dx)),
                             "cudnnConvolutionBackwardData"));
-        } finally {
-            handles.offer(handle);
-        }
+        });
     }
 
     void backwardFilter(long x, int[] xs, long dy, int[] ys, long dw, int[] ws, long dBias, ConvParams p) {
-        cudnnContext handle = take();
-        try {
+        handles.run(handle -> {
             Plan pl = plan(handle, xs, ws, ys, p);
             withWorkspace(
                     pl.bwdFilterBytes,
                     work -> check(
                             cudnn.cudnnConvolutionBackwardFilter(
                                     handle,
-                                    one,
+                                    ONE,
                                     pl.x,
                                     Cuda.pointer(x),
                                     pl.y,
@@ -269,19 +244,17 @@ final class CudnnConv {
                                     pl.bwdFilterAlgo,
                                     work == 0 ? null : Cuda.pointer(work),
                                     pl.bwdFilterBytes,
-                                    zero,
+                                    ZERO,
                                     pl.w,
                                     Cuda.pointer(dw)),
                             "cudnnConvolutionBackwardFilter"));
             if (dBias != 0) {
                 check(
                         cudnn.cudnnConvolutionBackwardBias(
-                                handle, one, pl.y, Cuda.pointer(dy), zero, pl.bias, Cuda.pointer(dBias)),
+                                handle, ONE, pl.y, Cuda.pointer(dy), ZERO, pl.bias, Cuda.pointer(dBias)),
                         "cudnnConvolutionBackwardBias");
             }
-        } finally {
-            handles.offer(handle);
-        }
+        });
     }
 
     /** Algorithms chosen so far, for {@code describe()}. */
@@ -291,6 +264,6 @@ final class CudnnConv {
 
     /** Idle cuDNN handles: once no call runs, every handle made, at most the number of calls that ever overlapped. */
     int idleHandles() {
-        return handles.size();
+        return handles.idle();
     }
 }
