@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -34,24 +35,22 @@ public final class Rows {
 
     /** One {@code (label, features)} row per example of {@code data}. */
     public static List<Row> labeled(Dataset data) {
-        int per = data.itemSize();
-        List<Row> rows = new ArrayList<>(data.size());
-        for (int i = 0; i < data.size(); i++) {
-            float[] f = new float[per];
-            System.arraycopy(data.features(), i * per, f, 0, per);
-            rows.add(RowFactory.create(data.labels()[i], f));
-        }
-        return rows;
+        return rows(data, i -> data.labels()[i]);
     }
 
     /** One {@code (id, features)} row per example of {@code data}, ids 0 to n - 1 in order. */
     public static List<Row> identified(Dataset data) {
+        return rows(data, i -> (long) i);
+    }
+
+    /** One {@code (key(i), features)} row per example {@code i} of {@code data}. */
+    private static List<Row> rows(Dataset data, IntFunction<Object> key) {
         int per = data.itemSize();
         List<Row> rows = new ArrayList<>(data.size());
         for (int i = 0; i < data.size(); i++) {
             float[] f = new float[per];
             System.arraycopy(data.features(), i * per, f, 0, per);
-            rows.add(RowFactory.create((long) i, f));
+            rows.add(RowFactory.create(key.apply(i), f));
         }
         return rows;
     }

@@ -1,6 +1,7 @@
 package dev.gradus.spark;
 
 import java.io.Serializable;
+import java.util.function.Consumer;
 
 /**
  * What every worker of a training job needs to know, shipped to the executors with the task: the architecture
@@ -67,149 +68,102 @@ public record WorkerConfig(
     }
 
     public WorkerConfig withEpochs(int e) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                e,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> f.epochs = e);
     }
 
     public WorkerConfig withOptimizer(String name, float rate) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                name,
-                rate,
-                globalBatch,
-                workers,
-                epochs,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> {
+            f.optimizer = name;
+            f.lr = rate;
+        });
     }
 
     public WorkerConfig withBatch(int global) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                global,
-                workers,
-                epochs,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> f.globalBatch = global);
     }
 
     public WorkerConfig withSeed(long s) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                epochs,
-                s,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> f.seed = s);
     }
 
     /** Rank 0 writes {@code dir/checkpoint.safetensors} every {@code every} steps (0: at epoch ends only). */
     public WorkerConfig withCheckpoint(String dir, int every) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                epochs,
-                seed,
-                dir,
-                every,
-                timeoutMillis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> {
+            f.checkpointDir = dir;
+            f.checkpointEvery = every;
+        });
     }
 
     public WorkerConfig withTimeout(long millis) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                epochs,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                millis,
-                failRank,
-                failStep,
-                attempt);
+        return edit(f -> f.timeoutMillis = millis);
     }
 
     /** For tests: worker {@code rank} dies just before global step {@code step} on the job's first attempt. */
     public WorkerConfig withFailure(int rank, long step) {
-        return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                epochs,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                rank,
-                step,
-                attempt);
+        return edit(f -> {
+            f.failRank = rank;
+            f.failStep = step;
+        });
     }
 
     /** The driver's attempt number (0 first), set before each submission of the job. */
     public WorkerConfig withAttempt(int a) {
+        return edit(f -> f.attempt = a);
+    }
+
+    /** A copy of this config with {@code change} applied to its components (and checked again). */
+    private WorkerConfig edit(Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
         return new WorkerConfig(
-                model,
-                hidden,
-                optimizer,
-                lr,
-                globalBatch,
-                workers,
-                epochs,
-                seed,
-                checkpointDir,
-                checkpointEvery,
-                timeoutMillis,
-                failRank,
-                failStep,
-                a);
+                f.model,
+                f.hidden,
+                f.optimizer,
+                f.lr,
+                f.globalBatch,
+                f.workers,
+                f.epochs,
+                f.seed,
+                f.checkpointDir,
+                f.checkpointEvery,
+                f.timeoutMillis,
+                f.failRank,
+                f.failStep,
+                f.attempt);
+    }
+
+    /** The components as mutable fields, so that each {@code with...} method names only what it changes. */
+    private static final class Fields {
+        final String model;
+        final int[] hidden;
+        String optimizer;
+        float lr;
+        int globalBatch;
+        final int workers;
+        int epochs;
+        long seed;
+        String checkpointDir;
+        int checkpointEvery;
+        long timeoutMillis;
+        int failRank;
+        long failStep;
+        int attempt;
+
+        Fields(WorkerConfig c) {
+            model = c.model;
+            hidden = c.hidden;
+            optimizer = c.optimizer;
+            lr = c.lr;
+            globalBatch = c.globalBatch;
+            workers = c.workers;
+            epochs = c.epochs;
+            seed = c.seed;
+            checkpointDir = c.checkpointDir;
+            checkpointEvery = c.checkpointEvery;
+            timeoutMillis = c.timeoutMillis;
+            failRank = c.failRank;
+            failStep = c.failStep;
+            attempt = c.attempt;
+        }
     }
 }
