@@ -4,7 +4,6 @@ import java.util.Arrays;
 
 import ai.djl.Device;
 import ai.djl.Model;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -43,12 +42,7 @@ final class SeqBench {
         int logEvery = envInt("LOG_EVERY", maxSteps > 0 ? 50 : 0);
         int inferPasses = envInt("INFER_PASSES", 21);
 
-        Engine engine = Engine.getEngine("PyTorch");
-        engine.setRandomSeed(DjlBench.SEED);
-        System.out.println("engine=" + engine.getEngineName() + " " + engine.getVersion()
-                + " intraOpThreads=" + JniUtils.getNumThreads()
-                + " interOpThreads=" + JniUtils.getNumInteropThreads()
-                + " offline=" + System.getProperty("ai.djl.offline"));
+        DjlBench.startEngine();
 
         Idx.Split train = Idx.load(root, spec.dataset, "train");
         Idx.Split test = Idx.load(root, spec.dataset, "t10k");
@@ -57,14 +51,7 @@ final class SeqBench {
         try (NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             // lstm: [N, 28, 28] (28 rows of 28 pixels); vit: [N, 1, 28, 28]
             Shape one = vit ? new Shape(1, 28, 28) : new Shape(28, 28);
-            NDArray trainX = manager.create(train.x, new Shape(train.n).addAll(one));
-            float[] ly = new float[train.n];
-            for (int i = 0; i < train.n; i++) ly[i] = train.y[i];
-            NDArray trainY = manager.create(ly, new Shape(train.n));
-            ArrayDataset ds = new ArrayDataset.Builder()
-                    .setData(trainX).optLabels(trainY)
-                    .setSampling(spec.batch, true) // RandomSampler: new permutation each epoch, last partial batch kept
-                    .build();
+            ArrayDataset ds = DjlBench.trainingSet(manager, train, one, spec.batch);
 
             Schedule schedule = vit ? Schedule.oneCycle(spec.lr, epochs * batchesPerEpoch) : Schedule.step(spec.lr);
             schedule.set(0, 0);
@@ -152,22 +139,8 @@ final class SeqBench {
 
                     // inference as DjlBench: 10 pre-built batches of 1000, forward + argmax, eval mode
                     double[] passSec = new double[Math.max(2, inferPasses)]; // pass 0 = warm-up, median of the rest
-                    int correct = 0;
                     long[] ci = Idx.cpuSnap();
-                    for (int pass = 0; pass < passSec.length; pass++) {
-                        long t0 = System.nanoTime();
-                        int c = 0;
-                        for (int b = 0; b < nTestB; b++) {
-                            try (NDManager sub = manager.newSubManager()) {
-                                tx[b].tempAttach(sub);
-                                NDArray out = block.forward(ps, new NDList(tx[b]), false).singletonOrThrow();
-                                long[] pred = out.argMax(1).toLongArray();
-                                for (int i = 0; i < ib; i++) if (pred[i] == test.y[b * ib + i]) c++;
-                            }
-                        }
-                        passSec[pass] = (System.nanoTime() - t0) / 1e9;
-                        correct = c;
-                    }
+                    int correct = InferencePasses.run(block, ps, manager, tx, ib, test.y, passSec);
                     double othersInfer = Idx.othersPct(ci, Idx.cpuSnap());
                     double[] warm = Arrays.copyOfRange(passSec, 1, passSec.length);
                     double[] rest = epochs > 1 ? Arrays.copyOfRange(epochSec, 1, epochs) : epochSec;
