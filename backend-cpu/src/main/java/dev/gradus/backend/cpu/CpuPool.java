@@ -13,14 +13,22 @@ final class CpuPool {
         this.parallel = parallel;
     }
 
-    void pool(PoolOp op, Plain x, int[] xs, Plain out, int[] os, Plain argmax, PoolParams p) {
-        int planes = xs[0] * xs[1];
+    /** The planes' sizes ({@code h x w} in, {@code oh x ow} out) and a range {@code [from, to)} of them. */
+    @FunctionalInterface
+    private interface PlaneRange {
+        void run(int from, int to, int h, int w, int oh, int ow);
+    }
+
+    /** Splits the {@code N*C} planes of input {@code xs} and output {@code os} over the pool's threads. */
+    private void forPlanes(int[] xs, int[] os, PlaneRange kernel) {
         int h = xs[2];
         int w = xs[3];
-        int oh = os[2];
-        int ow = os[3];
+        parallel.forRange(xs[0] * xs[1], (long) h * w, (from, to) -> kernel.run(from, to, h, w, os[2], os[3]));
+    }
+
+    void pool(PoolOp op, Plain x, int[] xs, Plain out, int[] os, Plain argmax, PoolParams p) {
         float inv = 1f / (p.kernelH() * p.kernelW());
-        parallel.forRange(planes, (long) h * w, (from, to) -> {
+        forPlanes(xs, os, (from, to, h, w, oh, ow) -> {
             float[] in = new float[h * w];
             float[] o = new float[oh * ow];
             int[] idx = new int[oh * ow];
@@ -103,13 +111,8 @@ final class CpuPool {
     }
 
     void poolBackward(PoolOp op, Plain dOut, int[] os, Plain argmax, Plain dx, int[] xs, PoolParams p) {
-        int planes = xs[0] * xs[1];
-        int h = xs[2];
-        int w = xs[3];
-        int oh = os[2];
-        int ow = os[3];
         float inv = 1f / (p.kernelH() * p.kernelW());
-        parallel.forRange(planes, (long) h * w, (from, to) -> {
+        forPlanes(xs, os, (from, to, h, w, oh, ow) -> {
             float[] d = new float[h * w];
             float[] g = new float[oh * ow];
             int[] idx = new int[oh * ow];
