@@ -14,6 +14,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -27,8 +28,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Classify an IDX image file as a Spark data set with a saved model; write submission.csv.")
 public final class SparkPredictCommand implements Callable<Integer> {
-    @Option(names = "--master", description = "Spark master URL (default: spark-submit's, else local[partitions])")
-    String master;
+    @Mixin
+    MasterOption master = new MasterOption();
 
     @Option(names = "--model", required = true, description = "a .safetensors file written with --save")
     Path model;
@@ -44,12 +45,7 @@ public final class SparkPredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        SparkSession spark = SparkSessions.open("gradus-predict", master, partitions);
-        try {
-            predict(spark, model, input, out, partitions, System.out);
-        } finally {
-            spark.stop();
-        }
+        master.run("gradus-predict", partitions, spark -> predict(spark, model, input, out, partitions, System.out));
         return 0;
     }
 

@@ -22,6 +22,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -36,8 +37,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Train mlp or cnn on MNIST with N data-parallel Spark workers; write metrics.json.")
 public final class SparkTrainCommand implements Callable<Integer> {
-    @Option(names = "--master", description = "Spark master URL (default: spark-submit's, else local[workers])")
-    String master;
+    @Mixin
+    MasterOption master = new MasterOption();
 
     @Option(names = "--workers", description = "data-parallel workers, one Spark task each (default: ${DEFAULT-VALUE})")
     int workers = 2;
@@ -92,12 +93,7 @@ public final class SparkTrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        SparkSession spark = SparkSessions.open("gradus-train", master, workers);
-        try {
-            train(spark, this, System.out);
-        } finally {
-            spark.stop();
-        }
+        master.run("gradus-train", workers, spark -> train(spark, this, System.out));
         return 0;
     }
 
