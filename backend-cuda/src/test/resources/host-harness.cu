@@ -6,7 +6,6 @@
 #include <cmath>
 #include "common.cuh"
 #include "elementwise.cu"
-#include "optim.cu"
 #include "pool.cu"
 
 static void print(float v) { printf("%.9g\n", v); }
@@ -34,24 +33,6 @@ int main() {
         int shape[GRADUS_MAX_RANK]; long long n = 1;
         for (int d = 0; d < rank; d++) { scanf("%d", &shape[d]); n *= shape[d]; }
         for (long long i = 0; i < n; i++) printf("%lld\n", gradus_at(l, shape, rank, i));
-    } else if (!strcmp(mode, "adam")) {
-        int n, steps; float decay, l2, b1, b2, stepSize, invSqrtBc2, eps;
-        scanf("%d %d %f %f %f %f %f %f %f", &n, &steps, &decay, &l2, &b1, &b2, &stepSize, &invSqrtBc2, &eps);
-        float p[64], g[64], m[64] = {0}, v[64] = {0};
-        for (int i = 0; i < n; i++) scanf("%f", &p[i]);
-        for (int i = 0; i < n; i++) scanf("%f", &g[i]);
-        for (int t = 0; t < steps; t++)
-            for (int i = 0; i < n; i++) gradus_adam_update(&p[i], g[i], &m[i], &v[i], decay, l2, b1, b2, stepSize, invSqrtBc2, eps);
-        for (int i = 0; i < n; i++) { print(p[i]); print(m[i]); print(v[i]); }
-    } else if (!strcmp(mode, "sgd")) {
-        int n, steps, nesterov; float lr, mu, damp, wd;
-        scanf("%d %d %f %f %f %f %d", &n, &steps, &lr, &mu, &damp, &wd, &nesterov);
-        float p[64], g[64], b[64] = {0};
-        for (int i = 0; i < n; i++) scanf("%f", &p[i]);
-        for (int i = 0; i < n; i++) scanf("%f", &g[i]);
-        for (int t = 0; t < steps; t++)
-            for (int i = 0; i < n; i++) gradus_sgd_update(&p[i], g[i], &b[i], lr, mu, damp, wd, nesterov, t == 0);
-        for (int i = 0; i < n; i++) { print(p[i]); print(b[i]); }
     } else if (!strcmp(mode, "pool")) {
         int op, h, w, kh, kw, sh, sw, ph, pw;
         scanf("%d %d %d %d %d %d %d %d %d", &op, &h, &w, &kh, &kw, &sh, &sw, &ph, &pw);

@@ -375,8 +375,6 @@ const std::vector<Kernel>& kernels() {
         kernel("gradus_index", false, gradus_index),
         kernel("gradus_reduce", true, gradus_reduce),
         kernel("gradus_log_softmax", true, gradus_log_softmax),
-        kernel("gradus_adam_step", false, gradus_adam_step),
-        kernel("gradus_sgd_step", false, gradus_sgd_step),
         kernel("gradus_pool2d", false, gradus_pool2d),
         kernel("gradus_pool2d_backward", false, gradus_pool2d_backward),
         kernel("gradus_bn_train", true, gradus_bn_train),
@@ -386,10 +384,12 @@ const std::vector<Kernel>& kernels() {
     return table;
 }
 
-// Ops' own kernels (dev.gradus.ops.Op with a CUDA source): the tests' CudaEmulator compiles each source for the
-// host into user/<entry>.so beside this library, exporting gradus_emu_user_<entry>(const uint64_t* args), which
-// calls the kernel for one thread, and gradus_emu_user_params_<entry>, the number of 8-byte arguments of the
-// contract (out, n, then a pointer and a size per input). Found by name when cuModuleGetFunction asks for one.
+// Ops' and optimizers' own kernels (dev.gradus.ops.Op, dev.gradus.spi.UpdateKernels with a CUDA source): the tests'
+// CudaEmulator compiles each source for the host into user/<entry>.so beside this library, exporting
+// gradus_emu_user_<entry>(const uint64_t* args), which calls the kernel for one thread,
+// gradus_emu_user_params_<entry>, the number of 8-byte arguments of the contract, and gradus_emu_user_pairs_<entry>,
+// how many of them lead as (pointer, element count) pairs (an op: out, n, then a pair per input; an update: a pair
+// per operand, then its float scalars). Found by name when cuModuleGetFunction asks for one.
 struct UserKernels {
     std::mutex lock;
     std::deque<Kernel> kernels;  // a deque: the addresses handed out as CUfunctions stay valid
@@ -427,21 +427,23 @@ const Kernel* userKernel(const char* name) {
     using Run = void (*)(const uint64_t*);
     Run run = reinterpret_cast<Run>(dlsym(handle, (std::string("gradus_emu_user_") + name).c_str()));
     const int* params = static_cast<const int*>(dlsym(handle, (std::string("gradus_emu_user_params_") + name).c_str()));
-    if (run == nullptr || params == nullptr) {
+    const int* pairs = static_cast<const int*>(dlsym(handle, (std::string("gradus_emu_user_pairs_") + name).c_str()));
+    if (run == nullptr || params == nullptr || pairs == nullptr) {
         return nullptr;
     }
     u.names.push_back(name);
     const char* stored = u.names.back().c_str();
     size_t count = static_cast<size_t>(*params);
-    u.kernels.push_back(Kernel{stored, false, [stored, run, count](void** p) {
+    size_t ranges = 2 * static_cast<size_t>(*pairs);
+    u.kernels.push_back(Kernel{stored, false, [stored, run, count, ranges](void** p) {
                                    std::vector<uint64_t> args(count);
                                    for (size_t i = 0; i < count; i++) {
                                        std::memcpy(&args[i], p[i], sizeof(uint64_t));
                                    }
                                    return Bound{[run, args]() { run(args.data()); },
-                                                [stored, args]() {
+                                                [stored, args, ranges]() {
                                                     // pointer i and its element count i + 1: the whole range
-                                                    for (size_t i = 0; i + 1 < args.size(); i += 2) {
+                                                    for (size_t i = 0; i + 1 < ranges; i += 2) {
                                                         size_t bytes = static_cast<size_t>(args[i + 1]) * sizeof(float);
                                                         if (bytes > 0) {
                                                             gradus_emu_require_device(

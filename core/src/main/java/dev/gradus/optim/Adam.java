@@ -1,13 +1,23 @@
 package dev.gradus.optim;
 
+import dev.gradus.GradMode;
+import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.nn.Parameter;
-import dev.gradus.spi.AdamStep;
+import dev.gradus.spi.CudaSource;
+import dev.gradus.spi.Operand;
+import dev.gradus.spi.UpdateKernels;
+import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Adam with PyTorch semantics, bias correction included; {@code decoupled} gives AdamW.
+ * Adam with PyTorch semantics, bias correction included; {@code decoupled} gives AdamW. The step is written twice
+ * from one set of hyper-parameters: in tensor ops ({@code fused} off, the reference) and as one fused in-place
+ * kernel over the parameter, both moments and the gradient ({@link #STEP}: Java, and CUDA beside it), which every
+ * backend runs through {@code Backend.runUpdate}; {@code OptimizerConformance} checks that the two agree.
+ *
+ * <p>Shapes: the moments have their parameter's shape.
  *
  * <pre>{@code new Adam(model.parameters(), Adam.Config.lr(0.001f))}</pre>
  */
@@ -16,8 +26,11 @@ public final class Adam extends Optimizer {
      * Adam hyper-parameters; defaults as {@code torch.optim.Adam}.
      *
      * @param weightDecay L2 penalty added to the gradient, or decoupled weight decay when {@code decoupled}
+     * @param fused one fused kernel per parameter ({@link #STEP}, the default) rather than tensor ops, as
+     *     {@code torch.optim.Adam}'s {@code fused}
      */
-    public record Config(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
+    public record Config(
+            float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, boolean fused) {
         public Config {
             // Messages name the value: "this" would print zeros, the fields are not assigned yet.
             if (!(lr > 0) || Float.isInfinite(lr)) { // as setLr and Checkpoint: an infinite rate makes NaN weights
@@ -34,26 +47,63 @@ public final class Adam extends Optimizer {
             }
         }
 
+        /** A config with the fused step, as before {@code fused} existed. */
+        public Config(float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
+            this(lr, beta1, beta2, eps, weightDecay, decoupled, true);
+        }
+
         /** PyTorch's defaults with learning rate {@code lr}: betas (0.9, 0.999), eps 1e-8, no decay. */
         public static Config lr(float lr) {
-            return new Config(lr, 0.9f, 0.999f, 1e-8f, 0f, false);
+            return new Config(lr, 0.9f, 0.999f, 1e-8f, 0f, false, true);
         }
 
         /** This config with other betas. */
         public Config withBetas(float b1, float b2) {
-            return new Config(lr, b1, b2, eps, weightDecay, decoupled);
+            return new Config(lr, b1, b2, eps, weightDecay, decoupled, fused);
         }
 
         /** This config with {@code eps}. */
         public Config withEps(float e) {
-            return new Config(lr, beta1, beta2, e, weightDecay, decoupled);
+            return new Config(lr, beta1, beta2, e, weightDecay, decoupled, fused);
         }
 
         /** This config with L2 weight decay (Adam) or, if {@code decoupled}, AdamW's decay. */
         public Config withWeightDecay(float wd, boolean decoupledDecay) {
-            return new Config(lr, beta1, beta2, eps, wd, decoupledDecay);
+            return new Config(lr, beta1, beta2, eps, wd, decoupledDecay, fused);
+        }
+
+        /** This config with the fused kernel ({@code true}, the default) or tensor ops. */
+        public Config withFused(boolean f) {
+            return new Config(lr, beta1, beta2, eps, weightDecay, decoupled, f);
         }
     }
+
+    /** {@link #STEP}'s CUDA kernel, one thread per element: {@link #fusedStep}'s arithmetic. */
+    private static final String CUDA = """
+            extern "C" __global__ void gradus_adam_step(float* param, long long n, float* m, long long nm, float* v,
+                                                        long long nv, const float* grad, long long ng, float decay,
+                                                        float l2, float beta1, float beta2, float stepSize,
+                                                        float invSqrtBc2, float eps) {
+                long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
+                if (i >= n) {
+                    return;
+                }
+                float p = param[i] * decay;
+                float g = grad[i] + l2 * p;
+                float mi = beta1 * m[i] + (1.f - beta1) * g;
+                float vi = beta2 * v[i] + (1.f - beta2) * g * g;
+                m[i] = mi;
+                v[i] = vi;
+                param[i] = p - stepSize * mi / (sqrtf(vi) * invSqrtBc2 + eps);
+            }
+            """;
+
+    /**
+     * The fused step: updates {@code param}, {@code m}, {@code v} in place from {@code grad} with the scalars of
+     * {@link Hyper#scalars}, element by element as {@link #tensorStep} does in tensor ops.
+     */
+    static final UpdateKernels STEP =
+            new UpdateKernels("adamStep", 3, 1, 7, Adam::fusedStep, new CudaSource(CUDA, "gradus_adam_step"));
 
     private final Config config;
     private final StateBuffers m;
@@ -71,20 +121,99 @@ public final class Adam extends Optimizer {
     protected void update(int i, Parameter p, Tensor grad) {
         Tensor mi = m.get(i, p);
         Tensor vi = v.get(i, p);
-        p.backend()
-                .adamStep(
-                        p.operand(),
-                        grad.operand(),
-                        mi.operand(),
-                        vi.operand(),
-                        new AdamStep(
-                                lr(),
-                                config.beta1(),
-                                config.beta2(),
-                                config.eps(),
-                                config.weightDecay(),
-                                config.decoupled(),
-                                step));
+        Hyper h = Hyper.of(config, lr(), step);
+        if (config.fused()) {
+            p.backend()
+                    .runUpdate(
+                            STEP,
+                            new Operand[] {p.operand(), mi.operand(), vi.operand()},
+                            new Operand[] {grad.operand()},
+                            h.scalars());
+        } else {
+            tensorStep(p, grad, mi, vi, h);
+        }
+    }
+
+    /**
+     * One step's numbers, derived once for both forms of the step: the bias corrections in double precision, as
+     * PyTorch does.
+     *
+     * @param decay what the weights are multiplied by first: {@code 1 - lr * weightDecay} for AdamW, else 1
+     * @param l2 the L2 coefficient added to the gradient: {@code weightDecay} for Adam, 0 for AdamW
+     * @param stepSize {@code lr / (1 - beta1^step)}
+     * @param invSqrtBc2 {@code 1 / sqrt(1 - beta2^step)}
+     */
+    record Hyper(float decay, float l2, float beta1, float beta2, float stepSize, float invSqrtBc2, float eps) {
+        static Hyper of(Config c, float lr, long step) {
+            return new Hyper(
+                    c.decoupled() ? 1f - lr * c.weightDecay() : 1f,
+                    c.decoupled() ? 0f : c.weightDecay(),
+                    c.beta1(),
+                    c.beta2(),
+                    (float) (lr / (1 - Math.pow(c.beta1(), step))),
+                    (float) (1 / Math.sqrt(1 - Math.pow(c.beta2(), step))),
+                    c.eps());
+        }
+
+        /** The fused kernel's scalars, in this record's order. */
+        float[] scalars() {
+            return new float[] {decay, l2, beta1, beta2, stepSize, invSqrtBc2, eps};
+        }
+    }
+
+    /** The step in tensor ops, PyTorch's formulas one op at a time (not recorded; intermediates freed). */
+    static void tensorStep(Tensor param, Tensor grad, Tensor m, Tensor v, Hyper h) {
+        try (Scope scope = Scope.open();
+                GradMode off = GradMode.noGrad()) {
+            Tensor p = param.mul(h.decay()); // AdamW's decoupled decay
+            Tensor g = grad.add(p.mul(h.l2())); // Adam's L2 penalty
+            Tensor m1 = m.mul(h.beta1()).add(g.mul(1f - h.beta1()));
+            Tensor v1 = v.mul(h.beta2()).add(g.mul(1f - h.beta2()).mul(g));
+            Tensor denom = v1.sqrt().mul(h.invSqrtBc2()).add(h.eps()); // sqrt(v / (1 - beta2^t)) + eps
+            m.copyFrom(m1);
+            v.copyFrom(v1);
+            param.copyFrom(p.sub(m1.mul(h.stepSize()).div(denom)));
+        }
+    }
+
+    /** Elements per pass of the fused Java kernel (four tiles of this many floats). */
+    private static final int TILE = 2048;
+
+    /** {@link #STEP}'s Java kernel: {@link #tensorStep}'s arithmetic per element, tile by tile. */
+    private static void fusedStep(FloatBuffer[] u, FloatBuffer[] in, float[] s, int from, int to) {
+        float decay = s[0];
+        float l2 = s[1];
+        float b1 = s[2];
+        float b2 = s[3];
+        float stepSize = s[4];
+        float invSqrtBc2 = s[5];
+        float eps = s[6];
+        float c1 = 1f - b1;
+        float c2 = 1f - b2;
+        int tile = Math.min(TILE, to - from);
+        float[] p = new float[tile];
+        float[] g = new float[tile];
+        float[] m = new float[tile];
+        float[] v = new float[tile];
+        for (int t = from; t < to; t += TILE) {
+            int k = Math.min(TILE, to - t);
+            u[0].get(t, p, 0, k);
+            u[1].get(t, m, 0, k);
+            u[2].get(t, v, 0, k);
+            in[0].get(t, g, 0, k);
+            for (int i = 0; i < k; i++) {
+                float pi = p[i] * decay;
+                float gi = g[i] + l2 * pi;
+                float mi = b1 * m[i] + c1 * gi;
+                float vi = b2 * v[i] + c2 * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = pi - stepSize * mi / ((float) Math.sqrt(vi) * invSqrtBc2 + eps);
+            }
+            u[0].put(t, p, 0, k);
+            u[1].put(t, m, 0, k);
+            u[2].put(t, v, 0, k);
+        }
     }
 
     @Override

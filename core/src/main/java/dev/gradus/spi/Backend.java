@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * The compute a tensor library needs from a device: memory, elementwise maps, reductions, GEMM, a few fused
- * kernels, and the kernels ops register ({@link #runKernel}).
+ * kernels, and the kernels ops and optimizers register ({@link #runKernel}, {@link #runUpdate}).
  *
  * <p>Backends see storages, layouts and numbers, never tensors or the autodiff graph. Every tensor argument is an
  * {@link Operand} (storage + layout), valid for its storage; core checks shapes before calling. Element-wise ops,
@@ -100,12 +100,6 @@ public interface Backend {
      */
     void index(IndexOp op, int axis, Operand x, Operand index, Operand out);
 
-    /** One fused Adam update of {@code param} in place, updating the moments {@code m} and {@code v}; all dense. */
-    void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep hyper);
-
-    /** One fused SGD update of {@code param} in place; {@code momentumBuf} is null without momentum; all dense. */
-    void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep hyper);
-
     /**
      * 2-D convolution (cross-correlation, as PyTorch) of dense NCHW operands: {@code x [N, C, H, W]},
      * {@code w [K, C/groups, R, S]}, optional {@code bias [K]} (null for none), {@code out [N, K, P, Q]}.
@@ -171,6 +165,19 @@ public interface Backend {
      */
     default void runKernel(OpKernels kernels, Operand[] inputs, Operand out) {
         kernels.runOnHost(this, inputs, out);
+    }
+
+    /**
+     * Runs an elementwise in-place update registered by core (an optimizer's fused step, see
+     * {@code dev.gradus.optim}): element {@code i} of every {@code updated} operand is rewritten from element
+     * {@code i} of the operands and the {@code scalars}, all operands contiguous FLOAT32 of one size
+     * ({@link UpdateKernels#check} states it). A backend runs {@link UpdateKernels#java} on views of its memory (over
+     * ranges it may split between threads), or its own form of the kernel ({@link UpdateKernels#cuda}); the default
+     * runs the Java kernel on host copies through {@link #read} and {@link #write}, so a backend that does nothing
+     * here still runs every update.
+     */
+    default void runUpdate(UpdateKernels kernels, Operand[] updated, Operand[] inputs, float[] scalars) {
+        kernels.runOnHost(this, updated, inputs, scalars);
     }
 
     /** Live, reserved and allocation counters. */

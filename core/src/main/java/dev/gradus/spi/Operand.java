@@ -3,7 +3,7 @@ package dev.gradus.spi;
 /**
  * What a backend op reads or writes: a storage and the layout of the tensor's elements in it. Every tensor
  * argument of {@link Backend} is one; element-wise ops, reductions and GEMM take any strides, the fused kernels
- * (convolution, pooling, batch norm, log-softmax, one-hot, optimizer steps) take {@linkplain Layout#isDense dense}
+ * (convolution, pooling, batch norm, log-softmax, one-hot) take {@linkplain Layout#isDense dense}
  * ones and check.
  *
  * <pre>{@code
@@ -40,22 +40,5 @@ public record Operand(Storage storage, Layout layout) {
                         op + ": needs dense operands (row-major from element 0), got " + o.layout);
             }
         }
-    }
-
-    /**
-     * Checks that every non-null operand is dense and has as many elements as the first, as the optimizer steps
-     * need, and returns that count.
-     *
-     * @throws IllegalArgumentException naming {@code op} and the operand that differs
-     */
-    public static int requireDenseSameSize(String op, Operand... operands) {
-        requireDense(op, operands);
-        int n = operands[0].numel();
-        for (Operand o : operands) {
-            if (o != null && o.numel() != n) {
-                throw new IllegalArgumentException(op + ": operands of " + n + " and " + o.numel() + " elements");
-            }
-        }
-        return n;
     }
 }

@@ -47,7 +47,7 @@ import org.junit.jupiter.api.BeforeEach;
  *       bit for bit;
  *   <li>{@link ModelFilesConformance}: safetensors round trips, headers, corrupt files, byte-stable saves;
  *   <li>{@link NanAndSizesConformance}: NaN propagation, empty tensors, sizes too large;
- *   <li>{@link OptimizerConformance}: SGD and Adam against PyTorch's update rules;
+ *   <li>{@link OptimizerConformance}: SGD and Adam against PyTorch's update rules, fused steps against tensor code;
  *   <li>{@link PoolingConformance}: max and average pooling and their gradients;
  *   <li>{@link ReductionsAndSelectionConformance}: var, std, sums over several axes, select, flip, tril/triu,
  *       maskedFill, cumsum, clone, linspace, Conv1d, GroupNorm;
@@ -60,6 +60,8 @@ import org.junit.jupiter.api.BeforeEach;
  *   <li>{@link SortAndTopkConformance}: sort and topk with PyTorch's order;
  *   <li>{@link SummaryConformance}: summary() of Sequential models and of a user's own modules;
  *   <li>{@link TensorOpsConformance}: the PyTorch-named tensor ops (comparisons, where, clamp, permute, gather, ...);
+ *   <li>{@link UpdateKernelConformance}: elementwise in-place updates ({@code Backend.runUpdate}), the route of the
+ *       optimizers' fused steps;
  *   <li>{@link ViewsConformance}: views and integer tensors.
  * </ul>
  *
@@ -97,6 +99,7 @@ public abstract class BackendConformance
                 SortAndTopkConformance,
                 SummaryConformance,
                 TensorOpsConformance,
+                UpdateKernelConformance,
                 ViewsConformance {
     /** The backend under test. */
     protected abstract Backend backend();

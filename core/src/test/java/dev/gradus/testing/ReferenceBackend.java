@@ -3,7 +3,6 @@ package dev.gradus.testing;
 import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.spi.AbstractStorage;
-import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BinaryOp;
@@ -15,9 +14,9 @@ import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
-import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
+import dev.gradus.spi.UpdateKernels;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -31,8 +30,8 @@ import java.util.Map;
  * <p>A storage is a Java {@code float[]} or {@code int[]}; every op is the most direct loop over logical indices
  * through each operand's {@link dev.gradus.spi.Layout}, summing in double, with PyTorch's semantics. This class
  * holds memory and transfers and hands each op family to one small class: {@link ReferenceElementwise},
- * {@link ReferenceReduce}, {@link ReferenceConv}, {@link ReferenceNorm}, {@link ReferenceOptim}. Test scope only:
- * nothing here is on a user's class path.
+ * {@link ReferenceReduce}, {@link ReferenceConv}, {@link ReferenceNorm}; ops' and optimizers' own kernels run on
+ * views of its arrays. Test scope only: nothing here is on a user's class path.
  *
  * <pre>{@code
  * Backend ref = new ReferenceBackend();
@@ -266,14 +265,30 @@ public final class ReferenceBackend implements Backend {
         ReferenceReduce.index(op, axis, x, index, out);
     }
 
+    /**
+     * Runs the update's Java kernel on views of its arrays, over three ranges one after the other (fewer when there
+     * are fewer elements), so that every backend's suite checks that a kernel keeps to the range it is given.
+     */
     @Override
-    public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep hyper) {
-        ReferenceOptim.adamStep(param, grad, m, v, hyper);
-    }
-
-    @Override
-    public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep hyper) {
-        ReferenceOptim.sgdStep(param, grad, momentumBuf, hyper);
+    public void runUpdate(UpdateKernels kernels, Operand[] updated, Operand[] inputs, float[] scalars) {
+        int n = kernels.check(updated, inputs, scalars);
+        FloatBuffer[] u = new FloatBuffer[updated.length];
+        for (int j = 0; j < u.length; j++) {
+            u[j] = FloatBuffer.wrap(
+                            floats(updated[j].storage()), updated[j].layout().offset(), n)
+                    .slice();
+        }
+        FloatBuffer[] in = new FloatBuffer[inputs.length];
+        for (int j = 0; j < in.length; j++) {
+            in[j] = FloatBuffer.wrap(
+                            floats(inputs[j].storage()), inputs[j].layout().offset(), n)
+                    .slice();
+        }
+        int first = n / 3;
+        int second = n - n / 3;
+        kernels.runJava(u, in, scalars, 0, first);
+        kernels.runJava(u, in, scalars, first, second);
+        kernels.runJava(u, in, scalars, second, n);
     }
 
     @Override

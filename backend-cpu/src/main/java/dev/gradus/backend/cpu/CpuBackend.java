@@ -4,7 +4,6 @@ import static dev.gradus.backend.cpu.CpuStorage.plain;
 
 import dev.gradus.DType;
 import dev.gradus.Device;
-import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BinaryOp;
@@ -16,10 +15,10 @@ import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
-import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.StoragePins;
 import dev.gradus.spi.UnaryOp;
+import dev.gradus.spi.UpdateKernels;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -31,7 +30,7 @@ import java.util.Map;
  * duration and hands them to the class that owns it: memory to {@link CpuAllocator}, elementwise ops to
  * {@link CpuElementwise}, reductions to {@link CpuReduce}, matrix products and their routing policy to
  * {@link CpuMatmul}, log-softmax to {@link CpuSoftmax}, one-hot, gather and scatter to {@link CpuIndexing},
- * optimizer steps to {@link CpuOptimizers}, ops' own Java kernels to {@link CpuOpKernels}, convolution, pooling
+ * optimizers' fused steps to {@link CpuUpdates}, ops' own Java kernels to {@link CpuOpKernels}, convolution, pooling
  * and batch norm to {@link CpuConvDispatch}, and {@link #describe} to {@link CpuDiagnostics}. A Java kernel reaches a
  * storage's buffers only through a view that states their order: {@link CpuStorage#plain} (row-major, reordered
  * first if need be) or, under a read hold, {@link CpuStorage.BlockedReads#view} (a oneDNN layout as it is); oneDNN
@@ -52,7 +51,7 @@ public final class CpuBackend implements Backend {
     private final CpuReduce reduce;
     private final CpuMatmul matmul;
     private final CpuSoftmax softmax;
-    private final CpuOptimizers optimizers;
+    private final CpuUpdates updates;
     private final CpuConvDispatch convolutions;
     private final CpuDiagnostics diagnostics;
 
@@ -75,7 +74,7 @@ public final class CpuBackend implements Backend {
         this.reduce = new CpuReduce(parallel);
         this.matmul = new CpuMatmul(allocator, elementwise, dnnlMatmul, matmulsOnDnnl);
         this.softmax = new CpuSoftmax(parallel);
-        this.optimizers = new CpuOptimizers(parallel);
+        this.updates = new CpuUpdates(parallel);
         this.convolutions =
                 new CpuConvDispatch(allocator, parallel, elementwise, matmul, dnnlConv, dnnlPool, dnnlBatchNorm);
         this.diagnostics = new CpuDiagnostics(parallel, blas, dnnl, dnnlConv, dnnlMatmul, dnnlPool, convolutionPath);
@@ -276,17 +275,13 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** Runs the update's Java kernel on the storages' own memory, split over the threads ({@link CpuUpdates}). */
     @Override
-    public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        try (var pins = pin(param, grad, m, v)) {
-            optimizers.adamStep(param, grad, m, v, h);
-        }
-    }
-
-    @Override
-    public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        try (var pins = pin(param, grad, momentumBuf)) {
-            optimizers.sgdStep(param, grad, momentumBuf, h);
+    public void runUpdate(UpdateKernels kernels, Operand[] updated, Operand[] inputs, float[] scalars) {
+        Operand[] all = Arrays.copyOf(updated, updated.length + inputs.length);
+        System.arraycopy(inputs, 0, all, updated.length, inputs.length);
+        try (var pins = pin(all)) {
+            updates.run(kernels, updated, inputs, scalars);
         }
     }
 

@@ -298,36 +298,6 @@ final class Kernels {
         }
     }
 
-    /**
-     * One Adam update of a tile in place: {@code p}, {@code m}, {@code v} are overwritten; see
-     * {@link dev.gradus.spi.AdamStep} for the semantics.
-     */
-    static void adam(
-            float[] p,
-            float[] g,
-            float[] m,
-            float[] v,
-            int n,
-            float decay,
-            float l2,
-            float b1,
-            float b2,
-            float stepSize,
-            float invSqrtBc2,
-            float eps) {
-        float c1 = 1f - b1;
-        float c2 = 1f - b2;
-        for (int i = 0; i < n; i++) {
-            float pi = p[i] * decay;
-            float gi = g[i] + l2 * pi;
-            float mi = b1 * m[i] + c1 * gi;
-            float vi = b2 * v[i] + c2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] = pi - stepSize * mi / ((float) Math.sqrt(vi) * invSqrtBc2 + eps);
-        }
-    }
-
     /** {@code out = (x - max) - log(sum(exp(x - max)))} over one row held in {@code x}. */
     static void logSoftmaxRow(float[] x, float[] o, int n) {
         if (n == 0) {

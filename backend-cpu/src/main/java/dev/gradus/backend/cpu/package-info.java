@@ -19,7 +19,7 @@
  *       from {@code plain(s)}, row-major, for every Java kernel; {@code Blocked}, a oneDNN layout read as it is under
  *       a read hold, for the few kernels that work on it; {@code asStored} gives oneDNN the bytes and their layout), {@code Scratch} and {@code StridedRows} (per-thread tiles, strided row walks),
  *       {@code CpuElementwise}, {@code CpuReduce}, {@code CpuMatmul} (with its OpenBLAS/oneDNN routing policy),
- *       {@code CpuSoftmax}, {@code CpuIndexing}, {@code CpuOptimizers}, {@code CpuConvDispatch} (convolution,
+ *       {@code CpuSoftmax}, {@code CpuIndexing}, {@code CpuUpdates}, {@code CpuConvDispatch} (convolution,
  *       pooling and batch norm to oneDNN or Java), {@code CpuConv} (im2col convolution), {@code CpuPool},
  *       {@code CpuBatchNorm}, {@code NanScans}, {@code CpuDiagnostics}, {@code Kernels} (the inner loops),
  *       {@code Parallel}, {@code NativeEnv}.</li>

@@ -5,7 +5,6 @@ import static dev.gradus.backend.cuda.CudaOperands.cuda;
 import dev.gradus.DType;
 import dev.gradus.Device;
 import dev.gradus.backend.cuda.CudaLauncher.Args;
-import dev.gradus.spi.AdamStep;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BatchNormArgs;
 import dev.gradus.spi.BinaryOp;
@@ -18,10 +17,10 @@ import dev.gradus.spi.Operand;
 import dev.gradus.spi.PoolOp;
 import dev.gradus.spi.PoolParams;
 import dev.gradus.spi.ReduceOp;
-import dev.gradus.spi.SgdStep;
 import dev.gradus.spi.Storage;
 import dev.gradus.spi.StoragePins;
 import dev.gradus.spi.UnaryOp;
+import dev.gradus.spi.UpdateKernels;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
@@ -33,8 +32,8 @@ import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * The CUDA backend: tensors in device memory from a {@link CachingAllocator}, cuBLAS for GEMM, Gradus' own NVRTC
- * kernels for elementwise ops, reductions, log-softmax and optimizer steps, all queued on one stream; the host
- * waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}), when it is four
+ * kernels for elementwise ops, reductions and log-softmax, and ops' and optimizers' own kernels, all queued on one
+ * stream; the host waits only where a value comes back ({@link #read}, {@link #readInts}, {@link #synchronize}), when it is four
  * uploads ahead of the device, and when {@link #oneHot} is given labels a kernel made (it reads them back to name a
  * bad one; labels the host wrote are checked against the host's copy).
  *
@@ -45,9 +44,8 @@ import org.bytedeco.javacpp.PointerPointer;
  * ({@link StoragePins}) for its duration and hands them to the class that owns it: host-device copies to
  * {@link CudaTransfers}, kernel launches to {@link CudaLauncher}, elementwise ops to {@link CudaElementwise},
  * reductions to {@link CudaReduce}, matrix products to {@link CudaMatmul} (cuBLAS), log-softmax to
- * {@link CudaSoftmax}, one-hot, gather and scatter to {@link CudaIndexing}, optimizer steps to
- * {@link CudaOptimizers}, ops' own kernels to {@link CudaOpKernels}, convolution, pooling and batch norm to
- * {@link CudaConvDispatch}, and {@link #describe} to {@link CudaDiagnostics}.
+ * {@link CudaSoftmax}, one-hot, gather and scatter to {@link CudaIndexing}, ops' and optimizers' own kernels to
+ * {@link CudaOpKernels}, convolution, pooling and batch norm to {@link CudaConvDispatch}, and {@link #describe} to {@link CudaDiagnostics}.
  *
  * <p>Many threads may use one backend at once (a server's threads sharing a model, trainings side by side). Every
  * thread queues on the same stream, so the device runs the work in the order it was queued and a block freed by one
@@ -83,7 +81,6 @@ public final class CudaBackend implements Backend {
     private final CudaMatmul matmul;
     private final CudaSoftmax softmax;
     private final CudaIndexing indexing;
-    private final CudaOptimizers optimizers;
     private final CudaConvDispatch convolutions;
 
     CudaBackend(int device, boolean tf32) {
@@ -130,7 +127,6 @@ public final class CudaBackend implements Backend {
         this.reduce = new CudaReduce(launcher);
         this.softmax = new CudaSoftmax(launcher);
         this.indexing = new CudaIndexing(launcher, transfers);
-        this.optimizers = new CudaOptimizers(launcher);
         this.convolutions = new CudaConvDispatch(launcher, new CudnnConv(stream, allocator, tf32));
     }
 
@@ -355,17 +351,27 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * An elementwise in-place update (an optimizer's fused step): its CUDA source (compiled once, launched one thread
+     * per element as {@link UpdateKernels} states) or, when it has none, its Java kernel on host copies, said once in
+     * the log.
+     */
     @Override
-    public void adamStep(Operand param, Operand grad, Operand m, Operand v, AdamStep h) {
-        try (var pins = pin(param, grad, m, v)) {
-            optimizers.adamStep(param, grad, m, v, h);
+    public void runUpdate(UpdateKernels k, Operand[] updated, Operand[] inputs, float[] scalars) {
+        int n = k.check(updated, inputs, scalars);
+        if (k.cuda() == null) {
+            opKernels.noteHostRun(k.name());
+            Backend.super.runUpdate(k, updated, inputs, scalars);
+            return;
         }
-    }
-
-    @Override
-    public void sgdStep(Operand param, Operand grad, Operand momentumBuf, SgdStep h) {
-        try (var pins = pin(param, grad, momentumBuf)) {
-            optimizers.sgdStep(param, grad, momentumBuf, h);
+        if (2 * (updated.length + inputs.length) + scalars.length > Args.MAX) {
+            throw new IllegalArgumentException(k.name() + ": a CUDA kernel takes at most " + Args.MAX
+                    + " arguments, two per operand and one per scalar");
+        }
+        Operand[] all = Arrays.copyOf(updated, updated.length + inputs.length);
+        System.arraycopy(inputs, 0, all, updated.length, inputs.length);
+        try (var pins = pin(all)) {
+            opKernels.launchUpdate(k, updated, inputs, scalars, n, launcher);
         }
     }
 

@@ -14,17 +14,17 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The CUDA C sources of Gradus' own kernels (elementwise, reductions, log-softmax, optimizer steps), kept as
+ * The CUDA C sources of Gradus' own kernels (elementwise, reductions, log-softmax, pooling, batch norm), kept as
  * {@code .cu} resources beside this class and compiled at run time with NVRTC, so that users need no compiler.
  *
  * <p>{@link #source} returns a source with {@code common.cuh} inlined, ready for {@code nvrtcCreateProgram}.
  *
- * <pre>{@code String cu = CudaKernels.source("optim.cu"); // gradus_adam_step, gradus_sgd_step}</pre>
+ * <pre>{@code String cu = CudaKernels.source("softmax.cu"); // gradus_log_softmax}</pre>
  */
 public final class CudaKernels {
     /** Every kernel source, compiled together into one module per device. */
     public static final List<String> SOURCES =
-            List.of("elementwise.cu", "reduce.cu", "softmax.cu", "optim.cu", "pool.cu", "batchnorm.cu");
+            List.of("elementwise.cu", "reduce.cu", "softmax.cu", "pool.cu", "batchnorm.cu");
 
     /** The kernels the backend launches; each must be an {@code extern "C"} entry point of the sources. */
     public static final List<String> ENTRY_POINTS = List.of(
@@ -39,8 +39,6 @@ public final class CudaKernels {
             "gradus_index",
             "gradus_reduce",
             "gradus_log_softmax",
-            "gradus_adam_step",
-            "gradus_sgd_step",
             "gradus_pool2d",
             "gradus_pool2d_backward",
             "gradus_bn_train",

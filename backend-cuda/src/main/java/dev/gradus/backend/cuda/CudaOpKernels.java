@@ -7,9 +7,9 @@ import dev.gradus.backend.cuda.CudaLauncher.L;
 import dev.gradus.spi.CudaSource;
 import dev.gradus.spi.OpKernels;
 import dev.gradus.spi.Operand;
+import dev.gradus.spi.UpdateKernels;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BiConsumer;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.global.cudart;
@@ -17,19 +17,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ops' own CUDA kernels ({@link CudaSource}) for one backend: each source compiled with NVRTC once (and cached on
- * disk as Gradus' own kernels are, see {@link CudaModule#load}), loaded as a module of its own, its entry point kept
- * for every later launch; and the one-time note for ops that have no CUDA kernel and run their Java kernel on host
- * copies.
+ * Ops' and optimizers' own CUDA kernels ({@link CudaSource}, {@link UpdateKernels}) for one backend: each source
+ * compiled with NVRTC once (and cached on disk as Gradus' own kernels are, see {@link CudaModule#load}), loaded as a
+ * module of its own, its entry point kept for every later launch; and the one-time note for those that have no CUDA
+ * kernel and run their Java kernel on host copies.
  */
 final class CudaOpKernels {
     private static final Logger LOG = LoggerFactory.getLogger(CudaOpKernels.class);
 
     /**
-     * Called with each source and its number of inputs before its module loads; null except under the tests' CUDA
+     * Called with each source and its signature before its module loads; null except under the tests' CUDA
      * emulator, which builds a host copy of the kernel there (the stand-in driver cannot run a CUBIN).
      */
-    static volatile BiConsumer<CudaSource, Integer> beforeLoad;
+    static volatile LoadHook beforeLoad;
+
+    /** What {@link #beforeLoad} is told of a kernel's signature. */
+    @FunctionalInterface
+    interface LoadHook {
+        /**
+         * {@code source}'s entry takes {@code pairs} (float pointer, element count) pairs, then {@code scalars}
+         * floats: an op's kernel {@code 1 + inputs} pairs and no scalar, an update's one pair per operand.
+         */
+        void accept(CudaSource source, int pairs, int scalars);
+    }
 
     private final Nvrtc.Target target;
     private final ConcurrentHashMap<CudaSource, CUfunc_st> functions = new ConcurrentHashMap<>();
@@ -39,15 +49,15 @@ final class CudaOpKernels {
         this.target = target;
     }
 
-    /** The entry point of {@code k}'s CUDA source, compiled and loaded on first use. */
-    CUfunc_st function(OpKernels k, int inputs) {
-        return functions.computeIfAbsent(k.cuda(), src -> load(k.name(), src, inputs));
+    /** The entry point of {@code src}, compiled and loaded on first use; the signature as {@link LoadHook}'s. */
+    CUfunc_st function(String op, CudaSource src, int pairs, int scalars) {
+        return functions.computeIfAbsent(src, s -> load(op, s, pairs, scalars));
     }
 
-    private CUfunc_st load(String op, CudaSource src, int inputs) {
-        BiConsumer<CudaSource, Integer> hook = beforeLoad;
+    private CUfunc_st load(String op, CudaSource src, int pairs, int scalars) {
+        LoadHook hook = beforeLoad;
         if (hook != null) {
-            hook.accept(src, inputs);
+            hook.accept(src, pairs, scalars);
         }
         CUmod_st module = new CUmod_st();
         CudaModule.load(module, src.source(), target, "op " + op + "'s kernel " + src.entry());
@@ -63,7 +73,7 @@ final class CudaOpKernels {
      * address and size, then each input's; the caller checks and pins the operands.
      */
     void launch(OpKernels k, Operand[] inputs, Operand out, CudaLauncher launcher) {
-        CUfunc_st f = function(k, inputs.length);
+        CUfunc_st f = function(k.name(), k.cuda(), 1 + inputs.length, 0);
         long n = out.numel();
         if (n == 0) {
             return;
@@ -80,12 +90,40 @@ final class CudaOpKernels {
         launcher.launch(f, k.cuda().entry(), (int) blocks, CudaSource.THREADS, 0, args);
     }
 
+    /**
+     * Launches {@code k}'s CUDA source one thread per element, as {@link UpdateKernels} states: each updated
+     * operand's address and size, then each input's, then the scalars; the caller checks and pins the operands.
+     */
+    void launchUpdate(
+            UpdateKernels k, Operand[] updated, Operand[] inputs, float[] scalars, int n, CudaLauncher launcher) {
+        int pairs = updated.length + inputs.length;
+        CUfunc_st f = function(k.name(), k.cuda(), pairs, scalars.length);
+        if (n == 0) {
+            return;
+        }
+        Object[] args = new Object[2 * pairs + scalars.length];
+        for (int j = 0; j < pairs; j++) {
+            Operand o = j < updated.length ? updated[j] : inputs[j - updated.length];
+            long at = o.layout().offset();
+            args[2 * j] = new L(
+                    j < updated.length
+                            ? written(o.storage()).at(at)
+                            : cuda(o.storage()).at(at));
+            args[2 * j + 1] = new L(n);
+        }
+        for (int j = 0; j < scalars.length; j++) {
+            args[2 * pairs + j] = scalars[j];
+        }
+        long blocks = (n + (long) CudaSource.THREADS - 1) / CudaSource.THREADS;
+        launcher.launch(f, k.cuda().entry(), (int) blocks, CudaSource.THREADS, 0, args);
+    }
+
     /** Logs once per op name that {@code op} runs its Java kernel through host copies. */
     void noteHostRun(String op) {
         if (hostRuns.add(op)) {
             LOG.info(
-                    "cuda backend: op '{}' has no CUDA kernel; its Java kernel runs on host copies (a copy each way"
-                            + " per call; give the Op a cuda(source, entry) to run it on the device)",
+                    "cuda backend: '{}' has no CUDA kernel; its Java kernel runs on host copies (a copy each way"
+                            + " per call; give it a CUDA source to run it on the device)",
                     op);
         }
     }

@@ -10,8 +10,9 @@
  *       storages and delegates): {@code CudaTransfers} (host-device copies through pinned buffers),
  *       {@code CudaLauncher} (kernel arguments and launches on the stream), {@code CudaOperands} (storage checks and
  *       device addresses), {@code CudaElementwise}, {@code CudaReduce}, {@code CudaMatmul} (cuBLAS, its handle
- *       pool), {@code CudaSoftmax}, {@code CudaIndexing}, {@code CudaOptimizers}, {@code CudaConvDispatch}
- *       (convolution to cuDNN, pooling and batch norm to kernels), {@code CudaOpKernels} (ops' own CUDA sources),
+ *       pool), {@code CudaSoftmax}, {@code CudaIndexing}, {@code CudaConvDispatch}
+ *       (convolution to cuDNN, pooling and batch norm to kernels), {@code CudaOpKernels} (ops' and optimizers' own CUDA
+ *       sources),
  *       {@code CudaDiagnostics}.</li>
  *   <li>{@code CachingAllocator}: device memory with a cache of freed blocks in size classes.</li>
  *   <li>{@link dev.gradus.backend.cuda.CudaKernels}, {@code Nvrtc} and {@code CudaModule}: the {@code .cu} sources

@@ -78,7 +78,7 @@ public final class CudaEmulator {
         System.load(Path.of(nvrtcDir, "libnvrtc.so.13").toString());
         System.setProperty("gradus.cuda.experimental", "true");
         System.setProperty("gradus.cuda.cache", dir.resolve("cache").toString());
-        CudaOpKernels.beforeLoad = (source, inputs) -> buildOpKernel(dir, source, inputs);
+        CudaOpKernels.beforeLoad = (source, pairs, scalars) -> buildOpKernel(dir, source, pairs, scalars);
         return null;
     }
 
@@ -86,12 +86,13 @@ public final class CudaEmulator {
     private static final Map<String, String> OP_KERNELS = new HashMap<>();
 
     /**
-     * Compiles an op's CUDA source for the host into {@code user/<entry>.so} beside the stand-in driver, which finds
-     * it there when the backend asks the module for the entry point (see {@code emu_driver.cpp}): the kernel itself
-     * plus a function that calls it for one thread with the contract's arguments (out, n, then a pointer and a
-     * size per input, see {@link CudaSource}).
+     * Compiles an op's or an update's CUDA source for the host into {@code user/<entry>.so} beside the stand-in
+     * driver, which finds it there when the backend asks the module for the entry point (see {@code emu_driver.cpp}):
+     * the kernel itself plus a function that calls it for one thread with the contract's arguments ({@code pairs}
+     * pointer and size pairs, then {@code scalars} floats; see {@link CudaSource} and
+     * {@link dev.gradus.spi.UpdateKernels}), and the number of pairs, whose ranges the driver checks.
      */
-    static synchronized void buildOpKernel(Path dir, CudaSource source, int inputs) {
+    static synchronized void buildOpKernel(Path dir, CudaSource source, int pairs, int scalars) {
         String entry = source.entry();
         String known = OP_KERNELS.get(entry);
         if (known != null) {
@@ -101,23 +102,33 @@ public final class CudaEmulator {
             }
             return;
         }
-        StringBuilder cpp = new StringBuilder("#include \"emu_kernel.h\"\n#include <cstdint>\n")
+        StringBuilder cpp = new StringBuilder("#include \"emu_kernel.h\"\n#include <cstdint>\n#include <cstring>\n")
                 .append(source.source())
                 .append("\nextern \"C\" const int gradus_emu_user_params_")
                 .append(entry)
                 .append(" = ")
-                .append(2 + 2 * inputs)
-                .append(";\nextern \"C\" void gradus_emu_user_")
+                .append(2 * pairs + scalars)
+                .append(";\nextern \"C\" const int gradus_emu_user_pairs_")
+                .append(entry)
+                .append(" = ")
+                .append(pairs)
+                .append(";\nstatic float gradus_emu_scalar(uint64_t bits) {\n    float f;\n")
+                .append("    std::memcpy(&f, &bits, sizeof f);\n    return f;\n}\n")
+                .append("extern \"C\" void gradus_emu_user_")
                 .append(entry)
                 .append("(const uint64_t* a) {\n    ")
                 .append(entry)
-                .append("((float*) a[0], (long long) a[1]");
-        for (int j = 0; j < inputs; j++) {
-            cpp.append(", (const float*) a[")
-                    .append(2 + 2 * j)
+                .append('(');
+        for (int j = 0; j < pairs; j++) {
+            cpp.append(j == 0 ? "" : ", ")
+                    .append("(float*) a[")
+                    .append(2 * j)
                     .append("], (long long) a[")
-                    .append(3 + 2 * j)
+                    .append(2 * j + 1)
                     .append(']');
+        }
+        for (int j = 0; j < scalars; j++) {
+            cpp.append(", gradus_emu_scalar(a[").append(2 * pairs + j).append("])");
         }
         cpp.append(");\n}\n");
         try {

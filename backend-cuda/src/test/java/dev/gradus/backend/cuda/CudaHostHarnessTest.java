@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The kernels' per-element code (ops, strided indexing, optimizer updates), compiled by nvcc for the host and run
+ * The kernels' per-element code (ops, strided indexing, pooling), compiled by nvcc for the host and run
  * on the CPU against Java references, plus the struct layout the Java side packs: what can be checked of the
  * CUDA kernels without a GPU. Skipped, with the reason, when nvcc is not on the PATH.
  */
@@ -37,7 +37,7 @@ class CudaHostHarnessTest {
     static void build() throws Exception {
         String nvcc = CudaKernelSourcesTest.nvcc();
         assumeTrue(nvcc != null, "nvcc is not on the PATH: the kernels' host harness was not built");
-        for (String s : List.of("common.cuh", "elementwise.cu", "optim.cu", "pool.cu")) {
+        for (String s : List.of("common.cuh", "elementwise.cu", "pool.cu")) {
             Files.writeString(dir.resolve(s), s.equals(CudaKernels.HEADER) ? CudaKernels.header() : CudaKernels.raw(s));
         }
         try (var in = CudaHostHarnessTest.class.getResourceAsStream("/host-harness.cu")) {
@@ -201,62 +201,6 @@ class CudaHostHarnessTest {
                 float b = i % 5 == 0 ? xs[i] : xs[(i * 7) % xs.length];
                 close(ref.applyAsDouble(a, b), f(got.get(i)), op + "(" + a + ", " + b + ")");
             }
-        }
-    }
-
-    @Test
-    void optimizerUpdatesFollowPyTorch() throws Exception {
-        int n = 9;
-        float[] p0 = new float[n];
-        float[] g = new float[n];
-        Random rnd = new Random(3);
-        for (int i = 0; i < n; i++) {
-            p0[i] = (float) rnd.nextGaussian();
-            g[i] = (float) rnd.nextGaussian();
-        }
-        // Adam with L2 decay, three steps with the step-1 corrections (the host recomputes them each step).
-        double lr = 0.01;
-        double b1 = 0.9;
-        double b2 = 0.999;
-        double eps = 1e-8;
-        double wd = 0.1;
-        float stepSize = (float) (lr / (1 - b1));
-        float invSqrtBc2 = (float) (1 / Math.sqrt(1 - b2));
-        StringBuilder in = new StringBuilder(String.format(
-                "adam %d 3 1 %s %s %s %s %s %s%n",
-                n, (float) wd, (float) b1, (float) b2, stepSize, invSqrtBc2, (float) eps));
-        appendAll(in, p0);
-        appendAll(in, g);
-        List<String> got = run(in.toString());
-        for (int i = 0; i < n; i++) {
-            double p = p0[i];
-            double m = 0;
-            double v = 0;
-            for (int t = 0; t < 3; t++) {
-                double gi = g[i] + wd * p;
-                m = b1 * m + (1 - b1) * gi;
-                v = b2 * v + (1 - b2) * gi * gi;
-                p = p - stepSize * m / (Math.sqrt(v) * invSqrtBc2 + eps);
-            }
-            close(p, f(got.get(3 * i)), "adam param " + i);
-            close(m, f(got.get(3 * i + 1)), "adam m " + i);
-            close(v, f(got.get(3 * i + 2)), "adam v " + i);
-        }
-        // SGD, momentum 0.9, dampening 0.1, weight decay 0.01, Nesterov, four steps.
-        in = new StringBuilder(String.format("sgd %d 4 0.05 0.9 0.1 0.01 1%n", n));
-        appendAll(in, p0);
-        appendAll(in, g);
-        got = run(in.toString());
-        for (int i = 0; i < n; i++) {
-            double p = p0[i];
-            double buf = 0;
-            for (int t = 0; t < 4; t++) {
-                double gi = g[i] + 0.01 * p;
-                buf = t == 0 ? gi : 0.9 * buf + (1 - 0.1) * gi;
-                p -= 0.05 * (gi + 0.9 * buf);
-            }
-            close(p, f(got.get(2 * i)), "sgd param " + i);
-            close(buf, f(got.get(2 * i + 1)), "sgd buffer " + i);
         }
     }
 
