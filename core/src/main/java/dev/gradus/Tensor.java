@@ -1,5 +1,9 @@
 package dev.gradus;
 
+import dev.gradus.ops.ActivationOps;
+import dev.gradus.ops.ArithmeticOps;
+import dev.gradus.ops.ComparisonOps;
+import dev.gradus.ops.MathOps;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
@@ -376,10 +380,13 @@ public class Tensor implements AutoCloseable {
         }
     }
 
-    Tensor unary(UnaryOp op, float s) {
-        Tensor out = empty(backend, shape, DType.FLOAT32);
-        backend.unary(op, s, operand(), out.operand());
-        return out;
+    /**
+     * Returns this tensor, or throws naming {@code op} if it was released or is not {@code FLOAT32}: for custom ops
+     * that check their inputs.
+     */
+    public Tensor requireFloat(String op) {
+        checkFloat(op);
+        return this;
     }
 
     /**
@@ -390,8 +397,13 @@ public class Tensor implements AutoCloseable {
      * {@code x > 0}.
      */
     public Tensor applyKernel(UnaryOp op, float scalar) {
-        checkFloat(op.name().toLowerCase());
-        return unary(op, scalar);
+        return applyKernel(op.name().toLowerCase(), op, scalar);
+    }
+
+    /** {@link #applyKernel(UnaryOp, float)} whose errors name the op {@code name}, as the built-in ops' do. */
+    public Tensor applyKernel(String name, UnaryOp op, float scalar) {
+        checkFloat(name);
+        return RawKernels.unary(this, op, scalar);
     }
 
     /**
@@ -403,41 +415,43 @@ public class Tensor implements AutoCloseable {
         String name = op.name().toLowerCase();
         checkFloat(name);
         other.checkFloat(name);
-        return binaryRaw(name, op, other);
+        return RawKernels.binary(name, op, this, other);
     }
 
-    Tensor binaryRaw(String name, BinaryOp op, Tensor other) {
-        return Elementwise.binaryRaw(name, op, this, other);
+    /** {@link #applyKernel(BinaryOp, Tensor)} whose errors name {@code name}; {@code other} need only be open. */
+    public Tensor applyKernel(String name, BinaryOp op, Tensor other) {
+        checkFloat(name);
+        return RawKernels.binary(name, op, this, other);
     }
 
     /** {@code this + other} with broadcasting. */
     public Tensor add(Tensor other) {
-        return Elementwise.add(this, other);
+        return ArithmeticOps.ADD.apply(this, other);
     }
 
     /** {@code this - other} with broadcasting. */
     public Tensor sub(Tensor other) {
-        return Elementwise.sub(this, other);
+        return ArithmeticOps.SUB.apply(this, other);
     }
 
     /** {@code this * other} elementwise with broadcasting. */
     public Tensor mul(Tensor other) {
-        return Elementwise.mul(this, other);
+        return ArithmeticOps.MUL.apply(this, other);
     }
 
     /** {@code this / other} elementwise with broadcasting. */
     public Tensor div(Tensor other) {
-        return Elementwise.div(this, other);
+        return ArithmeticOps.DIV.apply(this, other);
     }
 
     /** Elementwise maximum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor maximum(Tensor other) {
-        return Elementwise.maximum(this, other);
+        return ArithmeticOps.MAXIMUM.apply(this, other);
     }
 
     /** {@code this + s}. */
     public Tensor add(float s) {
-        return Elementwise.add(this, s);
+        return ArithmeticOps.ADD_SCALAR.apply(this, s);
     }
 
     /** {@code this - s}. */
@@ -452,7 +466,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this * s}. */
     public Tensor mul(float s) {
-        return Elementwise.mul(this, s);
+        return ArithmeticOps.MUL_SCALAR.apply(this, s);
     }
 
     /** {@code this / s}. */
@@ -462,47 +476,47 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this ^ p} elementwise. */
     public Tensor pow(float p) {
-        return Elementwise.pow(this, p);
+        return ArithmeticOps.POW.apply(this, p);
     }
 
     /** {@code -this}. */
     public Tensor neg() {
-        return Elementwise.neg(this);
+        return ArithmeticOps.NEG.apply(this);
     }
 
     /** {@code e ^ this}. */
     public Tensor exp() {
-        return Elementwise.exp(this);
+        return MathOps.EXP.apply(this);
     }
 
     /** Natural logarithm. */
     public Tensor log() {
-        return Elementwise.log(this);
+        return MathOps.LOG.apply(this);
     }
 
     /** Square root. */
     public Tensor sqrt() {
-        return Elementwise.sqrt(this);
+        return MathOps.SQRT.apply(this);
     }
 
     /** Absolute value; the gradient at 0 is 0. */
     public Tensor abs() {
-        return Elementwise.abs(this);
+        return MathOps.ABS.apply(this);
     }
 
     /** {@code max(this, 0)}. */
     public Tensor relu() {
-        return Elementwise.activation("relu", UnaryOp.RELU, BinaryOp.RELU_GRAD, this);
+        return ActivationOps.RELU.apply(this);
     }
 
     /** {@code 1 / (1 + e^-this)}. */
     public Tensor sigmoid() {
-        return Elementwise.activation("sigmoid", UnaryOp.SIGMOID, BinaryOp.SIGMOID_GRAD, this);
+        return ActivationOps.SIGMOID.apply(this);
     }
 
     /** Hyperbolic tangent. */
     public Tensor tanh() {
-        return Elementwise.activation("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD, this);
+        return ActivationOps.TANH.apply(this);
     }
 
     /**
@@ -511,7 +525,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, 1}, 2).erf()} is {@code [0, 0.8427]}.
      */
     public Tensor erf() {
-        return Elementwise.erf(this);
+        return MathOps.ERF.apply(this);
     }
 
     /**
@@ -520,7 +534,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI / 2}).sin()} is {@code [0, 1]}.
      */
     public Tensor sin() {
-        return Elementwise.sin(this);
+        return MathOps.SIN.apply(this);
     }
 
     /**
@@ -529,7 +543,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI}).cos()} is {@code [1, -1]}.
      */
     public Tensor cos() {
-        return Elementwise.cos(this);
+        return MathOps.COS.apply(this);
     }
 
     /**
@@ -539,12 +553,12 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code x.gelu()}
      */
     public Tensor gelu() {
-        return Elementwise.gelu(this);
+        return ActivationOps.GELU.apply(this);
     }
 
     /** {@code 1.0} where {@code this == other}, else {@code 0.0}; no gradient. */
     public Tensor eq(Tensor other) {
-        return TensorOps.compare("eq", BinaryOp.EQ, this, other);
+        return ComparisonOps.EQ.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this == s}, else {@code 0.0}; no gradient. */
@@ -554,7 +568,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this != other} (broadcasting), else {@code 0.0}, as {@code torch.ne}; no gradient. */
     public Tensor ne(Tensor other) {
-        return TensorOps.compare("ne", BinaryOp.NE, this, other);
+        return ComparisonOps.NE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this != s}, else {@code 0.0}; no gradient. */
@@ -564,7 +578,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this > other} (broadcasting), else {@code 0.0}, as {@code torch.gt}; no gradient. */
     public Tensor gt(Tensor other) {
-        return TensorOps.compare("gt", BinaryOp.GT, this, other);
+        return ComparisonOps.GT.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this > s}, else {@code 0.0}: {@code x.gt(0)} is ReLU's mask. */
@@ -574,7 +588,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this < other} (broadcasting), else {@code 0.0}, as {@code torch.lt}; no gradient. */
     public Tensor lt(Tensor other) {
-        return TensorOps.compare("lt", BinaryOp.LT, this, other);
+        return ComparisonOps.LT.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this < s}, else {@code 0.0}; no gradient. */
@@ -584,7 +598,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this >= other} (broadcasting), else {@code 0.0}, as {@code torch.ge}; no gradient. */
     public Tensor ge(Tensor other) {
-        return TensorOps.compare("ge", BinaryOp.GE, this, other);
+        return ComparisonOps.GE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this >= s}, else {@code 0.0}; no gradient. */
@@ -594,7 +608,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this <= other} (broadcasting), else {@code 0.0}, as {@code torch.le}; no gradient. */
     public Tensor le(Tensor other) {
-        return TensorOps.compare("le", BinaryOp.LE, this, other);
+        return ComparisonOps.LE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this <= s}, else {@code 0.0}; no gradient. */
@@ -614,8 +628,7 @@ public class Tensor implements AutoCloseable {
 
     /** Elementwise minimum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor minimum(Tensor other) {
-        checkFloat("minimum");
-        return TensorOps.minimum(this, other);
+        return ArithmeticOps.MINIMUM.apply(this, other);
     }
 
     /** Each element limited to {@code [lo, hi]} (infinities for one-sided), as {@code torch.clamp}. */
