@@ -7,11 +7,8 @@ import dev.gradus.ops.MathOps;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
-import dev.gradus.spi.Operand;
-import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An n-dimensional array on a backend that records the ops applied to it so gradients can flow back.
@@ -28,365 +25,25 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Memory: a tensor created inside a {@link Scope} is released when the scope closes; otherwise call
  * {@link #close()}. Using a released tensor throws {@link IllegalStateException}.
+ *
+ * <p>Where things are: the state, lifecycle and gradient bookkeeping ({@link #shape}, {@link #backward},
+ * {@link #close}) are declared in the package-private {@code TensorState}, the static factories ({@link #of},
+ * {@link #zeros}) in {@code TensorFactories}; the elementwise ops here call their {@link dev.gradus.ops.Op} in
+ * {@code dev.gradus.ops}, the rest call {@code TensorOps}, {@code Functional} and their neighbours.
  */
-public class Tensor implements AutoCloseable {
-    final Backend backend;
-    final StorageRef ref;
-    final Layout layout;
-    final Shape shape;
-    final DType dtype;
-    boolean requiresGrad;
-    Node gradFn;
-    Tensor grad;
-    /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
-    boolean gradStale;
-
-    /**
-     * Creation order, so backward can tell the gradients it made (and may release once consumed) from tensors
-     * that existed before it.
-     */
-    final long serial = SERIALS.incrementAndGet();
-
-    private static final AtomicLong SERIALS = new AtomicLong();
-
-    private volatile boolean closed;
-    /** Set when no scope owns this tensor: lets the GC release it if it is dropped unclosed. */
-    private NativeReclaimer.Watch watch;
-
-    /** The serial the next tensor made will have at least. */
-    static long nextSerial() {
-        return SERIALS.get() + 1;
-    }
-
+public non-sealed class Tensor extends TensorFactories implements AutoCloseable {
     Tensor(StorageRef ref, Layout layout, DType dtype, boolean track) {
-        this.backend = ref.backend;
-        this.ref = ref;
-        this.layout = layout;
-        this.shape = Shape.of(layout.shape());
-        this.dtype = dtype;
-        if (!track || !Scope.track(this)) {
-            watch = NativeReclaimer.watch(this, ref);
-        }
+        super(ref, layout, dtype, track);
     }
 
     /** A new tensor sharing {@code source}'s storage, owned by the caller rather than a scope. */
     protected Tensor(Tensor source) {
-        source.check("share");
-        source.ref.retain();
-        this.backend = source.backend;
-        this.ref = source.ref;
-        this.layout = source.layout;
-        this.shape = source.shape;
-        this.dtype = source.dtype;
-        this.watch = NativeReclaimer.watch(this, ref);
-    }
-
-    /** Hands this tensor, which a scope has let go of, to the safety net. */
-    void unscoped() {
-        if (watch == null && !closed) {
-            watch = NativeReclaimer.watch(this, ref);
-        }
-    }
-
-    /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
-    static Tensor empty(Backend backend, Shape shape, DType dtype) {
-        requireFits(backend, shape, dtype);
-        long bytes = (long) shape.numel() * dtype.bytes();
-        NativeReclaimer.beforeAllocate(bytes);
-        Storage s;
-        try {
-            s = backend.allocate(dtype, shape.numel());
-        } catch (OutOfMemoryError e) {
-            // Memory back under pressure: release the unreachable tensors, empty the backend's cache, retry once.
-            NativeReclaimer.collectNow();
-            backend.trim();
-            try {
-                s = backend.allocate(dtype, shape.numel());
-            } catch (OutOfMemoryError again) {
-                throw NativeReclaimer.outOfMemory(backend, shape, dtype, bytes, again);
-            }
-        }
-        return new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), dtype, true);
-    }
-
-    /** Throws naming the shape, its bytes and the backend's limit when one storage cannot hold {@code shape}. */
-    static void requireFits(Backend backend, Shape shape, DType dtype) {
-        int max = backend.maxElements(dtype);
-        if (shape.numel() > max) {
-            throw new IllegalArgumentException(backend.name() + " backend: a " + dtype + " tensor of shape " + shape
-                    + " has " + shape.numel() + " elements (" + (long) shape.numel() * dtype.bytes()
-                    + " bytes), more than the " + max + " one " + backend.name() + " tensor may hold");
-        }
-    }
-
-    /**
-     * An uninitialised row-major tensor on {@code backend}, for the output of a kernel a custom op calls
-     * (see {@link Autograd}).
-     *
-     * <p>{@code Tensor.empty(x.backend(), DType.FLOAT32, 32, 10)}
-     */
-    public static Tensor empty(Backend backend, DType dtype, int... shape) {
-        return empty(backend, Shape.of(shape), dtype);
-    }
-
-    /** A float tensor holding {@code data} in row-major order, on the default backend. */
-    public static Tensor of(float[] data, int... shape) {
-        return of(Backends.defaultBackend(), data, shape);
-    }
-
-    /** A float tensor holding {@code data} in row-major order. */
-    public static Tensor of(Backend backend, float[] data, int... shape) {
-        return TensorOps.of(backend, data, shape);
-    }
-
-    /** A 1-D float tensor of {@code data}, as {@code torch.tensor([...])}: {@code Tensor.of(new float[] {1, 2})}. */
-    public static Tensor of(float[] data) {
-        return of(data, data.length);
-    }
-
-    /** A 1-D float tensor of {@code data} on {@code backend}. */
-    public static Tensor of(Backend backend, float[] data) {
-        return of(backend, data, data.length);
-    }
-
-    /** A 2-D float tensor of equal-length rows: {@code Tensor.of(new float[][] {{1, 2}, {3, 4}})} is {@code [2, 2]}. */
-    public static Tensor of(float[][] rows) {
-        return TensorOps.of(Backends.defaultBackend(), rows);
-    }
-
-    /** {@code [0, 1, ..., n-1]} as floats, as {@code torch.arange(n)}. */
-    public static Tensor arange(int n) {
-        return arange(0, n, 1);
-    }
-
-    /** {@code start, start + step, ...} below {@code end} (above, for a negative step), as {@code torch.arange}. */
-    public static Tensor arange(float start, float end, float step) {
-        return TensorOps.arange(Backends.defaultBackend(), start, end, step);
-    }
-
-    /** The {@code [n, n]} identity matrix. */
-    public static Tensor eye(int n) {
-        return TensorOps.eye(Backends.defaultBackend(), n);
-    }
-
-    /** A scalar (rank 0) float tensor. */
-    public static Tensor scalar(float value) {
-        return of(new float[] {value}, new int[0]);
-    }
-
-    /** An {@code INT32} tensor, e.g. class labels {@code Tensor.ofInts(new int[] {3, 1}, 2)}. */
-    public static Tensor ofInts(int[] data, int... shape) {
-        return ofInts(Backends.defaultBackend(), data, shape);
-    }
-
-    /** An {@code INT32} tensor on {@code backend}. */
-    public static Tensor ofInts(Backend backend, int[] data, int... shape) {
-        return TensorOps.ofInts(backend, data, shape);
-    }
-
-    /** A tensor of {@code value} everywhere. */
-    public static Tensor full(Backend backend, float value, int... shape) {
-        Tensor t = empty(backend, Shape.of(shape), DType.FLOAT32);
-        backend.fill(t.operand(), value);
-        return t;
-    }
-
-    /** Zeros on the default backend. */
-    public static Tensor zeros(int... shape) {
-        return full(Backends.defaultBackend(), 0f, shape);
-    }
-
-    /** Ones on the default backend. */
-    public static Tensor ones(int... shape) {
-        return full(Backends.defaultBackend(), 1f, shape);
-    }
-
-    /** Zeros on {@code backend}. */
-    public static Tensor zeros(Backend backend, int... shape) {
-        return full(backend, 0f, shape);
-    }
-
-    /** Ones on {@code backend}. */
-    public static Tensor ones(Backend backend, int... shape) {
-        return full(backend, 1f, shape);
-    }
-
-    /** {@code value} everywhere, on the default backend. */
-    public static Tensor full(float value, int... shape) {
-        return full(Backends.defaultBackend(), value, shape);
-    }
-
-    /** Uniform samples in {@code [0, 1)} from {@code rng}, as {@code torch.rand}, on the default backend. */
-    public static Tensor rand(Rng rng, int... shape) {
-        return uniform(rng, 0f, 1f, shape);
-    }
-
-    /** Standard-normal samples from {@code rng}, on the default backend. */
-    public static Tensor randn(Rng rng, int... shape) {
-        return randn(Backends.defaultBackend(), rng, shape);
-    }
-
-    /** Standard-normal samples from {@code rng}, on {@code backend}. */
-    public static Tensor randn(Backend backend, Rng rng, int... shape) {
-        return TensorOps.sample(backend, () -> (float) rng.nextGaussian(), shape);
-    }
-
-    /** Uniform samples in {@code [lo, hi)} from {@code rng}, on the default backend. */
-    public static Tensor uniform(Rng rng, float lo, float hi, int... shape) {
-        return TensorOps.sample(Backends.defaultBackend(), () -> lo + (hi - lo) * rng.nextFloat(), shape);
-    }
-
-    /** Uniform samples in {@code [0, 1)} from {@code rng}, on {@code backend}. */
-    public static Tensor rand(Backend backend, Rng rng, int... shape) {
-        return TensorOps.sample(backend, rng::nextFloat, shape);
+        super(source);
     }
 
     /** Zeros with this tensor's shape and backend. */
     public Tensor zerosLike() {
         return full(backend, 0f, shape.dims());
-    }
-
-    /** The shape. */
-    public Shape shape() {
-        return shape;
-    }
-
-    /** The element type. */
-    public DType dtype() {
-        return dtype;
-    }
-
-    /** The backend holding this tensor's memory. */
-    public Backend backend() {
-        return backend;
-    }
-
-    /** Where this tensor's memory lives. */
-    public Device device() {
-        return backend.device();
-    }
-
-    /** Number of elements. */
-    public int numel() {
-        return shape.numel();
-    }
-
-    /** Storage layout (shape, strides, offset), for backends and diagnostics. */
-    public Layout layout() {
-        return layout;
-    }
-
-    /** The accumulated gradient of a leaf after {@link #backward()} (zeros after {@link #zeroGrad()}), or null. */
-    public Tensor grad() {
-        if (grad != null && gradStale) {
-            backend.fill(grad.operand(), 0f);
-            gradStale = false;
-        }
-        return grad;
-    }
-
-    /** True when a backward pass has written a gradient since the last {@link #zeroGrad()}. */
-    public boolean hasGrad() {
-        return grad != null && !gradStale;
-    }
-
-    /** Whether gradients flow to this tensor. */
-    public boolean requiresGrad() {
-        return requiresGrad;
-    }
-
-    /** Marks a leaf tensor as needing gradients; returns this. */
-    public Tensor requiresGrad(boolean value) {
-        if (gradFn != null && !value) {
-            throw new IllegalStateException("requiresGrad: cannot turn off on a non-leaf tensor; use detach()");
-        }
-        if (value && dtype != DType.FLOAT32) {
-            throw new IllegalArgumentException("requiresGrad: only FLOAT32 tensors have gradients, not " + dtype);
-        }
-        requiresGrad = value;
-        return this;
-    }
-
-    /** True once released by {@link #close()} or its scope. */
-    public boolean isClosed() {
-        return closed;
-    }
-
-    /** Name of the op that produced this tensor, or null for a leaf. */
-    public String op() {
-        return gradFn == null ? null : gradFn.op;
-    }
-
-    /**
-     * Returns this tensor, or throws naming {@code op} if it was released: for custom ops that check their inputs
-     * before calling kernels.
-     *
-     * @throws IllegalStateException if the tensor was closed or its scope ended
-     */
-    public Tensor requireOpen(String op) {
-        check(op);
-        return this;
-    }
-
-    void check(String op) {
-        if (closed) {
-            throw new IllegalStateException(op + ": tensor " + shape + " was used after it was released"
-                    + " (its scope closed, or close() was called on it or on the module it belongs to)");
-        }
-    }
-
-    /**
-     * The storage and layout of this tensor's elements, for code that calls the backend directly (custom ops,
-     * optimizers).
-     *
-     * <p>{@code backend.unary(UnaryOp.RELU, 0f, x.operand(), out.operand())}
-     */
-    public Operand operand() {
-        check("operand");
-        return new Operand(ref.storage, layout);
-    }
-
-    /**
-     * A new handle on the same values that no scope releases; the caller closes it. For state that outlives a
-     * training step (optimizer moments, running statistics).
-     */
-    public Tensor persist() {
-        return new Tensor(this);
-    }
-
-    /** The value of a one-element tensor. */
-    public float item() {
-        check("item");
-        if (numel() != 1) {
-            throw new IllegalStateException("item: tensor has shape " + shape + ", not one element");
-        }
-        return dtype == DType.INT32 ? toIntArray()[0] : toFloatArray()[0];
-    }
-
-    /** All elements in row-major order, as floats. */
-    public float[] toFloatArray() {
-        return TensorOps.toFloatArray(this);
-    }
-
-    /** All elements in row-major order of an {@code INT32} tensor. */
-    public int[] toIntArray() {
-        return TensorOps.toIntArray(this);
-    }
-
-    void checkFloat(String op) {
-        check(op);
-        if (dtype != DType.FLOAT32) {
-            throw new IllegalArgumentException(op + ": needs a FLOAT32 tensor, got " + dtype + " " + shape);
-        }
-    }
-
-    /**
-     * Returns this tensor, or throws naming {@code op} if it was released or is not {@code FLOAT32}: for custom ops
-     * that check their inputs.
-     */
-    public Tensor requireFloat(String op) {
-        checkFloat(op);
-        return this;
     }
 
     /**
@@ -760,12 +417,6 @@ public class Tensor implements AutoCloseable {
         return TensorOps.sumTo(this, target);
     }
 
-    Tensor view(Layout l) {
-        check("view");
-        ref.retain();
-        return new Tensor(ref, l, dtype, true);
-    }
-
     /** A tensor with the same elements in a new shape; one dimension may be -1. Shares storage when possible. */
     public Tensor reshape(int... newShape) {
         return TensorOps.reshape(this, newShape);
@@ -899,11 +550,6 @@ public class Tensor implements AutoCloseable {
         return mul(1f); // x * 1 keeps -0.0 and NaN as they are, where x + 0 would turn -0.0 into 0.0
     }
 
-    /** {@code steps} evenly spaced values from {@code start} to {@code end} inclusive, as {@code torch.linspace}. */
-    public static Tensor linspace(Backend backend, float start, float end, int steps) {
-        return Selection.linspace(backend, start, end, steps);
-    }
-
     /** Copies {@code src}'s values into this tensor's elements (shapes must match); not recorded. */
     public void copyFrom(Tensor src) {
         TensorOps.copyFrom(this, src);
@@ -921,12 +567,6 @@ public class Tensor implements AutoCloseable {
             return this;
         }
         return copyInto(empty(backend, shape, dtype));
-    }
-
-    /** Writes this tensor's values into {@code out} (same shape, any layout) and returns {@code out}. */
-    Tensor copyInto(Tensor out) {
-        backend.unary(UnaryOp.IDENTITY, 0f, operand(), out.operand());
-        return out;
     }
 
     /** A tensor with the same values laid out row-major; {@code this} if already so. */
@@ -1005,68 +645,9 @@ public class Tensor implements AutoCloseable {
         return Functional.crossEntropy(this, target);
     }
 
-    /** A tensor sharing this one's values with no gradient history. */
-    public Tensor detach() {
-        check("detach");
-        return view(layout);
-    }
-
-    /** Back-propagates from a scalar, accumulating into the {@code grad} of every leaf that requires it. */
-    public void backward() {
-        Autograd.backward(this, null, false);
-    }
-
-    /** Back-propagates {@code seed} (same shape as this) through the graph, then frees the graph. */
-    public void backward(Tensor seed) {
-        backward(seed, false);
-    }
-
-    /**
-     * Back-propagates {@code seed}; with {@code retainGraph} the graph may be walked again.
-     *
-     * @throws IllegalStateException if the graph was already freed by an earlier backward
-     */
-    public void backward(Tensor seed, boolean retainGraph) {
-        Autograd.backward(this, seed, retainGraph);
-    }
-
-    /**
-     * Sets the accumulated gradient to zero, keeping its memory; the zeros are written lazily, so the next
-     * backward simply overwrites the gradient.
-     */
-    public void zeroGrad() {
-        if (grad != null) {
-            gradStale = true;
-        }
-    }
-
     /** A copy of this tensor on {@code target} (or this tensor if it is already there). */
     public Tensor to(Backend target) {
         return TensorOps.to(this, target);
-    }
-
-    /** Releases this tensor's memory (shared storage is freed when its last view closes); idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
-        if (watch != null) {
-            NativeReclaimer.forget(watch);
-            watch = null;
-        }
-        ref.release();
-        if (grad != null) {
-            grad.close();
-            grad = null;
-        }
-        gradFn = null;
     }
 
     /**
