@@ -34,8 +34,11 @@ final class BuiltIn {
         Tensor[] apply(Tensor dOut, Tensor out, Tensor[] in, float s);
     }
 
-    /** Runs {@code op}'s forward on {@code given} and records its gradient, if it has one. */
-    static Tensor apply(Op op, Tensor[] given, float s) {
+    /**
+     * Runs {@code op}'s forward on {@code given} and records its gradient, if it has one; {@code ours} when the
+     * array is not the caller's (then it is kept without a copy).
+     */
+    static Tensor apply(Op op, Tensor[] given, float s, boolean ours) {
         if (given.length != op.arity()) {
             throw new IllegalArgumentException(
                     op.name() + ": takes " + op.arity() + " inputs, got " + given.length + ": " + OpCall.shapes(given));
@@ -45,7 +48,7 @@ final class BuiltIn {
         if (g == null) {
             return out; // not differentiable, or differentiable through the recorded ops it is made of
         }
-        Tensor[] in = given.clone(); // the gradient keeps it; a caller may refill its array
+        Tensor[] in = ours ? given : given.clone(); // the gradient keeps it; a caller may refill its array
         return Autograd.record(out, op.name(), d -> g.apply(d, out, in, s), in);
     }
 

@@ -74,7 +74,7 @@ public final class Op {
         if (takesScalar) {
             throw new IllegalArgumentException(name + ": takes a scalar as well: apply(x, s)");
         }
-        return BuiltIn.apply(this, inputs, 0f);
+        return BuiltIn.apply(this, inputs, 0f, false);
     }
 
     /**
@@ -89,7 +89,7 @@ public final class Op {
         if (!takesScalar) {
             throw new IllegalArgumentException(name + ": takes no scalar: apply(inputs...)");
         }
-        return BuiltIn.apply(this, new Tensor[] {x}, s);
+        return BuiltIn.apply(this, new Tensor[] {x}, s, true);
     }
 
     /** Whether it takes a scalar attribute, given to {@link #apply(Tensor, float)}. */
