@@ -1,11 +1,11 @@
 package dev.gradus;
 
-import dev.gradus.ops.BuiltInOps;
+import dev.gradus.ops.ActivationOps;
 
 /**
- * Elementwise activations composed from {@link Tensor}'s ops (their gradients come from those ops), with
- * PyTorch's names and defaults ({@code torch.nn.functional}); ReLU, sigmoid, tanh and exact GELU are on
- * {@link Tensor} itself. SiLU and tanh-GELU are defined as ops in {@link BuiltInOps}.
+ * The activations that are not on {@link Tensor} itself, with PyTorch's names and defaults
+ * ({@code torch.nn.functional}): each calls its op in {@link ActivationOps}, except softplus, composed here from
+ * {@link Tensor}'s ops (it has two scalar attributes; its gradient comes from its parts).
  *
  * <p>Shapes: any; the output has the input's shape.
  *
@@ -16,12 +16,12 @@ public final class Activations {
 
     /** {@code x} where positive, else {@code negativeSlope * x} ({@code F.leaky_relu}, slope 0.01 by default). */
     public static Tensor leakyRelu(Tensor x, float negativeSlope) {
-        return Tensor.where(x.gt(0f), x, x.mul(negativeSlope));
+        return ActivationOps.LEAKY_RELU.apply(x, negativeSlope);
     }
 
     /** {@code x * sigmoid(x)}, the swish ({@code F.silu}). */
     public static Tensor silu(Tensor x) {
-        return BuiltInOps.SILU.apply(x);
+        return ActivationOps.SILU.apply(x);
     }
 
     /**
@@ -43,6 +43,6 @@ public final class Activations {
      * {@code 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))}; the exact one is {@link Tensor#gelu()}.
      */
     public static Tensor geluTanh(Tensor x) {
-        return BuiltInOps.GELU_TANH.apply(x);
+        return ActivationOps.GELU_TANH.apply(x);
     }
 }

@@ -210,7 +210,13 @@ final class NativeReclaimer {
             for (var it = frames.iterator(); it.hasNext(); ) {
                 StackWalker.StackFrame f = it.next();
                 String cls = f.getClassName();
+                if (cls.startsWith("dev.gradus.ops.")) {
+                    continue; // the built-in ops' machinery between Tensor's method and its kernel call
+                }
                 String simple = cls.substring(cls.lastIndexOf('.') + 1);
+                if (simple.equals("TensorState") || simple.equals("TensorFactories")) {
+                    simple = "Tensor"; // Tensor's methods declared in its package-private superclasses
+                }
                 boolean core = cls.startsWith("dev.gradus.") && cls.indexOf('.', "dev.gradus.".length()) < 0;
                 if (core && !simple.contains("$") && !f.getMethodName().contains("lambda$")) {
                     if (!simple.equals("NativeReclaimer") && !f.getMethodName().equals("empty")) {

@@ -1,13 +1,14 @@
 package dev.gradus;
 
+import dev.gradus.ops.ActivationOps;
+import dev.gradus.ops.ArithmeticOps;
+import dev.gradus.ops.ComparisonOps;
+import dev.gradus.ops.MathOps;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.Layout;
-import dev.gradus.spi.Operand;
-import dev.gradus.spi.Storage;
 import dev.gradus.spi.UnaryOp;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An n-dimensional array on a backend that records the ops applied to it so gradients can flow back.
@@ -24,362 +25,25 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Memory: a tensor created inside a {@link Scope} is released when the scope closes; otherwise call
  * {@link #close()}. Using a released tensor throws {@link IllegalStateException}.
+ *
+ * <p>Where things are: the state, lifecycle and gradient bookkeeping ({@link #shape}, {@link #backward},
+ * {@link #close}) are declared in the package-private {@code TensorState}, the static factories ({@link #of},
+ * {@link #zeros}) in {@code TensorFactories}; the elementwise ops here call their {@link dev.gradus.ops.Op} in
+ * {@code dev.gradus.ops}, the rest call {@code TensorOps}, {@code Functional} and their neighbours.
  */
-public class Tensor implements AutoCloseable {
-    final Backend backend;
-    final StorageRef ref;
-    final Layout layout;
-    final Shape shape;
-    final DType dtype;
-    boolean requiresGrad;
-    Node gradFn;
-    Tensor grad;
-    /** Set by zeroGrad: the next backward overwrites the gradient instead of adding to it (no fill pass). */
-    boolean gradStale;
-
-    /**
-     * Creation order, so backward can tell the gradients it made (and may release once consumed) from tensors
-     * that existed before it.
-     */
-    final long serial = SERIALS.incrementAndGet();
-
-    private static final AtomicLong SERIALS = new AtomicLong();
-
-    private volatile boolean closed;
-    /** Set when no scope owns this tensor: lets the GC release it if it is dropped unclosed. */
-    private NativeReclaimer.Watch watch;
-
-    /** The serial the next tensor made will have at least. */
-    static long nextSerial() {
-        return SERIALS.get() + 1;
-    }
-
+public non-sealed class Tensor extends TensorFactories implements AutoCloseable {
     Tensor(StorageRef ref, Layout layout, DType dtype, boolean track) {
-        this.backend = ref.backend;
-        this.ref = ref;
-        this.layout = layout;
-        this.shape = Shape.of(layout.shape());
-        this.dtype = dtype;
-        if (!track || !Scope.track(this)) {
-            watch = NativeReclaimer.watch(this, ref);
-        }
+        super(ref, layout, dtype, track);
     }
 
     /** A new tensor sharing {@code source}'s storage, owned by the caller rather than a scope. */
     protected Tensor(Tensor source) {
-        source.check("share");
-        source.ref.retain();
-        this.backend = source.backend;
-        this.ref = source.ref;
-        this.layout = source.layout;
-        this.shape = source.shape;
-        this.dtype = source.dtype;
-        this.watch = NativeReclaimer.watch(this, ref);
-    }
-
-    /** Hands this tensor, which a scope has let go of, to the safety net. */
-    void unscoped() {
-        if (watch == null && !closed) {
-            watch = NativeReclaimer.watch(this, ref);
-        }
-    }
-
-    /** An uninitialised contiguous tensor on {@code backend}, tracked by the current scope. */
-    static Tensor empty(Backend backend, Shape shape, DType dtype) {
-        requireFits(backend, shape, dtype);
-        long bytes = (long) shape.numel() * dtype.bytes();
-        NativeReclaimer.beforeAllocate(bytes);
-        Storage s;
-        try {
-            s = backend.allocate(dtype, shape.numel());
-        } catch (OutOfMemoryError e) {
-            // Memory back under pressure: release the unreachable tensors, empty the backend's cache, retry once.
-            NativeReclaimer.collectNow();
-            backend.trim();
-            try {
-                s = backend.allocate(dtype, shape.numel());
-            } catch (OutOfMemoryError again) {
-                throw NativeReclaimer.outOfMemory(backend, shape, dtype, bytes, again);
-            }
-        }
-        return new Tensor(new StorageRef(backend, s), Layout.contiguous(shape.dims()), dtype, true);
-    }
-
-    /** Throws naming the shape, its bytes and the backend's limit when one storage cannot hold {@code shape}. */
-    static void requireFits(Backend backend, Shape shape, DType dtype) {
-        int max = backend.maxElements(dtype);
-        if (shape.numel() > max) {
-            throw new IllegalArgumentException(backend.name() + " backend: a " + dtype + " tensor of shape " + shape
-                    + " has " + shape.numel() + " elements (" + (long) shape.numel() * dtype.bytes()
-                    + " bytes), more than the " + max + " one " + backend.name() + " tensor may hold");
-        }
-    }
-
-    /**
-     * An uninitialised row-major tensor on {@code backend}, for the output of a kernel a custom op calls
-     * (see {@link Autograd}).
-     *
-     * <p>{@code Tensor.empty(x.backend(), DType.FLOAT32, 32, 10)}
-     */
-    public static Tensor empty(Backend backend, DType dtype, int... shape) {
-        return empty(backend, Shape.of(shape), dtype);
-    }
-
-    /** A float tensor holding {@code data} in row-major order, on the default backend. */
-    public static Tensor of(float[] data, int... shape) {
-        return of(Backends.defaultBackend(), data, shape);
-    }
-
-    /** A float tensor holding {@code data} in row-major order. */
-    public static Tensor of(Backend backend, float[] data, int... shape) {
-        return TensorOps.of(backend, data, shape);
-    }
-
-    /** A 1-D float tensor of {@code data}, as {@code torch.tensor([...])}: {@code Tensor.of(new float[] {1, 2})}. */
-    public static Tensor of(float[] data) {
-        return of(data, data.length);
-    }
-
-    /** A 1-D float tensor of {@code data} on {@code backend}. */
-    public static Tensor of(Backend backend, float[] data) {
-        return of(backend, data, data.length);
-    }
-
-    /** A 2-D float tensor of equal-length rows: {@code Tensor.of(new float[][] {{1, 2}, {3, 4}})} is {@code [2, 2]}. */
-    public static Tensor of(float[][] rows) {
-        return TensorOps.of(Backends.defaultBackend(), rows);
-    }
-
-    /** {@code [0, 1, ..., n-1]} as floats, as {@code torch.arange(n)}. */
-    public static Tensor arange(int n) {
-        return arange(0, n, 1);
-    }
-
-    /** {@code start, start + step, ...} below {@code end} (above, for a negative step), as {@code torch.arange}. */
-    public static Tensor arange(float start, float end, float step) {
-        return TensorOps.arange(Backends.defaultBackend(), start, end, step);
-    }
-
-    /** The {@code [n, n]} identity matrix. */
-    public static Tensor eye(int n) {
-        return TensorOps.eye(Backends.defaultBackend(), n);
-    }
-
-    /** A scalar (rank 0) float tensor. */
-    public static Tensor scalar(float value) {
-        return of(new float[] {value}, new int[0]);
-    }
-
-    /** An {@code INT32} tensor, e.g. class labels {@code Tensor.ofInts(new int[] {3, 1}, 2)}. */
-    public static Tensor ofInts(int[] data, int... shape) {
-        return ofInts(Backends.defaultBackend(), data, shape);
-    }
-
-    /** An {@code INT32} tensor on {@code backend}. */
-    public static Tensor ofInts(Backend backend, int[] data, int... shape) {
-        return TensorOps.ofInts(backend, data, shape);
-    }
-
-    /** A tensor of {@code value} everywhere. */
-    public static Tensor full(Backend backend, float value, int... shape) {
-        Tensor t = empty(backend, Shape.of(shape), DType.FLOAT32);
-        backend.fill(t.operand(), value);
-        return t;
-    }
-
-    /** Zeros on the default backend. */
-    public static Tensor zeros(int... shape) {
-        return full(Backends.defaultBackend(), 0f, shape);
-    }
-
-    /** Ones on the default backend. */
-    public static Tensor ones(int... shape) {
-        return full(Backends.defaultBackend(), 1f, shape);
-    }
-
-    /** Zeros on {@code backend}. */
-    public static Tensor zeros(Backend backend, int... shape) {
-        return full(backend, 0f, shape);
-    }
-
-    /** Ones on {@code backend}. */
-    public static Tensor ones(Backend backend, int... shape) {
-        return full(backend, 1f, shape);
-    }
-
-    /** {@code value} everywhere, on the default backend. */
-    public static Tensor full(float value, int... shape) {
-        return full(Backends.defaultBackend(), value, shape);
-    }
-
-    /** Uniform samples in {@code [0, 1)} from {@code rng}, as {@code torch.rand}, on the default backend. */
-    public static Tensor rand(Rng rng, int... shape) {
-        return uniform(rng, 0f, 1f, shape);
-    }
-
-    /** Standard-normal samples from {@code rng}, on the default backend. */
-    public static Tensor randn(Rng rng, int... shape) {
-        return randn(Backends.defaultBackend(), rng, shape);
-    }
-
-    /** Standard-normal samples from {@code rng}, on {@code backend}. */
-    public static Tensor randn(Backend backend, Rng rng, int... shape) {
-        return TensorOps.sample(backend, () -> (float) rng.nextGaussian(), shape);
-    }
-
-    /** Uniform samples in {@code [lo, hi)} from {@code rng}, on the default backend. */
-    public static Tensor uniform(Rng rng, float lo, float hi, int... shape) {
-        return TensorOps.sample(Backends.defaultBackend(), () -> lo + (hi - lo) * rng.nextFloat(), shape);
-    }
-
-    /** Uniform samples in {@code [0, 1)} from {@code rng}, on {@code backend}. */
-    public static Tensor rand(Backend backend, Rng rng, int... shape) {
-        return TensorOps.sample(backend, rng::nextFloat, shape);
+        super(source);
     }
 
     /** Zeros with this tensor's shape and backend. */
     public Tensor zerosLike() {
         return full(backend, 0f, shape.dims());
-    }
-
-    /** The shape. */
-    public Shape shape() {
-        return shape;
-    }
-
-    /** The element type. */
-    public DType dtype() {
-        return dtype;
-    }
-
-    /** The backend holding this tensor's memory. */
-    public Backend backend() {
-        return backend;
-    }
-
-    /** Where this tensor's memory lives. */
-    public Device device() {
-        return backend.device();
-    }
-
-    /** Number of elements. */
-    public int numel() {
-        return shape.numel();
-    }
-
-    /** Storage layout (shape, strides, offset), for backends and diagnostics. */
-    public Layout layout() {
-        return layout;
-    }
-
-    /** The accumulated gradient of a leaf after {@link #backward()} (zeros after {@link #zeroGrad()}), or null. */
-    public Tensor grad() {
-        if (grad != null && gradStale) {
-            backend.fill(grad.operand(), 0f);
-            gradStale = false;
-        }
-        return grad;
-    }
-
-    /** True when a backward pass has written a gradient since the last {@link #zeroGrad()}. */
-    public boolean hasGrad() {
-        return grad != null && !gradStale;
-    }
-
-    /** Whether gradients flow to this tensor. */
-    public boolean requiresGrad() {
-        return requiresGrad;
-    }
-
-    /** Marks a leaf tensor as needing gradients; returns this. */
-    public Tensor requiresGrad(boolean value) {
-        if (gradFn != null && !value) {
-            throw new IllegalStateException("requiresGrad: cannot turn off on a non-leaf tensor; use detach()");
-        }
-        if (value && dtype != DType.FLOAT32) {
-            throw new IllegalArgumentException("requiresGrad: only FLOAT32 tensors have gradients, not " + dtype);
-        }
-        requiresGrad = value;
-        return this;
-    }
-
-    /** True once released by {@link #close()} or its scope. */
-    public boolean isClosed() {
-        return closed;
-    }
-
-    /** Name of the op that produced this tensor, or null for a leaf. */
-    public String op() {
-        return gradFn == null ? null : gradFn.op;
-    }
-
-    /**
-     * Returns this tensor, or throws naming {@code op} if it was released: for custom ops that check their inputs
-     * before calling kernels.
-     *
-     * @throws IllegalStateException if the tensor was closed or its scope ended
-     */
-    public Tensor requireOpen(String op) {
-        check(op);
-        return this;
-    }
-
-    void check(String op) {
-        if (closed) {
-            throw new IllegalStateException(op + ": tensor " + shape + " was used after it was released"
-                    + " (its scope closed, or close() was called on it or on the module it belongs to)");
-        }
-    }
-
-    /**
-     * The storage and layout of this tensor's elements, for code that calls the backend directly (custom ops,
-     * optimizers).
-     *
-     * <p>{@code backend.unary(UnaryOp.RELU, 0f, x.operand(), out.operand())}
-     */
-    public Operand operand() {
-        check("operand");
-        return new Operand(ref.storage, layout);
-    }
-
-    /**
-     * A new handle on the same values that no scope releases; the caller closes it. For state that outlives a
-     * training step (optimizer moments, running statistics).
-     */
-    public Tensor persist() {
-        return new Tensor(this);
-    }
-
-    /** The value of a one-element tensor. */
-    public float item() {
-        check("item");
-        if (numel() != 1) {
-            throw new IllegalStateException("item: tensor has shape " + shape + ", not one element");
-        }
-        return dtype == DType.INT32 ? toIntArray()[0] : toFloatArray()[0];
-    }
-
-    /** All elements in row-major order, as floats. */
-    public float[] toFloatArray() {
-        return TensorOps.toFloatArray(this);
-    }
-
-    /** All elements in row-major order of an {@code INT32} tensor. */
-    public int[] toIntArray() {
-        return TensorOps.toIntArray(this);
-    }
-
-    void checkFloat(String op) {
-        check(op);
-        if (dtype != DType.FLOAT32) {
-            throw new IllegalArgumentException(op + ": needs a FLOAT32 tensor, got " + dtype + " " + shape);
-        }
-    }
-
-    Tensor unary(UnaryOp op, float s) {
-        Tensor out = empty(backend, shape, DType.FLOAT32);
-        backend.unary(op, s, operand(), out.operand());
-        return out;
     }
 
     /**
@@ -390,8 +54,13 @@ public class Tensor implements AutoCloseable {
      * {@code x > 0}.
      */
     public Tensor applyKernel(UnaryOp op, float scalar) {
-        checkFloat(op.name().toLowerCase());
-        return unary(op, scalar);
+        return applyKernel(op.name().toLowerCase(), op, scalar);
+    }
+
+    /** {@link #applyKernel(UnaryOp, float)} whose errors name the op {@code name}, as the built-in ops' do. */
+    public Tensor applyKernel(String name, UnaryOp op, float scalar) {
+        checkFloat(name);
+        return RawKernels.unary(this, op, scalar);
     }
 
     /**
@@ -403,41 +72,43 @@ public class Tensor implements AutoCloseable {
         String name = op.name().toLowerCase();
         checkFloat(name);
         other.checkFloat(name);
-        return binaryRaw(name, op, other);
+        return RawKernels.binary(name, op, this, other);
     }
 
-    Tensor binaryRaw(String name, BinaryOp op, Tensor other) {
-        return Elementwise.binaryRaw(name, op, this, other);
+    /** {@link #applyKernel(BinaryOp, Tensor)} whose errors name {@code name}; {@code other} need only be open. */
+    public Tensor applyKernel(String name, BinaryOp op, Tensor other) {
+        checkFloat(name);
+        return RawKernels.binary(name, op, this, other);
     }
 
     /** {@code this + other} with broadcasting. */
     public Tensor add(Tensor other) {
-        return Elementwise.add(this, other);
+        return ArithmeticOps.ADD.apply(this, other);
     }
 
     /** {@code this - other} with broadcasting. */
     public Tensor sub(Tensor other) {
-        return Elementwise.sub(this, other);
+        return ArithmeticOps.SUB.apply(this, other);
     }
 
     /** {@code this * other} elementwise with broadcasting. */
     public Tensor mul(Tensor other) {
-        return Elementwise.mul(this, other);
+        return ArithmeticOps.MUL.apply(this, other);
     }
 
     /** {@code this / other} elementwise with broadcasting. */
     public Tensor div(Tensor other) {
-        return Elementwise.div(this, other);
+        return ArithmeticOps.DIV.apply(this, other);
     }
 
     /** Elementwise maximum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor maximum(Tensor other) {
-        return Elementwise.maximum(this, other);
+        return ArithmeticOps.MAXIMUM.apply(this, other);
     }
 
     /** {@code this + s}. */
     public Tensor add(float s) {
-        return Elementwise.add(this, s);
+        return ArithmeticOps.ADD_SCALAR.apply(this, s);
     }
 
     /** {@code this - s}. */
@@ -452,7 +123,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this * s}. */
     public Tensor mul(float s) {
-        return Elementwise.mul(this, s);
+        return ArithmeticOps.MUL_SCALAR.apply(this, s);
     }
 
     /** {@code this / s}. */
@@ -462,47 +133,47 @@ public class Tensor implements AutoCloseable {
 
     /** {@code this ^ p} elementwise. */
     public Tensor pow(float p) {
-        return Elementwise.pow(this, p);
+        return ArithmeticOps.POW.apply(this, p);
     }
 
     /** {@code -this}. */
     public Tensor neg() {
-        return Elementwise.neg(this);
+        return ArithmeticOps.NEG.apply(this);
     }
 
     /** {@code e ^ this}. */
     public Tensor exp() {
-        return Elementwise.exp(this);
+        return MathOps.EXP.apply(this);
     }
 
     /** Natural logarithm. */
     public Tensor log() {
-        return Elementwise.log(this);
+        return MathOps.LOG.apply(this);
     }
 
     /** Square root. */
     public Tensor sqrt() {
-        return Elementwise.sqrt(this);
+        return MathOps.SQRT.apply(this);
     }
 
     /** Absolute value; the gradient at 0 is 0. */
     public Tensor abs() {
-        return Elementwise.abs(this);
+        return MathOps.ABS.apply(this);
     }
 
     /** {@code max(this, 0)}. */
     public Tensor relu() {
-        return Elementwise.activation("relu", UnaryOp.RELU, BinaryOp.RELU_GRAD, this);
+        return ActivationOps.RELU.apply(this);
     }
 
     /** {@code 1 / (1 + e^-this)}. */
     public Tensor sigmoid() {
-        return Elementwise.activation("sigmoid", UnaryOp.SIGMOID, BinaryOp.SIGMOID_GRAD, this);
+        return ActivationOps.SIGMOID.apply(this);
     }
 
     /** Hyperbolic tangent. */
     public Tensor tanh() {
-        return Elementwise.activation("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD, this);
+        return ActivationOps.TANH.apply(this);
     }
 
     /**
@@ -511,7 +182,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, 1}, 2).erf()} is {@code [0, 0.8427]}.
      */
     public Tensor erf() {
-        return Elementwise.erf(this);
+        return MathOps.ERF.apply(this);
     }
 
     /**
@@ -520,7 +191,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI / 2}).sin()} is {@code [0, 1]}.
      */
     public Tensor sin() {
-        return Elementwise.sin(this);
+        return MathOps.SIN.apply(this);
     }
 
     /**
@@ -529,7 +200,7 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code Tensor.of(new float[] {0, (float) Math.PI}).cos()} is {@code [1, -1]}.
      */
     public Tensor cos() {
-        return Elementwise.cos(this);
+        return MathOps.COS.apply(this);
     }
 
     /**
@@ -539,12 +210,12 @@ public class Tensor implements AutoCloseable {
      * <p>Shapes: any. {@code x.gelu()}
      */
     public Tensor gelu() {
-        return Elementwise.gelu(this);
+        return ActivationOps.GELU.apply(this);
     }
 
     /** {@code 1.0} where {@code this == other}, else {@code 0.0}; no gradient. */
     public Tensor eq(Tensor other) {
-        return TensorOps.compare("eq", BinaryOp.EQ, this, other);
+        return ComparisonOps.EQ.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this == s}, else {@code 0.0}; no gradient. */
@@ -554,7 +225,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this != other} (broadcasting), else {@code 0.0}, as {@code torch.ne}; no gradient. */
     public Tensor ne(Tensor other) {
-        return TensorOps.compare("ne", BinaryOp.NE, this, other);
+        return ComparisonOps.NE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this != s}, else {@code 0.0}; no gradient. */
@@ -564,7 +235,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this > other} (broadcasting), else {@code 0.0}, as {@code torch.gt}; no gradient. */
     public Tensor gt(Tensor other) {
-        return TensorOps.compare("gt", BinaryOp.GT, this, other);
+        return ComparisonOps.GT.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this > s}, else {@code 0.0}: {@code x.gt(0)} is ReLU's mask. */
@@ -574,7 +245,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this < other} (broadcasting), else {@code 0.0}, as {@code torch.lt}; no gradient. */
     public Tensor lt(Tensor other) {
-        return TensorOps.compare("lt", BinaryOp.LT, this, other);
+        return ComparisonOps.LT.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this < s}, else {@code 0.0}; no gradient. */
@@ -584,7 +255,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this >= other} (broadcasting), else {@code 0.0}, as {@code torch.ge}; no gradient. */
     public Tensor ge(Tensor other) {
-        return TensorOps.compare("ge", BinaryOp.GE, this, other);
+        return ComparisonOps.GE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this >= s}, else {@code 0.0}; no gradient. */
@@ -594,7 +265,7 @@ public class Tensor implements AutoCloseable {
 
     /** {@code 1.0} where {@code this <= other} (broadcasting), else {@code 0.0}, as {@code torch.le}; no gradient. */
     public Tensor le(Tensor other) {
-        return TensorOps.compare("le", BinaryOp.LE, this, other);
+        return ComparisonOps.LE.apply(this, other);
     }
 
     /** {@code 1.0} where {@code this <= s}, else {@code 0.0}; no gradient. */
@@ -614,8 +285,7 @@ public class Tensor implements AutoCloseable {
 
     /** Elementwise minimum with broadcasting; where equal, the gradient goes to {@code this}. */
     public Tensor minimum(Tensor other) {
-        checkFloat("minimum");
-        return TensorOps.minimum(this, other);
+        return ArithmeticOps.MINIMUM.apply(this, other);
     }
 
     /** Each element limited to {@code [lo, hi]} (infinities for one-sided), as {@code torch.clamp}. */
@@ -745,12 +415,6 @@ public class Tensor implements AutoCloseable {
      */
     public Tensor sumTo(Shape target) {
         return TensorOps.sumTo(this, target);
-    }
-
-    Tensor view(Layout l) {
-        check("view");
-        ref.retain();
-        return new Tensor(ref, l, dtype, true);
     }
 
     /** A tensor with the same elements in a new shape; one dimension may be -1. Shares storage when possible. */
@@ -886,11 +550,6 @@ public class Tensor implements AutoCloseable {
         return mul(1f); // x * 1 keeps -0.0 and NaN as they are, where x + 0 would turn -0.0 into 0.0
     }
 
-    /** {@code steps} evenly spaced values from {@code start} to {@code end} inclusive, as {@code torch.linspace}. */
-    public static Tensor linspace(Backend backend, float start, float end, int steps) {
-        return Selection.linspace(backend, start, end, steps);
-    }
-
     /** Copies {@code src}'s values into this tensor's elements (shapes must match); not recorded. */
     public void copyFrom(Tensor src) {
         TensorOps.copyFrom(this, src);
@@ -908,12 +567,6 @@ public class Tensor implements AutoCloseable {
             return this;
         }
         return copyInto(empty(backend, shape, dtype));
-    }
-
-    /** Writes this tensor's values into {@code out} (same shape, any layout) and returns {@code out}. */
-    Tensor copyInto(Tensor out) {
-        backend.unary(UnaryOp.IDENTITY, 0f, operand(), out.operand());
-        return out;
     }
 
     /** A tensor with the same values laid out row-major; {@code this} if already so. */
@@ -992,68 +645,9 @@ public class Tensor implements AutoCloseable {
         return Functional.crossEntropy(this, target);
     }
 
-    /** A tensor sharing this one's values with no gradient history. */
-    public Tensor detach() {
-        check("detach");
-        return view(layout);
-    }
-
-    /** Back-propagates from a scalar, accumulating into the {@code grad} of every leaf that requires it. */
-    public void backward() {
-        Autograd.backward(this, null, false);
-    }
-
-    /** Back-propagates {@code seed} (same shape as this) through the graph, then frees the graph. */
-    public void backward(Tensor seed) {
-        backward(seed, false);
-    }
-
-    /**
-     * Back-propagates {@code seed}; with {@code retainGraph} the graph may be walked again.
-     *
-     * @throws IllegalStateException if the graph was already freed by an earlier backward
-     */
-    public void backward(Tensor seed, boolean retainGraph) {
-        Autograd.backward(this, seed, retainGraph);
-    }
-
-    /**
-     * Sets the accumulated gradient to zero, keeping its memory; the zeros are written lazily, so the next
-     * backward simply overwrites the gradient.
-     */
-    public void zeroGrad() {
-        if (grad != null) {
-            gradStale = true;
-        }
-    }
-
     /** A copy of this tensor on {@code target} (or this tensor if it is already there). */
     public Tensor to(Backend target) {
         return TensorOps.to(this, target);
-    }
-
-    /** Releases this tensor's memory (shared storage is freed when its last view closes); idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
-        if (watch != null) {
-            NativeReclaimer.forget(watch);
-            watch = null;
-        }
-        ref.release();
-        if (grad != null) {
-            grad.close();
-            grad = null;
-        }
-        gradFn = null;
     }
 
     /**

@@ -140,13 +140,6 @@ final class TensorOps {
 
     // ------------------------------------------------------------------ comparisons and selection
 
-    /** A float mask of {@code op(a, b)} with broadcasting; INT32 inputs are compared as floats. */
-    static Tensor compare(String name, BinaryOp op, Tensor a, Tensor b) {
-        a.requireOpen(name);
-        b.requireOpen(name);
-        return a.toFloat().applyKernel(op, b.toFloat());
-    }
-
     static Tensor scalarLike(Tensor x, float value) {
         return Tensor.full(x.requireOpen("scalar").backend(), value);
     }
@@ -168,18 +161,6 @@ final class TensorOps {
                 d -> masked(d, c).sumTo(a.shape()),
                 b,
                 d -> masked(d, notC).sumTo(b.shape()));
-    }
-
-    static Tensor minimum(Tensor a, Tensor b) {
-        Tensor out = a.applyKernel(BinaryOp.MINIMUM, b);
-        // Where equal, the gradient goes to a, as maximum's does.
-        return Autograd.record(
-                out,
-                "minimum",
-                a,
-                d -> masked(d, a.applyKernel(BinaryOp.EQ, out)).sumTo(a.shape()),
-                b,
-                d -> masked(d, a.applyKernel(BinaryOp.NE, out)).sumTo(b.shape()));
     }
 
     static Tensor clamp(Tensor x, float lo, float hi) {
@@ -394,7 +375,7 @@ final class TensorOps {
         int[] keep = x.shape().reduce(a, true).dims();
         // ties share the gradient
         return Autograd.record(
-                out, "max", x, d -> d.reshape(keep).mul(x.binaryRaw("max", BinaryOp.EQ, out.reshape(keep))));
+                out, "max", x, d -> d.reshape(keep).mul(x.applyKernel("max", BinaryOp.EQ, out.reshape(keep))));
     }
 
     static Tensor argmax(Tensor x, int axis) {

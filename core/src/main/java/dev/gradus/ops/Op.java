@@ -9,7 +9,7 @@ import java.util.function.Function;
 /**
  * One op defined in one place: its name, its output-shape rule, its forward (a Java kernel with an optional CUDA
  * kernel, or a composition of other ops) and its backward. Immutable, made with {@link #builder}; safe to share
- * between threads. Users' ops and some built-in ones ({@link BuiltInOps}) go through it alike, on every backend,
+ * between threads. Users' ops and the built-in ones ({@link BuiltInOps} lists their families) go through it alike, on every backend,
  * without a backend of their own.
  *
  * <p>Shapes: whatever its {@link ShapeRule} says; {@link #apply} checks them before anything runs.
@@ -33,6 +33,10 @@ public final class Op {
     private final OpKernels kernels;
     private final Function<Tensor[], Tensor> composed;
     private final OpBackward backward;
+    private final BuiltIn.Forward builtInForward;
+    private final BuiltIn.Gradient builtInGradient;
+    private final boolean takesScalar;
+    private final boolean builtInDifferentiable;
 
     Op(OpBuilder b) {
         this.name = b.name;
@@ -41,6 +45,10 @@ public final class Op {
         this.kernels = b.cpu == null ? null : new OpKernels(b.name, b.cpu, b.cuda);
         this.composed = b.composed;
         this.backward = b.backward;
+        this.builtInForward = b.builtInForward;
+        this.builtInGradient = b.builtInGradient;
+        this.takesScalar = b.takesScalar;
+        this.builtInDifferentiable = b.builtInDifferentiable;
     }
 
     /** A builder for an op called {@code name} (the name errors and the autograd graph show). */
@@ -60,7 +68,41 @@ public final class Op {
      *     when the inputs are on different backends, the wrong number, released, or not FLOAT32
      */
     public Tensor apply(Tensor... inputs) {
-        return OpCall.apply(this, inputs);
+        if (builtInForward == null) {
+            return OpCall.apply(this, inputs);
+        }
+        if (takesScalar) {
+            throw new IllegalArgumentException(name + ": takes a scalar as well: apply(x, s)");
+        }
+        return BuiltIn.apply(this, inputs, 0f, false);
+    }
+
+    /**
+     * Runs a built-in op of one input and a scalar attribute ({@code mulScalar}'s factor, {@code pow}'s exponent,
+     * {@code leakyRelu}'s slope), as {@link #apply(Tensor...)} does.
+     *
+     * <p>Shapes: the output has {@code x}'s. {@code ArithmeticOps.MUL_SCALAR.apply(x, 2f)} is {@code x.mul(2f)}.
+     *
+     * @throws IllegalArgumentException naming the op when it takes no scalar
+     */
+    public Tensor apply(Tensor x, float s) {
+        if (!takesScalar) {
+            throw new IllegalArgumentException(name + ": takes no scalar: apply(inputs...)");
+        }
+        return BuiltIn.apply(this, new Tensor[] {x}, s, true);
+    }
+
+    /** Whether it takes a scalar attribute, given to {@link #apply(Tensor, float)}. */
+    public boolean takesScalar() {
+        return takesScalar;
+    }
+
+    BuiltIn.Forward builtInForward() {
+        return builtInForward;
+    }
+
+    BuiltIn.Gradient builtInGradient() {
+        return builtInGradient;
     }
 
     /** The op's name. */
@@ -93,23 +135,29 @@ public final class Op {
         return kernels == null ? null : kernels.cuda();
     }
 
-    /** The composed forward, or null for a kernel op. */
+    /** The composed forward, or null for a kernel op or a built-in one. */
     public Function<Tensor[], Tensor> composedForward() {
         return composed;
     }
 
-    /** The backward, or null: then a kernel op is not differentiable and a composed one is through its parts. */
+    /**
+     * The backward, or null: then a kernel op is not differentiable and a composed one is through its parts (a
+     * built-in op keeps its gradient to itself: see {@link #differentiable}).
+     */
     public OpBackward backward() {
         return backward;
     }
 
     /** Whether gradients can flow through the op. */
     public boolean differentiable() {
-        return backward != null || composed != null;
+        return builtInForward != null ? builtInDifferentiable : backward != null || composed != null;
     }
 
     @Override
     public String toString() {
+        if (builtInForward != null) {
+            return "Op[" + name + ", built-in" + (builtInGradient != null ? ", backward" : "") + "]";
+        }
         return "Op[" + name + (kernels != null ? ", kernel" + (kernels.cuda() != null ? " + cuda" : "") : ", composed")
                 + (backward != null ? ", backward" : "") + "]";
     }

@@ -25,6 +25,10 @@ public final class OpBuilder {
     CudaSource cuda;
     Function<Tensor[], Tensor> composed;
     OpBackward backward;
+    BuiltIn.Forward builtInForward;
+    BuiltIn.Gradient builtInGradient;
+    boolean takesScalar;
+    boolean builtInDifferentiable = true;
 
     OpBuilder(String name) {
         if (name == null || name.isBlank()) {
@@ -75,6 +79,30 @@ public final class OpBuilder {
         return this;
     }
 
+    /** A built-in op's forward (the op families in this package only). */
+    OpBuilder builtIn(BuiltIn.Forward forward) {
+        this.builtInForward = forward;
+        return this;
+    }
+
+    /** A built-in op's forward that reads a scalar attribute, given to {@link Op#apply(Tensor, float)}. */
+    OpBuilder builtInScalar(BuiltIn.Forward forward) {
+        this.takesScalar = true;
+        return builtIn(forward);
+    }
+
+    /** A built-in op's gradient; without one, gradients flow through the recorded ops its forward is made of. */
+    OpBuilder gradient(BuiltIn.Gradient rule) {
+        this.builtInGradient = rule;
+        return this;
+    }
+
+    /** A built-in op without a gradient (a comparison). */
+    OpBuilder noGradient() {
+        this.builtInDifferentiable = false;
+        return this;
+    }
+
     /**
      * The immutable op.
      *
@@ -82,6 +110,12 @@ public final class OpBuilder {
      *     forward, a kernel without a shape rule, or a CUDA source without a Java kernel
      */
     public Op build() {
+        if (builtInForward != null) {
+            if (arity < 1 || cpu != null || cuda != null || composed != null || backward != null) {
+                throw new IllegalStateException(name + ": a built-in op has an arity, a forward and a gradient only");
+            }
+            return new Op(this);
+        }
         if (composed != null && (cpu != null || cuda != null)) {
             throw new IllegalArgumentException(name + ": an op has kernels or a composed forward, not both");
         }

@@ -12,8 +12,17 @@
  * inputs</td></tr>
  * <tr><td>{@code OpCall}</td><td>what {@code apply} does: checks, contiguous inputs, the backend call, the
  * autograd record</td></tr>
- * <tr><td>{@link dev.gradus.ops.BuiltInOps}</td><td>the built-in ops defined this way today: {@code sin},
- * {@code cos}, SiLU, tanh-GELU</td></tr>
+ * <tr><td>{@code BuiltIn}</td><td>how the built-in ops are written and run: a forward and gradient that may read a
+ * scalar attribute, without the checks meant for users' kernels</td></tr>
+ * <tr><td>{@link dev.gradus.ops.ArithmeticOps}</td><td>add, sub, mul, div, maximum, minimum, addScalar, mulScalar,
+ * pow, neg</td></tr>
+ * <tr><td>{@link dev.gradus.ops.MathOps}</td><td>exp, log, sqrt, abs, erf, sin, cos</td></tr>
+ * <tr><td>{@link dev.gradus.ops.ActivationOps}</td><td>relu, sigmoid, tanh, gelu, geluTanh, silu,
+ * leakyRelu</td></tr>
+ * <tr><td>{@link dev.gradus.ops.ComparisonOps}</td><td>eq, ne, gt, lt, ge, le (no gradient)</td></tr>
+ * <tr><td>{@link dev.gradus.ops.BuiltInOps}</td><td>where the built-in ops are; a few named as before</td></tr>
+ * <tr><td>{@link dev.gradus.ops.LstmCell}, {@link dev.gradus.ops.GruCell}</td><td>fused recurrent cells (Java and
+ * CUDA kernels)</td></tr>
  * </table>
  *
  * <p>The kernels' own types are in the SPI, which backends see: {@link dev.gradus.spi.JavaKernel} (float views),

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
  *   <li>{@link AutodiffConformance}: autodiff semantics (accumulation, seeds, freed graphs, noGrad, detach),
  *       gradient clipping, custom ops, fused kernels refusing operands that are not dense;
  *   <li>{@link BatchNormConformance}: batch norm in training and evaluation mode, running statistics, large shapes;
+ *   <li>{@link BuiltInOpsConformance}: the built-in ops called as {@code Op}s: scalar attributes, misuse, names;
  *   <li>{@link ConvTransposeConformance}: the transposed convolution and the ConvTranspose2d layer;
  *   <li>{@link ConvolutionConformance}: conv2d, its fused ReLU and max-pool forms, Sequential's rewrites;
  *   <li>{@link CustomOpConformance}: users' own ops through {@code dev.gradus.ops.Op}: Java and CUDA kernels, backward;
@@ -75,6 +76,7 @@ public abstract class BackendConformance
                 AnomalyConformance,
                 AutodiffConformance,
                 BatchNormConformance,
+                BuiltInOpsConformance,
                 ConvTransposeConformance,
                 ConvolutionConformance,
                 CustomOpConformance,

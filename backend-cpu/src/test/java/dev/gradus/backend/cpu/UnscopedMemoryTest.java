@@ -158,6 +158,16 @@ class UnscopedMemoryTest {
                 }
                 return;
             }
+            if (args.length > 0 && args[0].equals("hugeAdd")) {
+                try (Scope s = Scope.open()) {
+                    Tensor x = Tensor.zeros(4096, 4096);
+                    x.add(x).sum().item();
+                    System.out.println("allocated");
+                } catch (OutOfMemoryError e) {
+                    System.out.println("message: " + e.getMessage());
+                }
+                return;
+            }
             Rng rng = new Rng(4);
             long maxReserved = 0;
             long peakLive = 0;
@@ -234,5 +244,18 @@ class UnscopedMemoryTest {
         assertTrue(msg.contains("-Xmx"), msg);
         assertTrue(msg.contains("-Dorg.bytedeco.javacpp.maxBytes="), msg);
         assertTrue(msg.length() < 600, msg);
+    }
+
+    /** An elementwise op's allocation is named by the Tensor method the user called, not the op machinery. */
+    @Test
+    void outOfMemoryInAnElementwiseOpNamesTheTensorMethod() throws Exception {
+        String out = runBatchSizes(List.of("-Dorg.bytedeco.javacpp.maxBytes=100m"), "hugeAdd");
+        String msg = out.lines()
+                .filter(l -> l.startsWith("message: "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(out));
+        assertTrue(
+                msg.contains("out of memory: Tensor.add (called from UnscopedMemoryTest$BatchSizesProgram.main)"), msg);
+        assertTrue(msg.contains("[4096, 4096]"), msg);
     }
 }
