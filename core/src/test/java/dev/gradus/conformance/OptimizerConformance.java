@@ -2,7 +2,6 @@ package dev.gradus.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.gradus.Tensor;
 import dev.gradus.nn.Parameter;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
@@ -13,9 +12,7 @@ import org.junit.jupiter.api.Test;
  * SGD (momentum, Nesterov, weight decay) and Adam (L2 and decoupled weight decay) step by step against PyTorch's
  * update rules computed in double. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface OptimizerConformance {
-    Tensor t(float[] data, int... shape);
-
+interface OptimizerConformance extends SuiteHelpers {
     @Test
     default void sgdMatchesPytorchSemantics() {
         float[][] grads = {{0.5f, -1f}, {0.25f, 2f}, {-1f, 0.5f}};
