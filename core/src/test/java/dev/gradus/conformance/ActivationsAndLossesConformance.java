@@ -1,5 +1,6 @@
 package dev.gradus.conformance;
 
+import static dev.gradus.conformance.BackendConformance.refLogSoftmax;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +13,6 @@ import dev.gradus.nn.Identity;
 import dev.gradus.nn.LeakyReLU;
 import dev.gradus.nn.SiLU;
 import dev.gradus.nn.Softplus;
-import dev.gradus.spi.Backend;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -23,15 +23,7 @@ import org.junit.jupiter.api.Test;
  * with PyTorch's formulas, and their gradients against central differences, on odd shapes. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface ActivationsAndLossesConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface ActivationsAndLossesConformance extends SuiteHelpers {
     private void elementwise(String what, Function<Tensor, Tensor> op, DoubleUnaryOperator ref, float lo, float hi) {
         float[] x = random(3 * 7, lo, hi);
         x[0] = 0.5f; // away from kinks for the gradient check
@@ -126,29 +118,18 @@ interface ActivationsAndLossesConformance {
         double plain = 0;
         double smoothed = 0;
         int kept = 0;
-        double[][] logp = new double[n][c];
+        double[] logp = refLogSoftmax(logits, n, c);
         for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int k = 0; k < c; k++) {
-                max = Math.max(max, logits[i * c + k]);
-            }
-            double sum = 0;
-            for (int k = 0; k < c; k++) {
-                sum += Math.exp(logits[i * c + k] - max);
-            }
-            for (int k = 0; k < c; k++) {
-                logp[i][k] = logits[i * c + k] - max - Math.log(sum);
-            }
             if (y[i] == Losses.IGNORE_INDEX) {
                 continue;
             }
             kept++;
-            plain += -logp[i][y[i]];
+            plain += -logp[i * c + y[i]];
             double uniform = 0;
             for (int k = 0; k < c; k++) {
-                uniform += -logp[i][k] / c;
+                uniform += -logp[i * c + k] / c;
             }
-            smoothed += 0.9 * -logp[i][y[i]] + 0.1 * uniform;
+            smoothed += 0.9 * -logp[i * c + y[i]] + 0.1 * uniform;
         }
         Tensor labels = Tensor.ofInts(suiteBackend(), y, n);
         Tensor x = t(logits, n, c);
@@ -175,7 +156,7 @@ interface ActivationsAndLossesConformance {
         for (int i = 0; i < 2; i++) {
             for (int k = 0; k < c; k++) {
                 double tq = q[i * c + k];
-                kl += tq == 0 ? 0 : tq * (Math.log(tq) - logp[i][k]);
+                kl += tq == 0 ? 0 : tq * (Math.log(tq) - logp[i * c + k]);
             }
         }
         Tensor lp = x.narrow(0, 0, 2).logSoftmax(1);

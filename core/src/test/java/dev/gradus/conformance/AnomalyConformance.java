@@ -12,7 +12,6 @@ import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
-import dev.gradus.spi.Backend;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -21,11 +20,7 @@ import org.junit.jupiter.api.Test;
  * the layer named, and a non-finite input blamed on the data; off again once its guard closes. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface AnomalyConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
+interface AnomalyConformance extends SuiteHelpers {
     @Test
     default void anomalyModeNamesTheOpThatMadeTheFirstNaN() {
         Tensor x = t(new float[] {1, -2, 3}, 3).requiresGrad(true);

@@ -18,7 +18,6 @@ import dev.gradus.spi.BinaryOp;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.UnaryOp;
 import java.util.List;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,15 +27,7 @@ import org.junit.jupiter.api.Test;
  * grad-checked, a wrong gradient shape named; fused kernels refusing operands that are not dense. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface AutodiffConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface AutodiffConformance extends SuiteHelpers {
     @Test
     default void gradientsAccumulateUntilZeroed() {
         Tensor x = t(new float[] {1, 2, 3}, 3).requiresGrad(true);

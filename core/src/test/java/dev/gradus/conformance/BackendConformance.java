@@ -10,6 +10,9 @@ import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
@@ -66,10 +69,10 @@ import org.junit.jupiter.api.BeforeEach;
  *   <li>{@link ViewsConformance}: views and integer tensors.
  * </ul>
  *
- * <p>This class holds what they share: the backend hook, the scope around each test, the helpers each interface
- * declares ({@link #t}, {@link #rand}, {@link #random}, {@link #gradCheck}, {@link #suiteBackend},
- * {@link #suiteRng}) and the static ones they import ({@link #assertClose}, {@link #broadcastIndex},
- * {@link #refErf}, {@link #BROADCAST_CASES}, {@link #grads}).
+ * <p>This class holds what they share: the backend hook, the scope around each test, the helpers of
+ * {@link SuiteHelpers}, which the interfaces extend ({@link #t}, {@link #rand}, {@link #random},
+ * {@link #gradCheck}, {@link #suiteBackend}, {@link #suiteRng}) and the static ones they import ({@link #assertClose}, {@link #broadcastIndex},
+ * {@link #refErf}, {@link #refLogSoftmax}, {@link #BROADCAST_CASES}, {@link #grads}).
  */
 public abstract class BackendConformance
         implements ActivationsAndLossesConformance,
@@ -236,6 +239,35 @@ public abstract class BackendConformance
             }
             return acc;
         }
+    }
+
+    /** Deletes {@code dir} and the files in it (a test's scratch folder, no subfolders). */
+    static void deleteScratchDir(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(dir);
+    }
+
+    /** Reference log-softmax of each row of the row-major [rows, cols] {@code x}, in double, max subtracted first. */
+    static double[] refLogSoftmax(float[] x, int rows, int cols) {
+        double[] out = new double[Math.multiplyExact(rows, cols)];
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                max = Math.max(max, x[r * cols + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < cols; c++) {
+                sum += Math.exp(x[r * cols + c] - max);
+            }
+            for (int c = 0; c < cols; c++) {
+                out[r * cols + c] = x[r * cols + c] - max - Math.log(sum);
+            }
+        }
+        return out;
     }
 
     /** Reference erf by Simpson's rule on {@code 2/sqrt(pi) exp(-t^2)} (independent of any backend's formula). */

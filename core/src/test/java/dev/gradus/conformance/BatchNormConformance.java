@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.gradus.Functional;
 import dev.gradus.Tensor;
-import dev.gradus.spi.Backend;
 import java.util.Arrays;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,15 +15,7 @@ import org.junit.jupiter.api.Test;
  * images, many channels, planes of 1, 9 and 400) against a double reference of the forward pass and of the
  * gradients. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface BatchNormConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface BatchNormConformance extends SuiteHelpers {
     /** Mean and biased variance of channel {@code ch} of NC(HW) data, in double, two passes. */
     private static double[] refMoments(float[] xv, int n, int c, int hw, int ch) {
         double sum = 0;

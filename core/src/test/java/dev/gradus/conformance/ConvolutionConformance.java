@@ -16,7 +16,6 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.Parameter;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
-import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.PoolParams;
 import java.util.ArrayList;
@@ -31,13 +30,7 @@ import org.junit.jupiter.api.Test;
  * gradients, ties included; {@link Sequential}'s rewrites against the layers run one by one; mismatched channels and
  * a too-small input named. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface ConvolutionConformance {
-    Backend suiteBackend();
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface ConvolutionConformance extends SuiteHelpers {
     /** Plain reference convolution in double precision. */
     private static float[] refConv(float[] x, int[] xs, float[] w, int[] ws, float[] b, ConvParams p) {
         int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], k = ws[0], cg = ws[1], r = ws[2], s = ws[3];

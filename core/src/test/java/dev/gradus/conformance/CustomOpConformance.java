@@ -30,7 +30,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,15 +40,7 @@ import org.junit.jupiter.api.Test;
  * {@link BackendConformance}, so every backend runs it; the CUDA backend runs the CUDA sources (on the emulator,
  * host-compiled), the others the Java kernels.
  */
-interface CustomOpConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface CustomOpConformance extends SuiteHelpers {
     /** The ops under test, defined as a user would. */
     final class Ops {
         private Ops() {}

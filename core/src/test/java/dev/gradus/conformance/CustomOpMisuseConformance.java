@@ -20,9 +20,7 @@ import org.junit.jupiter.api.Test;
  * fails with one line naming the op and the shapes, on every backend alike, instead of returning whatever the
  * memory held, a bare exception, or an input changed on some backends only.
  */
-interface CustomOpMisuseConformance {
-    Tensor t(float[] data, int... shape);
-
+interface CustomOpMisuseConformance extends SuiteHelpers {
     /** Kernels that copy their first input, whatever the output's size. */
     final class Liars {
         private Liars() {}
@@ -121,14 +119,20 @@ interface CustomOpMisuseConformance {
                 .build();
     }
 
+    /** Applying {@code op} to {@code x} throws {@code type} with exactly the message {@code says}. */
+    private static void assertApplyFails(Class<? extends RuntimeException> type, Op op, Tensor x, String says) {
+        assertEquals(says, assertThrows(type, () -> op.apply(x)).getMessage());
+    }
+
     @Test
     default void customOpKernelThatWritesLessThanItsShapeRuleSaysFails() {
         Tensor x = t(new float[] {1, 2, 3}, 3);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.BIGGER.apply(x));
-        assertEquals(
+        assertApplyFails(
+                IllegalStateException.class,
+                Liars.BIGGER,
+                x,
                 "bigger: the Java kernel left 3 of the 6 output elements unwritten for [3] -> [6]; the shape rule and"
-                        + " the kernel disagree on the output's size",
-                e.getMessage());
+                        + " the kernel disagree on the output's size");
     }
 
     @Test
@@ -137,11 +141,12 @@ interface CustomOpMisuseConformance {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Liars.SMALLER.apply(x));
         assertTrue(e.getMessage().startsWith("smaller: the Java kernel failed on [2, 3] -> [1]: "), e.getMessage());
         assertInstanceOf(IndexOutOfBoundsException.class, e.getCause());
-        IllegalArgumentException r = assertThrows(IllegalArgumentException.class, () -> Liars.REJECTS.apply(x));
-        assertEquals(
+        assertApplyFails(
+                IllegalArgumentException.class,
+                Liars.REJECTS,
+                x,
                 "rejects: the Java kernel failed on [2, 3] -> [2, 3]: " + IllegalArgumentException.class.getName()
-                        + ": no negative values",
-                r.getMessage());
+                        + ": no negative values");
     }
 
     @Test
@@ -179,13 +184,14 @@ interface CustomOpMisuseConformance {
     @Test
     default void customOpOutputTooLargeOrMissingNamesTheOp() {
         Tensor x = t(new float[] {1, 2, 3}, 3);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Liars.HUGE.apply(x));
-        assertEquals(
+        assertApplyFails(
+                IllegalArgumentException.class,
+                Liars.HUGE,
+                x,
                 "huge: the shape rule gave [65536, 65536] for [3], 4294967296 elements, more than the 2^31-1 a tensor"
-                        + " may hold",
-                e.getMessage());
-        IllegalStateException n = assertThrows(IllegalStateException.class, () -> Liars.NOTHING.apply(x));
-        assertEquals("nothing: the composed forward returned null for [3]", n.getMessage());
+                        + " may hold");
+        assertApplyFails(
+                IllegalStateException.class, Liars.NOTHING, x, "nothing: the composed forward returned null for [3]");
     }
 
     @Test

@@ -24,11 +24,7 @@ import org.junit.jupiter.api.Test;
  * first, a bias over many short rows), on transposed views too; and incompatible shapes refused in a message naming
  * the op and both shapes. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface ElementwiseConformance {
-    Tensor t(float[] data, int... shape);
-
-    Tensor rand(float lo, float hi, int... shape);
-
+interface ElementwiseConformance extends SuiteHelpers {
     private void checkUnary(String name, Function<Tensor, Tensor> op, DoubleUnaryOperator ref, float lo, float hi) {
         for (int[] shape : new int[][] {{3, 5, 7}, {4, 8}, {1}, {}}) {
             Tensor x = rand(lo, hi, shape);

@@ -23,11 +23,7 @@ import org.junit.jupiter.api.Test;
  * like a {@code Conv2d} (ReLU inside the convolution), one that overrides it runs its own {@code forward}; fused or
  * not, the values are those of the layers one by one. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface FusionConformance {
-    Backend suiteBackend();
-
-    float[] random(int n, float lo, float hi);
-
+interface FusionConformance extends SuiteHelpers {
     /** A user's convolution that only adds a name: fusion must not be lost. */
     class NamedConv extends Conv2d {
         NamedConv(Backend b, Rng rng) {

@@ -8,10 +8,8 @@ import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
-import dev.gradus.spi.Backend;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,17 +18,7 @@ import org.junit.jupiter.api.Test;
  * cross-entropy, and a Dense layer's weight and bias gradients against a hand-written reference. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface GradientConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface GradientConformance extends SuiteHelpers {
     @Test
     default void elementwiseGradients() {
         gradCheck("neg", a -> a[0].neg(), rand(-1, 1, 3, 4));

@@ -23,9 +23,7 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import java.util.List;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,15 +32,7 @@ import org.junit.jupiter.api.Test;
  * input named with its layer, and parameter counts and summaries as Keras gives them. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface LayersConformance {
-    Backend suiteBackend();
-
-    Rng suiteRng();
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface LayersConformance extends SuiteHelpers {
     @Test
     default void dropoutScalesKeptValuesAndIsIdentityInEval() {
         Tensor x = Tensor.full(suiteBackend(), 2f, 100, 100);

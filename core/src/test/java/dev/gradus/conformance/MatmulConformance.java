@@ -14,9 +14,7 @@ import org.junit.jupiter.api.Test;
  * and vector-matrix, and a strided view with no unit stride, within 1e-4 (GEMM reorders sums). Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface MatmulConformance {
-    Tensor rand(float lo, float hi, int... shape);
-
+interface MatmulConformance extends SuiteHelpers {
     private static float[] refMatmul(float[] a, float[] b, int batch, int m, int k, int n, boolean bBroadcast) {
         float[] out = new float[batch * m * n];
         for (int p = 0; p < batch; p++) {

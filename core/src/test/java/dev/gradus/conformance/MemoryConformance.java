@@ -15,7 +15,7 @@ import dev.gradus.nn.Init;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
+import dev.gradus.testing.TrainSteps;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -25,13 +25,7 @@ import org.junit.jupiter.api.Test;
  * training makes no new allocations, and the same seed trains to the same weights bit for bit. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface MemoryConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    Tensor rand(float lo, float hi, int... shape);
-
+interface MemoryConformance extends SuiteHelpers {
     @Test
     default void scopeReleasesIntermediatesAndUseAfterReleaseFails() {
         long before = suiteBackend().memory().liveBytes();
@@ -83,11 +77,7 @@ interface MemoryConformance {
         float last = 0;
         for (int step = 0; step < 60; step++) {
             try (Scope s = Scope.open()) {
-                opt.zeroGrad();
-                Tensor loss = model.forward(x).crossEntropy(y);
-                loss.backward();
-                opt.step();
-                last = loss.item();
+                last = TrainSteps.crossEntropy(model, opt, x, y);
                 if (step == 0) {
                     first = last;
                 }

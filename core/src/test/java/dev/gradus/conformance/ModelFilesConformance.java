@@ -13,7 +13,6 @@ import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
-import dev.gradus.spi.Backend;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,11 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the earlier file intact, and the same bytes whatever order the caller's metadata map iterates in. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface ModelFilesConformance {
-    Backend suiteBackend();
-
-    Tensor rand(float lo, float hi, int... shape);
-
+interface ModelFilesConformance extends SuiteHelpers {
     /**
      * The same model and metadata give the same file bytes whatever order the caller's metadata map iterates in
      * (a {@code Map.of} iterates in a different order in each JVM, which made two saves of one model differ).

@@ -32,16 +32,8 @@ import org.junit.jupiter.api.Test;
  * maximum over nothing throws, and a shape too large for an int or for the backend is refused in one line naming it.
  * Part of {@link BackendConformance}, so every backend runs it.
  */
-interface NanAndSizesConformance {
+interface NanAndSizesConformance extends SuiteHelpers {
     float NAN = Float.NaN;
-
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    Tensor rand(float lo, float hi, int... shape);
 
     /** Plain reference: the maximum of a row, NaN when one is NaN; its index the first NaN's. */
     private static float[] refMax(float[] row) {

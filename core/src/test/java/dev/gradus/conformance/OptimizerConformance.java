@@ -20,11 +20,7 @@ import org.junit.jupiter.api.Test;
  * update rules computed in double, and each optimizer's fused step against its tensor-code step. Part of
  * {@link BackendConformance}, so every backend runs it (the CUDA backend the fused steps' CUDA sources).
  */
-interface OptimizerConformance {
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
+interface OptimizerConformance extends SuiteHelpers {
     /** Odd shapes and round ones, an empty one included. */
     int[][] OPTIMIZER_SHAPES = {{1}, {7}, {3, 5}, {2, 3, 5}, {64, 33}, {0, 3}, {128, 64}};
 

@@ -4,12 +4,10 @@ import static dev.gradus.conformance.BackendConformance.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gradus.Functional;
-import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.spi.PoolParams;
 import java.util.Arrays;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,17 +15,7 @@ import org.junit.jupiter.api.Test;
  * distinct values so the maximum is unique, and their gradients against central finite differences. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface PoolingConformance {
-    Rng suiteRng();
-
-    Tensor t(float[] data, int... shape);
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, double step, Tensor... inputs);
-
+interface PoolingConformance extends SuiteHelpers {
     private static float[] refPool(boolean max, float[] x, int[] xs, PoolParams p) {
         int oh = p.outH(xs[2]);
         int ow = p.outW(xs[3]);

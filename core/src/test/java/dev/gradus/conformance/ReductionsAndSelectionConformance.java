@@ -11,7 +11,6 @@ import dev.gradus.Tensor;
 import dev.gradus.nn.Conv1d;
 import dev.gradus.nn.GroupNorm;
 import dev.gradus.spi.Backend;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,15 +18,7 @@ import org.junit.jupiter.api.Test;
  * linspace, and the Conv1d and GroupNorm layers, against plain references with PyTorch's semantics and gradients
  * against central differences, on odd shapes. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface ReductionsAndSelectionConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface ReductionsAndSelectionConformance extends SuiteHelpers {
     @Test
     default void varianceStdAndSumsOverSeveralAxes() {
         float[] x = random(3 * 5 * 2, -2, 4);

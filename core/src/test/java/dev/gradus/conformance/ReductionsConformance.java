@@ -14,9 +14,7 @@ import org.junit.jupiter.api.Test;
  * over the whole tensor, against plain references on a small odd shape and on one with many short rows. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface ReductionsConformance {
-    Tensor rand(float lo, float hi, int... shape);
-
+interface ReductionsConformance extends SuiteHelpers {
     @Test
     default void reductionsAlongEachAxis() {
         // the second shape has many short rows: several buffer loads of rows, and more than one thread

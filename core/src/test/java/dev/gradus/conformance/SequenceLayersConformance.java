@@ -1,5 +1,6 @@
 package dev.gradus.conformance;
 
+import static dev.gradus.conformance.BackendConformance.deleteScratchDir;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -36,15 +37,7 @@ import org.junit.jupiter.api.Test;
  * central differences, and PyTorch's parameter names through a safetensors round trip. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface SequenceLayersConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface SequenceLayersConformance extends SuiteHelpers {
     // ------------------------------------------------------------------ plain references, in double
 
     /** {@code x [rows, in] W^T + b} with {@code W [out, in]} given row-major from {@code w} at row {@code w0}. */
@@ -230,6 +223,60 @@ interface SequenceLayersConformance {
     }
 
     /**
+     * A fused step's outputs against the composed step's, and the gradients of its inputs through
+     * {@code sum(sum(out[k] * weights[k]))} by both, each to 1e-5.
+     */
+    private static void assertFusedEqualsComposed(
+            Function<Tensor[], Tensor[]> fused,
+            Function<Tensor[], Tensor[]> composed,
+            Tensor[] weights,
+            String[] outputNames,
+            String[] gradNames,
+            Tensor... in) {
+        Tensor[] fusedOut = fused.apply(in);
+        weightedSum(fusedOut, weights).backward();
+        float[][] fusedGrads = new float[in.length][];
+        for (int k = 0; k < in.length; k++) {
+            fusedGrads[k] = in[k].grad().toFloatArray();
+        }
+        for (Tensor x : in) {
+            x.zeroGrad();
+        }
+        Tensor[] composedOut = composed.apply(in);
+        for (int k = 0; k < composedOut.length; k++) {
+            assertArrayEquals(composedOut[k].toFloatArray(), fusedOut[k].toFloatArray(), 1e-5f, outputNames[k]);
+        }
+        weightedSum(composedOut, weights).backward();
+        for (int k = 0; k < in.length; k++) {
+            assertArrayEquals(in[k].grad().toFloatArray(), fusedGrads[k], 1e-5f, gradNames[k]);
+        }
+    }
+
+    /**
+     * A recurrent step's inputs: the gate shares from the input and from the hidden state ([n, gates * hidden] each,
+     * uniform in +-gateRange) and the state ([n, hidden], uniform in +-stateRange), all requiring gradients.
+     */
+    private Tensor[] stepInputs(int n, int gates, int hidden, float gateRange, float stateRange) {
+        Tensor[] in = {
+            t(random(n * gates * hidden, -gateRange, gateRange), n, gates * hidden),
+            t(random(n * gates * hidden, -gateRange, gateRange), n, gates * hidden),
+            t(random(n * hidden, -stateRange, stateRange), n, hidden)
+        };
+        for (Tensor x : in) {
+            x.requiresGrad(true);
+        }
+        return in;
+    }
+
+    private static Tensor weightedSum(Tensor[] outs, Tensor[] weights) {
+        Tensor sum = outs[0].mul(weights[0]).sum();
+        for (int k = 1; k < outs.length; k++) {
+            sum = sum.add(outs[k].mul(weights[k]).sum());
+        }
+        return sum;
+    }
+
+    /**
      * The fused LSTM step (one kernel forward, one backward; the CUDA backend runs its own CUDA source) against the
      * same step composed from tensor ops: values, and the gradients of both gate shares and the cell state, on odd
      * sizes; and its gradient against central differences.
@@ -238,32 +285,24 @@ interface SequenceLayersConformance {
     default void theFusedLstmStepEqualsTheComposedOne() {
         int n = 3;
         int hidden = 5;
-        Tensor xg = t(random(n * 4 * hidden, -3, 3), n, 4 * hidden).requiresGrad(true);
-        Tensor hg = t(random(n * 4 * hidden, -3, 3), n, 4 * hidden).requiresGrad(true);
-        Tensor c = t(random(n * hidden, -2, 2), n, hidden).requiresGrad(true);
+        Tensor[] xgHgC = stepInputs(n, 4, hidden, 3, 2);
         Tensor w = t(random(n * hidden, -1, 1), n, hidden);
         Tensor v = t(random(n * hidden, -1, 1), n, hidden);
-        Tensor[] fused = LstmCell.step(xg, hg, c);
-        fused[0].mul(w).sum().add(fused[1].mul(v).sum()).backward();
-        float[][] fusedGrads = {
-            xg.grad().toFloatArray(), hg.grad().toFloatArray(), c.grad().toFloatArray()
-        };
-        xg.zeroGrad();
-        hg.zeroGrad();
-        c.zeroGrad();
-        Tensor g = xg.add(hg);
-        Tensor i = g.narrow(1, 0, hidden).sigmoid();
-        Tensor f = g.narrow(1, hidden, hidden).sigmoid();
-        Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
-        Tensor o = g.narrow(1, 3 * hidden, hidden).sigmoid();
-        Tensor c2 = f.mul(c).add(i.mul(cell));
-        Tensor h2 = o.mul(c2.tanh());
-        assertArrayEquals(h2.toFloatArray(), fused[0].toFloatArray(), 1e-5f, "h'");
-        assertArrayEquals(c2.toFloatArray(), fused[1].toFloatArray(), 1e-5f, "c'");
-        h2.mul(w).sum().add(c2.mul(v).sum()).backward();
-        assertArrayEquals(xg.grad().toFloatArray(), fusedGrads[0], 1e-5f, "dxGates");
-        assertArrayEquals(hg.grad().toFloatArray(), fusedGrads[1], 1e-5f, "dhGates");
-        assertArrayEquals(c.grad().toFloatArray(), fusedGrads[2], 1e-5f, "dc");
+        assertFusedEqualsComposed(
+                in -> LstmCell.step(in[0], in[1], in[2]),
+                in -> {
+                    Tensor g = in[0].add(in[1]);
+                    Tensor i = g.narrow(1, 0, hidden).sigmoid();
+                    Tensor f = g.narrow(1, hidden, hidden).sigmoid();
+                    Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
+                    Tensor o = g.narrow(1, 3 * hidden, hidden).sigmoid();
+                    Tensor c2 = f.mul(in[2]).add(i.mul(cell));
+                    return new Tensor[] {o.mul(c2.tanh()), c2};
+                },
+                new Tensor[] {w, v},
+                new String[] {"h'", "c'"},
+                new String[] {"dxGates", "dhGates", "dc"},
+                xgHgC);
         Tensor w2 = t(random(2 * 3, -1, 1), 2, 3);
         Tensor v2 = t(random(2 * 3, -1, 1), 2, 3);
         gradCheck(
@@ -272,11 +311,9 @@ interface SequenceLayersConformance {
                     Tensor[] next = LstmCell.step(in[0], in[1], in[2]);
                     return next[0].mul(w2).add(next[1].mul(v2));
                 },
-                t(random(2 * 4 * 3, -2, 2), 2, 4 * 3),
-                t(random(2 * 4 * 3, -2, 2), 2, 4 * 3),
-                t(random(2 * 3, -1, 1), 2, 3));
+                stepInputs(2, 4, 3, 2, 1));
         IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class, () -> LstmCell.step(xg, hg, t(random(n * 4, -1, 1), n, 4)));
+                IllegalArgumentException.class, () -> LstmCell.step(xgHgC[0], xgHgC[1], t(random(n * 4, -1, 1), n, 4)));
         assertTrue(e.getMessage().startsWith("lstmCell: [3, 20] x [3, 20] x [3, 4] x [1]"), e.getMessage());
     }
 
@@ -285,37 +322,28 @@ interface SequenceLayersConformance {
     default void theFusedGruStepEqualsTheComposedOne() {
         int n = 3;
         int hidden = 5;
-        Tensor xg = t(random(n * 3 * hidden, -3, 3), n, 3 * hidden).requiresGrad(true);
-        Tensor hg = t(random(n * 3 * hidden, -3, 3), n, 3 * hidden).requiresGrad(true);
-        Tensor h = t(random(n * hidden, -2, 2), n, hidden).requiresGrad(true);
+        Tensor[] xgHgH = stepInputs(n, 3, hidden, 3, 2);
         Tensor w = t(random(n * hidden, -1, 1), n, hidden);
-        Tensor fused = GruCell.step(xg, hg, h);
-        fused.mul(w).sum().backward();
-        float[][] fusedGrads = {
-            xg.grad().toFloatArray(), hg.grad().toFloatArray(), h.grad().toFloatArray()
-        };
-        xg.zeroGrad();
-        hg.zeroGrad();
-        h.zeroGrad();
-        Tensor r = xg.narrow(1, 0, hidden).add(hg.narrow(1, 0, hidden)).sigmoid();
-        Tensor z =
-                xg.narrow(1, hidden, hidden).add(hg.narrow(1, hidden, hidden)).sigmoid();
-        Tensor cand = xg.narrow(1, 2 * hidden, hidden)
-                .add(r.mul(hg.narrow(1, 2 * hidden, hidden)))
-                .tanh();
-        Tensor h2 = cand.add(z.mul(h.sub(cand)));
-        assertArrayEquals(h2.toFloatArray(), fused.toFloatArray(), 1e-5f, "h'");
-        h2.mul(w).sum().backward();
-        assertArrayEquals(xg.grad().toFloatArray(), fusedGrads[0], 1e-5f, "dxGates");
-        assertArrayEquals(hg.grad().toFloatArray(), fusedGrads[1], 1e-5f, "dhGates");
-        assertArrayEquals(h.grad().toFloatArray(), fusedGrads[2], 1e-5f, "dh");
+        assertFusedEqualsComposed(
+                in -> new Tensor[] {GruCell.step(in[0], in[1], in[2])},
+                in -> {
+                    Tensor r = in[0].narrow(1, 0, hidden)
+                            .add(in[1].narrow(1, 0, hidden))
+                            .sigmoid();
+                    Tensor z = in[0].narrow(1, hidden, hidden)
+                            .add(in[1].narrow(1, hidden, hidden))
+                            .sigmoid();
+                    Tensor cand = in[0].narrow(1, 2 * hidden, hidden)
+                            .add(r.mul(in[1].narrow(1, 2 * hidden, hidden)))
+                            .tanh();
+                    return new Tensor[] {cand.add(z.mul(in[2].sub(cand)))};
+                },
+                new Tensor[] {w},
+                new String[] {"h'"},
+                new String[] {"dxGates", "dhGates", "dh"},
+                xgHgH);
         Tensor w2 = t(random(2 * 3, -1, 1), 2, 3);
-        gradCheck(
-                "fused GRU step",
-                in -> GruCell.step(in[0], in[1], in[2]).mul(w2),
-                t(random(2 * 3 * 3, -2, 2), 2, 3 * 3),
-                t(random(2 * 3 * 3, -2, 2), 2, 3 * 3),
-                t(random(2 * 3, -1, 1), 2, 3));
+        gradCheck("fused GRU step", in -> GruCell.step(in[0], in[1], in[2]).mul(w2), stepInputs(2, 3, 3, 2, 1));
     }
 
     @Test
@@ -546,12 +574,7 @@ interface SequenceLayersConformance {
                 twin.close();
             }
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
-            }
-            Files.delete(dir);
+            deleteScratchDir(dir);
         }
     }
 

@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.nn.AdaptiveAvgPool2d;
-import dev.gradus.spi.Backend;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,15 +18,7 @@ import org.junit.jupiter.api.Test;
  * PyTorch's bins, against plain references on odd shapes, gradients against central differences. Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface SlicingAndPoolingConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface SlicingAndPoolingConformance extends SuiteHelpers {
     /**
      * The positions Python's {@code range(n)[start:end:step]} holds (positive step), element by element: position
      * {@code i} is in when it is at or after the start, before the end (a negative bound counts from the end) and a

@@ -9,10 +9,8 @@ import dev.gradus.DType;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
 import dev.gradus.ValuesAndIndices;
-import dev.gradus.spi.Backend;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,15 +18,7 @@ import org.junit.jupiter.api.Test;
  * equal to {@code 0.0}) on odd shapes with ties, along every axis, and their gradients against central
  * differences. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface SortAndTopkConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
+interface SortAndTopkConformance extends SuiteHelpers {
     /** Values with ties, signed zeros, infinities and NaNs. */
     private float[] awkward(int n) {
         float[] v = random(n, -3, 3);

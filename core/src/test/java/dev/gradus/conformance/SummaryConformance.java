@@ -29,9 +29,7 @@ import org.junit.jupiter.api.Test;
  * {@link Sequential}; a summary changes nothing (modes, running statistics, the caller's scope). Part of
  * {@link BackendConformance}, so every backend runs it.
  */
-interface SummaryConformance {
-    Backend suiteBackend();
-
+interface SummaryConformance extends SuiteHelpers {
     /** A user's model: two encoders side by side, added, then a head; children held in fields, not registered. */
     final class TwoTower extends Module {
         final Dense left;

@@ -12,12 +12,10 @@ import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
-import dev.gradus.spi.Backend;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.DoubleBinaryOperator;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,19 +23,7 @@ import org.junit.jupiter.api.Test;
  * split/chunk, gather, scatterAdd, indexSelect, maskedSelect, get, creation) against plain references, with
  * gradients by central differences on odd shapes. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface TensorOpsConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
-    float[] random(int n, float lo, float hi);
-
-    Tensor rand(float lo, float hi, int... shape);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, Tensor... inputs);
-
-    void gradCheck(String what, Function<Tensor[], Tensor> f, double step, Tensor... inputs);
-
+interface TensorOpsConformance extends SuiteHelpers {
     /** Small integers as floats, so that comparisons meet ties and equal values. */
     private Tensor ints(int... shape) {
         float[] v = random(Shape.of(shape).numel(), -2, 3);

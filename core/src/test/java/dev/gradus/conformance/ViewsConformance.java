@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.gradus.DType;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
-import dev.gradus.spi.Backend;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -16,11 +15,7 @@ import org.junit.jupiter.api.Test;
  * shapes, and integer tensors: labels sliced, converted to float, compared with {@code argmax}'s output, refused
  * gradients. Part of {@link BackendConformance}, so every backend runs it.
  */
-interface ViewsConformance {
-    Backend suiteBackend();
-
-    Tensor t(float[] data, int... shape);
-
+interface ViewsConformance extends SuiteHelpers {
     @Test
     default void viewsShareStorageAndCopyCorrectly() {
         Tensor x = t(new float[] {0, 1, 2, 3, 4, 5}, 2, 3);

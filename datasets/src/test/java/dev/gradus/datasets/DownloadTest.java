@@ -89,6 +89,7 @@ class DownloadTest {
         }
     }
 
+    /** {@code b} gzip-compressed (also the fuzz tests' seeds). */
     static byte[] gzip(byte[] b) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream z = new GZIPOutputStream(out)) {

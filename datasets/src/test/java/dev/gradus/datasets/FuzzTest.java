@@ -3,12 +3,10 @@ package dev.gradus.datasets;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.testing.Fuzz;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,14 +25,6 @@ class FuzzTest {
         return Files.readAllBytes(p);
     }
 
-    private static byte[] gzip(byte[] raw) throws IOException {
-        ByteArrayOutputStream bo = new ByteArrayOutputStream();
-        try (GZIPOutputStream gz = new GZIPOutputStream(bo)) {
-            gz.write(raw);
-        }
-        return bo.toByteArray();
-    }
-
     @Test
     void idxReaderLoadsOrThrowsIdxFormatException() throws IOException {
         byte[] pixels = new byte[5 * 28 * 28];
@@ -49,7 +39,11 @@ class FuzzTest {
                 .run(tmp, List.of(images, labels, floats), 3_000, 11);
         var packed = Fuzz.reader("idx-gz", Idx::read)
                 .documented(e -> e instanceof IdxFormatException)
-                .run(tmp, List.of(gzip(images), gzip(labels), gzip(floats)), 2_000, 12);
+                .run(
+                        tmp,
+                        List.of(DownloadTest.gzip(images), DownloadTest.gzip(labels), DownloadTest.gzip(floats)),
+                        2_000,
+                        12);
         assertTrue(plain.rejected() > 1_000 && plain.loaded() > 50, plain.toString());
         assertTrue(packed.rejected() > 1_000, packed.toString());
     }

@@ -9,10 +9,11 @@ import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.backend.cpu.CpuBackendProvider;
-import dev.gradus.nn.Parameter;
+import dev.gradus.nn.FlatParameters;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
+import dev.gradus.testing.TrainSteps;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -156,27 +157,11 @@ class ThreadSafetyTest {
                     y[i] = rng.nextInt(10);
                 }
                 try (Scope s = Scope.open()) {
-                    opt.zeroGrad();
-                    Tensor loss =
-                            model.forward(Tensor.of(cpu, x, 32, 1, 28, 28)).crossEntropy(Tensor.ofInts(cpu, y, 32));
-                    loss.backward();
-                    opt.step();
+                    TrainSteps.crossEntropy(model, opt, Tensor.of(cpu, x, 32, 1, 28, 28), Tensor.ofInts(cpu, y, 32));
                 }
             }
-            int total = 0;
-            List<float[]> parts = new ArrayList<>();
-            for (Parameter p : model.parameters()) {
-                float[] v = p.toFloatArray();
-                parts.add(v);
-                total += v.length;
-            }
-            float[] all = new float[total];
-            int at = 0;
-            for (float[] v : parts) {
-                System.arraycopy(v, 0, all, at, v.length);
-                at += v.length;
-            }
-            assertTrue(total > 0);
+            float[] all = FlatParameters.values(model.parameters());
+            assertTrue(all.length > 0);
             return all;
         }
     }

@@ -31,6 +31,27 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The graph written for each layer, read back with the same schema; ONNX Runtime runs them in onnx-runtime-check. */
 class OnnxTest {
+    /** Exporting {@code m} with {@code config} is refused with an IllegalArgumentException; its message. */
+    private static String refusal(Module m, Onnx.Config config) {
+        return assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, config))
+                .getMessage();
+    }
+
+    /** A layer with no ONNX form: {@code x * 2}, described as "Doubler". */
+    private static Module doubler() {
+        return new Module() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return x.mul(2f);
+            }
+
+            @Override
+            public String describe() {
+                return "Doubler";
+            }
+        };
+    }
+
     @Test
     void aCnnBecomesTheNodesAndWeightsOfItsLayers(@TempDir Path dir) throws Exception {
         Rng rng = new Rng(3);
@@ -100,17 +121,7 @@ class OnnxTest {
      */
     @Test
     void aModelWritesItsOwnForwardAndItsChildrenAreNamed() throws Exception {
-        Module doubler = new Module() {
-            @Override
-            public Tensor forward(Tensor x) {
-                return x.mul(2f);
-            }
-
-            @Override
-            public String describe() {
-                return "Doubler";
-            }
-        };
+        Module doubler = doubler();
         class Head extends Module implements OnnxExportable {
             final Module inner;
 
@@ -148,11 +159,8 @@ class OnnxTest {
                     .get(dims);
             assertEquals(0L, dims[0], "the batch axis is copied, so it stays symbolic");
             assertEquals(6L, dims[1]);
-            IllegalArgumentException e =
-                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(bad, Onnx.Config.of(1, 2, 3)));
-            assertTrue(
-                    e.getMessage().startsWith("onnx: layer1_inner (Doubler) on input [1, 6]: no ONNX form"),
-                    e.getMessage());
+            String e = refusal(bad, Onnx.Config.of(1, 2, 3));
+            assertTrue(e.startsWith("onnx: layer1_inner (Doubler) on input [1, 6]: no ONNX form"), e);
         }
     }
 
@@ -160,20 +168,16 @@ class OnnxTest {
     @Test
     void anAdaptivePoolWithUnequalBinsIsRefusedByName() {
         try (Module m = new AdaptiveAvgPool2d(4, 3)) {
-            IllegalArgumentException x =
-                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, Onnx.Config.of(1, 2, 7, 7)));
-            assertTrue(
-                    x.getMessage().contains("AdaptiveAvgPool2d(4, 3) on [1, 2, 7, 7] has bins of unequal sizes"),
-                    x.getMessage());
+            String x = refusal(m, Onnx.Config.of(1, 2, 7, 7));
+            assertTrue(x.contains("AdaptiveAvgPool2d(4, 3) on [1, 2, 7, 7] has bins of unequal sizes"), x);
         }
     }
 
     @Test
     void anEmbeddingNeedsAnInt32Input() {
         try (Embedding e = new Embedding(10, 3)) {
-            IllegalArgumentException x =
-                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(e, Onnx.Config.of(1, 4)));
-            assertTrue(x.getMessage().contains("withInputType(DType.INT32)"), x.getMessage());
+            String x = refusal(e, Onnx.Config.of(1, 4));
+            assertTrue(x.contains("withInputType(DType.INT32)"), x);
             OnnxProto.Model model = assertDoesNotThrow(() -> OnnxProto.Model.parseFrom(
                     Onnx.toBytes(e, Onnx.Config.of(1, 4).withInputType(DType.INT32))));
             assertEquals(
@@ -185,17 +189,7 @@ class OnnxTest {
     /** A layer with no ONNX form: the error names where it is, and nothing is written. */
     @Test
     void aLayerWithoutAnOnnxFormIsNamed(@TempDir Path dir) {
-        Module custom = new Module() {
-            @Override
-            public Tensor forward(Tensor x) {
-                return x.mul(2f);
-            }
-
-            @Override
-            public String describe() {
-                return "Doubler";
-            }
-        };
+        Module custom = doubler();
         try (Sequential m = new Sequential(new Dense(4, 3), new ReLU(), custom)) {
             Path file = dir.resolve("x.onnx");
             IllegalArgumentException e =
@@ -203,12 +197,8 @@ class OnnxTest {
             assertTrue(
                     e.getMessage().startsWith("onnx: layer2 (Doubler) on input [1, 3]: no ONNX form"), e.getMessage());
             assertTrue(!Files.exists(file));
-            IllegalArgumentException flat =
-                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, Onnx.Config.of(1, 1, 2, 2)));
-            assertTrue(
-                    flat.getMessage().contains("layer0 (Dense(4 -> 3))")
-                            && flat.getMessage().contains("flatten"),
-                    flat.getMessage());
+            String flat = refusal(m, Onnx.Config.of(1, 1, 2, 2));
+            assertTrue(flat.contains("layer0 (Dense(4 -> 3))") && flat.contains("flatten"), flat);
         }
     }
 
@@ -232,16 +222,14 @@ class OnnxTest {
             Module second = i == 2 ? new ReLU() : layers[i];
             Module first = i == 2 ? closed : new Dense(4, 3);
             Sequential m = new Sequential(new Sequential(first, second));
-            IllegalArgumentException e =
-                    assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(m, Onnx.Config.of(1, 4)));
-            assertTrue(e.getMessage().startsWith(cases[i][0]), e.getMessage());
+            String e = refusal(m, Onnx.Config.of(1, 4));
+            assertTrue(e.startsWith(cases[i][0]), e);
             if (i != 2) {
                 m.close();
             }
         }
-        IllegalArgumentException none =
-                assertThrows(IllegalArgumentException.class, () -> Onnx.toBytes(null, Onnx.Config.of(1, 4)));
-        assertTrue(none.getMessage().startsWith("onnx: export needs a model and a config"), none.getMessage());
+        String none = refusal(null, Onnx.Config.of(1, 4));
+        assertTrue(none.startsWith("onnx: export needs a model and a config"), none);
     }
 
     /** Writes nothing: throws NullPointerException when {@code out} is null, else returns {@code out[0]}. */

@@ -10,37 +10,11 @@ import dev.gradus.examples.PredictCommand;
 import dev.gradus.examples.TrainOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The MNIST test set scored as a Spark data set gives the examples' {@code predict} labels, image for image. */
-class SparkInferenceTest {
-    private static SparkSession spark;
-
-    @BeforeAll
-    static void start() {
-        if (TestData.mnistPresent()) {
-            spark = TestData.local2();
-        }
-    }
-
-    /** Skips each test with the reason when MNIST is missing (a skip in the class setup shows no reason). */
-    @BeforeEach
-    void needsData() {
-        TestData.mnistDir();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) {
-            spark.stop();
-        }
-    }
-
+class SparkInferenceTest extends LocalSparkTest {
     @Test
     void sparkPredictionsEqualSingleMachinePredictOnAllTenThousandImages(@TempDir Path dir) throws Exception {
         Path mnist = TestData.mnistDir();

@@ -9,10 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,32 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
  * workers in a {@code local[2]} barrier stage: the single-machine accuracy; with a worker killed mid-epoch, the job
  * resumes from rank 0's checkpoint and ends with the very same model.
  */
-class SparkTrainingTest {
-    private static SparkSession spark;
+class SparkTrainingTest extends LocalSparkTest {
     private static byte[] cleanModel;
 
     @TempDir
     static Path dir;
-
-    @BeforeAll
-    static void start() {
-        if (TestData.mnistPresent()) {
-            spark = TestData.local2();
-        }
-    }
-
-    /** Skips each test with the reason when MNIST is missing (a skip in the class setup shows no reason). */
-    @BeforeEach
-    void needsData() {
-        TestData.mnistDir();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) {
-            spark.stop();
-        }
-    }
 
     private static SparkTrainCommand options(String name) {
         return SparkTrainCommand.options("mlp", 2, 10, dir.resolve(name)).data(TestData.mnistDir());

@@ -6,30 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Rng;
-import dev.gradus.Scope;
 import dev.gradus.backend.cpu.CpuBackendProvider;
 import dev.gradus.metrics.History;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
+import dev.gradus.testing.ScopePerTest;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** {@link EarlyStopping}'s rule (Keras' semantics: patience, minDelta, mode) on a fed sequence of epoch rows. */
+@ExtendWith(ScopePerTest.class)
 class EarlyStoppingTest {
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     private static int epochsUntilStop(EarlyStopping s, String key, double... values) {
         for (int i = 0; i < values.length; i++) {
             s.onEpoch(Map.of(key, values[i]));

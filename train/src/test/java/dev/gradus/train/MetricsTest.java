@@ -4,29 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.backend.cpu.CpuBackendProvider;
 import dev.gradus.spi.Backend;
+import dev.gradus.testing.ScopePerTest;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The built-in metrics against values worked out by hand, over two batches. */
+@ExtendWith(ScopePerTest.class)
 class MetricsTest {
-    private Scope scope;
-
-    @BeforeEach
-    void openScope() {
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        scope.close();
-    }
-
     private final Backend cpu = CpuBackendProvider.get();
 
     private Tensor scores(float[] v, int rows) {

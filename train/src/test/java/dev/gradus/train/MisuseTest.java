@@ -306,42 +306,25 @@ class MisuseTest {
         expect("Dense of 0 inputs", IAE, () -> dense(0, 3), "Dense", "0");
         expect("Dense of -1 outputs", IAE, () -> dense(3, -1), "Dense", "-1");
         expect("Dense of 200000 x 200000", IAE, () -> dense(200000, 200000), "200000");
-        expect(
-                "Conv2d kernel larger than the image",
-                IAE,
-                () -> {
-                    Conv2d c = own(
-                            new Conv2d(CPU, new Conv2d.Config(1, 2, 5, 5, 1, 0, 1, 1, true), Init.PYTORCH, new Rng(1)));
-                    c.forward(Tensor.zeros(CPU, 1, 1, 3, 3));
-                },
-                "conv2d",
-                "[1, 1, 3, 3]");
-        expect(
-                "Conv2d on a 3-D input",
-                IAE,
-                () -> {
-                    Conv2d c = own(
-                            new Conv2d(CPU, new Conv2d.Config(1, 2, 3, 3, 1, 1, 1, 1, true), Init.PYTORCH, new Rng(1)));
-                    c.forward(Tensor.zeros(CPU, 1, 8, 8));
-                },
-                "Conv2d",
-                "[1, 8, 8]");
-        expect(
-                "Conv2d of the wrong channel count",
-                IAE,
-                () -> {
-                    Conv2d c = own(
-                            new Conv2d(CPU, new Conv2d.Config(3, 2, 3, 3, 1, 1, 1, 1, true), Init.PYTORCH, new Rng(1)));
-                    c.forward(Tensor.zeros(CPU, 1, 1, 8, 8));
-                },
-                "Conv2d",
-                "[1, 1, 8, 8]");
+        expect("Conv2d kernel larger than the image", IAE, () -> convOn(1, 5, 0, 1, 1, 3, 3), "conv2d", "[1, 1, 3, 3]");
+        expect("Conv2d on a 3-D input", IAE, () -> convOn(1, 3, 1, 1, 8, 8), "Conv2d", "[1, 8, 8]");
+        expect("Conv2d of the wrong channel count", IAE, () -> convOn(3, 3, 1, 1, 1, 8, 8), "Conv2d", "[1, 1, 8, 8]");
         expect(
                 "Sequential whose layers do not fit",
                 IAE,
                 () -> new Sequential(dense(4, 8), new ReLU(), dense(6, 2)).forward(Tensor.zeros(CPU, 2, 4)),
                 "Dense",
                 "[2, 8]");
+    }
+
+    /** A Conv2d(inChannels -> 2, kernel x kernel, padding), owned by the test, run on zeros of shape {@code input}. */
+    private void convOn(int inChannels, int kernel, int padding, int... input) {
+        Conv2d c = own(new Conv2d(
+                CPU,
+                new Conv2d.Config(inChannels, 2, kernel, kernel, 1, padding, 1, 1, true),
+                Init.PYTORCH,
+                new Rng(1)));
+        c.forward(Tensor.zeros(CPU, input));
     }
 
     private void optimizerCases() {

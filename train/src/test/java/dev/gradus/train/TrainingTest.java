@@ -11,9 +11,11 @@ import dev.gradus.datasets.Dataset;
 import dev.gradus.metrics.History;
 import dev.gradus.nn.Dense;
 import dev.gradus.nn.Init;
+import dev.gradus.nn.Module;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.CosineAnnealingLR;
 import dev.gradus.optim.OneCycleLR;
+import dev.gradus.optim.Optimizer;
 import dev.gradus.optim.SGD;
 import dev.gradus.spi.Backend;
 import java.io.ByteArrayOutputStream;
@@ -43,6 +45,30 @@ class TrainingTest {
         return new Dataset("blobs", x, y, new int[] {2}, 2);
     }
 
+    /** {@link Training#fit} on the CPU with no schedule, the test loader held out as "valid". */
+    private static Training.Result fitOnCpu(
+            String name,
+            Module model,
+            Optimizer opt,
+            DataLoader train,
+            DataLoader test,
+            int epochs,
+            PrintStream log,
+            Training.Listener... listeners) {
+        return Training.fit(new Training.Config(
+                name,
+                model,
+                opt,
+                null,
+                train,
+                test,
+                "valid",
+                epochs,
+                CpuBackendProvider.get(),
+                log,
+                List.of(listeners)));
+    }
+
     @Test
     void listenersHearStepsAndEpochsAndTheLoopLearns() {
         Backend cpu = CpuBackendProvider.get();
@@ -63,18 +89,15 @@ class TrainingTest {
             }
         };
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Training.Result r = Training.fit(new Training.Config(
+        Training.Result r = fitOnCpu(
                 "blobs",
                 model,
                 opt,
-                null,
                 new DataLoader(blobs(400, rng), 32).shuffle(1),
                 new DataLoader(blobs(200, rng), 50),
-                "valid",
                 3,
-                cpu,
                 new PrintStream(log),
-                List.of(l)));
+                l);
         assertEquals(3, epochs.size());
         assertEquals(3 * 13, steps[0]);
         assertTrue(r.testAccuracy() > 0.95, "accuracy " + r.testAccuracy());
@@ -100,18 +123,15 @@ class TrainingTest {
                     heard.add(step);
                 }
             };
-            Training.Result r = Training.fit(new Training.Config(
+            Training.Result r = fitOnCpu(
                     "blobs",
                     model,
                     opt,
-                    null,
                     new DataLoader(blobs(400, rng), 32),
                     new DataLoader(blobs(200, rng), 50),
-                    "valid",
                     1,
-                    cpu,
                     new PrintStream(new ByteArrayOutputStream()),
-                    List.of(l)));
+                    l);
             assertEquals(List.of(4, 8, 12, 13), heard, "reads every 4 steps and at the end of the epoch");
             assertTrue(r.trainLoss().get(0) > 0 && r.testAccuracy() > 0.9, r.toString());
 
@@ -163,18 +183,15 @@ class TrainingTest {
         try (Sequential model = new Sequential(new Dense(cpu, 2, 2, true, Init.PYTORCH, rng));
                 SGD opt = new SGD(model.parameters(), SGD.Config.lr(0.1f))) {
             MemoryReport flat = new MemoryReport(cpu, out);
-            Training.fit(new Training.Config(
+            fitOnCpu(
                     "flat",
                     model,
                     opt,
-                    null,
                     new DataLoader(blobs(256, rng), 32).shuffle(1),
                     new DataLoader(blobs(64, rng), 64),
-                    "valid",
                     5,
-                    cpu,
                     out,
-                    List.of(flat)));
+                    flat);
             assertEquals(5, flat.samples().size());
             assertEquals(0.0, flat.liveDrift(), "live bytes of a steady loop");
             assertTrue(flat.samples().get(0).liveBytes() > 0, "parameters and gradients are live");
@@ -187,18 +204,16 @@ class TrainingTest {
                 }
             };
             MemoryReport growing = new MemoryReport(cpu, out);
-            Training.fit(new Training.Config(
+            fitOnCpu(
                     "leaky",
                     model,
                     opt,
-                    null,
                     new DataLoader(blobs(256, rng), 32),
                     new DataLoader(blobs(64, rng), 64),
-                    "valid",
                     3,
-                    cpu,
                     out,
-                    List.of(leaky, growing)));
+                    leaky,
+                    growing);
             leaked.forEach(dev.gradus.Tensor::close);
             assertTrue(growing.liveDrift() > MemoryReport.LIVE_TOLERANCE, "drift " + growing.liveDrift());
             assertTrue(!growing.flat());

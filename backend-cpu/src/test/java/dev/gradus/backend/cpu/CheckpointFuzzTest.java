@@ -53,32 +53,19 @@ class CheckpointFuzzTest {
     private static final Backend CPU = CpuBackendProvider.get();
 
     private static Sequential model(long seed) {
-        Rng rng = new Rng(seed);
-        return new Sequential(
-                new Dense(CPU, 5, 8, true, Init.PYTORCH, rng),
-                new BatchNorm1d(CPU, BatchNorm.Config.of(8)),
-                new ReLU(),
-                new Dense(CPU, 8, 3, true, Init.PYTORCH, rng));
+        return CheckpointFixtures.model(5, 8, seed);
     }
 
     private static void train(Sequential m, Optimizer opt, LRScheduler s, int steps, long seed) {
         Rng rng = new Rng(seed);
         for (int i = 0; i < steps; i++) {
             try (Scope sc = Scope.open()) {
-                opt.zeroGrad();
                 Tensor x = Tensor.randn(CPU, rng, 16, 5);
                 int[] y = new int[16];
                 for (int k = 0; k < y.length; k++) {
                     y[k] = rng.nextInt(3);
                 }
-                Tensor loss = m.forward(x).crossEntropy(Tensor.ofInts(CPU, y, 16));
-                loss.backward();
-                opt.step();
-                if (s instanceof ReduceLROnPlateau p) {
-                    p.step(loss.item());
-                } else if (s != null) {
-                    s.step();
-                }
+                CheckpointFixtures.step(m, opt, s, x, Tensor.ofInts(CPU, y, 16));
             }
         }
     }
@@ -115,6 +102,18 @@ class CheckpointFuzzTest {
         return ckpt;
     }
 
+    /** A checkpoint of a model trained 3 steps with SGD and momentum and a plateau schedule. */
+    private Path plateauCheckpoint(String name) throws Exception {
+        Path ckpt = dir.resolve(name);
+        try (Sequential m = model(2);
+                SGD sgd = new SGD(m.parameters(), SGD.Config.lr(0.05f).withMomentum(0.9f, false))) {
+            ReduceLROnPlateau s = new ReduceLROnPlateau(sgd, 0.5f, 1, 1e-4f, 1, 0f);
+            train(m, sgd, s, 3, 6);
+            Checkpoint.save(ckpt, m, sgd, s);
+        }
+        return ckpt;
+    }
+
     /**
      * Mutated bytes of a real checkpoint and random bytes, loaded into a live model, Adam and schedule: each input
      * loads or is refused with the documented exceptions, one line naming the file, and a refusal changes nothing.
@@ -122,13 +121,7 @@ class CheckpointFuzzTest {
     @Test
     void mutatedCheckpointsLoadOrAreRefusedWithoutChangingAnything() throws Exception {
         Path good = adamCheckpoint("good.safetensors");
-        Path other = dir.resolve("plateau.safetensors");
-        try (Sequential m = model(2);
-                SGD sgd = new SGD(m.parameters(), SGD.Config.lr(0.05f).withMomentum(0.9f, false))) {
-            ReduceLROnPlateau s = new ReduceLROnPlateau(sgd, 0.5f, 1, 1e-4f, 1, 0f);
-            train(m, sgd, s, 3, 6);
-            Checkpoint.save(other, m, sgd, s);
-        }
+        Path other = plateauCheckpoint("plateau.safetensors");
         try (Sequential m = model(9);
                 Adam adam = new Adam(m.parameters(), Adam.Config.lr(0.01f))) {
             OneCycleLR s = new OneCycleLR(adam, 0.05f, 40);
@@ -159,21 +152,15 @@ class CheckpointFuzzTest {
         }
     }
 
-    /** {@code ckpt} rewritten with its tensors and metadata edited. */
     private Path edited(
             Path ckpt, String name, Consumer<Map<String, Tensor>> tensors, Consumer<Map<String, String>> meta)
             throws Exception {
-        Safetensors.Contents c = Safetensors.read(ckpt);
-        try (Scope scope = Scope.open()) {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            c.tensors().forEach((k, e) -> t.put(k, Tensor.of(CPU, e.values(), e.shape())));
-            Map<String, String> m = new LinkedHashMap<>(c.metadata());
-            tensors.accept(t);
-            meta.accept(m);
-            Path out = dir.resolve(name + ".safetensors");
-            Safetensors.write(out, t, m);
-            return out;
-        }
+        return CheckpointFixtures.edited(dir, ckpt, name, tensors, meta);
+    }
+
+    /** {@code ckpt} with the tensor {@code key} set to zeros of {@code shape} (added or replaced). */
+    private Path withZeros(Path ckpt, String name, String key, int... shape) throws Exception {
+        return edited(ckpt, name, t -> t.put(key, Tensor.zeros(CPU, shape)), m -> {});
     }
 
     /** {@code ckpt} with {@code from} replaced by {@code to} (same length) inside the header text {@code where}. */
@@ -195,6 +182,17 @@ class CheckpointFuzzTest {
     }
 
     private record Case(Path file, Class<? extends Exception> type, String says) {}
+
+    /** A case per {@code {"scheduler.field", value}}: that field set to the value, refused naming {@code 'field'}. */
+    private void schedulerFieldCases(List<Case> cases, Path good, String prefix, String[][] fieldValues)
+            throws Exception {
+        for (String[] kv : fieldValues) {
+            cases.add(new Case(
+                    edited(good, prefix + cases.size(), t -> {}, put(kv[0], kv[1])),
+                    ModelFormatException.class,
+                    "'" + kv[0].substring("scheduler.".length()) + "'"));
+        }
+    }
 
     /**
      * Hand-made hostile checkpoints, each loaded into a trained model, Adam and one-cycle schedule: the documented
@@ -219,7 +217,7 @@ class CheckpointFuzzTest {
             cases.add(new Case(edited(good, "lr" + cases.size(), none, put("optimizer.lr", v)), mfe, "'optimizer.lr'"));
         }
         // schedule fields
-        for (String[] kv : new String[][] {
+        schedulerFieldCases(cases, good, "sched", new String[][] {
             {"scheduler.steps", "NaN"},
             {"scheduler.steps", "-4"},
             {"scheduler.steps", "2147483648"},
@@ -228,50 +226,24 @@ class CheckpointFuzzTest {
             {"scheduler.base_lr", "-0.5"},
             {"scheduler.base_lr", "Infinity"},
             {"scheduler.base_lr", "1e39"},
-        }) {
-            cases.add(new Case(
-                    edited(good, "sched" + cases.size(), none, put(kv[0], kv[1])),
-                    mfe,
-                    "'" + kv[0].substring("scheduler.".length()) + "'"));
-        }
+        });
         cases.add(new Case(edited(good, "sched-missing", none, m -> m.remove("scheduler.steps")), mfe, "'steps'"));
         // optimizer state of the wrong shape, dtype, name or index
         cases.add(new Case(
-                edited(good, "moment-transposed", t -> t.put("optimizer.exp_avg.0", Tensor.zeros(CPU, 5, 8)), same),
+                withZeros(good, "moment-transposed", "optimizer.exp_avg.0", 5, 8),
                 mfe,
                 "'exp_avg.0' has shape [5, 8]"));
-        cases.add(new Case(
-                edited(good, "moment-flat", t -> t.put("optimizer.exp_avg_sq.2", Tensor.zeros(CPU, 64)), same),
-                mfe,
-                "'exp_avg_sq.2'"));
-        cases.add(new Case(
-                edited(good, "moment-scalar", t -> t.put("optimizer.exp_avg.1", Tensor.zeros(CPU)), same),
-                mfe,
-                "'exp_avg.1'"));
+        cases.add(new Case(withZeros(good, "moment-flat", "optimizer.exp_avg_sq.2", 64), mfe, "'exp_avg_sq.2'"));
+        cases.add(new Case(withZeros(good, "moment-scalar", "optimizer.exp_avg.1"), mfe, "'exp_avg.1'"));
         cases.add(new Case(
                 patched(good, "moment-int", "\"optimizer.exp_avg.1\":{\"dtype\":\"F32\"", "F32", "I32"),
                 mfe,
                 "'optimizer.exp_avg.1' is I32"));
+        cases.add(new Case(withZeros(good, "moment-index", "optimizer.exp_avg.99", 3), mfe, "'exp_avg.99'"));
+        cases.add(new Case(withZeros(good, "moment-leading-zero", "optimizer.exp_avg.01", 8), mfe, "'exp_avg.01'"));
+        cases.add(new Case(withZeros(good, "moment-no-index", "optimizer.exp_avg", 8), mfe, "'exp_avg'"));
         cases.add(new Case(
-                edited(good, "moment-index", t -> t.put("optimizer.exp_avg.99", Tensor.zeros(CPU, 3)), same),
-                mfe,
-                "'exp_avg.99'"));
-        cases.add(new Case(
-                edited(good, "moment-leading-zero", t -> t.put("optimizer.exp_avg.01", Tensor.zeros(CPU, 8)), same),
-                mfe,
-                "'exp_avg.01'"));
-        cases.add(new Case(
-                edited(good, "moment-no-index", t -> t.put("optimizer.exp_avg", Tensor.zeros(CPU, 8)), same),
-                mfe,
-                "'exp_avg'"));
-        cases.add(new Case(
-                edited(
-                        good,
-                        "momentum-in-adam",
-                        t -> t.put("optimizer.momentum_buffer.0", Tensor.zeros(CPU, 8, 5)),
-                        same),
-                mfe,
-                "'momentum_buffer.0'"));
+                withZeros(good, "momentum-in-adam", "optimizer.momentum_buffer.0", 8, 5), mfe, "'momentum_buffer.0'"));
         cases.add(new Case(
                 edited(good, "half-moments", t -> t.remove("optimizer.exp_avg.3"), same), mfe, "'exp_avg_sq.3'"));
         cases.add(new Case(
@@ -284,21 +256,13 @@ class CheckpointFuzzTest {
                 mfe,
                 "'model.0.bias' is I32"));
         cases.add(new Case(
-                edited(good, "model-shape", t -> t.put("model.3.weight", Tensor.zeros(CPU, 4, 8)), same),
-                iae,
-                "'model.3.weight' has shape [4, 8]"));
+                withZeros(good, "model-shape", "model.3.weight", 4, 8), iae, "'model.3.weight' has shape [4, 8]"));
         cases.add(new Case(
                 edited(good, "model-missing", t -> t.remove("model.1.running_var"), same),
                 iae,
                 "'model.1.running_var'"));
-        cases.add(new Case(
-                edited(good, "model-extra", t -> t.put("model.9.weight", Tensor.zeros(CPU, 2)), same),
-                iae,
-                "'model.9.weight'"));
-        cases.add(new Case(
-                edited(good, "stray", t -> t.put("lr_scheduler.x", Tensor.zeros(CPU, 1)), same),
-                mfe,
-                "'lr_scheduler.x'"));
+        cases.add(new Case(withZeros(good, "model-extra", "model.9.weight", 2), iae, "'model.9.weight'"));
+        cases.add(new Case(withZeros(good, "stray", "lr_scheduler.x", 1), mfe, "'lr_scheduler.x'"));
         // what kind of file it is
         cases.add(new Case(
                 edited(good, "version-2", none, put("gradus.checkpoint", "2")), mfe, "not a Gradus checkpoint"));
@@ -363,17 +327,11 @@ class CheckpointFuzzTest {
     /** A plateau schedule's own fields (best metric, counters, its rate) over SGD with momentum. */
     @Test
     void hostilePlateauAndMomentumCheckpointsChangeNothing() throws Exception {
-        Path good = dir.resolve("plateau.safetensors");
-        try (Sequential m = model(2);
-                SGD sgd = new SGD(m.parameters(), SGD.Config.lr(0.05f).withMomentum(0.9f, false))) {
-            ReduceLROnPlateau s = new ReduceLROnPlateau(sgd, 0.5f, 1, 1e-4f, 1, 0f);
-            train(m, sgd, s, 3, 6);
-            Checkpoint.save(good, m, sgd, s);
-        }
+        Path good = plateauCheckpoint("plateau.safetensors");
         Consumer<Map<String, Tensor>> none = t -> {};
         Class<ModelFormatException> mfe = ModelFormatException.class;
         List<Case> cases = new ArrayList<>();
-        for (String[] kv : new String[][] {
+        schedulerFieldCases(cases, good, "plateau", new String[][] {
             {"scheduler.best", "NaN"},
             {"scheduler.best", "low"},
             {"scheduler.bad_epochs", "-2"},
@@ -383,12 +341,7 @@ class CheckpointFuzzTest {
             {"scheduler.lr", "-1"},
             {"scheduler.lr", "NaN"},
             {"scheduler.lr", "1e39"},
-        }) {
-            cases.add(new Case(
-                    edited(good, "plateau" + cases.size(), none, put(kv[0], kv[1])),
-                    mfe,
-                    "'" + kv[0].substring("scheduler.".length()) + "'"));
-        }
+        });
         for (String k : new String[] {"scheduler.best", "scheduler.bad_epochs", "scheduler.lr"}) {
             cases.add(new Case(
                     edited(good, "plateau-no-" + k, none, m -> m.remove(k)),

@@ -11,11 +11,6 @@ import dev.gradus.Tensor;
 import dev.gradus.io.Checkpoint;
 import dev.gradus.io.ModelFormatException;
 import dev.gradus.io.Safetensors;
-import dev.gradus.nn.BatchNorm;
-import dev.gradus.nn.BatchNorm1d;
-import dev.gradus.nn.Dense;
-import dev.gradus.nn.Init;
-import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.LRScheduler;
@@ -26,7 +21,6 @@ import dev.gradus.optim.SGD;
 import dev.gradus.optim.StepLR;
 import dev.gradus.spi.Backend;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -43,13 +37,7 @@ class CheckpointTest {
     private static final int STEPS = 24;
 
     private static Sequential model(long seed) {
-        Backend cpu = CpuBackendProvider.get();
-        Rng rng = new Rng(seed);
-        return new Sequential(
-                new Dense(cpu, 6, 16, true, Init.PYTORCH, rng),
-                new BatchNorm1d(cpu, BatchNorm.Config.of(16)),
-                new ReLU(),
-                new Dense(cpu, 16, 3, true, Init.PYTORCH, rng));
+        return CheckpointFixtures.model(6, 16, seed);
     }
 
     /** Step {@code i}'s loss on a fixed synthetic batch of that step. */
@@ -64,17 +52,8 @@ class CheckpointTest {
             }
         }
         try (Scope sc = Scope.open()) {
-            opt.zeroGrad();
             Backend cpu = CpuBackendProvider.get();
-            Tensor loss = m.forward(Tensor.of(cpu, x, 32, 6)).crossEntropy(Tensor.ofInts(cpu, y, 32));
-            loss.backward();
-            opt.step();
-            if (s instanceof ReduceLROnPlateau p) {
-                p.step(loss.item());
-            } else if (s != null) {
-                s.step();
-            }
-            return loss.item();
+            return CheckpointFixtures.step(m, opt, s, Tensor.of(cpu, x, 32, 6), Tensor.ofInts(cpu, y, 32));
         }
     }
 
@@ -150,20 +129,21 @@ class CheckpointTest {
         }
     }
 
-    /** {@code ckpt} rewritten with {@code edit} applied to its tensors and metadata. */
     private Path edited(
             Path ckpt, String name, Consumer<Map<String, Tensor>> tensors, Consumer<Map<String, String>> meta)
             throws Exception {
-        Safetensors.Contents c = Safetensors.read(ckpt);
-        try (Scope scope = Scope.open()) {
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            c.tensors().forEach((k, e) -> t.put(k, Tensor.of(CpuBackendProvider.get(), e.values(), e.shape())));
-            Map<String, String> m = new LinkedHashMap<>(c.metadata());
-            tensors.accept(t);
-            meta.accept(m);
-            Path out = dir.resolve(name + ".safetensors");
-            Safetensors.write(out, t, m);
-            return out;
+        return CheckpointFixtures.edited(dir, ckpt, name, tensors, meta);
+    }
+
+    /** Saves to {@code ckpt} model(1) after {@code steps} steps of {@code makeOpt}'s optimizer under StepLR(2, 0.5). */
+    private static void saveAfter(Path ckpt, int steps, Function<Sequential, Optimizer> makeOpt) throws Exception {
+        try (Sequential m = model(1);
+                Optimizer opt = makeOpt.apply(m)) {
+            StepLR s = new StepLR(opt, 2, 0.5f);
+            for (int i = 0; i < steps; i++) {
+                step(m, opt, s, i);
+            }
+            Checkpoint.save(ckpt, m, opt, s);
         }
     }
 
@@ -174,14 +154,7 @@ class CheckpointTest {
     @Test
     void aRefusedCheckpointChangesNothing() throws Exception {
         Path ckpt = dir.resolve("good.safetensors");
-        try (Sequential m = model(1);
-                Adam adam = new Adam(m.parameters(), Adam.Config.lr(0.01f))) {
-            StepLR s = new StepLR(adam, 2, 0.5f);
-            for (int i = 0; i < 5; i++) {
-                step(m, adam, s, i);
-            }
-            Checkpoint.save(ckpt, m, adam, s);
-        }
+        saveAfter(ckpt, 5, m -> new Adam(m.parameters(), Adam.Config.lr(0.01f)));
         List<Path> bad = List.of(
                 edited(ckpt, "steps-text", t -> {}, meta -> meta.put("optimizer.steps", "lots")),
                 edited(ckpt, "steps-negative", t -> {}, meta -> meta.put("optimizer.steps", "-3")),
@@ -246,14 +219,7 @@ class CheckpointTest {
                 straight[i] = opt.lr();
             }
         }
-        try (Sequential m = model(1);
-                SGD opt = new SGD(m.parameters(), SGD.Config.lr(0.004f))) {
-            StepLR s = new StepLR(opt, 2, 0.5f);
-            for (int i = 0; i < 3; i++) {
-                step(m, opt, s, i);
-            }
-            Checkpoint.save(ckpt, m, opt, s);
-        }
+        saveAfter(ckpt, 3, m -> new SGD(m.parameters(), SGD.Config.lr(0.004f)));
         try (Sequential m = model(1);
                 SGD opt = new SGD(m.parameters(), SGD.Config.lr(0.1f))) {
             StepLR s = new StepLR(opt, 2, 0.5f);

@@ -1,19 +1,16 @@
 package dev.gradus.backend.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.DType;
 import dev.gradus.Functional;
-import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.ConvParams;
 import dev.gradus.spi.Storage;
-import java.util.concurrent.CountDownLatch;
+import dev.gradus.testing.CloseRace;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -70,50 +67,7 @@ class CloseWhileRunningTest {
 
     private static void survivesClosing(Backend cpu, float[] data, int[] shape, Function<Tensor, Tensor> op)
             throws Exception {
-        float[] expected;
-        try (Scope s = Scope.open()) {
-            expected = op.apply(Tensor.of(cpu, data, shape)).toFloatArray();
-        }
-        int finished = 0;
-        int refused = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            Tensor x = Tensor.of(cpu, data, shape);
-            CountDownLatch started = new CountDownLatch(1);
-            AtomicReference<Object> outcome = new AtomicReference<>();
-            Thread reader = new Thread(() -> {
-                try (Scope s = Scope.open()) {
-                    started.countDown();
-                    outcome.set(op.apply(x).toFloatArray());
-                } catch (IllegalStateException e) {
-                    outcome.set(e);
-                }
-            });
-            reader.start();
-            started.await();
-            busyWait(round * 100_000L); // 0 to 4 ms: some closes land before the kernel, some inside it
-            x.close();
-            cpu.trim();
-            try (Tensor scribble = Tensor.full(cpu, Float.NaN, shape)) {
-                cpu.trim();
-            }
-            reader.join();
-            Object o = outcome.get();
-            if (o instanceof float[] got) {
-                assertArrayEquals(expected, got, "round " + round + ": the op finished, so on the original values");
-                finished++;
-            } else {
-                String msg = ((Exception) o).getMessage();
-                assertTrue(msg.contains("released") || msg.contains("freed"), "round " + round + ": " + msg);
-                refused++;
-            }
-        }
-        assertTrue(finished + refused == ROUNDS);
-    }
-
-    private static void busyWait(long nanos) {
-        long end = System.nanoTime() + nanos;
-        while (System.nanoTime() < end) {
-            Thread.onSpinWait();
-        }
+        // 0 to 4 ms: some closes land before the kernel, some inside it
+        CloseRace.survivesClosing(cpu, data, shape, op, ROUNDS, 100_000L);
     }
 }

@@ -12,6 +12,7 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.spi.Backend;
+import dev.gradus.testing.TrainSteps;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -94,11 +95,7 @@ class UnscopedMemoryTest {
         for (int step = 0; step < 6000; step++) {
             Tensor x = Tensor.of(be, xs, 64, 784);
             Tensor y = Tensor.ofInts(be, ys, 64);
-            opt.zeroGrad();
-            Tensor loss = model.forward(x).crossEntropy(y);
-            loss.backward();
-            opt.step();
-            last = loss.item();
+            last = TrainSteps.crossEntropy(model, opt, x, y);
             if (step == 0) {
                 first = last;
             }

@@ -20,6 +20,7 @@ import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.SGD;
+import dev.gradus.testing.TrainSteps;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -131,11 +132,7 @@ class UserCodeTest {
                 }
                 for (int i = 0; i < 50; i++) {
                     try (Scope s = Scope.open()) {
-                        opt.zeroGrad();
-                        Tensor loss = m.forward(x).crossEntropy(y);
-                        loss.backward();
-                        opt.step();
-                        last = loss.item();
+                        last = TrainSteps.crossEntropy(m, opt, x, y);
                     }
                 }
                 x.close();

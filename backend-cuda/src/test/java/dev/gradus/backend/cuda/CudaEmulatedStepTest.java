@@ -3,9 +3,7 @@ package dev.gradus.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
@@ -34,9 +32,7 @@ class CudaEmulatedStepTest {
 
     @BeforeAll
     static void emulator() {
-        String problem = CudaEmulator.prepare();
-        assumeTrue(problem == null, () -> "the CUDA emulator is not available: " + problem);
-        cuda = (CudaBackend) Backends.get("cuda");
+        cuda = CudaEmulator.backend();
     }
 
     private static void stepsDoNotWait(Sequential model, Function<Sequential, Optimizer> optimizer, int[] xShape) {

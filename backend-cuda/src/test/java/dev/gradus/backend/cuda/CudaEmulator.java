@@ -1,5 +1,6 @@
 package dev.gradus.backend.cuda;
 
+import dev.gradus.Backends;
 import dev.gradus.spi.CudaSource;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Runs the real CUDA backend, Java code and kernel sources, on a machine without a GPU, for tests.
@@ -51,6 +53,13 @@ public final class CudaEmulator {
             }
         }
         return problem;
+    }
+
+    /** The CUDA backend on the emulator, for a test class's setup; skips the class, saying why, where it cannot run. */
+    public static CudaBackend backend() {
+        String why = prepare();
+        Assumptions.assumeTrue(why == null, () -> "the CUDA emulator is not available: " + why);
+        return (CudaBackend) Backends.get("cuda");
     }
 
     private static String build() throws IOException, InterruptedException {

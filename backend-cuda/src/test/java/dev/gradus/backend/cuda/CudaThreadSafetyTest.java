@@ -3,9 +3,7 @@ package dev.gradus.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.gradus.Backends;
 import dev.gradus.Functional;
 import dev.gradus.GradMode;
 import dev.gradus.Rng;
@@ -20,10 +18,10 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.spi.ConvParams;
+import dev.gradus.testing.CloseRace;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,9 +51,7 @@ class CudaThreadSafetyTest {
 
     @BeforeAll
     static void emulator() {
-        String problem = CudaEmulator.prepare();
-        assumeTrue(problem == null, () -> "the CUDA emulator is not available: " + problem);
-        cuda = (CudaBackend) Backends.get("cuda");
+        cuda = CudaEmulator.backend();
     }
 
     /** Convolution (cuDNN), batch norm in eval mode, pooling and a dense layer (cuBLAS): every kind of state. */
@@ -181,51 +177,8 @@ class CudaThreadSafetyTest {
      * released, never read a block that was handed out again or given back to the driver.
      */
     private static void survivesClosing(float[] data, int[] shape, Function<Tensor, Tensor> op) throws Exception {
-        float[] expected;
-        try (Scope s = Scope.open()) {
-            expected = op.apply(Tensor.of(cuda, data, shape)).toFloatArray();
-        }
-        int rounds = 24;
-        for (int round = 0; round < rounds; round++) {
-            Tensor x = Tensor.of(cuda, data, shape);
-            CountDownLatch started = new CountDownLatch(1);
-            AtomicReference<Object> outcome = new AtomicReference<>();
-            Runnable read = () -> {
-                try (Scope s = Scope.open()) {
-                    started.countDown();
-                    outcome.set(op.apply(x).toFloatArray());
-                } catch (RuntimeException e) {
-                    outcome.set(e);
-                }
-            };
-            Thread reader = new Thread(read, "reader-" + round);
-            reader.start();
-            started.await();
-            busyWait(round * 50_000L); // 0 to 1 ms: some closes land before the op, some inside it
-            x.close();
-            cuda.trim();
-            try (Tensor scribble = Tensor.full(cuda, Float.NaN, shape)) {
-                cuda.trim();
-            }
-            reader.join();
-            Object o = outcome.get();
-            if (o instanceof float[] got) {
-                assertArrayEquals(expected, got, "round " + round + ": the op finished, so on the original values");
-            } else {
-                RuntimeException e = (RuntimeException) o;
-                String msg = String.valueOf(e.getMessage());
-                assertTrue(
-                        e instanceof IllegalStateException && (msg.contains("released") || msg.contains("freed")),
-                        "round " + round + ": " + e);
-            }
-        }
-    }
-
-    private static void busyWait(long nanos) {
-        long end = System.nanoTime() + nanos;
-        while (System.nanoTime() < end) {
-            Thread.onSpinWait();
-        }
+        // 0 to 1 ms: some closes land before the op, some inside it
+        CloseRace.survivesClosing(cuda, data, shape, op, 24, 50_000L);
     }
 
     private static void runOnNewThread(String name, Runnable body) throws Exception {
