@@ -68,7 +68,7 @@ public final class CpuBackend implements Backend {
         this.dnnl = dnnl;
         this.convolutionPath = convolutionPath;
         DnnlLayout.Registry layouts = dnnl == null ? null : new DnnlLayout.Registry(dnnl);
-        this.plans = dnnl == null ? null : DnnlPlanCache.fromProperties();
+        this.plans = dnnl == null ? null : DnnlPlanCache.fromProperties(allocator::trim);
         DnnlConv dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts, plans);
         DnnlEltwise dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl, plans);
         DnnlMatmul dnnlMatmul = dnnl == null ? null : new DnnlMatmul(dnnl, plans);

@@ -82,24 +82,36 @@ final class DnnlPlanCache {
     private final Map<Object, Entry<?>> entries = new ConcurrentHashMap<>();
     private final int maxPlans;
     private final long maxBytes;
+    /** Run when making a plan ran out of native memory, before trying once more (the backend's buffer cache trim). */
+    private final Runnable onOutOfMemory;
+
     private long clock;
     private long evictions;
 
     DnnlPlanCache(int maxPlans, long maxBytes) {
+        this(maxPlans, maxBytes, () -> {});
+    }
+
+    DnnlPlanCache(int maxPlans, long maxBytes, Runnable onOutOfMemory) {
         if (maxPlans < 1 || maxBytes < 0) {
             throw new IllegalArgumentException(
                     "DnnlPlanCache: at least 1 plan and 0 bytes, got " + maxPlans + " plans, " + maxBytes + " bytes");
         }
         this.maxPlans = maxPlans;
         this.maxBytes = maxBytes;
+        this.onOutOfMemory = onOutOfMemory;
     }
 
-    /** A cache bounded as {@code gradus.dnnl.maxPlans} and {@code gradus.dnnl.maxPlanBytes} say (or the defaults). */
-    static DnnlPlanCache fromProperties() {
+    /**
+     * A cache bounded as {@code gradus.dnnl.maxPlans} and {@code gradus.dnnl.maxPlanBytes} say (or the defaults);
+     * {@code onOutOfMemory} gives native memory back (the backend's buffer cache) when making a plan ran out of it.
+     */
+    static DnnlPlanCache fromProperties(Runnable onOutOfMemory) {
         long javacppCap = Pointer.maxBytes() > 0 ? Pointer.maxBytes() / 8 : Long.MAX_VALUE;
         return new DnnlPlanCache(
                 (int) property("gradus.dnnl.maxPlans", DEFAULT_MAX_PLANS),
-                property("gradus.dnnl.maxPlanBytes", Math.min(DEFAULT_MAX_BYTES, javacppCap)));
+                property("gradus.dnnl.maxPlanBytes", Math.min(DEFAULT_MAX_BYTES, javacppCap)),
+                onOutOfMemory);
     }
 
     private static long property(String name, long otherwise) {
@@ -144,7 +156,16 @@ final class DnnlPlanCache {
             known.lastUse = ++clock;
             return known;
         }
-        Entry<P> e = new Entry<>(build.apply(key), 2); // the cache's reference and the caller's
+        P plan;
+        try {
+            plan = build.apply(key);
+        } catch (OutOfMemoryError oom) {
+            // JavaCPP's cap (or malloc) refused a scratchpad: give cached memory back and try once more, as the
+            // backend's allocator does for tensors.
+            onOutOfMemory.run();
+            plan = build.apply(key);
+        }
+        Entry<P> e = new Entry<>(plan, 2); // the cache's reference and the caller's
         e.lastUse = ++clock;
         entries.put(key, e);
         evictBeyondBounds(e);

@@ -176,6 +176,24 @@ class DnnlPlanCacheTest {
     }
 
     @Test
+    void aPlanThatRanOutOfMemoryIsMadeAgainAfterMemoryWasGivenBack() {
+        AtomicInteger givenBack = new AtomicInteger();
+        DnnlPlanCache cache = new DnnlPlanCache(10, 1 << 20, givenBack::incrementAndGet);
+        AtomicInteger tries = new AtomicInteger();
+        Function<Key, FakePlan> failsOnce = k -> {
+            if (tries.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("Cannot allocate new BytePointer(263680)");
+            }
+            return new FakePlan(k.id, 10);
+        };
+        DnnlPlanCache.Entry<FakePlan> e = cache.acquire(new Key(1), failsOnce);
+        e.release();
+        assertEquals(2, tries.get());
+        assertEquals(1, givenBack.get());
+        assertEquals(1, cache.size());
+    }
+
+    @Test
     void rejectsBadBounds() {
         assertThrows(IllegalArgumentException.class, () -> new DnnlPlanCache(0, 1));
         assertThrows(IllegalArgumentException.class, () -> new DnnlPlanCache(1, -1));
