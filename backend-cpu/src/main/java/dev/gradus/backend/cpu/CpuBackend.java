@@ -54,6 +54,8 @@ public final class CpuBackend implements Backend {
     private final CpuUpdates updates;
     private final CpuConvDispatch convolutions;
     private final CpuDiagnostics diagnostics;
+    /** This backend's oneDNN plans (null without oneDNN). */
+    private final DnnlPlanCache plans;
 
     CpuBackend(int threads, OpenBlasInfo blas, Dnnl dnnl, String convolutionPath) {
         this(threads, blas, dnnl, convolutionPath, false);
@@ -65,11 +67,12 @@ public final class CpuBackend implements Backend {
         this.dnnl = dnnl;
         this.convolutionPath = convolutionPath;
         DnnlLayout.Registry layouts = dnnl == null ? null : new DnnlLayout.Registry(dnnl);
-        DnnlConv dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts);
-        DnnlEltwise dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl);
-        DnnlMatmul dnnlMatmul = dnnl == null ? null : new DnnlMatmul(dnnl);
-        DnnlPool dnnlPool = dnnl == null ? null : new DnnlPool(dnnl, layouts);
-        DnnlBatchNorm dnnlBatchNorm = dnnl == null ? null : new DnnlBatchNorm(dnnl, this);
+        this.plans = dnnl == null ? null : DnnlPlanCache.fromProperties(allocator::trim);
+        DnnlConv dnnlConv = dnnl == null ? null : new DnnlConv(dnnl, layouts, plans);
+        DnnlEltwise dnnlEltwise = dnnl == null ? null : new DnnlEltwise(dnnl, plans);
+        DnnlMatmul dnnlMatmul = dnnl == null ? null : new DnnlMatmul(dnnl, plans);
+        DnnlPool dnnlPool = dnnl == null ? null : new DnnlPool(dnnl, layouts, plans);
+        DnnlBatchNorm dnnlBatchNorm = dnnl == null ? null : new DnnlBatchNorm(dnnl, this, plans);
         this.elementwise = new CpuElementwise(parallel, dnnlEltwise);
         this.reduce = new CpuReduce(parallel);
         this.matmul = new CpuMatmul(allocator, elementwise, dnnlMatmul, matmulsOnDnnl);
@@ -78,6 +81,11 @@ public final class CpuBackend implements Backend {
         this.convolutions =
                 new CpuConvDispatch(allocator, parallel, elementwise, matmul, dnnlConv, dnnlPool, dnnlBatchNorm);
         this.diagnostics = new CpuDiagnostics(parallel, blas, dnnl, dnnlConv, dnnlMatmul, dnnlPool, convolutionPath);
+    }
+
+    /** This backend's oneDNN plans, or null without oneDNN; for tests. */
+    DnnlPlanCache dnnlPlans() {
+        return plans;
     }
 
     /**
@@ -157,9 +165,13 @@ public final class CpuBackend implements Backend {
         allocator.free(storage);
     }
 
+    /** Also frees the oneDNN plans (each when no thread runs it any more); the next calls make them again. */
     @Override
     public void trim() {
         allocator.trim();
+        if (plans != null) {
+            plans.clear();
+        }
     }
 
     @Override

@@ -66,7 +66,6 @@ final class CpuConvDispatch {
             boolean fuse = relu && finiteInputs;
             if (dnnlConv.forward(
                     shapes, asStored(x), plain(w).storage, stored(plainOrNull(bias)), asStored(out), fuse)) {
-                matmul.convolutionRanOnDnnl();
                 if (relu && !fuse) {
                     elementwise.unary(UnaryOp.RELU, 0f, out, out);
                 } else if (finiteInputs) {

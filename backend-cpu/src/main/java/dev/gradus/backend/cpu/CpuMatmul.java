@@ -18,25 +18,29 @@ import org.bytedeco.javacpp.FloatPointer;
  * Matrix products {@code [.., m, k] x [.., k, n]}, batched over the leading axes, on OpenBLAS's {@code cblas_sgemm}
  * or oneDNN's matmul primitive.
  *
- * <p>The routing policy ({@link #matmulOnDnnl}), first rule that applies:
+ * <p>The routing policy ({@link #matmulOnDnnl}) depends only on the product's shape and layout and on how the
+ * backend was configured, never on what ran before: the same product goes the same way in every model and call
+ * order. First row that applies:
  *
- * <ol>
- *   <li>without oneDNN, OpenBLAS;
- *   <li>a product in a batch of products, or with an operand or the output starting inside its storage (offset not
- *       0), OpenBLAS (the oneDNN path takes whole storages);
- *   <li>{@code -Dgradus.dnnl.matmul=always} or {@code never}: oneDNN, or OpenBLAS, for every product;
- *   <li>a backend made by {@code CpuBackend.withMatmulsOnDnnl()} (the conformance suite on that path): oneDNN;
- *   <li>at least {@link #DNNL_MATMUL_MIN_ROWS} rows and {@code a} not a transposed view (a Dense layer's forward
- *       over an inference batch): oneDNN;
- *   <li>once this backend has run a convolution on oneDNN ({@link #convolutionRanOnDnnl}), a product of at least
- *       {@link #DNNL_MATMUL_MIN_MACS} multiply-adds: oneDNN, where OpenBLAS would pay for the switch between the two
- *       runtimes' threads ({@link DnnlMatmul} gives the measurements);
- *   <li>otherwise OpenBLAS.
- * </ol>
+ * <table>
+ *   <caption>Where a product {@code [m, k] x [k, n]} runs</caption>
+ *   <tr><th>rule</th><th>when</th><th>where</th></tr>
+ *   <tr><td>1</td><td>oneDNN not loaded</td><td>OpenBLAS</td></tr>
+ *   <tr><td>2</td><td>a product in a batch of products, or an operand or the output starting inside its storage
+ *       (offset not 0): the oneDNN path takes whole storages</td><td>OpenBLAS</td></tr>
+ *   <tr><td>3</td><td>{@code -Dgradus.dnnl.matmul=always} or {@code never}</td><td>oneDNN, or OpenBLAS</td></tr>
+ *   <tr><td>4</td><td>a backend made by {@code CpuBackend.withMatmulsOnDnnl()} (the conformance suite on that
+ *       path)</td><td>oneDNN</td></tr>
+ *   <tr><td>5</td><td>{@code m >=} {@value #DNNL_MATMUL_MIN_ROWS} and {@code a} not a transposed view (a Dense
+ *       layer's forward over an inference batch)</td><td>oneDNN</td></tr>
+ *   <tr><td>6</td><td>{@code m * n * k >=} {@value #DNNL_MATMUL_MIN_MACS} (2^23) multiply-adds</td><td>oneDNN</td></tr>
+ *   <tr><td>7</td><td>otherwise</td><td>OpenBLAS</td></tr>
+ * </table>
  *
- * <p>The sixth rule depends on what ran before on this backend: the same product may run on OpenBLAS before the
- * first oneDNN convolution and on oneDNN after it (results may differ in the last bits). An operand BLAS cannot take as
- * a plain or transposed strided matrix is first copied contiguous.
+ * <p>Rule 6 applied only from the backend's first oneDNN convolution on until the oneDNN plans were cached within a
+ * bound ({@link DnnlPlanCache}): in the examples the first convolution runs before the first large product, so they
+ * route as before ({@link DnnlMatmul} gives the measurements). An operand BLAS cannot take as a plain or transposed
+ * strided matrix is first copied contiguous.
  */
 final class CpuMatmul {
     private final CpuAllocator allocator;
@@ -159,11 +163,11 @@ final class CpuMatmul {
     }
 
     /**
-     * Whether an {@code [m, k] x [k, n]} product goes to oneDNN ({@link DnnlMatmul} says why): a batch of at least
-     * {@link #DNNL_MATMUL_MIN_ROWS} rows of activations times a matrix (a Dense layer's forward over an inference
-     * batch; {@code a} not a transposed view, which is how a weight's gradient takes its operands), or, from the
-     * first oneDNN convolution on, any product of at least {@link #DNNL_MATMUL_MIN_MACS} multiply-adds; with
-     * {@code -Dgradus.dnnl.matmul=always|never} every product or none (the default is {@code auto}).
+     * Whether an {@code [m, k] x [k, n]} product goes to oneDNN (rules 3 to 7 of the class's table;
+     * {@link DnnlMatmul} says why): a batch of at least {@link #DNNL_MATMUL_MIN_ROWS} rows of activations times a
+     * matrix (a Dense layer's forward over an inference batch; {@code a} not a transposed view, which is how a
+     * weight's gradient takes its operands), or any product of at least {@link #DNNL_MATMUL_MIN_MACS} multiply-adds;
+     * with {@code -Dgradus.dnnl.matmul=always|never} every product or none (the default is {@code auto}).
      */
     private boolean matmulOnDnnl(int m, int n, int k, boolean aTransposed) {
         if (dnnlMatmul == null) {
@@ -174,7 +178,7 @@ final class CpuMatmul {
         }
         return matmulsAlwaysOnDnnl
                 || (m >= DNNL_MATMUL_MIN_ROWS && !aTransposed)
-                || (convolutionsOnDnnl && (long) m * n * k >= DNNL_MATMUL_MIN_MACS);
+                || (long) m * n * k >= DNNL_MATMUL_MIN_MACS;
     }
 
     /**
@@ -185,9 +189,9 @@ final class CpuMatmul {
     static final int DNNL_MATMUL_MIN_ROWS = 512;
 
     /**
-     * Below this a product stays on OpenBLAS even in a CNN: oneDNN's call costs more than the switch between runtimes
-     * ({@code bn-cnn}'s {@code [128, 256] x [256, 10]} took 0.14 ms on oneDNN against 0.05 ms, its
-     * {@code [128, 1568] x [1568, 256]} 1.4 against 2.8 ms in a training step).
+     * From this many multiply-adds a product goes to oneDNN; below it stays on OpenBLAS: oneDNN's call costs more
+     * than the switch between runtimes in a CNN ({@code bn-cnn}'s {@code [128, 256] x [256, 10]} took 0.14 ms on
+     * oneDNN against 0.05 ms, its {@code [128, 1568] x [1568, 256]} 1.4 against 2.8 ms in a training step).
      */
     static final long DNNL_MATMUL_MIN_MACS = 1L << 23;
 
@@ -199,14 +203,6 @@ final class CpuMatmul {
         case "never" -> Boolean.FALSE;
         default -> null;
     };
-
-    /** Set by the first convolution oneDNN runs. */
-    private volatile boolean convolutionsOnDnnl;
-
-    /** Called by {@link CpuConvDispatch} each time oneDNN ran a convolution: from then on the sixth rule applies. */
-    void convolutionRanOnDnnl() {
-        convolutionsOnDnnl = true;
-    }
 
     private Layout copyContiguous(Plain src, Layout l, Plain dst) {
         Layout c = Layout.contiguous(l.shape());

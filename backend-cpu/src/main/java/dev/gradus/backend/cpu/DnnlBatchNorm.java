@@ -28,6 +28,7 @@ import dev.gradus.DType;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.slf4j.Logger;
@@ -53,11 +54,13 @@ final class DnnlBatchNorm {
 
     private final Dnnl dnnl;
     private final CpuBackend backend;
-    private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
+    private final DnnlPlanCache plans;
+    private final Function<Key, DnnlPlan> build = this::build;
 
-    DnnlBatchNorm(Dnnl dnnl, CpuBackend backend) {
+    DnnlBatchNorm(Dnnl dnnl, CpuBackend backend, DnnlPlanCache plans) {
         this.dnnl = dnnl;
         this.backend = backend;
+        this.plans = plans;
     }
 
     /** See {@link dev.gradus.spi.Backend#batchNormTrain}; false when oneDNN declines (nothing done then). */
@@ -84,10 +87,19 @@ final class DnnlBatchNorm {
                 || x.numel() != (long) n * c * hw) {
             return false;
         }
-        DnnlPlan plan = plan(new Key(false, n, c, hw, affine, layout, b.eps()));
-        if (plan == DnnlPlan.UNSUPPORTED) {
-            return false;
+        DnnlPlanCache.Entry<DnnlPlan> e = plans.acquire(new Key(false, n, c, hw, affine, layout, b.eps()), build);
+        try {
+            return e.plan() != DnnlPlan.UNSUPPORTED && train(e.plan(), x, out, b, held, block);
+        } finally {
+            e.release();
         }
+    }
+
+    private boolean train(
+            DnnlPlan plan, CpuStorage x, CpuStorage out, BnCall b, CpuStorage.BlockedReads held, int block) {
+        int n = b.n();
+        int c = b.c();
+        int hw = b.hw();
         CpuStorage var = (CpuStorage) backend.allocate(DType.FLOAT32, c);
         try {
             double[] variance = statistics(held.view(x), n, c, hw, block, b.saveMean());
@@ -118,10 +130,24 @@ final class DnnlBatchNorm {
         if (layout == null && hw < CpuBatchNorm.SMALL_PLANE) {
             return false; // the Java row kernel: oneDNN took 1 ms for BatchNorm1d's [128, 256], Java 0.1 ms
         }
-        DnnlPlan plan = plan(new Key(true, n, c, hw, affine, layout, 0f));
-        if (plan == DnnlPlan.UNSUPPORTED) {
-            return false;
+        DnnlPlanCache.Entry<DnnlPlan> e = plans.acquire(new Key(true, n, c, hw, affine, layout, 0f), build);
+        try {
+            return e.plan() != DnnlPlan.UNSUPPORTED && backward(e.plan(), x, dOut, b, dx, dGamma, dBeta);
+        } finally {
+            e.release();
         }
+    }
+
+    private boolean backward(
+            DnnlPlan plan,
+            CpuStorage x,
+            CpuStorage dOut,
+            BnCall b,
+            CpuStorage dx,
+            CpuStorage dGamma,
+            CpuStorage dBeta) {
+        int c = b.c();
+        boolean affine = b.gamma() != null;
         CpuStorage var = (CpuStorage) backend.allocate(DType.FLOAT32, c);
         try {
             for (int ch = 0; ch < c; ch++) {
@@ -252,11 +278,6 @@ final class DnnlBatchNorm {
         return l != null && x.numel() == (long) n * c * hw && l.bytes == (long) n * c * hw * Float.BYTES ? l : null;
     }
 
-    private DnnlPlan plan(Key key) {
-        DnnlPlan p = plans.get(key);
-        return p != null ? p : plans.computeIfAbsent(key, this::build);
-    }
-
     private DnnlPlan build(Key key) {
         // Plain data as [n, c, hw, 1] NCHW; blocked data in its own descriptor, whose dims are the producer's
         // [N, C, H, W] with H * W = hw.
@@ -299,6 +320,7 @@ final class DnnlBatchNorm {
                 return DnnlPlan.UNSUPPORTED;
             }
             b = new DnnlPlan.Builder(dnnl, pd)
+                    .alsoOwns(fwd)
                     .add(DNNL_ARG_SRC, plain, data, true, key.layout)
                     .add(DNNL_ARG_MEAN, stat, stat, true, null)
                     .add(DNNL_ARG_VARIANCE, stat, stat, true, null)

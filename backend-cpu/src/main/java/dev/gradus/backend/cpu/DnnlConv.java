@@ -38,8 +38,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 import dev.gradus.spi.ConvParams;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
@@ -84,17 +84,19 @@ final class DnnlConv {
     private final Dnnl dnnl;
 
     private final DnnlLayout.Registry layouts;
-    private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
+    private final DnnlPlanCache plans;
+    private final Function<Key, DnnlPlan> build = this::build;
+    private final LongAdder made = new LongAdder();
 
-    DnnlConv(Dnnl dnnl, DnnlLayout.Registry layouts) {
+    DnnlConv(Dnnl dnnl, DnnlLayout.Registry layouts, DnnlPlanCache plans) {
         this.dnnl = dnnl;
         this.layouts = layouts;
+        this.plans = plans;
     }
 
-    /** Number of primitives made so far (each a JIT compile). */
+    /** Number of primitives made so far (each a JIT compile), including any evicted since. */
     int planCount() {
-        return (int)
-                plans.values().stream().filter(p -> p != DnnlPlan.UNSUPPORTED).count();
+        return made.intValue();
     }
 
     /**
@@ -117,12 +119,16 @@ final class DnnlConv {
 
     /** Runs {@code key}'s primitive on {@code data} (nulls dropped); false when oneDNN declined the geometry. */
     private boolean run(Key key, CpuStorage... data) {
-        DnnlPlan plan = plan(key);
-        if (plan == DnnlPlan.UNSUPPORTED) {
-            return false;
+        DnnlPlanCache.Entry<DnnlPlan> e = plans.acquire(key, build);
+        try {
+            if (e.plan() == DnnlPlan.UNSUPPORTED) {
+                return false;
+            }
+            e.plan().run(dnnl, data);
+            return true;
+        } finally {
+            e.release();
         }
-        plan.run(dnnl, data);
-        return true;
     }
 
     private static Key key(Pass pass, ConvShapes shapes, boolean bias, boolean relu) {
@@ -130,14 +136,6 @@ final class DnnlConv {
         int[] ws = shapes.w();
         int[] os = shapes.out();
         return new Key(pass, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], os[2], os[3], shapes.p(), bias, relu);
-    }
-
-    private DnnlPlan plan(Key key) {
-        DnnlPlan plan = plans.get(key);
-        if (plan == null) {
-            plan = plans.computeIfAbsent(key, this::build);
-        }
-        return plan;
     }
 
     /**
@@ -330,6 +328,10 @@ final class DnnlConv {
             return DnnlPlan.UNSUPPORTED;
         }
         DnnlPlan.Builder b = new DnnlPlan.Builder(dnnl, pd);
+        if (pd != fwd) {
+            b.alsoOwns(fwd); // the backward passes' hint
+        }
+        made.increment();
         for (int i = 0; i < tensors.length; i++) {
             dnnl_memory_desc plain = d.plain[tensors[i]];
             if (plain == null) {

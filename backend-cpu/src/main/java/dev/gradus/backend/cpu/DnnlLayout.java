@@ -2,6 +2,7 @@ package dev.gradus.backend.cpu;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_clone;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_query;
@@ -73,8 +74,9 @@ final class DnnlLayout {
 
     private DnnlLayout(Dnnl dnnl, dnnl_memory_desc blocked, dnnl_memory_desc plain) {
         this.dnnl = dnnl;
-        this.blocked = blocked;
-        this.plain = plain;
+        // Copies: the descriptors given may belong to a plan's primitive descriptor, freed when the plan is evicted.
+        this.blocked = copy(blocked);
+        this.plain = copy(plain);
         this.bytes = dnnl_memory_desc_get_size(plain);
         this.dims = dims(plain);
         int block = 0;
@@ -92,6 +94,12 @@ final class DnnlLayout {
                 "reorder to plain");
         toPlain = Dnnl.primitive(pd, "reorder");
         scratchpad = Dnnl.scratchpad(pd);
+    }
+
+    private static dnnl_memory_desc copy(dnnl_memory_desc md) {
+        dnnl_memory_desc c = new dnnl_memory_desc();
+        Dnnl.check(dnnl_memory_desc_clone(c, md), "dnnl_memory_desc_clone");
+        return c;
     }
 
     private static long[] dims(dnnl_memory_desc md) {

@@ -8,9 +8,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_matmul_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_create_with_strides;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
@@ -29,11 +28,13 @@ final class DnnlMatmul {
     private record Key(int m, int k, int n, boolean aTrans, int lda, boolean bTrans, int ldb) {}
 
     private final Dnnl dnnl;
-    private final Map<Key, DnnlPlan> plans = new ConcurrentHashMap<>();
+    private final DnnlPlanCache plans;
+    private final Function<Key, DnnlPlan> build = this::build;
     private final LongAdder calls = new LongAdder();
 
-    DnnlMatmul(Dnnl dnnl) {
+    DnnlMatmul(Dnnl dnnl, DnnlPlanCache plans) {
         this.dnnl = dnnl;
+        this.plans = plans;
     }
 
     /** {@code c = a b} on plain row-major buffers. */
@@ -56,13 +57,14 @@ final class DnnlMatmul {
             int m,
             int n,
             int k) {
-        plan(new Key(m, k, n, aTrans, lda, bTrans, ldb)).run(dnnl, a, b, c);
+        // A lock-free hit: every product of a model past its first step.
+        DnnlPlanCache.Entry<DnnlPlan> e = plans.acquire(new Key(m, k, n, aTrans, lda, bTrans, ldb), build);
+        try {
+            e.plan().run(dnnl, a, b, c);
+        } finally {
+            e.release();
+        }
         calls.increment();
-    }
-
-    private DnnlPlan plan(Key key) {
-        DnnlPlan p = plans.get(key); // a lock-free hit: every product of a model past its first step
-        return p != null ? p : plans.computeIfAbsent(key, this::build);
     }
 
     /** Products run so far. */

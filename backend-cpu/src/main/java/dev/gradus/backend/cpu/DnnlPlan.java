@@ -1,12 +1,17 @@
 package dev.gradus.backend.cpu;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCRATCHPAD;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_wait;
 
 import java.util.ArrayList;
@@ -17,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
@@ -38,10 +44,12 @@ import org.bytedeco.javacpp.Pointer;
  * execution writes to (memory objects, reorder scratch, the scratchpad) is an {@link Exec}, taken from a pool for
  * the call and put back after it. So any number of threads run one plan at once without a lock, and the pool holds
  * as many argument sets as were ever in use at the same time.
+ *
+ * <p>Plans live in a {@link DnnlPlanCache}, which frees one ({@link #free}) once it is evicted and no thread runs it.
  */
-final class DnnlPlan {
+final class DnnlPlan implements DnnlPlanCache.Plan {
     /** Marks a geometry oneDNN declined. */
-    static final DnnlPlan UNSUPPORTED = new DnnlPlan(null, null, new Arg[0], 0, null, 0);
+    static final DnnlPlan UNSUPPORTED = new DnnlPlan(null, null, null, List.of(), new Arg[0], 0, null, 0);
 
     /** What one argument is; immutable, shared by every execution. */
     private static final class Arg {
@@ -51,6 +59,9 @@ final class DnnlPlan {
         final dnnl_memory_desc chosen;
 
         final dnnl_primitive reorder;
+        /** The reorder's descriptor (which owns {@link #reorderScratchpad}), freed with the plan. */
+        final dnnl_primitive_desc reorderPd;
+
         final dnnl_memory_desc reorderScratchpad;
         final DnnlLayout keep;
         final long numel;
@@ -67,6 +78,7 @@ final class DnnlPlan {
                 dnnl_memory_desc plain,
                 dnnl_memory_desc chosen,
                 dnnl_primitive reorder,
+                dnnl_primitive_desc reorderPd,
                 dnnl_memory_desc reorderScratchpad,
                 DnnlLayout keep,
                 long numel,
@@ -76,6 +88,7 @@ final class DnnlPlan {
             this.plain = plain;
             this.chosen = chosen;
             this.reorder = reorder;
+            this.reorderPd = reorderPd;
             this.reorderScratchpad = reorderScratchpad;
             this.keep = keep;
             this.numel = numel;
@@ -90,10 +103,11 @@ final class DnnlPlan {
     }
 
     /** A reorder from a blocked source layout to an argument's chosen layout; immutable. */
-    private record Direct(DnnlLayout from, dnnl_primitive reorder, dnnl_memory_desc scratchpad) {}
+    private record Direct(
+            DnnlLayout from, dnnl_primitive reorder, dnnl_primitive_desc pd, dnnl_memory_desc scratchpad) {}
 
     /** One execution's memories for a {@link Direct} reorder: the source, bound per call, and the arguments. */
-    private record DirectExec(dnnl_primitive reorder, dnnl_memory from, dnnl_exec_arg_t args) {}
+    private record DirectExec(dnnl_primitive reorder, dnnl_memory from, dnnl_exec_arg_t args, BytePointer ownPad) {}
 
     /** The memory objects and buffers of one execution: used by one thread at a time. */
     private final class Exec {
@@ -112,6 +126,7 @@ final class DnnlPlan {
 
         Exec() {
             scratchpad = new BytePointer(Math.max(1, scratchpadBytes));
+            long made = Math.max(1, scratchpadBytes);
             int[] ids = new int[args.length];
             dnnl_memory[] bound = new dnnl_memory[args.length];
             for (int i = 0; i < args.length; i++) {
@@ -121,6 +136,7 @@ final class DnnlPlan {
                 bound[i] = user[i];
                 if (a.chosen != null) {
                     scratch[i] = new BytePointer(dnnl_memory_desc_get_size(a.chosen));
+                    made += scratch[i].capacity();
                     inner[i] = dnnl.memory(a.chosen, scratch[i]);
                     bound[i] = inner[i];
                     dnnl_memory from = a.input ? user[i] : inner[i];
@@ -136,6 +152,7 @@ final class DnnlPlan {
             for (int i = 0; i < args.length; i++) {
                 direct.add(new HashMap<>(2));
             }
+            bytes.addAndGet(made);
         }
 
         /** This execution's arguments for reordering {@code from} straight into argument {@code i}'s layout. */
@@ -149,7 +166,9 @@ final class DnnlPlan {
                 dnnl_memory src = dnnl.memory(l.blocked, null);
                 // A reorder's own scratchpad is separate when it is larger than the shared one (none is, today).
                 long need = dnnl_memory_desc_get_size(d.scratchpad());
-                Pointer pad = need <= scratchpadBytes ? scratchpad : new BytePointer(need);
+                BytePointer ownPad = need <= scratchpadBytes ? null : new BytePointer(need);
+                Pointer pad = ownPad == null ? scratchpad : ownPad;
+                bytes.addAndGet(ownPad == null ? 0 : need);
                 return new DirectExec(
                         d.reorder(),
                         src,
@@ -157,9 +176,51 @@ final class DnnlPlan {
                                 new int[] {DNNL_ARG_FROM, DNNL_ARG_TO},
                                 new dnnl_memory[] {src, inner[i]},
                                 d.scratchpad(),
-                                pad));
+                                pad),
+                        ownPad);
             });
         }
+
+        /** Frees this execution's memories, stream and buffers. */
+        void free() {
+            for (Map<DnnlLayout, DirectExec> m : direct) {
+                for (DirectExec d : m.values()) {
+                    destroyScratchpadMemory(d.args());
+                    Dnnl.check(dnnl_memory_destroy(d.from()), "dnnl_memory_destroy");
+                    d.args().close();
+                    if (d.ownPad() != null) {
+                        d.ownPad().close();
+                    }
+                }
+            }
+            for (int i = 0; i < args.length; i++) {
+                Dnnl.check(dnnl_memory_destroy(user[i]), "dnnl_memory_destroy");
+                if (inner[i] != null) {
+                    Dnnl.check(dnnl_memory_destroy(inner[i]), "dnnl_memory_destroy");
+                }
+                if (reorderArgs[i] != null) {
+                    destroyScratchpadMemory(reorderArgs[i]);
+                    reorderArgs[i].close();
+                }
+                if (scratch[i] != null) {
+                    scratch[i].close();
+                }
+            }
+            destroyScratchpadMemory(execArgs);
+            execArgs.close();
+            scratchpad.close();
+            Dnnl.check(dnnl_stream_destroy(stream), "dnnl_stream_destroy");
+        }
+    }
+
+    /** Destroys the scratchpad memory {@link Dnnl#exec} made for an argument list, if it made one. */
+    private static void destroyScratchpadMemory(dnnl_exec_arg_t a) {
+        for (int j = 0; j < a.capacity(); j++) {
+            if (a.position(j).arg() == DNNL_ARG_SCRATCHPAD) {
+                Dnnl.check(dnnl_memory_destroy(a.memory()), "dnnl_memory_destroy");
+            }
+        }
+        a.position(0);
     }
 
     private Direct directReorder(DnnlLayout from, dnnl_memory_desc to) {
@@ -167,30 +228,83 @@ final class DnnlPlan {
         Dnnl.check(
                 dnnl_reorder_primitive_desc_create(rpd, from.blocked, dnnl.engine(), to, dnnl.engine(), dnnl.attr()),
                 "dnnl_reorder_primitive_desc_create");
-        return new Direct(from, Dnnl.primitive(rpd, "reorder"), Dnnl.scratchpad(rpd));
+        return new Direct(from, Dnnl.primitive(rpd, "reorder"), rpd, Dnnl.scratchpad(rpd));
     }
 
     private final Dnnl dnnl;
     private final dnnl_primitive primitive;
+    /** The primitive's descriptor (which owns the layouts it chose) and others it was made from, freed with it. */
+    private final dnnl_primitive_desc pd;
+
+    private final List<dnnl_primitive_desc> alsoOwned;
     private final Arg[] args;
     private final int inputs;
     private final dnnl_memory_desc primitiveScratchpad;
     private final long scratchpadBytes;
     private final ConcurrentLinkedQueue<Exec> idle = new ConcurrentLinkedQueue<>();
+    /** Set by the builder: what the plan's maker knows it by, or null. */
+    private Object tag;
+
+    /** Native bytes of the argument sets made so far. */
+    private final AtomicLong bytes = new AtomicLong();
 
     private DnnlPlan(
             Dnnl dnnl,
             dnnl_primitive primitive,
+            dnnl_primitive_desc pd,
+            List<dnnl_primitive_desc> alsoOwned,
             Arg[] args,
             int inputs,
             dnnl_memory_desc primitiveScratchpad,
             long scratchpadBytes) {
         this.dnnl = dnnl;
         this.primitive = primitive;
+        this.pd = pd;
+        this.alsoOwned = alsoOwned;
         this.args = args;
         this.inputs = inputs;
         this.primitiveScratchpad = primitiveScratchpad;
         this.scratchpadBytes = scratchpadBytes;
+    }
+
+    /** What the plan's maker knows it by ({@link Builder#tag}), or null; readable after the plan was freed. */
+    Object tag() {
+        return tag;
+    }
+
+    @Override
+    public long bytes() {
+        return bytes.get();
+    }
+
+    /**
+     * Frees the primitive, its reorders and every argument set; only when no thread runs the plan (its
+     * {@link DnnlPlanCache} calls this when the last user releases it).
+     */
+    @Override
+    public void free() {
+        if (primitive == null) {
+            return; // UNSUPPORTED: nothing native
+        }
+        for (Exec e = idle.poll(); e != null; e = idle.poll()) {
+            e.free();
+        }
+        for (Arg a : args) {
+            if (a.reorder != null) {
+                Dnnl.check(dnnl_primitive_destroy(a.reorder), "dnnl_primitive_destroy");
+                Dnnl.check(dnnl_primitive_desc_destroy(a.reorderPd), "dnnl_primitive_desc_destroy");
+            }
+            for (Direct d : a.direct.values()) {
+                Dnnl.check(dnnl_primitive_destroy(d.reorder()), "dnnl_primitive_destroy");
+                Dnnl.check(dnnl_primitive_desc_destroy(d.pd()), "dnnl_primitive_desc_destroy");
+            }
+        }
+        Dnnl.check(dnnl_primitive_destroy(primitive), "dnnl_primitive_destroy");
+        Dnnl.check(dnnl_primitive_desc_destroy(pd), "dnnl_primitive_desc_destroy");
+        for (dnnl_primitive_desc other : alsoOwned) {
+            Dnnl.check(dnnl_primitive_desc_destroy(other), "dnnl_primitive_desc_destroy");
+        }
+        bytes.set(0);
     }
 
     /**
@@ -294,7 +408,9 @@ final class DnnlPlan {
         private final Dnnl dnnl;
         private final dnnl_primitive_desc pd;
         private final List<Arg> args = new ArrayList<>();
+        private final List<dnnl_primitive_desc> alsoOwned = new ArrayList<>();
         private int inputs;
+        private Object tag;
 
         Builder(Dnnl dnnl, dnnl_primitive_desc pd) {
             this.dnnl = dnnl;
@@ -308,7 +424,7 @@ final class DnnlPlan {
         Builder add(int id, dnnl_memory_desc plain, dnnl_memory_desc chosen, boolean input, DnnlLayout keep) {
             long numel = dnnl_memory_desc_get_size(plain) / Float.BYTES;
             if (dnnl_memory_desc_equal(plain, chosen) != 0) {
-                return add(new Arg(id, plain, null, null, null, null, numel, false, input));
+                return add(new Arg(id, plain, null, null, null, null, null, numel, false, input));
             }
             dnnl_primitive_desc rpd = new dnnl_primitive_desc();
             Dnnl.check(
@@ -319,12 +435,24 @@ final class DnnlPlan {
                                     rpd, chosen, dnnl.engine(), plain, dnnl.engine(), dnnl.attr()),
                     "dnnl_reorder_primitive_desc_create");
             dnnl_primitive reorder = Dnnl.primitive(rpd, "reorder");
-            return add(new Arg(id, plain, chosen, reorder, Dnnl.scratchpad(rpd), keep, numel, false, input));
+            return add(new Arg(id, plain, chosen, reorder, rpd, Dnnl.scratchpad(rpd), keep, numel, false, input));
+        }
+
+        /** A descriptor {@code pd} was made from (a forward pass's, as a backward's hint), freed with the plan. */
+        Builder alsoOwns(dnnl_primitive_desc other) {
+            alsoOwned.add(other);
+            return this;
+        }
+
+        /** What the plan's maker knows it by ({@link DnnlPlan#tag}): pooling's key, to find its backward. */
+        Builder tag(Object t) {
+            tag = t;
+            return this;
         }
 
         /** A workspace in {@code md}, held as raw bytes in a storage of at least its size. */
         Builder addWorkspace(int id, dnnl_memory_desc md, boolean input) {
-            return add(new Arg(id, md, null, null, null, null, 0, true, input));
+            return add(new Arg(id, md, null, null, null, null, null, 0, true, input));
         }
 
         private Builder add(Arg a) {
@@ -345,7 +473,11 @@ final class DnnlPlan {
                     bytes = Math.max(bytes, dnnl_memory_desc_get_size(a.reorderScratchpad));
                 }
             }
-            return new DnnlPlan(dnnl, prim, args.toArray(new Arg[0]), inputs, scratchpad, bytes);
+            DnnlPlan p = new DnnlPlan(
+                    dnnl, prim, pd, List.copyOf(alsoOwned), args.toArray(new Arg[0]), inputs, scratchpad, bytes);
+            p.tag = tag;
+            p.idle.offer(p.new Exec()); // made now, so the cache counts its bytes when it takes the plan in
+            return p;
         }
     }
 }

@@ -18,9 +18,8 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_query_workspace_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
 import dev.gradus.spi.PoolParams;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.slf4j.Logger;
@@ -36,10 +35,15 @@ import org.slf4j.LoggerFactory;
 final class DnnlPool {
     private static final Logger LOG = LoggerFactory.getLogger(DnnlPool.class);
 
-    private record Key(int n, int c, int h, int w, int oh, int ow, PoolParams params, DnnlLayout src) {}
+    /** One pooling's shapes, and the bytes of its argmax storage (oneDNN's workspace must fit). */
+    private record Key(
+            int n, int c, int h, int w, int oh, int ow, PoolParams params, DnnlLayout src, long argmaxBytes) {}
 
-    /** A forward plan with what its backward needs, which is built on first use. */
-    private final class Entry {
+    /**
+     * A forward plan with what its backward needs, which is built on first use; or, with no forward plan, a geometry
+     * oneDNN declined.
+     */
+    private final class Entry implements DnnlPlanCache.Plan {
         final Key key;
         final DnnlPlan forward;
         final dnnl_primitive_desc forwardPd;
@@ -58,6 +62,23 @@ final class DnnlPool {
             this.forwardPd = forwardPd;
             this.dst = dst;
             this.workspace = workspace;
+        }
+
+        @Override
+        public long bytes() {
+            DnnlPlan b = backward;
+            return (forward == null ? 0 : forward.bytes()) + (b == null ? 0 : b.bytes());
+        }
+
+        /** Frees the backward plan, then the forward one, whose descriptor the backward was made from. */
+        @Override
+        public synchronized void free() {
+            if (backward != null) {
+                backward.free();
+            }
+            if (forward != null) {
+                forward.free();
+            }
         }
 
         synchronized DnnlPlan backward() {
@@ -80,6 +101,7 @@ final class DnnlPool {
                                 dnnl.attr()),
                         "pooling backward descriptor " + key);
                 backward = new DnnlPlan.Builder(dnnl, pd)
+                        .tag(key)
                         .add(DNNL_ARG_DIFF_DST, g.plainDst, dst, true, layouts.of(dst, g.plainDst))
                         .addWorkspace(DNNL_ARG_WORKSPACE, workspace, true)
                         .add(DNNL_ARG_DIFF_SRC, key.src.plain, key.src.blocked, false, key.src)
@@ -114,14 +136,14 @@ final class DnnlPool {
 
     private final Dnnl dnnl;
     private final DnnlLayout.Registry layouts;
-    private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
-    private final Map<Key, Boolean> declined = new ConcurrentHashMap<>();
-    private final Map<DnnlPlan, Entry> byForward = new ConcurrentHashMap<>();
+    private final DnnlPlanCache plans;
+    private final Function<Key, Entry> build = this::build;
     private final LongAdder calls = new LongAdder();
 
-    DnnlPool(Dnnl dnnl, DnnlLayout.Registry layouts) {
+    DnnlPool(Dnnl dnnl, DnnlLayout.Registry layouts, DnnlPlanCache plans) {
         this.dnnl = dnnl;
         this.layouts = layouts;
+        this.plans = plans;
     }
 
     /**
@@ -133,21 +155,16 @@ final class DnnlPool {
         if (src == null || x.numel() != (long) xs[0] * xs[1] * xs[2] * xs[3]) {
             return false;
         }
-        Key key = new Key(xs[0], xs[1], xs[2], xs[3], os[2], os[3], p, src);
-        if (declined.containsKey(key)) {
-            return false;
-        }
-        Entry e = entries.get(key);
-        if (e == null) {
-            e = build(key, (long) argmax.numel() * Integer.BYTES);
-            if (e == null) {
-                declined.put(key, true);
+        Key key = new Key(xs[0], xs[1], xs[2], xs[3], os[2], os[3], p, src, (long) argmax.numel() * Integer.BYTES);
+        DnnlPlanCache.Entry<Entry> e = plans.acquire(key, build);
+        try {
+            if (e.plan().forward == null) {
                 return false;
             }
-            entries.put(key, e);
-            byForward.put(e.forward, e);
+            e.plan().forward.run(dnnl, x, out, argmax);
+        } finally {
+            e.release();
         }
-        e.forward.run(dnnl, x, out, argmax);
         calls.increment();
         return true;
     }
@@ -158,11 +175,19 @@ final class DnnlPool {
         if (fwd == null) {
             return false;
         }
-        Entry e = byForward.get(fwd);
-        if (e == null) {
+        // The forward plan may have been evicted since: its key makes the same one again (same workspace format).
+        if (!(fwd.tag() instanceof Key key)) {
             throw new IllegalStateException("cpu backend: max-pooling workspace of an unknown oneDNN plan");
         }
-        e.backward().run(dnnl, dOut, argmax, dx);
+        DnnlPlanCache.Entry<Entry> e = plans.acquire(key, build);
+        try {
+            if (e.plan().forward == null) {
+                throw new IllegalStateException("cpu backend: oneDNN declined a max pooling it ran before: " + key);
+            }
+            e.plan().backward().run(dnnl, dOut, argmax, dx);
+        } finally {
+            e.release();
+        }
         calls.increment();
         return true;
     }
@@ -172,7 +197,7 @@ final class DnnlPool {
         return calls.sum();
     }
 
-    private synchronized Entry build(Key key, long argmaxBytes) {
+    private Entry build(Key key) {
         Geometry g = new Geometry(key);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         dnnl_memory_desc anyDst = Dnnl.md(dnnl_format_tag_any, key.n, key.c, key.oh, key.ow);
@@ -191,15 +216,16 @@ final class DnnlPool {
                 dnnl.attr());
         if (st != dnnl_success) {
             LOG.debug("oneDNN has no max pooling for {} (status {}); using the Java kernel", key, st);
-            return null;
+            return new Entry(key, null, null, null, null);
         }
         dnnl_memory_desc dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
         dnnl_memory_desc ws = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
-        if (dnnl_memory_desc_get_size(ws) > argmaxBytes) {
+        if (dnnl_memory_desc_get_size(ws) > key.argmaxBytes) {
             LOG.debug("oneDNN's pooling workspace for {} exceeds the argmax storage; using the Java kernel", key);
-            return null;
+            return new Entry(key, null, null, null, null);
         }
         DnnlPlan fwd = new DnnlPlan.Builder(dnnl, pd)
+                .tag(key)
                 .add(DNNL_ARG_SRC, key.src.plain, key.src.blocked, true, key.src)
                 .add(DNNL_ARG_DST, g.plainDst, dst, false, layouts.of(dst, g.plainDst))
                 .addWorkspace(DNNL_ARG_WORKSPACE, ws, false)
