@@ -78,8 +78,7 @@ public final class CpuBackend implements Backend {
         this.matmul = new CpuMatmul(allocator, elementwise, dnnlMatmul, matmulsOnDnnl);
         this.softmax = new CpuSoftmax(parallel);
         this.updates = new CpuUpdates(parallel);
-        this.convolutions =
-                new CpuConvDispatch(allocator, parallel, elementwise, matmul, dnnlConv, dnnlPool, dnnlBatchNorm);
+        this.convolutions = new CpuConvDispatch(allocator, parallel, elementwise, dnnlConv, dnnlPool, dnnlBatchNorm);
         this.diagnostics = new CpuDiagnostics(parallel, blas, dnnl, dnnlConv, dnnlMatmul, dnnlPool, convolutionPath);
     }
 

@@ -24,7 +24,6 @@ final class CpuConvDispatch {
     private final CpuPool pool;
     private final CpuBatchNorm batchNorm;
     private final CpuElementwise elementwise;
-    private final CpuMatmul matmul;
     /** Null without oneDNN, as are the two below. */
     private final DnnlConv dnnlConv;
 
@@ -35,7 +34,6 @@ final class CpuConvDispatch {
             CpuAllocator allocator,
             Parallel parallel,
             CpuElementwise elementwise,
-            CpuMatmul matmul,
             DnnlConv dnnlConv,
             DnnlPool dnnlPool,
             DnnlBatchNorm dnnlBatchNorm) {
@@ -43,7 +41,6 @@ final class CpuConvDispatch {
         this.pool = new CpuPool(parallel);
         this.batchNorm = new CpuBatchNorm(parallel);
         this.elementwise = elementwise;
-        this.matmul = matmul;
         this.dnnlConv = dnnlConv;
         this.dnnlPool = dnnlPool;
         this.dnnlBatchNorm = dnnlBatchNorm;
