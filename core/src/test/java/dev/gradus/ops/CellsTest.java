@@ -25,6 +25,31 @@ class CellsTest {
     }
 
     @Test
+    void sigmoidIsWithinTwoUlpsAndExpWithinOneOfTheDoublePrecisionOnes() {
+        int worstSigmoid = 0;
+        int worstExp = 0;
+        for (int bits = Float.floatToIntBits(0x1p-30f); bits <= Float.floatToIntBits(80f); bits += 97) {
+            float x = Float.intBitsToFloat(bits);
+            for (float v : new float[] {x, -x}) {
+                float want = (float) (1 / (1 + Math.exp(-(double) v)));
+                worstSigmoid = Math.max(
+                        worstSigmoid, Math.abs(Float.floatToIntBits(Cells.sigmoid(v)) - Float.floatToIntBits(want)));
+            }
+            int ulps = Math.abs(Float.floatToIntBits(Cells.expOfNegative(-x))
+                    - Float.floatToIntBits((float) Math.exp(-(double) x)));
+            worstExp = Math.max(worstExp, ulps);
+        }
+        assertTrue(worstSigmoid <= 2, "Cells.sigmoid is " + worstSigmoid + " ulps off");
+        assertTrue(worstExp <= 1, "Cells.expOfNegative is " + worstExp + " ulps off");
+        assertEquals(1f, Cells.sigmoid(200f));
+        assertTrue(Cells.sigmoid(-200f) < 2e-38f);
+        assertEquals(0.5f, Cells.sigmoid(0f));
+        assertTrue(Float.isNaN(Cells.sigmoid(Float.NaN)));
+        assertEquals(1f, Cells.expOfNegative(0f));
+        assertEquals(1f, Cells.expOfNegative(-0f));
+    }
+
+    @Test
     void tanhKeepsTheSpecialValues() {
         assertEquals(0f, Cells.tanh(0f));
         assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(Cells.tanh(-0f)));
