@@ -33,6 +33,11 @@ public class GRU extends Recurrent {
     }
 
     @Override
+    boolean hiddenBiasFolds() {
+        return false;
+    }
+
+    @Override
     boolean hasCellState() {
         return false;
     }

@@ -38,6 +38,11 @@ public class LSTM extends Recurrent {
     }
 
     @Override
+    boolean hiddenBiasFolds() {
+        return true;
+    }
+
+    @Override
     boolean hasCellState() {
         return true;
     }

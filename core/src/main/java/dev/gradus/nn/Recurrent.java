@@ -16,7 +16,7 @@ import java.util.List;
  * with {@code D * hiddenSize} features ({@code D} = 2 when bidirectional, the forward direction's first); final
  * states {@code [numLayers * D, N, hiddenSize]}. Each layer's input projection runs for all time steps as one
  * matrix product; the recurrence then runs step by step, composed from tensor ops (their gradients give the
- * backward pass through time).
+ * backward pass through time). With {@code batchFirst} the output is a transposed view of a time-major result.
  */
 public abstract class Recurrent extends Module {
     /** PyTorch's constructor arguments. */
@@ -131,9 +131,11 @@ public abstract class Recurrent extends Module {
             throw new IllegalArgumentException(describe() + ": expected input "
                     + (config.batchFirst() ? "[N, T, " : "[T, N, ") + config.inputSize() + "], got " + x.shape());
         }
-        Tensor seq = config.batchFirst() ? x : x.transpose(0, 1); // [N, T, features] from here on
-        int n = seq.shape().dim(0);
-        int steps = seq.shape().dim(1);
+        // Time-major from here on, [T, N, features]: each step's slice of the input projection is then one
+        // contiguous block (a view), not a strided one that each step would copy.
+        Tensor seq = config.batchFirst() ? x.transpose(0, 1) : x;
+        int steps = seq.shape().dim(0);
+        int n = seq.shape().dim(1);
         if (steps == 0) { // as PyTorch, which refuses a sequence length of 0; an empty batch is fine
             throw new IllegalArgumentException(describe() + ": the input " + x.shape() + " has no time steps");
         }
@@ -145,35 +147,37 @@ public abstract class Recurrent extends Module {
         List<Tensor> finalC = new ArrayList<>();
         Tensor layerIn = seq;
         for (int layer = 0; layer < config.numLayers(); layer++) {
+            int features = layerIn.shape().dim(2);
+            // [T * N, features]: every step's input in one matrix product per direction.
+            Tensor flatIn = layerIn.contiguous().reshape(steps * n, features);
             List<Tensor> outputs = new ArrayList<>();
             for (int d = 0; d < config.directions(); d++) {
                 int k = layer * config.directions() + d;
                 Cell cell = cells.get(k);
-                Tensor hState = h0 == null
-                        ? Tensor.zeros(x.backend(), n, h)
-                        : h0.narrow(0, k, 1).reshape(n, h);
+                Tensor hState = h0 == null ? null : h0.narrow(0, k, 1).reshape(n, h);
                 Tensor cState = c0 == null
                         ? Tensor.zeros(x.backend(), n, h)
                         : c0.narrow(0, k, 1).reshape(n, h);
-                // The input's share of every gate for all steps at once: [N, T, gates * H].
-                Tensor projected = layerIn.matmul(cell.weightIh().t());
-                if (cell.biasIh() != null) {
-                    projected = projected.add(cell.biasIh());
-                }
+                Tensor projected = project(cell, flatIn).reshape(steps, n, gates * h); // [T, N, gates * H]
+                boolean hiddenBias = cell.biasHh() != null && !hiddenBiasFolds();
                 Tensor[] hs = new Tensor[steps];
                 for (int s = 0; s < steps; s++) {
                     int t = d == 0 ? s : steps - 1 - s;
-                    Tensor xGates = projected.narrow(1, t, 1).reshape(n, gates * h);
-                    Tensor hGates = hState.matmul(cell.weightHh().t());
-                    if (cell.biasHh() != null) {
+                    Tensor xGates = projected.narrow(0, t, 1).reshape(n, gates * h);
+                    // A zero initial state contributes nothing: no product for the first step.
+                    Tensor hGates = hState == null
+                            ? Tensor.zeros(x.backend(), n, gates * h)
+                            : hState.matmul(cell.weightHh().t());
+                    if (hiddenBias) {
                         hGates = hGates.add(cell.biasHh());
                     }
-                    Tensor[] next = step(xGates, hGates, hState, cState, h);
+                    Tensor[] next =
+                            step(xGates, hGates, hState == null ? Tensor.zeros(x.backend(), n, h) : hState, cState, h);
                     hState = next[0];
                     cState = next[1];
                     hs[t] = hState;
                 }
-                outputs.add(Tensor.stack(List.of(hs), 1));
+                outputs.add(Tensor.stack(List.of(hs), 0));
                 finalH.add(hState);
                 finalC.add(cState);
             }
@@ -183,11 +187,31 @@ public abstract class Recurrent extends Module {
             }
             layerIn = out;
         }
-        Tensor output = config.batchFirst() ? layerIn : layerIn.transpose(0, 1);
+        Tensor output = config.batchFirst() ? layerIn.transpose(0, 1) : layerIn;
         Tensor hn = Tensor.stack(finalH, 0);
         Tensor cn = hasCellState() ? Tensor.stack(finalC, 0) : null;
         return new State(output, hn, cn);
     }
+
+    /**
+     * The input's share of every gate for all steps at once, {@code [T * N, gates * H]} from {@code [T * N, in]}:
+     * one matrix product, plus the input bias, plus the hidden bias where it {@link #hiddenBiasFolds folds}.
+     */
+    private Tensor project(Cell cell, Tensor flatIn) {
+        Tensor projected = flatIn.matmul(cell.weightIh().t());
+        Tensor bias = cell.biasIh();
+        if (bias != null && hiddenBiasFolds()) {
+            bias = bias.add(cell.biasHh());
+        }
+        return bias == null ? projected : projected.add(bias);
+    }
+
+    /**
+     * True where the hidden share's bias only ever adds to the input's (an LSTM: {@code W_ih x + b_ih + W_hh h + b_hh}),
+     * so it joins the input projection once instead of an add per step; false for a GRU, whose {@code b_hn} is
+     * multiplied by the reset gate.
+     */
+    abstract boolean hiddenBiasFolds();
 
     /**
      * One time step: from the gates' input and hidden shares ({@code [N, gates * H]} each, biases added) and the

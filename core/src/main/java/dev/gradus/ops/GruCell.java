@@ -84,7 +84,7 @@ public final class GruCell {
             for (int j = 0; j < hidden; j++) {
                 r[j] = Cells.sigmoid(xg[j] + hg[j]);
                 z[j] = Cells.sigmoid(xg[hidden + j] + hg[hidden + j]);
-                n[j] = (float) Math.tanh(xg[2 * hidden + j] + r[j] * hg[2 * hidden + j]);
+                n[j] = Cells.tanh(xg[2 * hidden + j] + r[j] * hg[2 * hidden + j]);
             }
         }
     }

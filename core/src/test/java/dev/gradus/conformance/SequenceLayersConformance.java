@@ -346,6 +346,145 @@ interface SequenceLayersConformance extends SuiteHelpers {
         gradCheck("fused GRU step", in -> GruCell.step(in[0], in[1], in[2]).mul(w2), stepInputs(2, 3, 3, 2, 1));
     }
 
+    /**
+     * One direction of an LSTM or GRU layer composed from plain tensor ops over the module's own parameters (one
+     * product per step for each share, both biases added per step): the output {@code [N, T, H]}, final h and c.
+     */
+    private static Tensor[] composedDirection(
+            Module m, String suffix, Tensor x, Tensor h, Tensor c, boolean lstm, boolean reverse) {
+        Tensor wIh = m.namedParameters().get("weight_ih" + suffix);
+        Tensor wHh = m.namedParameters().get("weight_hh" + suffix);
+        Tensor bIh = m.namedParameters().get("bias_ih" + suffix);
+        Tensor bHh = m.namedParameters().get("bias_hh" + suffix);
+        int steps = x.shape().dim(1);
+        int hidden = h.shape().dim(1);
+        Tensor[] hs = new Tensor[steps];
+        for (int s = 0; s < steps; s++) {
+            int t = reverse ? steps - 1 - s : s;
+            Tensor gi = x.select(1, t).matmul(wIh.t()).add(bIh);
+            Tensor gh = h.matmul(wHh.t()).add(bHh);
+            if (lstm) {
+                Tensor g = gi.add(gh);
+                Tensor i = g.narrow(1, 0, hidden).sigmoid();
+                Tensor f = g.narrow(1, hidden, hidden).sigmoid();
+                Tensor cell = g.narrow(1, 2 * hidden, hidden).tanh();
+                Tensor o = g.narrow(1, 3 * hidden, hidden).sigmoid();
+                c = f.mul(c).add(i.mul(cell));
+                h = o.mul(c.tanh());
+            } else {
+                Tensor r = gi.narrow(1, 0, hidden).add(gh.narrow(1, 0, hidden)).sigmoid();
+                Tensor z = gi.narrow(1, hidden, hidden)
+                        .add(gh.narrow(1, hidden, hidden))
+                        .sigmoid();
+                Tensor cand = gi.narrow(1, 2 * hidden, hidden)
+                        .add(r.mul(gh.narrow(1, 2 * hidden, hidden)))
+                        .tanh();
+                h = cand.add(z.mul(h.sub(cand)));
+            }
+            hs[t] = h;
+        }
+        return new Tensor[] {Tensor.stack(List.of(hs), 1), h, c};
+    }
+
+    /**
+     * The layers' gradients (input, initial states, every weight and bias) against the same recurrence composed
+     * from tensor ops step by step: both directions, batch-first and time-major, initial states given and zero,
+     * odd sizes. The layers take shortcuts the composition does not (the LSTM's hidden bias joins the input
+     * projection, a zero initial state skips the first step's product, time-major internals).
+     */
+    @Test
+    default void recurrentGradientsMatchTheRecurrenceComposedStepByStep() {
+        Backend b = suiteBackend();
+        int n = 3;
+        int steps = 4;
+        int in = 5;
+        int hidden = 3;
+        for (boolean isLstm : new boolean[] {true, false}) {
+            for (boolean batchFirst : new boolean[] {true, false}) {
+                for (boolean givenStates : new boolean[] {true, false}) {
+                    String what = (isLstm ? "LSTM" : "GRU")
+                            + (batchFirst ? " batch-first" : " time-major")
+                            + (givenStates ? " with h0" : " from zeros");
+                    Recurrent.Config cfg = Recurrent.Config.of(in, hidden).withBidirectional();
+                    cfg = batchFirst ? cfg.withBatchFirst() : cfg;
+                    Recurrent m = isLstm ? new LSTM(b, cfg, new Rng(11)) : new GRU(b, cfg, new Rng(11));
+                    Tensor x = t(random(n * steps * in, -1, 1), n, steps, in).requiresGrad(true);
+                    Tensor h0 = t(random(2 * n * hidden, -1, 1), 2, n, hidden).requiresGrad(true);
+                    Tensor c0 = t(random(2 * n * hidden, -1, 1), 2, n, hidden).requiresGrad(true);
+                    Tensor wOut = t(random(n * steps * 2 * hidden, -1, 1), n, steps, 2 * hidden);
+                    Tensor wH = t(random(2 * n * hidden, -1, 1), 2, n, hidden);
+                    Tensor wC = t(random(2 * n * hidden, -1, 1), 2, n, hidden);
+                    Recurrent.State st = m.forwardWithState(
+                            batchFirst ? x : x.transpose(0, 1),
+                            givenStates ? h0 : null,
+                            givenStates && isLstm ? c0 : null);
+                    Tensor out = batchFirst ? st.output() : st.output().transpose(0, 1);
+                    Tensor loss = out.mul(wOut).sum().add(st.h().mul(wH).sum());
+                    if (isLstm) {
+                        loss = loss.add(st.c().mul(wC).sum());
+                    }
+                    loss.backward();
+                    List<String> names = new ArrayList<>(m.namedParameters().keySet());
+                    List<float[]> got = new ArrayList<>();
+                    for (String name : names) {
+                        got.add(m.namedParameters().get(name).grad().toFloatArray());
+                        m.namedParameters().get(name).zeroGrad();
+                    }
+                    float[] gotX = x.grad().toFloatArray();
+                    float[] gotH0 = givenStates ? h0.grad().toFloatArray() : null;
+                    float[] gotC0 = givenStates && isLstm ? c0.grad().toFloatArray() : null;
+                    x.zeroGrad();
+                    h0.zeroGrad();
+                    c0.zeroGrad();
+                    Tensor zeros = Tensor.zeros(b, 2, n, hidden);
+                    Tensor[] fwd = composedDirection(
+                            m,
+                            "_l0",
+                            x,
+                            (givenStates ? h0 : zeros).select(0, 0),
+                            (givenStates && isLstm ? c0 : zeros).select(0, 0),
+                            isLstm,
+                            false);
+                    Tensor[] rev = composedDirection(
+                            m,
+                            "_l0_reverse",
+                            x,
+                            (givenStates ? h0 : zeros).select(0, 1),
+                            (givenStates && isLstm ? c0 : zeros).select(0, 1),
+                            isLstm,
+                            true);
+                    Tensor want = Tensor.cat(List.of(fwd[0], rev[0]), 2);
+                    assertArrayEquals(want.toFloatArray(), out.toFloatArray(), 1e-5f, what + " output");
+                    Tensor wantLoss = want.mul(wOut)
+                            .sum()
+                            .add(Tensor.stack(List.of(fwd[1], rev[1]), 0)
+                                    .mul(wH)
+                                    .sum());
+                    if (isLstm) {
+                        wantLoss = wantLoss.add(
+                                Tensor.stack(List.of(fwd[2], rev[2]), 0).mul(wC).sum());
+                    }
+                    wantLoss.backward();
+                    for (int k = 0; k < names.size(); k++) {
+                        assertArrayEquals(
+                                m.namedParameters().get(names.get(k)).grad().toFloatArray(),
+                                got.get(k),
+                                1e-4f,
+                                what + " d" + names.get(k));
+                    }
+                    assertArrayEquals(x.grad().toFloatArray(), gotX, 1e-4f, what + " dx");
+                    if (givenStates) {
+                        assertArrayEquals(h0.grad().toFloatArray(), gotH0, 1e-4f, what + " dh0");
+                    }
+                    if (gotC0 != null) {
+                        assertArrayEquals(c0.grad().toFloatArray(), gotC0, 1e-4f, what + " dc0");
+                    }
+                    m.close();
+                }
+            }
+        }
+    }
+
     @Test
     default void stackedBidirectionalRecurrencesMatchTheReference() {
         Backend b = suiteBackend();
