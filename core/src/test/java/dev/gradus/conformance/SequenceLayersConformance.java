@@ -19,6 +19,7 @@ import dev.gradus.nn.MultiheadAttention;
 import dev.gradus.nn.Recurrent;
 import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.ops.GeluExact;
 import dev.gradus.ops.GruCell;
 import dev.gradus.ops.LayerNormRows;
 import dev.gradus.ops.LstmCell;
@@ -210,6 +211,32 @@ interface SequenceLayersConformance {
                 "layerNormRows of a transposed view",
                 in -> LayerNormRows.normalize(in[0].transpose(0, 1), 1e-3f).mul(scale),
                 t(random(36, -2, 2), 9, 4));
+    }
+
+    @Test
+    default void fusedExactGeluEqualsTheComposedOneAndItsGradient() {
+        for (int[] shape : new int[][] {{1}, {7}, {3, 5}, {2, 17, 128}, {0, 3}, {5000}}) {
+            Tensor x = t(random(Shape.of(shape).numel(), -6, 6), shape);
+            assertArrayEquals(
+                    x.gelu().toFloatArray(),
+                    GeluExact.GELU.apply(x).toFloatArray(),
+                    "gelu " + Arrays.toString(shape) + ": bit for bit the composed form");
+            Tensor g = t(random(Shape.of(shape).numel(), -1, 1), shape);
+            Tensor a = x.detach().requiresGrad(true);
+            Tensor c = x.detach().requiresGrad(true);
+            GeluExact.GELU.apply(a).mul(g).sum().backward();
+            c.gelu().mul(g).sum().backward();
+            float[] want = c.grad().toFloatArray();
+            float[] got = a.grad().toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 + 1e-5 * Math.abs(want[i]), "gelu gradient at " + i);
+            }
+        }
+        gradCheck("gelu", in -> GeluExact.GELU.apply(in[0]), t(random(3 * 7, -3, 3), 3, 7));
+        gradCheck(
+                "gelu of a transposed view",
+                in -> GeluExact.GELU.apply(in[0].transpose(0, 1)),
+                t(random(12, -3, 3), 3, 4));
     }
 
     private static float[] transposed(float[] x, int rows, int cols) {
