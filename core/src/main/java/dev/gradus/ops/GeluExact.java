@@ -6,7 +6,8 @@ import java.nio.FloatBuffer;
 
 /**
  * The exact GELU, PyTorch's {@code F.gelu}: {@code 0.5 x (1 + erf(x / sqrt 2))}, as the backend's erf kernel and
- * one fused pass forward, and the erf kernel and one fused pass backward ({@code g (Phi(x) + x phi(x))}). Why: as
+ * one fused pass forward, and one fused pass backward ({@code g (Phi(x) + x phi(x))}, {@code Phi(x)} read back from
+ * the output as {@code out / x}, so erf runs once a step, not twice). Why: as
  * tensor ops it is 5 passes over memory forward and about 10 backward (the {@code vit} example's feed-forward
  * blocks, {@code [N, 17, 128]} each); the values are those of the composed form, bit for bit.
  *
@@ -19,6 +20,7 @@ public final class GeluExact {
 
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
     private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+    private static final float TINY = 1e-20f;
 
     /** {@code erf(x / sqrt 2)}, the backend's kernels, no gradient. */
     private static Tensor erfTerm(Tensor x) {
@@ -39,7 +41,10 @@ public final class GeluExact {
                     """, "gradus_gelu_from_erf")
             .build();
 
-    /** {@code g (0.5 (1 + e) + x exp(-x^2 / 2) / sqrt(2 pi))} from g, x and {@code e = erf(x / sqrt 2)}. */
+    /**
+     * {@code g (Phi(x) + x exp(-x^2 / 2) / sqrt(2 pi))} from g, x and the output {@code out = x Phi(x)}: {@code Phi}
+     * is {@code out / x}, and 0.5 where x is within {@code TINY} of 0 (where {@code x * 0.5} could lose bits).
+     */
     static final Op GRAD = Op.builder("geluGrad")
             .arity(3)
             .shape(ShapeRule.sameShapes())
@@ -47,21 +52,22 @@ public final class GeluExact {
             .cuda("""
                     extern "C" __global__ void gradus_gelu_grad(float* out, long long n, const float* g,
                                                                 long long ng, const float* x, long long nx,
-                                                                const float* e, long long ne) {
+                                                                const float* y, long long ny) {
                         long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
                         if (i < n) {
                             const float v = x[i];
-                            out[i] = g[i] * (0.5f * (1.f + e[i]) + v * expf(-0.5f * v * v) * %sf);
+                            const float phi = fabsf(v) < %sf ? 0.5f : y[i] / v;
+                            out[i] = g[i] * (phi + v * expf(-0.5f * v * v) * %sf);
                         }
                     }
-                    """.formatted(Float.toString(INV_SQRT_2PI)), "gradus_gelu_grad")
+                    """.formatted(Float.toString(TINY), Float.toString(INV_SQRT_2PI)), "gradus_gelu_grad")
             .build();
 
     /** The exact GELU; see the class comment. */
     public static final Op GELU = Op.builder("gelu")
             .arity(1)
             .composed(in -> FROM_ERF.apply(in[0], erfTerm(in[0])))
-            .backward((d, out, in) -> new Tensor[] {GRAD.apply(d, in[0], erfTerm(in[0]))})
+            .backward((d, out, in) -> new Tensor[] {GRAD.apply(d, in[0], out)})
             .build();
 
     /** Tile of the fused passes: heap arrays that stay in cache, no allocation per element. */
@@ -86,15 +92,16 @@ public final class GeluExact {
         int n = out.limit();
         float[] g = new float[Math.min(TILE, n)];
         float[] x = new float[g.length];
-        float[] e = new float[g.length];
+        float[] y = new float[g.length];
         for (int t = 0; t < n; t += TILE) {
             int m = Math.min(TILE, n - t);
             in[0].get(t, g, 0, m);
             in[1].get(t, x, 0, m);
-            in[2].get(t, e, 0, m);
+            in[2].get(t, y, 0, m);
             for (int i = 0; i < m; i++) {
                 float v = x[i];
-                g[i] = g[i] * (0.5f * (1f + e[i]) + v * (float) Math.exp(-0.5f * v * v) * INV_SQRT_2PI);
+                float phi = Math.abs(v) < TINY ? 0.5f : y[i] / v;
+                g[i] = g[i] * (phi + v * (float) Math.exp(-0.5f * v * v) * INV_SQRT_2PI);
             }
             out.put(t, g, 0, m);
         }

@@ -232,6 +232,13 @@ interface SequenceLayersConformance {
                 assertEquals(want[i], got[i], 1e-5 + 1e-5 * Math.abs(want[i]), "gelu gradient at " + i);
             }
         }
+        Tensor near0 = t(new float[] {0f, 1e-30f, -1e-30f, 1e-3f, -40f, 40f}, 6).requiresGrad(true);
+        GeluExact.GELU.apply(near0).sum().backward();
+        float[] slope = near0.grad().toFloatArray();
+        float[] wantSlope = {0.5f, 0.5f, 0.5f, 0.5f + 2 * 1e-3f * 0.3989423f, 0f, 1f};
+        for (int i = 0; i < slope.length; i++) {
+            assertEquals(wantSlope[i], slope[i], 1e-6, "gelu slope at " + near0.toFloatArray()[i]);
+        }
         gradCheck("gelu", in -> GeluExact.GELU.apply(in[0]), t(random(3 * 7, -3, 3), 3, 7));
         gradCheck(
                 "gelu of a transposed view",
