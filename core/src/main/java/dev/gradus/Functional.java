@@ -450,9 +450,11 @@ public final class Functional {
         float keep = 1f - p;
         float[] mask = new float[x.numel()];
         if (keep > 0f) {
+            // nextFloat() < keep, as integers and without a branch (half the time, the same masks)
             float scale = 1f / keep;
+            long below = (long) Math.ceil(keep * 0x1.0p24);
             for (int i = 0; i < mask.length; i++) {
-                mask[i] = rng.nextFloat() < keep ? scale : 0f;
+                mask[i] = scale * (float) (((rng.nextLong() >>> 40) - below) >>> 63);
             }
         }
         return x.mul(Tensor.of(x.backend(), mask, x.shape().dims()));

@@ -64,8 +64,24 @@ public class Dense extends Module {
         if (x.shape().rank() == 0 || x.shape().dim(-1) != in) {
             throw new IllegalArgumentException(describe() + ": expected input [..., " + in + "], got " + x.shape());
         }
-        Tensor y = x.matmul(weight.t());
+        Tensor y = matmulRows(x, weight.t());
         return traced(bias == null ? y : y.add(bias));
+    }
+
+    /**
+     * {@code x [..., in] x w [in, out] -> [..., out]} as one {@code [rows, in] x [in, out]} product, as PyTorch's
+     * linear: a batched product would broadcast {@code w} over the leading axes, and its gradient would be summed
+     * back from a strided {@code [..., in, out]} copy (most of the {@code vit} example's backward, measured).
+     */
+    static Tensor matmulRows(Tensor x, Tensor w) {
+        Shape s = x.shape();
+        if (s.rank() <= 2) {
+            return x.matmul(w);
+        }
+        int[] dims = s.dims();
+        int rows = s.numel() / dims[dims.length - 1];
+        dims[dims.length - 1] = w.shape().dim(1);
+        return x.reshape(rows, s.dim(-1)).matmul(w).reshape(dims);
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Activations;
-import dev.gradus.Tensor;
+import dev.gradus.ops.GeluExact;
 
 /**
  * Gaussian error linear unit, exact ({@code x * Phi(x)}) or with the tanh approximation, as PyTorch's
@@ -22,7 +22,7 @@ public final class GELU extends Activation {
         super(
                 "none".equals(approximate) ? "GELU" : "GELU(approximate='" + approximate + "')",
                 switch (approximate) {
-                    case "none" -> Tensor::gelu;
+                    case "none" -> x -> GeluExact.GELU.apply(x);
                     case "tanh" -> Activations::geluTanh;
                     default ->
                         throw new IllegalArgumentException(

@@ -3,6 +3,7 @@ package dev.gradus.nn;
 import dev.gradus.Backends;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
+import dev.gradus.ops.LayerNormRows;
 import dev.gradus.spi.Backend;
 import java.util.Arrays;
 
@@ -91,12 +92,9 @@ public class LayerNorm extends Module {
         if (lead < 0 || !Arrays.equals(Arrays.copyOfRange(s.dims(), lead, s.rank()), norm)) {
             throw new IllegalArgumentException(describe() + ": expected input [..., " + joined(norm) + "], got " + s);
         }
-        int[] rows = Arrays.copyOf(s.dims(), lead + 1);
-        rows[lead] = size;
-        Tensor flat = x.reshape(rows);
-        Tensor centred = flat.sub(flat.mean(lead, true));
-        Tensor var = centred.pow(2f).mean(lead, true);
-        Tensor y = centred.div(var.add(config.eps()).sqrt()).reshape(s.dims());
+        // One fused kernel over the rows (LayerNormRows), instead of 7 tensor ops forward and about 15 backward.
+        Tensor y = LayerNormRows.normalize(x.reshape(s.numel() / size, size), config.eps())
+                .reshape(s.dims());
         if (weight != null) {
             y = y.mul(weight).add(bias);
         }

@@ -153,7 +153,7 @@ public class MultiheadAttention extends Module {
     /** Chunk {@code i} (query, key, value) of the in-projection applied to {@code x [N, T, E]}. */
     private Tensor project(Tensor x, int i) {
         int e = config.embedDim();
-        Tensor y = x.matmul(inProjWeight.narrow(0, i * e, e).t());
+        Tensor y = Dense.matmulRows(x, inProjWeight.narrow(0, i * e, e).t());
         return inProjBias == null ? y : y.add(inProjBias.narrow(0, i * e, e));
     }
 

@@ -3,6 +3,7 @@ package dev.gradus.nn;
 import dev.gradus.Backends;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
+import dev.gradus.ops.GeluExact;
 import dev.gradus.spi.Backend;
 
 /**
@@ -158,7 +159,7 @@ public class TransformerEncoderLayer extends Module {
 
     private Tensor feedForwardBlock(Tensor x) {
         Tensor hidden = linear1.forward(x);
-        hidden = "gelu".equals(config.activation()) ? hidden.gelu() : hidden.relu();
+        hidden = "gelu".equals(config.activation()) ? GeluExact.GELU.apply(hidden) : hidden.relu();
         return dropout2.forward(linear2.forward(dropout.forward(hidden)));
     }
 

@@ -53,6 +53,68 @@ interface LayersConformance extends SuiteHelpers {
     }
 
     @Test
+    default void dropoutKeepsExactlyTheElementsWhoseDrawIsBelowKeep() {
+        Tensor x = rand(-1, 1, 7, 13);
+        float[] xs = x.toFloatArray();
+        for (float p : new float[] {0.1f, 0.3f, 0.999f}) {
+            float[] y = Functional.dropout(x, p, true, new Rng(5)).toFloatArray();
+            Rng draws = new Rng(5);
+            float keep = 1f - p;
+            for (int i = 0; i < xs.length; i++) {
+                float want = draws.nextFloat() < keep ? xs[i] * (1f / keep) : 0f;
+                assertEquals(want, y[i], 1e-6f * Math.abs(want), "dropout p=" + p + " at " + i);
+            }
+        }
+    }
+
+    @Test
+    default void denseOverLeadingAxesMatchesTheReferenceAndItsGradient() {
+        try (Dense d = new Dense(suiteBackend(), 5, 3, true, Init.PYTORCH, new Rng(3))) {
+            float[] w = d.weight().toFloatArray();
+            float[] bias = d.bias().toFloatArray();
+            for (int[] shape : new int[][] {{2, 3, 5}, {3, 1, 2, 5}, {4, 7, 5}}) {
+                Tensor x = rand(-1, 1, shape);
+                float[] xs = x.toFloatArray();
+                float[] y = d.forward(x).toFloatArray();
+                int rows = xs.length / 5;
+                assertEquals(rows * 3, y.length, "Dense output size for " + Shape.of(shape));
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0; o < 3; o++) {
+                        double acc = bias[o];
+                        for (int i = 0; i < 5; i++) {
+                            acc += xs[r * 5 + i] * w[o * 5 + i];
+                        }
+                        assertEquals(acc, y[r * 3 + o], 1e-5, "Dense " + Shape.of(shape) + " row " + r);
+                    }
+                }
+            }
+            Tensor x = rand(-1, 1, 4, 7, 5);
+            Tensor g = rand(-1, 1, 4, 7, 3);
+            d.forward(x).mul(g).sum().backward();
+            float[] xs = x.toFloatArray();
+            float[] gs = g.toFloatArray();
+            float[] dw = d.weight().grad().toFloatArray();
+            float[] db = d.bias().grad().toFloatArray();
+            for (int o = 0; o < 3; o++) {
+                double bsum = 0;
+                for (int r = 0; r < 28; r++) {
+                    bsum += gs[r * 3 + o];
+                }
+                assertEquals(bsum, db[o], 1e-4, "Dense bias gradient " + o);
+                for (int i = 0; i < 5; i++) {
+                    double acc = 0;
+                    for (int r = 0; r < 28; r++) {
+                        acc += gs[r * 3 + o] * xs[r * 5 + i];
+                    }
+                    assertEquals(acc, dw[o * 5 + i], 1e-4, "Dense weight gradient [" + o + ", " + i + "]");
+                }
+            }
+            gradCheck("Dense over [2, 3, 5]", a -> d.forward(a[0]), rand(-1, 1, 2, 3, 5));
+            gradCheck("Dense over a transposed [3, 2, 5]", a -> d.forward(a[0].transpose(0, 1)), rand(-1, 1, 2, 3, 5));
+        }
+    }
+
+    @Test
     default void cnnLayersComposeAndSwitchModes() {
         Sequential model = new Sequential(
                 new Conv2d(suiteBackend(), Conv2d.Config.of(1, 4, 3).withPadding(1), new Rng(1)),

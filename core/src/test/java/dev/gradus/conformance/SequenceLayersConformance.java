@@ -20,7 +20,9 @@ import dev.gradus.nn.MultiheadAttention;
 import dev.gradus.nn.Recurrent;
 import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
+import dev.gradus.ops.GeluExact;
 import dev.gradus.ops.GruCell;
+import dev.gradus.ops.LayerNormRows;
 import dev.gradus.ops.LstmCell;
 import dev.gradus.spi.Backend;
 import java.nio.file.Files;
@@ -165,6 +167,86 @@ interface SequenceLayersConformance extends SuiteHelpers {
                     assertThrows(IllegalArgumentException.class, () -> norm.forward(t(new float[3 * 7], 3, 7)));
             assertTrue(e.getMessage().contains("[..., 5, 7]") && e.getMessage().contains("[3, 7]"), e.getMessage());
         }
+    }
+
+    @Test
+    default void fusedLayerNormRowsMatchTheReferenceOnOddShapesAndStridedInputs() {
+        Backend b = suiteBackend();
+        for (int[] shape : new int[][] {{1, 1}, {3, 1}, {1, 64}, {17, 64}, {5, 13}, {0, 4}}) {
+            int rows = shape[0];
+            int d = shape[1];
+            float[] x = random(rows * d, -3, 5);
+            // once row-major, once as a transposed view of the same values (copied to row-major by the op)
+            Tensor direct = t(x, rows, d);
+            Tensor strided = t(transposed(x, rows, d), d, rows).transpose(0, 1);
+            for (Tensor in : new Tensor[] {direct, strided}) {
+                float[] y = LayerNormRows.normalize(in, 1e-5f).toFloatArray();
+                assertEquals(rows * d, y.length, "layerNormRows size for " + Arrays.toString(shape));
+                for (int r = 0; r < rows; r++) {
+                    double mean = 0;
+                    for (int i = 0; i < d; i++) {
+                        mean += x[r * d + i] / d;
+                    }
+                    double var = 0;
+                    for (int i = 0; i < d; i++) {
+                        var += Math.pow(x[r * d + i] - mean, 2) / d;
+                    }
+                    for (int i = 0; i < d; i++) {
+                        double want = (x[r * d + i] - mean) / Math.sqrt(var + 1e-5);
+                        assertEquals(want, y[r * d + i], 1e-4, "layerNormRows " + Arrays.toString(shape) + " at " + r);
+                    }
+                }
+            }
+        }
+        Tensor scale = t(random(4 * 9, -1, 1), 4, 9);
+        gradCheck("layerNormRows", in -> LayerNormRows.normalize(in[0], 1e-3f).mul(scale), t(random(36, -2, 2), 4, 9));
+        gradCheck(
+                "layerNormRows of a transposed view",
+                in -> LayerNormRows.normalize(in[0].transpose(0, 1), 1e-3f).mul(scale),
+                t(random(36, -2, 2), 9, 4));
+    }
+
+    @Test
+    default void fusedExactGeluEqualsTheComposedOneAndItsGradient() {
+        for (int[] shape : new int[][] {{1}, {7}, {3, 5}, {2, 17, 128}, {0, 3}, {5000}}) {
+            Tensor x = t(random(Shape.of(shape).numel(), -6, 6), shape);
+            assertArrayEquals(
+                    x.gelu().toFloatArray(),
+                    GeluExact.GELU.apply(x).toFloatArray(),
+                    "gelu " + Arrays.toString(shape) + ": bit for bit the composed form");
+            Tensor g = t(random(Shape.of(shape).numel(), -1, 1), shape);
+            Tensor a = x.detach().requiresGrad(true);
+            Tensor c = x.detach().requiresGrad(true);
+            GeluExact.GELU.apply(a).mul(g).sum().backward();
+            c.gelu().mul(g).sum().backward();
+            float[] want = c.grad().toFloatArray();
+            float[] got = a.grad().toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 + 1e-5 * Math.abs(want[i]), "gelu gradient at " + i);
+            }
+        }
+        Tensor near0 = t(new float[] {0f, 1e-30f, -1e-30f, 1e-3f, -40f, 40f}, 6).requiresGrad(true);
+        GeluExact.GELU.apply(near0).sum().backward();
+        float[] slope = near0.grad().toFloatArray();
+        float[] wantSlope = {0.5f, 0.5f, 0.5f, 0.5f + 2 * 1e-3f * 0.3989423f, 0f, 1f};
+        for (int i = 0; i < slope.length; i++) {
+            assertEquals(wantSlope[i], slope[i], 1e-6, "gelu slope at " + near0.toFloatArray()[i]);
+        }
+        gradCheck("gelu", in -> GeluExact.GELU.apply(in[0]), t(random(3 * 7, -3, 3), 3, 7));
+        gradCheck(
+                "gelu of a transposed view",
+                in -> GeluExact.GELU.apply(in[0].transpose(0, 1)),
+                t(random(12, -3, 3), 3, 4));
+    }
+
+    private static float[] transposed(float[] x, int rows, int cols) {
+        float[] t = new float[x.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = x[r * cols + c];
+            }
+        }
+        return t;
     }
 
     @Test
