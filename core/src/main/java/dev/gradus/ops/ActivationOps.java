@@ -7,7 +7,7 @@ import dev.gradus.spi.UnaryOp;
 /**
  * The activations, with PyTorch's names: {@code relu}, {@code sigmoid}, {@code tanh} (one kernel forward, one
  * fused kernel of the incoming gradient and the output backward), and the composed ones whose gradients come
- * from their parts: exact {@code gelu}, tanh-GELU, SiLU, leaky ReLU. {@link Tensor} and
+ * from their parts: tanh-GELU, SiLU, leaky ReLU; the exact {@code gelu} is the fused {@link GeluExact}. {@link Tensor} and
  * {@link dev.gradus.Activations} call these.
  *
  * <p>Shapes: any; the output has the input's shape.
@@ -26,17 +26,10 @@ public final class ActivationOps {
     /** The hyperbolic tangent. */
     public static final Op TANH = fused("tanh", UnaryOp.TANH, BinaryOp.TANH_GRAD);
 
-    private static final float SQRT_HALF = (float) (1 / Math.sqrt(2));
     private static final float SQRT_TWO_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
-    /** PyTorch's exact GELU, {@code x/2 * (1 + erf(x/sqrt(2)))}, composed (its gradient from its parts). */
-    public static final Op GELU = Op.builder("gelu")
-            .arity(1)
-            .builtIn((in, s) -> {
-                Tensor x = in[0].requireFloat("gelu");
-                return x.mul(0.5f).mul(x.mul(SQRT_HALF).erf().add(1f));
-            })
-            .build();
+    /** PyTorch's exact GELU, {@code x/2 * (1 + erf(x/sqrt(2)))}: defined once, in {@link GeluExact}. */
+    public static final Op GELU = GeluExact.GELU;
 
     /** GELU with the tanh approximation: {@code 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))}. */
     public static final Op GELU_TANH = Op.builder("geluTanh")
