@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * wins.
  *
  * <pre>{@code
- * Backend cpu = Backends.get("cpu");
+ * Backend cpu = Backends.get("cpu");               // SPI level; users pass a Device instead
+ * Backend cuda0 = Backends.of(Device.of("cuda:0"));
  * Backend best = Backends.defaultBackend();
  * }</pre>
  */
@@ -88,6 +89,32 @@ public final class Backends {
         String artifact = KNOWN.get(wanted);
         throw new IllegalStateException("Gradus backend '" + wanted + "' was asked for but is not on the class path"
                 + (artifact != null ? ": add the dependency " + artifact : "; known backends: " + KNOWN.keySet()));
+    }
+
+    /**
+     * The backend that computes on {@code device}: the SPI object behind the user's {@link Device} handle.
+     *
+     * @throws IllegalStateException naming the module to add, or the reason it cannot run (as {@link #get})
+     * @throws IllegalArgumentException when the backend has no device of that index
+     */
+    public static Backend of(Device device) {
+        Backend b = get(device.type());
+        Device has = b.device();
+        if (has.index() != device.index()) {
+            throw new IllegalArgumentException(
+                    "Gradus backend '" + device.type() + "' has no device " + device + "; this process uses " + has);
+        }
+        return b;
+    }
+
+    /** Whether {@link #of(Device)} would succeed for {@code device}, without throwing. */
+    static boolean available(Device device) {
+        try {
+            of(device);
+            return true;
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**
