@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
@@ -17,7 +17,6 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -54,21 +53,21 @@ public final class BnCnnCommand implements Callable<Integer> {
     }
 
     /** The model, initialised from {@code rng}. */
-    public static Sequential model(Backend backend, Rng rng) {
+    public static Sequential model(Device device, Rng rng) {
         return new Sequential(
-                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
+                new Conv2d(device, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
                 new ReLU(),
-                new BatchNorm2d(backend, BatchNorm2d.Config.of(16)),
+                new BatchNorm2d(device, BatchNorm2d.Config.of(16)),
                 new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), rng),
+                new Conv2d(device, Conv2d.Config.of(16, 32, 3).withPadding(1), rng),
                 new ReLU(),
-                new BatchNorm2d(backend, BatchNorm2d.Config.of(32)),
+                new BatchNorm2d(device, BatchNorm2d.Config.of(32)),
                 new MaxPool2d(2),
                 new Flatten(),
-                new Dense(backend, 1568, 256, true, Init.PYTORCH, rng),
+                new Dense(device, 1568, 256, true, Init.PYTORCH, rng),
                 new ReLU(),
-                new BatchNorm1d(backend, BatchNorm1d.Config.of(256)),
-                new Dense(backend, 256, 10, true, Init.PYTORCH, rng));
+                new BatchNorm1d(device, BatchNorm1d.Config.of(256)),
+                new Dense(device, 256, 10, true, Init.PYTORCH, rng));
     }
 
     /** Trains and evaluates, printing one line per epoch and writing {@code metrics.json} into {@code out}. */
@@ -80,7 +79,7 @@ public final class BnCnnCommand implements Callable<Integer> {
     public static Training.Result train(TrainOptions o, boolean augment, Path save, PrintStream log)
             throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         Normalize norm = Normalize.of(0.1307f, 0.3081f);
         Transform trainTransform = augment ? new RandomAffine(10, 0.1f, 0.1f, 0.1f).andThen(norm) : norm;
@@ -90,12 +89,12 @@ public final class BnCnnCommand implements Callable<Integer> {
                 .prefetch(augment ? 2 : 0);
         DataLoader test = new DataLoader(mnist.test(), 1000).transform(norm);
         Training.Result r;
-        try (Sequential model = model(backend, rng);
+        try (Sequential model = model(device, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             String extra = ", " + model.parameterCount() + " parameters" + (augment ? ", augmented" : "");
-            o.printSetup(model, backend, mnist, "Adam", extra, log);
+            o.printSetup(model, device, mnist, "Adam", extra, log);
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
-            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), backend, log);
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), device, log);
             TrainOptions.save(model, save, Map.of("gradus.example", "bn-cnn"), log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);

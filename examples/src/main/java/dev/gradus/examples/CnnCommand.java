@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.GaussianNoise;
@@ -13,7 +13,6 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,19 +51,19 @@ public final class CnnCommand implements Callable<Integer> {
     }
 
     /** The model, initialised from {@code rng}. */
-    public static Sequential model(Backend backend, Rng rng) {
+    public static Sequential model(Device device, Rng rng) {
         return new Sequential(
-                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(device, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(device, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(backend, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(device, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
                 new Flatten(),
-                new Dense(backend, 288, 10, true, Init.GLOROT, rng));
+                new Dense(device, 288, 10, true, Init.GLOROT, rng));
     }
 
     /**
@@ -73,7 +72,7 @@ public final class CnnCommand implements Callable<Integer> {
      */
     public static Training.Result train(TrainOptions o, float noise, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
         if (noise > 0) {
@@ -81,12 +80,12 @@ public final class CnnCommand implements Callable<Integer> {
         }
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
-        try (Sequential model = model(backend, rng);
+        try (Sequential model = model(device, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            o.printSetup(model, backend, mnist, "Adam", ", " + model.parameterCount() + " parameters", log);
+            o.printSetup(model, device, mnist, "Adam", ", " + model.parameterCount() + " parameters", log);
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), backend, log);
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), device, log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;
