@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,9 @@ public final class Backends {
             "cuda", "dev.gradus:gradus-backend-cuda");
 
     private static volatile Backend defaultBackend;
+
+    /** Devices already resolved by {@link #of(Device)}: each provider makes one backend per process. */
+    private static final Map<Device, Backend> RESOLVED = new ConcurrentHashMap<>();
 
     private Backends() {}
 
@@ -98,12 +102,17 @@ public final class Backends {
      * @throws IllegalArgumentException when the backend has no device of that index
      */
     public static Backend of(Device device) {
+        Backend known = RESOLVED.get(device);
+        if (known != null) {
+            return known;
+        }
         Backend b = get(device.type());
         Device has = b.device();
         if (has.index() != device.index()) {
             throw new IllegalArgumentException(
                     "Gradus backend '" + device.type() + "' has no device " + device + "; this process uses " + has);
         }
+        RESOLVED.put(device, b);
         return b;
     }
 

@@ -6,7 +6,6 @@ import dev.gradus.GradMode;
 import dev.gradus.Scope;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
-import dev.gradus.spi.Backend;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -391,10 +390,10 @@ public abstract class Module implements AutoCloseable {
      * @throws IllegalStateException when the device's backend is missing or cannot run (see {@link Backends#of})
      */
     public Module to(Device device) {
-        Backend target = Backends.of(device);
+        Backends.of(device); // fails before anything moves when the device cannot be had
         Map<Tensor, Tensor> moved = new IdentityHashMap<>();
         Set<Module> visited = Collections.newSetFromMap(new IdentityHashMap<>());
-        moveTo(target, moved, visited);
+        moveTo(device, moved, visited);
         for (Module m : visited) { // after every move, so a field may hold another module's tensor
             FieldRewrite.apply(m, moved);
         }
@@ -402,7 +401,7 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
-    private void moveTo(Backend target, Map<Tensor, Tensor> moved, Set<Module> visited) {
+    private void moveTo(Device target, Map<Tensor, Tensor> moved, Set<Module> visited) {
         if (!visited.add(this)) {
             return;
         }
@@ -418,15 +417,15 @@ public abstract class Module implements AutoCloseable {
     }
 
     /** {@code t} on {@code target}: itself when already there, else its copy (a parameter's is a parameter). */
-    private static Tensor moveOne(Tensor t, Backend target, Map<Tensor, Tensor> moved) {
-        if (t.backend() == target) {
-            return t;
-        }
+    private static Tensor moveOne(Tensor t, Device target, Map<Tensor, Tensor> moved) {
         Tensor done = moved.get(t);
         if (done != null) {
             return done;
         }
         Tensor copy = t.to(target);
+        if (copy == t) {
+            return t;
+        }
         Tensor n = t instanceof Parameter ? new Parameter(copy) : copy.persist(); // neither is a scope's
         if (n != copy) {
             copy.close();

@@ -1,5 +1,6 @@
 package dev.gradus.examples;
 
+import dev.gradus.Backends;
 import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
@@ -17,6 +18,7 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
+import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -54,20 +56,25 @@ public final class BnCnnCommand implements Callable<Integer> {
 
     /** The model, initialised from {@code rng}. */
     public static Sequential model(Device device, Rng rng) {
+        return model(Backends.of(device), rng);
+    }
+
+    /** The SPI-level form of {@link #model(Device, Rng)}, for a backend instance a Device cannot name. */
+    public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
-                new Conv2d(device, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
+                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
                 new ReLU(),
-                new BatchNorm2d(device, BatchNorm2d.Config.of(16)),
+                new BatchNorm2d(backend, BatchNorm2d.Config.of(16)),
                 new MaxPool2d(2),
-                new Conv2d(device, Conv2d.Config.of(16, 32, 3).withPadding(1), rng),
+                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), rng),
                 new ReLU(),
-                new BatchNorm2d(device, BatchNorm2d.Config.of(32)),
+                new BatchNorm2d(backend, BatchNorm2d.Config.of(32)),
                 new MaxPool2d(2),
                 new Flatten(),
-                new Dense(device, 1568, 256, true, Init.PYTORCH, rng),
+                new Dense(backend, 1568, 256, true, Init.PYTORCH, rng),
                 new ReLU(),
-                new BatchNorm1d(device, BatchNorm1d.Config.of(256)),
-                new Dense(device, 256, 10, true, Init.PYTORCH, rng));
+                new BatchNorm1d(backend, BatchNorm1d.Config.of(256)),
+                new Dense(backend, 256, 10, true, Init.PYTORCH, rng));
     }
 
     /** Trains and evaluates, printing one line per epoch and writing {@code metrics.json} into {@code out}. */

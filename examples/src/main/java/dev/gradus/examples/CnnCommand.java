@@ -1,5 +1,6 @@
 package dev.gradus.examples;
 
+import dev.gradus.Backends;
 import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
@@ -13,6 +14,7 @@ import dev.gradus.nn.MaxPool2d;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
+import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,18 +54,23 @@ public final class CnnCommand implements Callable<Integer> {
 
     /** The model, initialised from {@code rng}. */
     public static Sequential model(Device device, Rng rng) {
+        return model(Backends.of(device), rng);
+    }
+
+    /** The SPI-level form of {@link #model(Device, Rng)}, for a backend instance a Device cannot name. */
+    public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
-                new Conv2d(device, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(device, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(backend, Conv2d.Config.of(16, 32, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
-                new Conv2d(device, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng),
+                new Conv2d(backend, Conv2d.Config.of(32, 32, 3).withPadding(1), Init.GLOROT, rng),
                 new ReLU(),
                 new MaxPool2d(2),
                 new Flatten(),
-                new Dense(device, 288, 10, true, Init.GLOROT, rng));
+                new Dense(backend, 288, 10, true, Init.GLOROT, rng));
     }
 
     /**

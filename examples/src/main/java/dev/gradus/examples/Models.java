@@ -1,5 +1,6 @@
 package dev.gradus.examples;
 
+import dev.gradus.Backends;
 import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.io.ModelFormatException;
@@ -11,6 +12,7 @@ import dev.gradus.nn.Init;
 import dev.gradus.nn.Module;
 import dev.gradus.nn.ReLU;
 import dev.gradus.nn.Sequential;
+import dev.gradus.spi.Backend;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -24,16 +26,21 @@ public final class Models {
 
     /** An MLP on flattened images: 784 -> hidden... (relu, optional dropout) -> 10, Glorot init as Keras/Flux. */
     public static Sequential mlp(Device device, int[] hidden, float dropout, Rng rng) {
+        return mlp(Backends.of(device), hidden, dropout, rng);
+    }
+
+    /** The SPI-level form of {@link #mlp(Device, int[], float, Rng)}, for a backend instance a Device cannot name. */
+    public static Sequential mlp(Backend backend, int[] hidden, float dropout, Rng rng) {
         Sequential s = new Sequential(new Flatten());
         int in = 784;
         for (int h : hidden) {
-            s.add(new Dense(device, in, h, true, Init.GLOROT, rng)).add(new ReLU());
+            s.add(new Dense(backend, in, h, true, Init.GLOROT, rng)).add(new ReLU());
             if (dropout > 0) {
                 s.add(new Dropout(dropout, rng.split()));
             }
             in = h;
         }
-        return s.add(new Dense(device, in, 10, true, Init.GLOROT, rng));
+        return s.add(new Dense(backend, in, 10, true, Init.GLOROT, rng));
     }
 
     /** The metadata that lets {@link #rebuild} make this architecture again. */
@@ -55,10 +62,15 @@ public final class Models {
 
     /** Reads {@code file} once, rebuilds the architecture its metadata names and loads the weights into it. */
     public static Saved load(Path file, Device device) throws IOException {
+        return load(file, Backends.of(device));
+    }
+
+    /** The SPI-level form of {@link #load(Path, Device)}, for a backend instance a Device cannot name. */
+    public static Saved load(Path file, Backend backend) throws IOException {
         Safetensors.Contents c = Safetensors.read(file);
         Module model;
         try {
-            model = rebuild(c.metadata(), device);
+            model = rebuild(c.metadata(), backend);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file.toString(), e.getMessage(), e);
         }
@@ -74,6 +86,11 @@ public final class Models {
 
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
     public static Module rebuild(Map<String, String> meta, Device device) {
+        return rebuild(meta, Backends.of(device));
+    }
+
+    /** The SPI-level form of {@link #rebuild(Map, Device)}, for a backend instance a Device cannot name. */
+    public static Module rebuild(Map<String, String> meta, Backend backend) {
         String example = meta.get("gradus.example");
         if (example == null) {
             throw new IllegalArgumentException(
@@ -82,13 +99,13 @@ public final class Models {
         }
         Rng rng = new Rng(0);
         return switch (example) {
-            case "cnn" -> CnnCommand.model(device, rng);
-            case "bn-cnn" -> BnCnnCommand.model(device, rng);
-            case "lstm" -> new RowLstm(device, hiddenOf(meta, 128), rng);
-            case "vit" -> new VisionTransformer(device, rng);
+            case "cnn" -> CnnCommand.model(backend, rng);
+            case "bn-cnn" -> BnCnnCommand.model(backend, rng);
+            case "lstm" -> new RowLstm(backend.device(), hiddenOf(meta, 128), rng);
+            case "vit" -> new VisionTransformer(backend.device(), rng);
             case "mlp", "fashion-mlp", "linear" ->
                 mlp(
-                        device,
+                        backend,
                         parse(meta.getOrDefault("gradus.hidden", "")),
                         dropout(meta.getOrDefault("gradus.dropout", "0")),
                         rng);
