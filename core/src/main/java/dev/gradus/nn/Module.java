@@ -385,7 +385,7 @@ public abstract class Module implements AutoCloseable {
      * fields holding them (directly, or in records, lists and arrays) point at the new ones. Gradients are not
      * carried; make the optimizer after moving (it would hold the released tensors).
      *
-     * <pre>{@code Module model = Models.mlp(...).to(Device.of("cuda"));}</pre>
+     * <pre>{@code Module model = new Sequential(new Dense(784, 10)).to(Device.of("cuda"));}</pre>
      *
      * @throws IllegalStateException when the device's backend is missing or cannot run (see {@link Backends#of})
      */
@@ -429,6 +429,9 @@ public abstract class Module implements AutoCloseable {
         Tensor n = t instanceof Parameter ? new Parameter(copy) : copy.persist(); // neither is a scope's
         if (n != copy) {
             copy.close();
+        }
+        if (t instanceof Parameter && !t.requiresGrad()) {
+            n.requiresGrad(false); // a frozen parameter stays frozen
         }
         moved.put(t, n);
         return n;
