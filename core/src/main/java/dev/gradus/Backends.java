@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * wins.
  *
  * <pre>{@code
- * Backend cpu = Backends.get("cpu");
+ * Backend cpu = Backends.get("cpu");               // SPI level; users pass a Device instead
+ * Backend cuda0 = Backends.of(Device.of("cuda:0"));
  * Backend best = Backends.defaultBackend();
  * }</pre>
  */
@@ -33,6 +35,9 @@ public final class Backends {
             "cuda", "dev.gradus:gradus-backend-cuda");
 
     private static volatile Backend defaultBackend;
+
+    /** Devices already resolved by {@link #of(Device)}: each provider makes one backend per process. */
+    private static final Map<Device, Backend> RESOLVED = new ConcurrentHashMap<>();
 
     private Backends() {}
 
@@ -88,6 +93,37 @@ public final class Backends {
         String artifact = KNOWN.get(wanted);
         throw new IllegalStateException("Gradus backend '" + wanted + "' was asked for but is not on the class path"
                 + (artifact != null ? ": add the dependency " + artifact : "; known backends: " + KNOWN.keySet()));
+    }
+
+    /**
+     * The backend that computes on {@code device}: the SPI object behind the user's {@link Device} handle.
+     *
+     * @throws IllegalStateException naming the module to add, or the reason it cannot run (as {@link #get})
+     * @throws IllegalArgumentException when the backend has no device of that index
+     */
+    public static Backend of(Device device) {
+        Backend known = RESOLVED.get(device);
+        if (known != null) {
+            return known;
+        }
+        Backend b = get(device.type());
+        Device has = b.device();
+        if (has.index() != device.index()) {
+            throw new IllegalArgumentException(
+                    "Gradus backend '" + device.type() + "' has no device " + device + "; this process uses " + has);
+        }
+        RESOLVED.put(device, b);
+        return b;
+    }
+
+    /** Whether {@link #of(Device)} would succeed for {@code device}, without throwing. */
+    static boolean available(Device device) {
+        try {
+            of(device);
+            return true;
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

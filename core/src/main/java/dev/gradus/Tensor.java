@@ -645,9 +645,18 @@ public non-sealed class Tensor extends TensorFactories implements AutoCloseable 
         return Functional.crossEntropy(this, target);
     }
 
-    /** A copy of this tensor on {@code target} (or this tensor if it is already there). */
+    /** A copy of this tensor on {@code target} (or this tensor if it is already there); the SPI-level form. */
     public Tensor to(Backend target) {
         return TensorOps.to(this, target);
+    }
+
+    /**
+     * A copy of this tensor on {@code device} (or this tensor if it is already there), as PyTorch's {@code x.to(d)}.
+     *
+     * <pre>{@code Tensor g = x.to(Device.of("cuda:0"));}</pre>
+     */
+    public Tensor to(Device device) {
+        return TensorOps.to(this, Backends.of(device));
     }
 
     /**

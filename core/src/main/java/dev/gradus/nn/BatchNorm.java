@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Functional;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
@@ -72,7 +73,12 @@ public class BatchNorm extends Module {
         this(Backends.defaultBackend(), Config.of(features));
     }
 
-    /** A layer on {@code backend}. */
+    /** {@link #BatchNorm(Backend, Config)} on {@code device}, the user's handle. */
+    public BatchNorm(Device device, Config config) {
+        this(Backends.of(device), config);
+    }
+
+    /** A layer on {@code backend} (SPI level; users pass a Device). */
     public BatchNorm(Backend backend, Config config) {
         this(backend, config, "BatchNorm", null);
     }

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.spi.Backend;
 
 /**
@@ -14,7 +15,12 @@ public class BatchNorm2d extends BatchNorm {
         this(Backends.defaultBackend(), Config.of(features));
     }
 
-    /** A layer on {@code backend}. */
+    /** {@link #BatchNorm2d(Backend, Config)} on {@code device}, the user's handle. */
+    public BatchNorm2d(Device device, Config config) {
+        this(Backends.of(device), config);
+    }
+
+    /** A layer on {@code backend} (SPI level; users pass a Device). */
     public BatchNorm2d(Backend backend, Config config) {
         super(backend, config, "BatchNorm2d", "[N, C, H, W]", 4);
     }

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
@@ -64,7 +65,12 @@ public class Conv1d extends Module {
         this(Backends.defaultBackend(), config, Rng.fromGlobal());
     }
 
-    /** On {@code backend}, PyTorch's initialisation drawn from {@code rng}. */
+    /** {@link #Conv1d(Backend, Config, Rng)} on {@code device}, the user's handle. */
+    public Conv1d(Device device, Config config, Rng rng) {
+        this(Backends.of(device), config, rng);
+    }
+
+    /** On {@code backend} (SPI level; users pass a Device), PyTorch's initialisation drawn from {@code rng}. */
     public Conv1d(Backend backend, Config config, Rng rng) {
         this.config = config;
         int fanIn = config.in() / config.groups() * config.kernel();

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
@@ -97,13 +98,23 @@ public class Conv2d extends Module {
         this(Backends.defaultBackend(), config, rng);
     }
 
-    /** A layer on {@code backend} with PyTorch's initialisation. */
+    /** {@link #Conv2d(Backend, Config, Rng)} on {@code device}, the user's handle. */
+    public Conv2d(Device device, Config config, Rng rng) {
+        this(Backends.of(device), config, rng);
+    }
+
+    /** A layer on {@code backend} (SPI level; users pass a Device) with PyTorch's initialisation. */
     public Conv2d(Backend backend, Config config, Rng rng) {
         this(backend, config, Init.PYTORCH, rng);
     }
 
+    /** {@link #Conv2d(Backend, Config, Init, Rng)} on {@code device}, the user's handle. */
+    public Conv2d(Device device, Config config, Init init, Rng rng) {
+        this(Backends.of(device), config, init, rng);
+    }
+
     /**
-     * A layer on {@code backend} with the given initialisation; fans are {@code C/groups*R*S} in and
+     * A layer on {@code backend} (SPI level; users pass a Device) with the given initialisation; fans are {@code C/groups*R*S} in and
      * {@code K/groups*R*S} out ({@link Init#GLOROT} then matches Flux's {@code Conv}).
      */
     public Conv2d(Backend backend, Config config, Init init, Rng rng) {

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Functional;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
@@ -220,13 +221,23 @@ public class ConvTranspose2d extends Module {
         this(Backends.defaultBackend(), config, rng);
     }
 
-    /** A layer on {@code backend} with PyTorch's initialisation. */
+    /** {@link #ConvTranspose2d(Backend, Config, Rng)} on {@code device}, the user's handle. */
+    public ConvTranspose2d(Device device, Config config, Rng rng) {
+        this(Backends.of(device), config, rng);
+    }
+
+    /** A layer on {@code backend} (SPI level; users pass a Device) with PyTorch's initialisation. */
     public ConvTranspose2d(Backend backend, Config config, Rng rng) {
         this(backend, config, Init.PYTORCH, rng);
     }
 
+    /** {@link #ConvTranspose2d(Backend, Config, Init, Rng)} on {@code device}, the user's handle. */
+    public ConvTranspose2d(Device device, Config config, Init init, Rng rng) {
+        this(Backends.of(device), config, init, rng);
+    }
+
     /**
-     * A layer on {@code backend} with the given initialisation; the fans are read off the weight as PyTorch does:
+     * A layer on {@code backend} (SPI level; users pass a Device) with the given initialisation; the fans are read off the weight as PyTorch does:
      * {@code K/groups*R*S} in, {@code C*R*S} out.
      */
     public ConvTranspose2d(Backend backend, Config config, Init init, Rng rng) {

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
@@ -32,7 +33,12 @@ public class Dense extends Module {
         this(Backends.defaultBackend(), in, out, bias, init, rng);
     }
 
-    /** A layer on {@code backend}. */
+    /** {@link #Dense(Backend, int, int, boolean, Init, Rng)} on {@code device}, the user's handle. */
+    public Dense(Device device, int in, int out, boolean bias, Init init, Rng rng) {
+        this(Backends.of(device), in, out, bias, init, rng);
+    }
+
+    /** A layer on {@code backend} (SPI level; users pass a Device). */
     public Dense(Backend backend, int in, int out, boolean bias, Init init, Rng rng) {
         if (in <= 0 || out <= 0) {
             throw new IllegalArgumentException("Dense: sizes must be positive, got " + in + " -> " + out);

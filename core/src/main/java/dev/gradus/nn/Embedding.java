@@ -2,6 +2,7 @@ package dev.gradus.nn;
 
 import dev.gradus.Backends;
 import dev.gradus.DType;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
@@ -30,7 +31,12 @@ public class Embedding extends Module {
         this(Backends.defaultBackend(), numEmbeddings, embeddingDim, NO_PADDING, Rng.fromGlobal());
     }
 
-    /** A table on {@code backend}; {@code paddingIdx} may be negative (from the end) or {@link #NO_PADDING}. */
+    /** {@link #Embedding(Backend, int, int, int, Rng)} on {@code device}, the user's handle. */
+    public Embedding(Device device, int numEmbeddings, int embeddingDim, int paddingIdx, Rng rng) {
+        this(Backends.of(device), numEmbeddings, embeddingDim, paddingIdx, rng);
+    }
+
+    /** A table on {@code backend} (SPI level; users pass a Device); {@code paddingIdx} may be negative (from the end) or {@link #NO_PADDING}. */
     public Embedding(Backend backend, int numEmbeddings, int embeddingDim, int paddingIdx, Rng rng) {
         if (numEmbeddings <= 0 || embeddingDim <= 0) {
             throw new IllegalArgumentException(

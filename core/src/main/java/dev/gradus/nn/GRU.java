@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.ops.GruCell;
@@ -21,7 +22,12 @@ public class GRU extends Recurrent {
         this(Backends.defaultBackend(), config, Rng.fromGlobal());
     }
 
-    /** On {@code backend}, initialised from {@code rng}. */
+    /** {@link #GRU(Backend, Config, Rng)} on {@code device}, the user's handle. */
+    public GRU(Device device, Config config, Rng rng) {
+        this(Backends.of(device), config, rng);
+    }
+
+    /** On {@code backend} (SPI level; users pass a Device), initialised from {@code rng}. */
     public GRU(Backend backend, Config config, Rng rng) {
         super(backend, config, rng, "GRU", 3);
     }

@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Tensor;
 import dev.gradus.spi.Backend;
 import java.util.Arrays;
@@ -27,7 +28,12 @@ public class GroupNorm extends Module {
         this(Backends.defaultBackend(), numGroups, numChannels, 1e-5f, true);
     }
 
-    /** The layer on {@code backend}. */
+    /** {@link #GroupNorm(Backend, int, int, float, boolean)} on {@code device}, the user's handle. */
+    public GroupNorm(Device device, int numGroups, int numChannels, float eps, boolean affine) {
+        this(Backends.of(device), numGroups, numChannels, eps, affine);
+    }
+
+    /** The layer on {@code backend} (SPI level; users pass a Device). */
     public GroupNorm(Backend backend, int numGroups, int numChannels, float eps, boolean affine) {
         if (numGroups <= 0 || numChannels <= 0 || numChannels % numGroups != 0) {
             throw new IllegalArgumentException("GroupNorm: num_channels " + numChannels

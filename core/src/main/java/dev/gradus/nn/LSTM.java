@@ -1,6 +1,7 @@
 package dev.gradus.nn;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.ops.LstmCell;
@@ -26,7 +27,12 @@ public class LSTM extends Recurrent {
         this(Backends.defaultBackend(), config, Rng.fromGlobal());
     }
 
-    /** On {@code backend}, initialised from {@code rng}. */
+    /** {@link #LSTM(Backend, Config, Rng)} on {@code device}, the user's handle. */
+    public LSTM(Device device, Config config, Rng rng) {
+        this(Backends.of(device), config, rng);
+    }
+
+    /** On {@code backend} (SPI level; users pass a Device), initialised from {@code rng}. */
     public LSTM(Backend backend, Config config, Rng rng) {
         super(backend, config, rng, "LSTM", 4);
     }

@@ -1,5 +1,7 @@
 package dev.gradus.nn;
 
+import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.GradMode;
 import dev.gradus.Scope;
 import dev.gradus.Shape;
@@ -375,6 +377,64 @@ public abstract class Module implements AutoCloseable {
             return Tensor.zeros(b.backend(), shape.dims());
         }
         return Tensor.zeros(shape.dims());
+    }
+
+    /**
+     * Moves this module's parameters and buffers, and its descendants', to {@code device} in place and returns this
+     * module, as PyTorch's {@code model.to(device)}: values are copied unchanged, the old tensors are released, and
+     * fields holding them (directly, or in records, lists and arrays) point at the new ones. Gradients are not
+     * carried; make the optimizer after moving (it would hold the released tensors).
+     *
+     * <pre>{@code Module model = new Sequential(new Dense(784, 10)).to(Device.of("cuda"));}</pre>
+     *
+     * @throws IllegalStateException when the device's backend is missing or cannot run (see {@link Backends#of})
+     */
+    public Module to(Device device) {
+        Backends.of(device); // fails before anything moves when the device cannot be had
+        Map<Tensor, Tensor> moved = new IdentityHashMap<>();
+        Set<Module> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        moveTo(device, moved, visited);
+        for (Module m : visited) { // after every move, so a field may hold another module's tensor
+            FieldRewrite.apply(m, moved);
+        }
+        moved.keySet().forEach(Tensor::close);
+        return this;
+    }
+
+    private void moveTo(Device target, Map<Tensor, Tensor> moved, Set<Module> visited) {
+        if (!visited.add(this)) {
+            return;
+        }
+        if (closed) {
+            throw new IllegalStateException(describe() + ": to() on a closed module");
+        }
+        discoverFields();
+        params.replaceAll((k, p) -> (Parameter) moveOne(p, target, moved));
+        buffers.replaceAll((k, b) -> moveOne(b, target, moved));
+        for (Module m : children.values()) {
+            m.moveTo(target, moved, visited);
+        }
+    }
+
+    /** {@code t} on {@code target}: itself when already there, else its copy (a parameter's is a parameter). */
+    private static Tensor moveOne(Tensor t, Device target, Map<Tensor, Tensor> moved) {
+        Tensor done = moved.get(t);
+        if (done != null) {
+            return done;
+        }
+        Tensor copy = t.to(target);
+        if (copy == t) {
+            return t;
+        }
+        Tensor n = t instanceof Parameter ? new Parameter(copy) : copy.persist(); // neither is a scope's
+        if (n != copy) {
+            copy.close();
+        }
+        if (t instanceof Parameter && !t.requiresGrad()) {
+            n.requiresGrad(false); // a frozen parameter stays frozen
+        }
+        moved.put(t, n);
+        return n;
     }
 
     /** Display name for summaries, e.g. {@code Dense(784 -> 48)}. */

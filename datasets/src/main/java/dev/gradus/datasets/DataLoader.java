@@ -1,6 +1,8 @@
 package dev.gradus.datasets;
 
+import dev.gradus.Backends;
 import dev.gradus.DType;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
@@ -150,6 +152,11 @@ public final class DataLoader {
      * next epoch of this loader starts, or when the abandoned epoch is garbage-collected, whichever comes first;
      * try-with-resources stops it at once.
      */
+    public Epoch epoch(Device device) {
+        return epoch(Backends.of(device));
+    }
+
+    /** One pass over the data with batches on {@code backend}: the SPI-level form of {@link #epoch(Device)}. */
     public Epoch epoch(Backend backend) {
         int n = data.size();
         int[] order = shuffleRng != null ? shuffleRng.permutation(n) : null;

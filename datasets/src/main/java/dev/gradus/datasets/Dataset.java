@@ -133,7 +133,22 @@ public record Dataset(String name, float[] features, int[] labels, int[] itemSha
                 select(name + "/valid", Arrays.copyOfRange(perm, 0, nValid)));
     }
 
-    /** All features as one tensor {@code [n, ...itemShape]}. */
+    /** All features as one tensor {@code [n, ...itemShape]} on {@code device}. */
+    public dev.gradus.Tensor featureTensor(dev.gradus.Device device) {
+        return featureTensor(dev.gradus.Backends.of(device));
+    }
+
+    /** Labels as an INT32 tensor {@code [n]} on {@code device}. */
+    public dev.gradus.Tensor labelTensor(dev.gradus.Device device) {
+        return labelTensor(dev.gradus.Backends.of(device));
+    }
+
+    /** Labels as a one-hot FLOAT32 tensor {@code [n, classes]} on {@code device}. */
+    public dev.gradus.Tensor oneHotTensor(dev.gradus.Device device) {
+        return oneHotTensor(dev.gradus.Backends.of(device));
+    }
+
+    /** All features as one tensor {@code [n, ...itemShape]} on {@code backend} (SPI level; users pass a Device). */
     public dev.gradus.Tensor featureTensor(dev.gradus.spi.Backend backend) {
         int[] shape = new int[itemShape.length + 1];
         shape[0] = size();

@@ -1,6 +1,7 @@
 package dev.gradus.examples;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
@@ -54,6 +55,11 @@ public final class BnCnnCommand implements Callable<Integer> {
     }
 
     /** The model, initialised from {@code rng}. */
+    public static Sequential model(Device device, Rng rng) {
+        return model(Backends.of(device), rng);
+    }
+
+    /** The SPI-level form of {@link #model(Device, Rng)}, for a backend instance a Device cannot name. */
     public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
                 new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), rng),
@@ -80,7 +86,7 @@ public final class BnCnnCommand implements Callable<Integer> {
     public static Training.Result train(TrainOptions o, boolean augment, Path save, PrintStream log)
             throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         Normalize norm = Normalize.of(0.1307f, 0.3081f);
         Transform trainTransform = augment ? new RandomAffine(10, 0.1f, 0.1f, 0.1f).andThen(norm) : norm;
@@ -90,12 +96,12 @@ public final class BnCnnCommand implements Callable<Integer> {
                 .prefetch(augment ? 2 : 0);
         DataLoader test = new DataLoader(mnist.test(), 1000).transform(norm);
         Training.Result r;
-        try (Sequential model = model(backend, rng);
+        try (Sequential model = model(device, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             String extra = ", " + model.parameterCount() + " parameters" + (augment ? ", augmented" : "");
-            o.printSetup(model, backend, mnist, "Adam", extra, log);
+            o.printSetup(model, device, mnist, "Adam", extra, log);
             // The notebook's StepLR(step_size=7, gamma=0.1): the last epochs settle at a tenth of the rate.
-            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), backend, log);
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("bn-cnn"), device, log);
             TrainOptions.save(model, save, Map.of("gradus.example", "bn-cnn"), log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);

@@ -1,6 +1,7 @@
 package dev.gradus.examples;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.GaussianNoise;
@@ -52,6 +53,11 @@ public final class CnnCommand implements Callable<Integer> {
     }
 
     /** The model, initialised from {@code rng}. */
+    public static Sequential model(Device device, Rng rng) {
+        return model(Backends.of(device), rng);
+    }
+
+    /** The SPI-level form of {@link #model(Device, Rng)}, for a backend instance a Device cannot name. */
     public static Sequential model(Backend backend, Rng rng) {
         return new Sequential(
                 new Conv2d(backend, Conv2d.Config.of(1, 16, 3).withPadding(1), Init.GLOROT, rng),
@@ -73,7 +79,7 @@ public final class CnnCommand implements Callable<Integer> {
      */
     public static Training.Result train(TrainOptions o, float noise, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
         if (noise > 0) {
@@ -81,12 +87,12 @@ public final class CnnCommand implements Callable<Integer> {
         }
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
-        try (Sequential model = model(backend, rng);
+        try (Sequential model = model(device, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            o.printSetup(model, backend, mnist, "Adam", ", " + model.parameterCount() + " parameters", log);
+            o.printSetup(model, device, mnist, "Adam", ", " + model.parameterCount() + " parameters", log);
             // The model zoo drops the learning rate tenfold once progress stalls; a fixed drop after epoch 7 of 10
             // does the same within our budget.
-            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), backend, log);
+            r = o.fit(Training.Config.of(model, opt, train, test, o.epochs).withName("cnn"), device, log);
         }
         Training.writeReport(o.out, r, mnist.test(), Mnist.CLASS_NAMES, log);
         return r;

@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.nn.Module;
 import dev.gradus.onnx.Onnx;
 import java.io.IOException;
@@ -36,7 +36,7 @@ public final class ExportOnnxCommand implements Callable<Integer> {
 
     /** Rebuilds the model in {@code modelFile}, loads its weights and writes {@code onnxFile}. */
     public static void export(Path modelFile, Path onnxFile, PrintStream log) throws IOException {
-        Models.Saved saved = Models.load(modelFile, Backends.defaultBackend());
+        Models.Saved saved = Models.load(modelFile, Device.defaultDevice());
         Map<String, String> meta = saved.meta();
         try (Module model = saved.model()) {
             Onnx.Config config = Onnx.Config.of(1, 1, 28, 28);

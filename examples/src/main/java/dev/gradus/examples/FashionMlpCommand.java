@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.FashionMnist;
@@ -8,7 +8,6 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.metrics.ConfusionMatrix;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -49,19 +48,19 @@ public final class FashionMlpCommand implements Callable<Integer> {
     public static Training.Result train(TrainOptions o, int[] hidden, float dropout, Path save, PrintStream log)
             throws IOException {
         Mnist.Splits fashion = o.fashionMnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(fashion.train(), o.batch).shuffle(rng.nextLong());
         DataLoader test = new DataLoader(fashion.test(), 1000);
         Training.Result r;
-        try (Sequential model = Models.mlp(backend, hidden, dropout, rng);
+        try (Sequential model = Models.mlp(device, hidden, dropout, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            o.printSetup(model, backend, fashion, "Adam", "", log);
+            o.printSetup(model, device, fashion, "Adam", "", log);
             // As in all our examples, the last epochs run at a tenth of the rate (StepLR(7, 0.1)).
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs)
                             .withName("fashion-mlp 784-" + Models.join(hidden) + "-10"),
-                    backend,
+                    device,
                     log);
             TrainOptions.save(model, save, Models.describe("fashion-mlp", hidden, dropout), log);
         }

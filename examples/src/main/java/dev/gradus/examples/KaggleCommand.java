@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.datasets.DataLoader;
@@ -10,7 +10,6 @@ import dev.gradus.datasets.Mnist;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -64,7 +63,7 @@ public final class KaggleCommand implements Callable<Integer> {
                     + (all.size() == 1 ? " row is" : " rows are")
                     + " too few for the 80/20 train/valid split (a part would be empty; 3 rows at least)");
         }
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         int[] hidden = switch (kind) {
             case "linear" -> new int[0];
             case "mlp" -> new int[] {100};
@@ -74,17 +73,17 @@ public final class KaggleCommand implements Callable<Integer> {
         DataLoader train = new DataLoader(split.train(), o.batch).shuffle(rng.nextLong());
         DataLoader valid = new DataLoader(split.valid(), 1000);
         Training.Result r;
-        try (Sequential model = hidden == null ? CnnCommand.model(backend, rng) : Models.mlp(backend, hidden, 0f, rng);
+        try (Sequential model = hidden == null ? CnnCommand.model(device, rng) : Models.mlp(device, hidden, 0f, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
             log.print(model.summary(Shape.of(o.batch, 1, 28, 28)));
             log.printf(
                     "backend %s, %d train / %d valid / %d test images, batch %d, Adam lr %s%n",
-                    backend.name(), split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
+                    device.type(), split.train().size(), split.valid().size(), test.size(), o.batch, o.lr);
             r = o.fit(
                     Training.Config.of(model, opt, train, valid, o.epochs)
                             .withName("kaggle " + kind)
                             .withHeldOut("valid"),
-                    backend,
+                    device,
                     log);
             Path modelFile = save != null ? save : o.out.resolve("model.safetensors");
             Safetensors.save(

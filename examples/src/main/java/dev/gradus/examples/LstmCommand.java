@@ -1,11 +1,10 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,17 +43,17 @@ public final class LstmCommand implements Callable<Integer> {
     /** Trains and evaluates; saves the model to {@code save} (loadable by {@code predict}) when not null. */
     public static Training.Result train(TrainOptions o, int hidden, Path save, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
-        try (RowLstm model = new RowLstm(backend, hidden, rng);
+        try (RowLstm model = new RowLstm(device, hidden, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            o.printSetup(model, backend, mnist, "Adam", "", log);
+            o.printSetup(model, device, mnist, "Adam", "", log);
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs).withName("lstm 28x28-" + hidden + "-10"),
-                    backend,
+                    device,
                     log);
             Map<String, String> metadata = Map.of("gradus.example", "lstm", "gradus.hidden", Integer.toString(hidden));
             TrainOptions.save(model, save, metadata, log);

@@ -1,12 +1,11 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.nn.Sequential;
 import dev.gradus.optim.Adam;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -47,20 +46,20 @@ public final class MlpCommand implements Callable<Integer> {
     /** As above, saving the trained model to {@code save} (safetensors, loadable by {@code predict}) when not null. */
     public static Training.Result train(TrainOptions o, int hidden, Path save, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
         // Flatten, Dense, ReLU, Dense: the architecture every saved MLP has, so predict and export-onnx rebuild it.
-        try (Sequential model = Models.mlp(backend, new int[] {hidden}, 0f, rng);
+        try (Sequential model = Models.mlp(device, new int[] {hidden}, 0f, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr))) {
-            o.printSetup(model, backend, mnist, "Adam", "", log);
+            o.printSetup(model, device, mnist, "Adam", "", log);
             // Adam at 0.01 ends an epoch wherever its last steps left it (test accuracy swings by +-0.3% between
             // epochs); a tenth of the rate for the last epochs settles it, as for the CNNs.
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs).withName("mlp 784-" + hidden + "-10"),
-                    backend,
+                    device,
                     log);
             TrainOptions.save(model, save, Models.describe("mlp", new int[] {hidden}, 0f), log);
         }

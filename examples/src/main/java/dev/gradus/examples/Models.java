@@ -1,5 +1,7 @@
 package dev.gradus.examples;
 
+import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.io.ModelFormatException;
 import dev.gradus.io.Safetensors;
@@ -23,6 +25,11 @@ public final class Models {
     private Models() {}
 
     /** An MLP on flattened images: 784 -> hidden... (relu, optional dropout) -> 10, Glorot init as Keras/Flux. */
+    public static Sequential mlp(Device device, int[] hidden, float dropout, Rng rng) {
+        return mlp(Backends.of(device), hidden, dropout, rng);
+    }
+
+    /** The SPI-level form of {@link #mlp(Device, int[], float, Rng)}, for a backend instance a Device cannot name. */
     public static Sequential mlp(Backend backend, int[] hidden, float dropout, Rng rng) {
         Sequential s = new Sequential(new Flatten());
         int in = 784;
@@ -54,6 +61,11 @@ public final class Models {
     public record Saved(Map<String, String> meta, Module model) {}
 
     /** Reads {@code file} once, rebuilds the architecture its metadata names and loads the weights into it. */
+    public static Saved load(Path file, Device device) throws IOException {
+        return load(file, Backends.of(device));
+    }
+
+    /** The SPI-level form of {@link #load(Path, Device)}, for a backend instance a Device cannot name. */
     public static Saved load(Path file, Backend backend) throws IOException {
         Safetensors.Contents c = Safetensors.read(file);
         Module model;
@@ -73,6 +85,11 @@ public final class Models {
     }
 
     /** Rebuilds the architecture a file's metadata names (weights are then loaded into it). */
+    public static Module rebuild(Map<String, String> meta, Device device) {
+        return rebuild(meta, Backends.of(device));
+    }
+
+    /** The SPI-level form of {@link #rebuild(Map, Device)}, for a backend instance a Device cannot name. */
     public static Module rebuild(Map<String, String> meta, Backend backend) {
         String example = meta.get("gradus.example");
         if (example == null) {
@@ -84,8 +101,8 @@ public final class Models {
         return switch (example) {
             case "cnn" -> CnnCommand.model(backend, rng);
             case "bn-cnn" -> BnCnnCommand.model(backend, rng);
-            case "lstm" -> new RowLstm(backend, hiddenOf(meta, 128), rng);
-            case "vit" -> new VisionTransformer(backend, rng);
+            case "lstm" -> new RowLstm(backend.device(), hiddenOf(meta, 128), rng);
+            case "vit" -> new VisionTransformer(backend.device(), rng);
             case "mlp", "fashion-mlp", "linear" ->
                 mlp(
                         backend,

@@ -1,6 +1,6 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.GradMode;
 import dev.gradus.Scope;
 import dev.gradus.datasets.DataLoader;
@@ -9,7 +9,6 @@ import dev.gradus.datasets.Idx;
 import dev.gradus.datasets.KaggleDigits;
 import dev.gradus.datasets.Normalize;
 import dev.gradus.nn.Module;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Evaluation;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,10 +44,10 @@ public final class PredictCommand implements Callable<Integer> {
 
     /** Predicted labels for every image of {@code input}, also written to {@code out/submission.csv}. */
     public static int[] predict(Path modelFile, Path input, Path out, PrintStream log) throws IOException {
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Dataset images = load(input);
         int[] preds;
-        Models.Saved saved = Models.load(modelFile, backend);
+        Models.Saved saved = Models.load(modelFile, device);
         Map<String, String> meta = saved.meta();
         try (Module model = saved.model()) {
             DataLoader loader = new DataLoader(images, 1000);
@@ -58,7 +57,7 @@ public final class PredictCommand implements Callable<Integer> {
             }
             try (GradMode ng = GradMode.noGrad();
                     Scope s = Scope.open()) {
-                preds = Evaluation.evaluate(model, loader, backend).predictions();
+                preds = Evaluation.evaluate(model, loader, device).predictions();
             }
         }
         Path file = out.resolve("submission.csv");

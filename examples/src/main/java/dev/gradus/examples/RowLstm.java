@@ -1,5 +1,6 @@
 package dev.gradus.examples;
 
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Tensor;
 import dev.gradus.nn.Dense;
@@ -9,7 +10,6 @@ import dev.gradus.nn.Module;
 import dev.gradus.nn.Recurrent;
 import dev.gradus.onnx.OnnxExportable;
 import dev.gradus.onnx.OnnxGraph;
-import dev.gradus.spi.Backend;
 
 /**
  * Row-by-row MNIST as PyTorch's classic notebook has it: each image a sequence of 28 rows of 28 pixels,
@@ -24,10 +24,10 @@ public final class RowLstm extends Module implements OnnxExportable {
     private final Dense head;
 
     /** The model with {@code hidden} units, PyTorch's initialisation drawn from {@code rng}. */
-    public RowLstm(Backend backend, int hidden, Rng rng) {
+    public RowLstm(Device device, int hidden, Rng rng) {
         lstm = registerModule(
-                "lstm", new LSTM(backend, Recurrent.Config.of(28, hidden).withBatchFirst(), rng));
-        head = registerModule("head", new Dense(backend, hidden, 10, true, Init.PYTORCH, rng));
+                "lstm", new LSTM(device, Recurrent.Config.of(28, hidden).withBatchFirst(), rng));
+        head = registerModule("head", new Dense(device, hidden, 10, true, Init.PYTORCH, rng));
     }
 
     @Override

@@ -1,13 +1,13 @@
 package dev.gradus.examples;
 
 import dev.gradus.Anomaly;
+import dev.gradus.Device;
 import dev.gradus.Shape;
 import dev.gradus.datasets.FashionMnist;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.io.Safetensors;
 import dev.gradus.nn.Module;
 import dev.gradus.optim.StepLR;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.MemoryReport;
 import dev.gradus.train.Training;
 import java.io.IOException;
@@ -62,12 +62,12 @@ public final class TrainOptions {
 
     private MemoryReport report;
 
-    /** The listeners these options ask for, made for {@code backend}. */
-    public List<Training.Listener> listeners(Backend backend, PrintStream log) {
+    /** The listeners these options ask for, made for {@code device}. */
+    public List<Training.Listener> listeners(Device device, PrintStream log) {
         if (!memoryReport) {
             return List.of();
         }
-        report = new MemoryReport(backend, log);
+        report = new MemoryReport(device, log);
         return List.of(report);
     }
 
@@ -78,14 +78,14 @@ public final class TrainOptions {
 
     /**
      * Runs {@code config} with what every example shares: the last epochs at a tenth of the rate
-     * ({@code StepLR(7, 0.1)}) unless the config brings its own schedule (vit's warmup-cosine), {@code backend},
+     * ({@code StepLR(7, 0.1)}) unless the config brings its own schedule (vit's warmup-cosine), {@code device},
      * {@code log} and the listeners these options ask for; then prints the memory verdict when asked for.
      */
-    Training.Result fit(Training.Config config, Backend backend, PrintStream log) {
+    Training.Result fit(Training.Config config, Device device, PrintStream log) {
         Training.Config scheduled =
                 config.schedule() != null ? config : config.withSchedule(new StepLR(config.optimizer(), 7, 0.1f));
         Training.Result r =
-                Training.fit(scheduled.withBackend(backend).withLog(log).withListeners(listeners(backend, log)));
+                Training.fit(scheduled.withDevice(device).withLog(log).withListeners(listeners(device, log)));
         finish();
         return r;
     }
@@ -101,16 +101,16 @@ public final class TrainOptions {
     }
 
     /**
-     * Prints {@code model}'s summary for a batch of 28x28 images and one line naming the backend, the split sizes,
+     * Prints {@code model}'s summary for a batch of 28x28 images and one line naming the device, the split sizes,
      * the batch and the rate; {@code optimizer} names the optimizer and {@code extra} ends the line.
      *
-     * <pre>{@code o.printSetup(model, backend, mnist, "Adam", "", log);}</pre>
+     * <pre>{@code o.printSetup(model, device, mnist, "Adam", "", log);}</pre>
      */
-    void printSetup(Module model, Backend backend, Mnist.Splits data, String optimizer, String extra, PrintStream log) {
+    void printSetup(Module model, Device device, Mnist.Splits data, String optimizer, String extra, PrintStream log) {
         log.print(model.summary(Shape.of(batch, 1, 28, 28)));
         log.printf(
                 "backend %s, %d train / %d test images, batch %d, %s lr %s%s%n",
-                backend.name(), data.train().size(), data.test().size(), batch, optimizer, lr, extra);
+                device.type(), data.train().size(), data.test().size(), batch, optimizer, lr, extra);
     }
 
     /** Writes {@code model} to {@code save} with {@code metadata} and says so; nothing when {@code save} is null. */

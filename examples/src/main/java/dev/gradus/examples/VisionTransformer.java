@@ -1,5 +1,7 @@
 package dev.gradus.examples;
 
+import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Shape;
 import dev.gradus.Tensor;
@@ -13,7 +15,6 @@ import dev.gradus.nn.TransformerEncoder;
 import dev.gradus.nn.TransformerEncoderLayer;
 import dev.gradus.onnx.OnnxExportable;
 import dev.gradus.onnx.OnnxGraph;
-import dev.gradus.spi.Backend;
 import java.util.List;
 
 /**
@@ -37,11 +38,11 @@ public final class VisionTransformer extends Module implements OnnxExportable {
     private final Dense head;
 
     /** The model, initialised from {@code rng} (the tokens as ViT's: normal with standard deviation 0.02). */
-    public VisionTransformer(Backend backend, Rng rng) {
+    public VisionTransformer(Device device, Rng rng) {
         patch = registerModule(
-                "patch", new Conv2d(backend, Conv2d.Config.of(1, DIM, 7).withStride(7), rng));
-        clsToken = registerParameter("cls_token", normal(backend, rng, 0.02f, 1, 1, DIM));
-        posEmbed = registerParameter("pos_embed", normal(backend, rng, 0.02f, 1, 17, DIM));
+                "patch", new Conv2d(device, Conv2d.Config.of(1, DIM, 7).withStride(7), rng));
+        clsToken = registerParameter("cls_token", normal(device, rng, 0.02f, 1, 1, DIM));
+        posEmbed = registerParameter("pos_embed", normal(device, rng, 0.02f, 1, 17, DIM));
         TransformerEncoderLayer.Config layer = TransformerEncoderLayer.Config.of(DIM, 4)
                 .withFeedforward(128)
                 .withDropout(0.1f)
@@ -49,17 +50,18 @@ public final class VisionTransformer extends Module implements OnnxExportable {
                 .withBatchFirst()
                 .withNormFirst();
         encoder = registerModule(
-                "encoder", new TransformerEncoder(4, i -> new TransformerEncoderLayer(backend, layer, rng), null));
-        norm = registerModule("norm", new LayerNorm(backend, LayerNorm.Config.of(DIM)));
-        head = registerModule("head", new Dense(backend, DIM, 10, true, Init.PYTORCH, rng));
+                "encoder",
+                new TransformerEncoder(4, i -> new TransformerEncoderLayer(Backends.of(device), layer, rng), null));
+        norm = registerModule("norm", new LayerNorm(Backends.of(device), LayerNorm.Config.of(DIM)));
+        head = registerModule("head", new Dense(device, DIM, 10, true, Init.PYTORCH, rng));
     }
 
-    private static Tensor normal(Backend backend, Rng rng, float std, int... shape) {
+    private static Tensor normal(Device device, Rng rng, float std, int... shape) {
         float[] v = new float[Shape.of(shape).numel()];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) rng.nextGaussian() * std;
         }
-        return Tensor.of(backend, v, shape);
+        return Tensor.of(device, v, shape);
     }
 
     @Override

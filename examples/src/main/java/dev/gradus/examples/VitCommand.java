@@ -1,12 +1,11 @@
 package dev.gradus.examples;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.optim.Adam;
 import dev.gradus.optim.OneCycleLR;
-import dev.gradus.spi.Backend;
 import dev.gradus.train.Training;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -42,20 +41,20 @@ public final class VitCommand implements Callable<Integer> {
     /** Trains and evaluates; saves the model to {@code save} (loadable by {@code predict}) when not null. */
     public static Training.Result train(TrainOptions o, Path save, PrintStream log) throws IOException {
         Mnist.Splits mnist = o.mnist();
-        Backend backend = Backends.defaultBackend();
+        Device device = Device.defaultDevice();
         Rng rng = new Rng(o.seed);
         DataLoader train = new DataLoader(mnist.train(), o.batch).shuffle(rng.nextLong());
         DataLoader test = new DataLoader(mnist.test(), 1000);
         Training.Result r;
-        try (VisionTransformer model = new VisionTransformer(backend, rng);
+        try (VisionTransformer model = new VisionTransformer(device, rng);
                 Adam opt = new Adam(model.parameters(), Adam.Config.lr(o.lr).withWeightDecay(0.05f, true))) {
-            o.printSetup(model, backend, mnist, "AdamW", ", one-cycle schedule", log);
+            o.printSetup(model, device, mnist, "AdamW", ", one-cycle schedule", log);
             OneCycleLR schedule = new OneCycleLR(opt, o.lr, o.epochs * train.batches());
             r = o.fit(
                     Training.Config.of(model, opt, train, test, o.epochs)
                             .withName("vit")
                             .withSchedule(schedule),
-                    backend,
+                    device,
                     log);
             TrainOptions.save(model, save, Map.of("gradus.example", "vit"), log);
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.backend.cuda.CudaEmulator;
 import dev.gradus.datasets.DataLoader;
@@ -74,7 +75,7 @@ class CudaEmulatedExamplesTest {
     private record Run(double[] losses, Training.Result result) {}
 
     /** {@code steps} steps of batch 64 from the same initialisation and data order, then evaluation. */
-    private static Run convnet(String name, BiFunction<Backend, Rng, Sequential> model, String backend, int steps)
+    private static Run convnet(String name, BiFunction<Device, Rng, Sequential> model, String backend, int steps)
             throws IOException {
         Backend b = Backends.get(backend);
         Mnist.Splits mnist = Mnist.load(MlpExampleTest.mnistDir());
@@ -94,7 +95,7 @@ class CudaEmulatedExamplesTest {
         };
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         System.setProperty("gradus.lossEvery", "1"); // every step's loss, on both backends
-        try (Sequential m = model.apply(b, rng);
+        try (Sequential m = model.apply(b.device(), rng);
                 Adam opt = new Adam(m.parameters(), Adam.Config.lr(0.003f))) {
             Training.Result r = Training.fit(new Training.Config(
                     name, m, opt, null, train, test, "test", 1, b, new PrintStream(log, true), List.of(perStep)));
@@ -105,7 +106,7 @@ class CudaEmulatedExamplesTest {
         }
     }
 
-    private static void sameOnBothBackends(String name, BiFunction<Backend, Rng, Sequential> model, int steps)
+    private static void sameOnBothBackends(String name, BiFunction<Device, Rng, Sequential> model, int steps)
             throws IOException {
         Run cpu = convnet(name, model, "cpu", steps);
         Run cuda = convnet(name, model, "cuda", steps);

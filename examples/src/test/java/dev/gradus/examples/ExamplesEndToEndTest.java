@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.datasets.CsvFormatException;
 import dev.gradus.datasets.DataSetNotFoundException;
@@ -147,14 +147,14 @@ class ExamplesEndToEndTest {
     @Test
     void errorsPrintOneLineNamingTheFileAndField(@TempDir Path dir) throws Exception {
         Path missing = Path.of("/nonexistent/model.safetensors");
-        Exception e = assertThrows(IOException.class, () -> Models.load(missing, Backends.defaultBackend()));
+        Exception e = assertThrows(IOException.class, () -> Models.load(missing, Device.defaultDevice()));
         assertEquals("error: /nonexistent/model.safetensors: no such file or directory", Main.errorLine(e));
 
         Path lots = dir.resolve("lots.safetensors");
-        try (Sequential m = Models.mlp(Backends.defaultBackend(), new int[] {4}, 0f, new Rng(1))) {
+        try (Sequential m = Models.mlp(Device.defaultDevice(), new int[] {4}, 0f, new Rng(1))) {
             Safetensors.save(m, lots, Map.of("gradus.example", "mlp", "gradus.hidden", "4", "gradus.dropout", "lots"));
         }
-        e = assertThrows(IOException.class, () -> Models.load(lots, Backends.defaultBackend()));
+        e = assertThrows(IOException.class, () -> Models.load(lots, Device.defaultDevice()));
         String line = Main.errorLine(e);
         assertTrue(line.contains(lots.toString()) && line.contains("gradus.dropout") && line.contains("'lots'"), line);
 

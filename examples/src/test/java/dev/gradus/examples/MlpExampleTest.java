@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.datasets.DataLoader;
 import dev.gradus.datasets.Mnist;
 import dev.gradus.nn.Module;
@@ -54,7 +55,7 @@ class MlpExampleTest {
         // --save writes a file that predict and export-onnx rebuild (Flatten, Dense, ReLU, Dense), with the same
         // predictions
         Mnist.Splits mnist = Mnist.load(o.data, false);
-        Models.Saved back = Models.load(saved, Backends.defaultBackend());
+        Models.Saved back = Models.load(saved, Device.defaultDevice());
         try (Module model = back.model()) {
             assertEquals("mlp", back.meta().get("gradus.example"));
             Evaluation.Outcome again =

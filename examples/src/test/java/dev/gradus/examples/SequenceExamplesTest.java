@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Rng;
 import dev.gradus.Scope;
 import dev.gradus.Shape;
@@ -62,7 +63,7 @@ class SequenceExamplesTest {
         model.eval();
         Path file = dir.resolve(example + ".safetensors");
         Safetensors.save(model, file, meta);
-        Models.Saved back = Models.load(file, b);
+        Models.Saved back = Models.load(file, b.device());
         try (Module twin = back.model();
                 Scope s = Scope.open()) {
             Tensor x = Tensor.of(b, digits.features(), digits.size(), 1, 28, 28).narrow(0, 0, 8);
@@ -72,7 +73,7 @@ class SequenceExamplesTest {
 
     @Test
     void rowLstm(@TempDir Path dir) throws Exception {
-        try (RowLstm m = new RowLstm(Backends.defaultBackend(), 32, new Rng(1))) {
+        try (RowLstm m = new RowLstm(Device.defaultDevice(), 32, new Rng(1))) {
             learnsAndRoundTrips(
                     m,
                     Map.of("gradus.example", "lstm", "gradus.hidden", "32"),
@@ -83,7 +84,7 @@ class SequenceExamplesTest {
 
     @Test
     void visionTransformer(@TempDir Path dir) throws Exception {
-        try (VisionTransformer m = new VisionTransformer(Backends.defaultBackend(), new Rng(1))) {
+        try (VisionTransformer m = new VisionTransformer(Device.defaultDevice(), new Rng(1))) {
             learnsAndRoundTrips(
                     m,
                     Map.of("gradus.example", "vit"),

@@ -39,8 +39,8 @@ class ThreadSafetyTest {
 
     private static Sequential model(String name, Backend cpu, long seed) {
         return switch (name) {
-            case "cnn" -> CnnCommand.model(cpu, new Rng(seed));
-            case "bn-cnn" -> BnCnnCommand.model(cpu, new Rng(seed));
+            case "cnn" -> CnnCommand.model(cpu.device(), new Rng(seed));
+            case "bn-cnn" -> BnCnnCommand.model(cpu.device(), new Rng(seed));
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -46,8 +46,8 @@ class OnnxRuntimeTest {
         return switch (example) {
             case "cnn" -> CnnCommand.model(be, rng);
             case "bn-cnn" -> BnCnnCommand.model(be, rng);
-            case "lstm" -> new RowLstm(be, 128, rng);
-            case "vit" -> new VisionTransformer(be, rng);
+            case "lstm" -> new RowLstm(be.device(), 128, rng);
+            case "vit" -> new VisionTransformer(be.device(), rng);
             default -> Models.mlp(be, new int[] {48}, 0.2f, rng);
         };
     }

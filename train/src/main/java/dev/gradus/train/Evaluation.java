@@ -1,6 +1,8 @@
 package dev.gradus.train;
 
+import dev.gradus.Backends;
 import dev.gradus.DType;
+import dev.gradus.Device;
 import dev.gradus.GradMode;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
@@ -53,7 +55,20 @@ public final class Evaluation {
         }
     }
 
-    /** A classifier's pass: softmax cross-entropy and accuracy (in order: do not shuffle {@code loader}). */
+    /**
+     * A classifier's pass on {@code device}: softmax cross-entropy and accuracy (in order: do not shuffle
+     * {@code loader}).
+     */
+    public static Outcome evaluate(Module model, DataLoader loader, Device device) {
+        return evaluate(model, loader, Backends.of(device));
+    }
+
+    /** Runs {@code model} over every batch of {@code loader} on {@code device}, measuring {@code loss} and {@code metrics}. */
+    public static Outcome evaluate(Module model, DataLoader loader, Device device, Loss loss, List<Metric> metrics) {
+        return evaluate(model, loader, Backends.of(device), loss, metrics);
+    }
+
+    /** A classifier's pass on {@code backend} (the SPI-level form of {@link #evaluate(Module, DataLoader, Device)}). */
     public static Outcome evaluate(Module model, DataLoader loader, Backend backend) {
         return evaluate(model, loader, backend, Loss.crossEntropy(), List.of(Metrics.accuracy()));
     }

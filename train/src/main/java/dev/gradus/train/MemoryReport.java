@@ -1,5 +1,7 @@
 package dev.gradus.train;
 
+import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.spi.Backend;
 import dev.gradus.spi.MemoryStats;
 import java.io.IOException;
@@ -45,6 +47,12 @@ public final class MemoryReport implements Training.Listener {
     private final PrintStream out;
     private final List<Sample> samples = new ArrayList<>();
 
+    /** Reports the memory of {@code device}'s backend to {@code out} after each epoch. */
+    public MemoryReport(Device device, PrintStream out) {
+        this(Backends.of(device), out);
+    }
+
+    /** Reports {@code backend}'s memory (SPI level; users pass a Device). */
     public MemoryReport(Backend backend, PrintStream out) {
         this.backend = backend;
         this.out = out;

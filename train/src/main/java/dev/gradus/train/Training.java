@@ -2,6 +2,8 @@ package dev.gradus.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.gradus.Backends;
+import dev.gradus.Device;
 import dev.gradus.Scope;
 import dev.gradus.Tensor;
 import dev.gradus.datasets.DataLoader;
@@ -224,7 +226,12 @@ public final class Training {
                     name, model, optimizer, schedule, train, test, h, epochs, backend, log, listeners, loss, metrics);
         }
 
-        /** The backend the batches go to. */
+        /** The device the batches go to (the model's, see {@code Module.to(Device)}). */
+        public Config withDevice(Device d) {
+            return withBackend(Backends.of(d));
+        }
+
+        /** The backend the batches go to: the SPI-level form of {@link #withDevice}. */
         public Config withBackend(Backend b) {
             return new Config(
                     name, model, optimizer, schedule, train, test, heldOut, epochs, b, log, listeners, loss, metrics);
