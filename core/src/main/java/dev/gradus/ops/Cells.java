@@ -53,22 +53,7 @@ final class Cells {
         int n = Float.floatToRawIntBits(k) - Float.floatToRawIntBits(ROUNDER);
         k -= ROUNDER;
         float r = y - k * LN2_HI - k * LN2_LO;
-        float p = 1f
-                + r
-                        * (1f
-                                + r
-                                        * (1f / 2
-                                                + r
-                                                        * (1f / 6
-                                                                + r
-                                                                        * (1f / 24
-                                                                                + r
-                                                                                        * (1f / 120
-                                                                                                + r
-                                                                                                        * (1f / 720
-                                                                                                                + r
-                                                                                                                        * (1f
-                                                                                                                                / 5040)))))));
+        float p = 1f + expm1Taylor(r);
         return p * Float.intBitsToFloat((n + 127) << 23);
     }
 
@@ -95,22 +80,19 @@ final class Cells {
         int n = Float.floatToRawIntBits(k) - Float.floatToRawIntBits(ROUNDER);
         k -= ROUNDER;
         float r = y - k * LN2_HI - k * LN2_LO;
-        float q = r
-                * (1f
-                        + r
-                                * (1f / 2
-                                        + r
-                                                * (1f / 6
-                                                        + r
-                                                                * (1f / 24
-                                                                        + r
-                                                                                * (1f / 120
-                                                                                        + r
-                                                                                                * (1f / 720
-                                                                                                        + r
-                                                                                                                * (1f
-                                                                                                                        / 5040)))))));
+        float q = expm1Taylor(r);
         float scale = Float.intBitsToFloat((n + 127) << 23);
         return scale * q + (scale - 1f);
+    }
+
+    /** {@code e^r - 1} for {@code |r| <= ln 2 / 2} by its Taylor series to {@code r^7}, in Horner's order. */
+    private static float expm1Taylor(float r) {
+        float t = 1f / 720 + r * (1f / 5040);
+        t = 1f / 120 + r * t;
+        t = 1f / 24 + r * t;
+        t = 1f / 6 + r * t;
+        t = 1f / 2 + r * t;
+        t = 1f + r * t;
+        return r * t;
     }
 }

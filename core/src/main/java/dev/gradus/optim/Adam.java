@@ -176,9 +176,6 @@ public final class Adam extends Optimizer {
         }
     }
 
-    /** Elements per pass of the fused Java kernel (four tiles of this many floats). */
-    private static final int TILE = 2048;
-
     /** {@link #STEP}'s Java kernel: {@link #tensorStep}'s arithmetic per element, tile by tile. */
     private static void fusedStep(FloatBuffer[] u, FloatBuffer[] in, float[] s, int from, int to) {
         float decay = s[0];
@@ -190,13 +187,13 @@ public final class Adam extends Optimizer {
         float eps = s[6];
         float c1 = 1f - b1;
         float c2 = 1f - b2;
-        int tile = Math.min(TILE, to - from);
-        float[] p = new float[tile];
-        float[] g = new float[tile];
-        float[] m = new float[tile];
-        float[] v = new float[tile];
-        for (int t = from; t < to; t += TILE) {
-            int k = Math.min(TILE, to - t);
+        float[][] tiles = StepTiles.get();
+        float[] p = tiles[0];
+        float[] g = tiles[1];
+        float[] m = tiles[2];
+        float[] v = tiles[3];
+        for (int t = from; t < to; t += StepTiles.TILE) {
+            int k = Math.min(StepTiles.TILE, to - t);
             u[0].get(t, p, 0, k);
             u[1].get(t, m, 0, k);
             u[2].get(t, v, 0, k);

@@ -175,18 +175,15 @@ public final class SGD extends Optimizer {
         }
     }
 
-    /** Elements per pass of the fused Java kernels. */
-    private static final int TILE = 2048;
-
     /** {@link #STEP}'s Java kernel: {@link #tensorStep}'s arithmetic without momentum, per element. */
     private static void fusedStep(FloatBuffer[] u, FloatBuffer[] in, float[] s, int from, int to) {
         float lr = s[0];
         float wd = s[1];
-        int tile = Math.min(TILE, to - from);
-        float[] p = new float[tile];
-        float[] g = new float[tile];
-        for (int t = from; t < to; t += TILE) {
-            int k = Math.min(TILE, to - t);
+        float[][] tiles = StepTiles.get();
+        float[] p = tiles[0];
+        float[] g = tiles[1];
+        for (int t = from; t < to; t += StepTiles.TILE) {
+            int k = Math.min(StepTiles.TILE, to - t);
             u[0].get(t, p, 0, k);
             in[0].get(t, g, 0, k);
             for (int i = 0; i < k; i++) {
@@ -204,12 +201,12 @@ public final class SGD extends Optimizer {
         float damp = 1f - s[3];
         boolean nesterov = s[4] != 0f;
         boolean first = s[5] != 0f;
-        int tile = Math.min(TILE, to - from);
-        float[] p = new float[tile];
-        float[] b = new float[tile];
-        float[] g = new float[tile];
-        for (int t = from; t < to; t += TILE) {
-            int k = Math.min(TILE, to - t);
+        float[][] tiles = StepTiles.get();
+        float[] p = tiles[0];
+        float[] b = tiles[1];
+        float[] g = tiles[2];
+        for (int t = from; t < to; t += StepTiles.TILE) {
+            int k = Math.min(StepTiles.TILE, to - t);
             u[0].get(t, p, 0, k);
             u[1].get(t, b, 0, k);
             in[0].get(t, g, 0, k);
